@@ -1,0 +1,48 @@
+// The one place that selects the instruction set the kernels run on.
+//
+// Every kernel is compiled for each Highway target (AVX-512, AVX2, SSE4, scalar) and dispatched at
+// run time to the best one allowed here. By default (`auto`) that is the best the CPU supports; a
+// caller may cap it with SelectIsa() or the environment variable SPARSETRAIN_ISA. Asking for an ISA
+// the CPU lacks is an error, never a silent fallback. The selection is process-wide: do not change
+// it while kernels run on other threads.
+#ifndef SPARSETRAIN_KERNELS_ISA_H_
+#define SPARSETRAIN_KERNELS_ISA_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "runtime/status.h"
+
+namespace sparsetrain {
+
+enum class Isa { kAuto, kAvx512, kAvx2, kSse4, kScalar };
+
+// "auto", "avx512", "avx2", "sse4", "scalar".
+const char* IsaName(Isa isa);
+Status ParseIsa(std::string_view name, Isa* isa);
+
+// Whether this CPU can run `isa` (kAuto: always).
+bool IsaSupported(Isa isa);
+
+// Makes `isa` the best ISA kernels may use (kAuto: the best the CPU supports).
+// Fails with kUnsupported, changing nothing, if the CPU lacks it.
+Status SelectIsa(Isa isa);
+
+// Applies SPARSETRAIN_ISA if set (same names as ParseIsa); unset or empty means no change.
+Status SelectIsaFromEnvironment();
+
+// The ISA kernels dispatch to now (never kAuto).
+Isa ActiveIsa();
+
+// The Highway target kernels dispatch to now, and the one the calling thread's most recent kernel
+// call ran on (0 before any). Kernels report it through NoteTargetRan; tests and verbose mode read it.
+int64_t ActiveTarget();
+int64_t LastTargetRan();
+void NoteTargetRan(int64_t target);
+
+// The ISA a Highway target belongs to.
+Isa IsaOfTarget(int64_t target);
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_ISA_H_

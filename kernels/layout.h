@@ -1,0 +1,56 @@
+// Memory layouts of activations and weights, and their sizes.
+//
+// Shapes are always given as the logical (N, C, H, W); for weights that is (K, C, R, S):
+// output channels, input channels, kernel rows, kernel columns. Blocked layouts pad channel
+// counts up to a multiple of kChannelBlock with zeros, so kernels never see a partial block.
+#ifndef SPARSETRAIN_KERNELS_LAYOUT_H_
+#define SPARSETRAIN_KERNELS_LAYOUT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sparsetrain {
+
+// Channels per block: one AVX-512 vector of f32 (two AVX2 vectors).
+constexpr int64_t kChannelBlock = 16;
+
+enum class Layout {
+  kNCHW,        // user layout of activations; PyTorch's (K, C, R, S) order for weights
+  kNChw16c,     // activations: [N][C/16][H][W][16c]
+  kOIhw16i16o,  // forward weights: [K/16][C/16][R][S][16c][16k] (output channels innermost)
+  kIOhw16o16i,  // transposed weights: [C/16][K/16][R][S][16k][16c] (input channels innermost)
+};
+
+const char* LayoutName(Layout layout);
+
+struct Dims {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t count() const { return n * c * h * w; }
+};
+
+inline int64_t BlocksOf(int64_t channels) {
+  return (channels + kChannelBlock - 1) / kChannelBlock;
+}
+inline int64_t PaddedChannels(int64_t channels) { return BlocksOf(channels) * kChannelBlock; }
+
+// Number of floats a tensor of `dims` occupies in `layout` (channel padding included).
+inline int64_t StorageFloats(Dims dims, Layout layout) {
+  switch (layout) {
+    case Layout::kNCHW:
+      return dims.count();
+    case Layout::kNChw16c:
+      return dims.n * PaddedChannels(dims.c) * dims.h * dims.w;
+    case Layout::kOIhw16i16o:
+    case Layout::kIOhw16o16i:
+      return PaddedChannels(dims.n) * PaddedChannels(dims.c) * dims.h * dims.w;
+  }
+  return 0;
+}
+
+inline bool IsWeightLayout(Layout layout) {
+  return layout == Layout::kOIhw16i16o || layout == Layout::kIOhw16o16i;
+}
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_LAYOUT_H_

@@ -1,0 +1,72 @@
+#include "runtime/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "kernels/reorder.h"
+
+namespace sparsetrain {
+namespace {
+
+Status CheckDims(Dims dims) {
+  if (dims.n <= 0 || dims.c <= 0 || dims.h <= 0 || dims.w <= 0) {
+    return InvalidArgument("tensor: dimensions must be positive, got " + std::to_string(dims.n) +
+                           "x" + std::to_string(dims.c) + "x" + std::to_string(dims.h) + "x" +
+                           std::to_string(dims.w));
+  }
+  // Padded sizes must fit in memory; 2^40 floats is far beyond any real tensor.
+  const double padded = double(PaddedChannels(dims.n)) * PaddedChannels(dims.c) * dims.h * dims.w;
+  if (padded > double(int64_t{1} << 40)) return InvalidArgument("tensor: size overflows");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Tensor::FreeDeleter::operator()(float* p) const { std::free(p); }
+
+Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
+  if (out == nullptr) return InvalidArgument("tensor: null output");
+  Status status = CheckDims(dims);
+  if (!status.ok()) return status;
+  const size_t bytes = size_t(StorageFloats(dims, layout)) * sizeof(float);
+  const size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  float* data = static_cast<float*>(std::aligned_alloc(kTensorAlignment, rounded));
+  if (data == nullptr) {
+    return Status(StatusCode::kOutOfMemory,
+                  "tensor: cannot allocate " + std::to_string(rounded) + " bytes");
+  }
+  std::memset(data, 0, rounded);
+  Tensor t;
+  t.owned_.reset(data);
+  t.data_ = data;
+  t.dims_ = dims;
+  t.layout_ = layout;
+  *out = std::move(t);
+  return Status::Ok();
+}
+
+Status Tensor::Wrap(float* data, Dims dims, Layout layout, Tensor* out) {
+  if (out == nullptr) return InvalidArgument("tensor: null output");
+  if (data == nullptr) return InvalidArgument("tensor: cannot wrap a null buffer");
+  Status status = CheckDims(dims);
+  if (!status.ok()) return status;
+  Tensor t;
+  t.data_ = data;
+  t.dims_ = dims;
+  t.layout_ = layout;
+  *out = std::move(t);
+  return Status::Ok();
+}
+
+Status Tensor::CopyFrom(const float* src, Layout from) {
+  if (empty()) return InvalidArgument("tensor: copy into an empty tensor");
+  return Reorder(src, from, data_, layout_, dims_);
+}
+
+Status Tensor::CopyTo(float* dst, Layout to) const {
+  if (empty()) return InvalidArgument("tensor: copy out of an empty tensor");
+  return Reorder(data_, layout_, dst, to, dims_);
+}
+
+}  // namespace sparsetrain

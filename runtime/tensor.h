@@ -1,0 +1,50 @@
+// Tensor: f32 data of logical shape (N, C, H, W) in one of the layouts of kernels/layout.h.
+// Owned storage is 64-byte aligned and zero-initialised (so channel padding reads as zeros);
+// a tensor may instead wrap a caller's buffer, which the caller keeps alive.
+#ifndef SPARSETRAIN_RUNTIME_TENSOR_H_
+#define SPARSETRAIN_RUNTIME_TENSOR_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "kernels/layout.h"
+#include "runtime/status.h"
+
+namespace sparsetrain {
+
+constexpr size_t kTensorAlignment = 64;
+
+class Tensor {
+ public:
+  Tensor() = default;  // empty: no storage, all dimensions 0
+
+  // A new zero-filled tensor.
+  static Status Create(Dims dims, Layout layout, Tensor* out);
+  // A tensor over `data` (StorageFloats(dims, layout) floats, not copied, not freed).
+  static Status Wrap(float* data, Dims dims, Layout layout, Tensor* out);
+
+  const Dims& dims() const { return dims_; }
+  Layout layout() const { return layout_; }
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  int64_t storage_floats() const { return StorageFloats(dims_, layout_); }
+  bool empty() const { return data_ == nullptr; }
+
+  // Fills this tensor from `src`, which holds the same logical tensor in layout `from`.
+  Status CopyFrom(const float* src, Layout from);
+  // Writes this tensor to `dst` in layout `to`.
+  Status CopyTo(float* dst, Layout to) const;
+
+ private:
+  struct FreeDeleter {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float, FreeDeleter> owned_;
+  float* data_ = nullptr;
+  Dims dims_;
+  Layout layout_ = Layout::kNCHW;
+};
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_RUNTIME_TENSOR_H_

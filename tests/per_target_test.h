@@ -1,0 +1,43 @@
+// Runs a test once for every Highway target the CPU supports and the ISA selection allows
+// (SPARSETRAIN_ISA caps it), forcing that target for the test's duration.
+#ifndef SPARSETRAIN_TESTS_PER_TARGET_TEST_H_
+#define SPARSETRAIN_TESTS_PER_TARGET_TEST_H_
+
+#include <gtest/gtest.h>
+#include <hwy/targets.h>
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/isa.h"
+
+namespace sparsetrain {
+
+class PerTargetTest : public ::testing::TestWithParam<int64_t> {
+ protected:
+  void SetUp() override {
+    hwy::SetSupportedTargetsForTest(GetParam());
+    ASSERT_EQ(ActiveTarget(), GetParam()) << "could not force " << hwy::TargetName(GetParam());
+  }
+  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
+
+  // Asserts the most recent kernel call on this thread ran on the forced target.
+  void ExpectRanOnTarget() const {
+    EXPECT_EQ(LastTargetRan(), GetParam())
+        << "ran on " << hwy::TargetName(LastTargetRan()) << ", expected "
+        << hwy::TargetName(GetParam());
+  }
+};
+
+inline std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info) {
+  return hwy::TargetName(info.param);
+}
+
+}  // namespace sparsetrain
+
+#define INSTANTIATE_PER_TARGET_TEST_SUITE(suite)                                     \
+  INSTANTIATE_TEST_SUITE_P(, suite,                                                   \
+                           ::testing::ValuesIn(::hwy::SupportedAndGeneratedTargets()), \
+                           ::sparsetrain::TargetParamName)
+
+#endif  // SPARSETRAIN_TESTS_PER_TARGET_TEST_H_

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package SparseTrain needs to build, test, benchmark and run its demo.
+# Idempotent: when everything is present it only checks and returns.
+set -euo pipefail
+
+PACKAGES=(
+  # build and test
+  bazel-bootstrap g++ libgtest-dev libhwy-dev libpthreadpool-dev zlib1g-dev nlohmann-json3-dev
+  # benchmark baseline
+  libdnnl-dev
+  # bindings: SWIG plus each language's toolchain and test runner
+  swig openjdk-17-jdk-headless junit5 mono-devel nunit-console golang-go
+  # the demo: data set, plot; reference scripts: PyTorch and numpy
+  dataset-fashion-mnist gnuplot-nox python3-torch python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+echo "bootstrap: installing ${missing[*]}" >&2
+SUDO=
+[[ $(id -u) -eq 0 ]] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
