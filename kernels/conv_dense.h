@@ -1,0 +1,31 @@
+// Dense direct convolution: forward, backward by input and backward by weights.
+//
+// Tensors are channel-blocked (kernels/layout.h): activations and their gradients nChw16c,
+// forward weights and the weight gradient OIhw16i16o, and backward-by-input takes the weights
+// transposed (IOhw16o16i). Channel padding must hold zeros on input and is written as zeros.
+// Work is spread over `pool` (null: the calling thread only).
+#ifndef SPARSETRAIN_KERNELS_CONV_DENSE_H_
+#define SPARSETRAIN_KERNELS_CONV_DENSE_H_
+
+#include <pthreadpool.h>
+
+#include "kernels/conv_shape.h"
+#include "runtime/status.h"
+
+namespace sparsetrain {
+
+// y = conv(x, w) + bias; `bias` has shape.k floats, or is null for none.
+Status ConvForwardDense(const ConvShape& shape, const float* x, const float* w, const float* bias,
+                        float* y, pthreadpool_t pool);
+
+// dx = conv_transpose(dy, w); `w_transposed` is the forward weights in IOhw16o16i.
+Status ConvBackwardDataDense(const ConvShape& shape, const float* dy, const float* w_transposed,
+                             float* dx, pthreadpool_t pool);
+
+// dw = sum over the batch of dy (x) x; `dbias` (shape.k floats, or null) = sum of dy per channel.
+Status ConvBackwardWeightsDense(const ConvShape& shape, const float* x, const float* dy, float* dw,
+                                float* dbias, pthreadpool_t pool);
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_CONV_DENSE_H_

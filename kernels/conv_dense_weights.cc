@@ -1,0 +1,202 @@
+// Dense backward-by-weights convolution.
+//
+// dw[kb][cb][r][s][ci][ko] = sum over n, oh, ow of x[n][cb][ih][iw][ci] * dy[n][kb][oh][ow][ko],
+// with ih = oh * stride - pad + r, iw = ow * stride - pad + s. For fixed (cb, r), the (s, ci)
+// pairs of the weight gradient sit at offset f = s * 16 + ci both in dw and, relative to a
+// pixel, in the blocked input row: a tile of kX consecutive f values x kKB output-channel blocks
+// stays in registers while it sums the pixels of a chunk of rows, one dy vector load and one
+// broadcast of x per multiply-add group. Threads own disjoint (output block group, input block)
+// pairs, so no reduction across threads is needed.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/conv_dense_weights.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "kernels/conv_dense.h"
+#include "kernels/isa.h"
+#include "kernels/layout.h"
+#include "kernels/parallel.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace sparsetrain {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D = hn::CappedTag<float, kChannelBlock>;
+using VF = hn::Vec<D>;
+constexpr size_t kLanes = hn::MaxLanes(D());
+constexpr size_t kVecsPerBlock = kChannelBlock / kLanes;
+constexpr int64_t kBlockSquare = kChannelBlock * kChannelBlock;
+
+// Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks (AVX-512: 6 x 4 of 32 registers).
+constexpr size_t kMaxKB = kLanes >= 16 ? 4 : kLanes == 8 ? 2 : 1;
+constexpr size_t kMaxX = kLanes == 1 ? 1 : kLanes >= 16 ? 6 : 3;
+
+struct WeightsProblem {
+  ConvShape s;
+  const float* x;
+  const float* dy;
+  float* dw;
+  int64_t rows_per_chunk;
+};
+
+// Sums the pixels of output rows [oh_begin, oh_end) of image n into the tile
+// dw[kb .. kb + kKB][cb][r][f0 .. f0 + kX) (zeroed first when `first`).
+template <size_t kX, size_t kKB>
+void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int64_t f0,
+                 int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+  const D d;
+  const ConvShape& s = p.s;
+  constexpr size_t kAcc = kKB * kVecsPerBlock;
+  const int64_t cblocks = BlocksOf(s.c), kblocks = BlocksOf(s.k);
+  const int64_t dw_block_stride = cblocks * s.r * s.s * kBlockSquare;
+  float* dw = p.dw + ((kb * cblocks + cb) * s.r + r) * s.s * kBlockSquare + f0 * kChannelBlock;
+  VF acc[kX][kAcc];
+  HWY_UNROLL(16)
+  for (size_t x = 0; x < kX; ++x) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      acc[x][a] = first ? hn::Zero(d)
+                        : hn::LoadU(d, dw + j * dw_block_stride + x * kChannelBlock + v * kLanes);
+    }
+  }
+  const int64_t q = s.q();
+  const int64_t dy_block_stride = s.p() * q * kChannelBlock;
+  // Output columns whose every tap s of the tile reads inside the row.
+  const int64_t s_min = f0 / kChannelBlock, s_max = (f0 + int64_t(kX) - 1) / kChannelBlock;
+  for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+    const int64_t ih = oh * s.stride_h - s.pad_h + r;
+    if (ih < 0 || ih >= s.h) continue;
+    const float* x_row = p.x + ((n * cblocks + cb) * s.h + ih) * s.w * kChannelBlock;
+    const float* dy_row = p.dy + ((n * kblocks + kb) * s.p() + oh) * q * kChannelBlock;
+    for (int64_t ow = 0; ow < q; ++ow) {
+      VF g[kAcc];
+      HWY_UNROLL(16)
+      for (size_t a = 0; a < kAcc; ++a) {
+        const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+        g[a] = hn::LoadU(d, dy_row + j * dy_block_stride + ow * kChannelBlock + v * kLanes);
+      }
+      const int64_t iw0 = ow * s.stride_w - s.pad_w;  // input column of tap s = 0
+      const int64_t pixel = iw0 * kChannelBlock + f0;
+      if (iw0 + s_min >= 0 && iw0 + s_max < s.w) {
+        HWY_UNROLL(16)
+        for (size_t x = 0; x < kX; ++x) {
+          const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
+          HWY_UNROLL(16)
+          for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
+        }
+      } else {
+        HWY_UNROLL(16)
+        for (size_t x = 0; x < kX; ++x) {
+          const int64_t iw = iw0 + (f0 + int64_t(x)) / kChannelBlock;
+          if (iw < 0 || iw >= s.w) continue;
+          const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
+          HWY_UNROLL(16)
+          for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
+        }
+      }
+    }
+  }
+  HWY_UNROLL(16)
+  for (size_t x = 0; x < kX; ++x) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      hn::StoreU(acc[x][a], d, dw + j * dw_block_stride + x * kChannelBlock + v * kLanes);
+    }
+  }
+}
+
+using WeightsTileFn = void (*)(const WeightsProblem&, int64_t, int64_t, int64_t, int64_t, int64_t,
+                               int64_t, int64_t, bool);
+
+template <size_t kKB, size_t... kXm1>
+constexpr std::array<WeightsTileFn, kMaxX> WeightsTileRow(std::index_sequence<kXm1...>) {
+  return {&WeightsTile<kXm1 + 1, kKB>...};
+}
+template <size_t... kKBm1>
+constexpr std::array<std::array<WeightsTileFn, kMaxX>, kMaxKB> WeightsTileTable(
+    std::index_sequence<kKBm1...>) {
+  return {WeightsTileRow<kKBm1 + 1>(std::make_index_sequence<kMaxX>())...};
+}
+// kWeightsTiles[kKB - 1][kX - 1].
+constexpr auto kWeightsTiles = WeightsTileTable(std::make_index_sequence<kMaxKB>());
+
+// dbias[k] = sum of dy over the batch and pixels, one output block per item.
+void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
+  const int64_t kblocks = BlocksOf(s.k), pixels = s.p() * s.q();
+  ParallelFor(pool, size_t(kblocks), [&](size_t kb) HWY_ATTR {
+    const D d;
+    VF sum[kVecsPerBlock];
+    for (size_t v = 0; v < kVecsPerBlock; ++v) sum[v] = hn::Zero(d);
+    for (int64_t n = 0; n < s.n; ++n) {
+      const float* g = dy + (n * kblocks + int64_t(kb)) * pixels * kChannelBlock;
+      for (int64_t i = 0; i < pixels; ++i) {
+        for (size_t v = 0; v < kVecsPerBlock; ++v) {
+          sum[v] = hn::Add(sum[v], hn::LoadU(d, g + i * kChannelBlock + v * kLanes));
+        }
+      }
+    }
+    HWY_ALIGN float block[kChannelBlock];
+    for (size_t v = 0; v < kVecsPerBlock; ++v) hn::Store(sum[v], d, block + v * kLanes);
+    const int64_t k0 = int64_t(kb) * kChannelBlock;
+    std::copy(block, block + std::min<int64_t>(kChannelBlock, s.k - k0), dbias + k0);
+  });
+}
+
+void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                    pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  // Enough rows per chunk that a tile's load and store are amortised over its pixels.
+  const WeightsProblem p{s, x, dy, dw, std::max<int64_t>(1, 64 / s.q())};
+  const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
+  const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
+  const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
+  // Items of one output group are adjacent, so a thread reuses its dy from cache.
+  ParallelFor(pool, size_t(groups * cblocks), [&](size_t item) HWY_ATTR {
+    const int64_t cb = int64_t(item) % cblocks;
+    const int64_t kb = int64_t(item) / cblocks * kMaxKB;
+    const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
+        const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
+        const bool first = n == 0 && oh == 0;
+        for (int64_t r = 0; r < s.r; ++r) {
+          for (int64_t f = 0; f < pairs; f += kMaxX) {
+            const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);
+            kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, f, n, oh, oh_end, first);
+          }
+        }
+      }
+    }
+  });
+  if (dbias != nullptr) BiasGradient(s, dy, dbias, pool);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace sparsetrain
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace sparsetrain {
+HWY_EXPORT(RunWeightsConv);
+
+Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float* dy, float* dw,
+                                float* dbias, pthreadpool_t pool) {
+  Status status = Validate(s);
+  if (!status.ok()) return status;
+  if (x == nullptr || dy == nullptr || dw == nullptr) {
+    return InvalidArgument("conv backward weights: null tensor");
+  }
+  HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, dbias, pool);
+  return Status::Ok();
+}
+
+}  // namespace sparsetrain
+#endif  // HWY_ONCE

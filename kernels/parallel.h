@@ -1,0 +1,22 @@
+// Splits a loop across the caller's thread pool (serially when the pool is null). The runtime
+// never creates threads of its own: the pool, and so the thread count, belongs to the caller.
+#ifndef SPARSETRAIN_KERNELS_PARALLEL_H_
+#define SPARSETRAIN_KERNELS_PARALLEL_H_
+
+#include <pthreadpool.h>
+
+#include <cstddef>
+
+namespace sparsetrain {
+
+// Calls body(i) for i in [0, count), items spread over the pool's threads.
+template <class Body>
+void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
+  pthreadpool_parallelize_1d(
+      pool, [](void* context, size_t i) { (*static_cast<const Body*>(context))(i); },
+      const_cast<Body*>(&body), count, PTHREADPOOL_FLAG_DISABLE_DENORMALS);
+}
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_PARALLEL_H_

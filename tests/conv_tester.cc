@@ -1,0 +1,128 @@
+#include "tests/conv_tester.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace sparsetrain {
+namespace {
+
+// Values in +-[0.1, 1] (no denormals), a `zeros` fraction of them exact zeros (half of those -0.0).
+std::vector<float> RandomTensor(int64_t count, double zeros, std::mt19937& rng) {
+  std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<float> v(count);
+  for (float& x : v) {
+    const bool negative = unit(rng) < 0.5;
+    x = unit(rng) < zeros ? (negative ? -0.0f : 0.0f) : (negative ? -1.0f : 1.0f) * magnitude(rng);
+  }
+  return v;
+}
+
+}  // namespace
+
+ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
+                    int64_t stride, int64_t pad) {
+  ConvShape sh;
+  sh.n = n, sh.c = c, sh.h = h, sh.w = w, sh.k = k, sh.r = r, sh.s = s;
+  sh.stride_h = sh.stride_w = stride;
+  sh.pad_h = sh.pad_w = pad;
+  return sh;
+}
+
+std::string Describe(const ConvShape& s) {
+  std::ostringstream out;
+  out << "N" << s.n << " C" << s.c << " " << s.h << "x" << s.w << " K" << s.k << " " << s.r << "x"
+      << s.s << " stride " << s.stride_h << " pad " << s.pad_h;
+  return out.str();
+}
+
+ConvTester::ConvTester(const ConvShape& shape, double zeros, uint32_t seed) : s_(shape) {
+  std::mt19937 rng(seed);
+  x_ = RandomTensor(s_.input().count(), zeros, rng);
+  w_ = RandomTensor(s_.weights().count(), 0.0, rng);
+  bias_ = RandomTensor(s_.k, 0.0, rng);
+  dy_ = RandomTensor(s_.output().count(), zeros, rng);
+}
+
+std::vector<float> ConvTester::Blocked(const std::vector<float>& nchw, Dims dims,
+                                       Layout layout) const {
+  std::vector<float> out(StorageFloats(dims, layout));
+  const Status status = Reorder(nchw.data(), Layout::kNCHW, out.data(), layout, dims);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return out;
+}
+
+std::vector<float> ConvTester::Unblocked(const std::vector<float>& blocked, Dims dims,
+                                         Layout layout) const {
+  std::vector<float> out(dims.count());
+  const Status status = Reorder(blocked.data(), layout, out.data(), Layout::kNCHW, dims);
+  EXPECT_TRUE(status.ok()) << status.message();
+  // Re-blocking the result must reproduce the kernel's output exactly, padding zeros included.
+  EXPECT_EQ(Blocked(out, dims, layout), blocked) << "channel padding is not zero";
+  return out;
+}
+
+void ConvTester::CheckForward(const ForwardKernel& kernel, pthreadpool_t pool) {
+  std::vector<float> want(s_.output().count()), abs_sum(want.size());
+  reference::ConvForward(s_, x_.data(), w_.data(), bias_.data(), want.data(), abs_sum.data());
+  const std::vector<float> x = Blocked(x_, s_.input(), Layout::kNChw16c);
+  const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kOIhw16i16o);
+  std::vector<float> y(StorageFloats(s_.output(), Layout::kNChw16c), NAN);
+  const Status status = kernel(s_, x.data(), w.data(), bias_.data(), y.data(), pool);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ExpectClose(Unblocked(y, s_.output(), Layout::kNChw16c), want, abs_sum, s_.c * s_.r * s_.s + 1,
+              "forward " + Describe(s_));
+}
+
+void ConvTester::CheckBackwardData(const BackwardDataKernel& kernel, pthreadpool_t pool) {
+  std::vector<float> want(s_.input().count()), abs_sum(want.size());
+  reference::ConvBackwardData(s_, dy_.data(), w_.data(), want.data(), abs_sum.data());
+  const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
+  const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kIOhw16o16i);
+  std::vector<float> dx(StorageFloats(s_.input(), Layout::kNChw16c), NAN);
+  const Status status = kernel(s_, dy.data(), w.data(), dx.data(), pool);
+  ASSERT_TRUE(status.ok()) << status.message();
+  ExpectClose(Unblocked(dx, s_.input(), Layout::kNChw16c), want, abs_sum, s_.k * s_.r * s_.s,
+              "backward data " + Describe(s_));
+}
+
+void ConvTester::CheckBackwardWeights(const BackwardWeightsKernel& kernel, pthreadpool_t pool) {
+  std::vector<float> want(s_.weights().count()), abs_sum(want.size());
+  std::vector<float> want_bias(s_.k), bias_abs(s_.k);
+  reference::ConvBackwardWeights(s_, x_.data(), dy_.data(), want.data(), want_bias.data(),
+                                 abs_sum.data(), bias_abs.data());
+  const std::vector<float> x = Blocked(x_, s_.input(), Layout::kNChw16c);
+  const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
+  std::vector<float> dw(StorageFloats(s_.weights(), Layout::kOIhw16i16o), NAN);
+  std::vector<float> dbias(s_.k, NAN);
+  const Status status = kernel(s_, x.data(), dy.data(), dw.data(), dbias.data(), pool);
+  ASSERT_TRUE(status.ok()) << status.message();
+  const int64_t terms = s_.n * s_.p() * s_.q();
+  ExpectClose(Unblocked(dw, s_.weights(), Layout::kOIhw16i16o), want, abs_sum, terms,
+              "backward weights " + Describe(s_));
+  ExpectClose(dbias, want_bias, bias_abs, terms, "bias gradient " + Describe(s_));
+}
+
+void ExpectClose(const std::vector<float>& got, const std::vector<float>& want,
+                 const std::vector<float>& abs_sum, int64_t terms, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  // Summing `terms` float products errs by at most about terms * u * sum |products|.
+  constexpr double kUnitRoundoff = 1.0 / (1 << 24);
+  const double per_term = kUnitRoundoff * double(terms + 2);
+  double diff2 = 0, want2 = 0;
+  int64_t reported = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - double(want[i]));
+    const double bound = per_term * abs_sum[i] + 1e-30;
+    if (!(err <= bound) && reported++ < 5) {
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", want " << want[i]
+                    << " (error " << err << " > bound " << bound << ")";
+    }
+    diff2 += err * err;
+    want2 += double(want[i]) * want[i];
+  }
+  EXPECT_EQ(reported, 0) << what << ": " << reported << " elements out of bounds";
+  EXPECT_LE(std::sqrt(diff2), 1e-5 * std::sqrt(want2) + 1e-30) << what << ": normwise error";
+}
+
+}  // namespace sparsetrain

@@ -1,0 +1,63 @@
+// Checks a convolution kernel (any pass) against the reference oracle: random data with a chosen
+// fraction of exact zeros, converted to the kernels' blocked layouts, the kernel's result
+// converted back and compared element by element and normwise.
+#ifndef SPARSETRAIN_TESTS_CONV_TESTER_H_
+#define SPARSETRAIN_TESTS_CONV_TESTER_H_
+
+#include <gtest/gtest.h>
+#include <pthreadpool.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv_shape.h"
+#include "kernels/layout.h"
+#include "kernels/reorder.h"
+#include "tests/conv_reference.h"
+
+namespace sparsetrain {
+
+// Kernel signatures of the three passes (blocked layouts, see kernels/conv_dense.h).
+using ForwardKernel = std::function<Status(const ConvShape&, const float* x, const float* w,
+                                           const float* bias, float* y, pthreadpool_t)>;
+using BackwardDataKernel = std::function<Status(const ConvShape&, const float* dy,
+                                                const float* w_transposed, float* dx,
+                                                pthreadpool_t)>;
+using BackwardWeightsKernel = std::function<Status(const ConvShape&, const float* x,
+                                                   const float* dy, float* dw, float* dbias,
+                                                   pthreadpool_t)>;
+
+ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
+                    int64_t stride, int64_t pad);
+std::string Describe(const ConvShape& s);
+
+class ConvTester {
+ public:
+  // `zeros`: fraction of the sparse operand's elements (x for forward and backward-by-weights,
+  // dy for backward-by-input and backward-by-weights) that are exactly zero.
+  ConvTester(const ConvShape& shape, double zeros, uint32_t seed);
+
+  void CheckForward(const ForwardKernel& kernel, pthreadpool_t pool);
+  void CheckBackwardData(const BackwardDataKernel& kernel, pthreadpool_t pool);
+  void CheckBackwardWeights(const BackwardWeightsKernel& kernel, pthreadpool_t pool);
+
+ private:
+  std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) const;
+  // Converts `blocked` back to NCHW, checking its channel padding holds zeros.
+  std::vector<float> Unblocked(const std::vector<float>& blocked, Dims dims, Layout layout) const;
+
+  ConvShape s_;
+  std::vector<float> x_, w_, bias_, dy_;  // NCHW / KCRS
+};
+
+// Asserts |got - want| <= bound per element, with bound proportional to the sum of the absolute
+// products behind it, and ||got - want|| / ||want|| <= 1e-5.
+void ExpectClose(const std::vector<float>& got, const std::vector<float>& want,
+                 const std::vector<float>& abs_sum, int64_t terms, const std::string& what);
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_TESTS_CONV_TESTER_H_
