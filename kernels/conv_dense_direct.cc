@@ -82,13 +82,16 @@ constexpr size_t kLanes = hn::MaxLanes(D());
 constexpr size_t kVecsPerBlock = kChannelBlock / kLanes;
 static_assert(kChannelBlock % kLanes == 0, "a channel block must be whole vectors");
 
-// Register tile: kMaxT pixels x kMaxKB channel blocks of accumulators, leaving room for the
-// weight vectors (AVX-512: 6 x 4 of 32 registers; AVX2: 3 x 2 blocks of 2 vectors of 16).
-constexpr size_t kMaxKB = kLanes >= 16 ? 4 : kLanes == 8 ? 2 : 1;
-constexpr size_t kMaxT = kLanes >= 16 ? 6 : kLanes == 1 ? 1 : 3;
+// Register tile: kMaxT pixels x kMaxKB channel blocks of accumulators, plus one block of weight
+// vectors and a broadcast, within the register file (AVX-512: 14 x 2 blocks = 28 + 2 + 1 of 32
+// registers; AVX2: 6 x 1 block of 2 vectors = 12 + 2 + 1 of 16; SSE4: 2 x 4 + 4 + 1 of 16).
+constexpr size_t kMaxKB = kLanes >= 16 ? 2 : 1;
+constexpr size_t kMaxT = kLanes >= 16 ? 14 : kLanes == 8 ? 6 : kLanes == 4 ? 2 : 1;
 
-// acc[t] += src[t] (x) w for one input-channel block, pixels t in [t_lo, t_hi) when kEdge.
-template <size_t kT, size_t kKB, bool kEdge>
+// acc[t] += src[t] (x) w for one input-channel block, over the pixels t whose source lies in
+// the row: [kSkipLo, kT - kSkipHi) when those are known at compile time (>= 0; the common edges
+// of padded rows), else [t_lo, t_hi), at the price of a branch per pixel.
+template <size_t kT, size_t kKB, int kSkipLo, int kSkipHi>
 HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, int64_t px_stride,
                                 const float* HWY_RESTRICT w, int64_t w_block_stride,
                                 int64_t t_lo, int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
@@ -104,7 +107,10 @@ HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, in
     }
     HWY_UNROLL(16)
     for (size_t t = 0; t < kT; ++t) {
-      if (kEdge && (int64_t(t) < t_lo || int64_t(t) >= t_hi)) continue;
+      if (kSkipLo >= 0 ? int64_t(t) < kSkipLo || int64_t(t) >= int64_t(kT) - kSkipHi
+                       : int64_t(t) < t_lo || int64_t(t) >= t_hi) {
+        continue;
+      }
       const VF x = hn::Set(d, src[first + int64_t(t) * px_stride + int64_t(i)]);
       HWY_UNROLL(16)
       for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) acc[t][a] = hn::MulAdd(x, wv[a], acc[t][a]);
@@ -159,12 +165,19 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
         const float* w = p.w + (((ob * p.in_blocks + ib) * p.taps_h + r) * p.taps_w + s) *
                                    kChannelBlock * kChannelBlock;
         const int64_t first = sx * kChannelBlock;
-        if (t_lo == 0 && t_hi == int64_t(kT)) {
-          AccumulateBlock<kT, kKB, false>(src_row, first, src_px_stride, w, w_block_stride, 0, kT,
-                                          acc);
-        } else {
-          AccumulateBlock<kT, kKB, true>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+        const int64_t skip_hi = int64_t(kT) - t_hi;
+        if (t_lo == 0 && skip_hi == 0) {
+          AccumulateBlock<kT, kKB, 0, 0>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
                                          t_hi, acc);
+        } else if (t_lo == 1 && skip_hi == 0) {
+          AccumulateBlock<kT, kKB, 1, 0>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+                                         t_hi, acc);
+        } else if (t_lo == 0 && skip_hi == 1) {
+          AccumulateBlock<kT, kKB, 0, 1>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+                                         t_hi, acc);
+        } else {
+          AccumulateBlock<kT, kKB, -1, -1>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+                                           t_hi, acc);
         }
       }
     }

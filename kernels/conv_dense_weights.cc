@@ -33,9 +33,11 @@ constexpr size_t kLanes = hn::MaxLanes(D());
 constexpr size_t kVecsPerBlock = kChannelBlock / kLanes;
 constexpr int64_t kBlockSquare = kChannelBlock * kChannelBlock;
 
-// Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks (AVX-512: 6 x 4 of 32 registers).
-constexpr size_t kMaxKB = kLanes >= 16 ? 4 : kLanes == 8 ? 2 : 1;
-constexpr size_t kMaxX = kLanes == 1 ? 1 : kLanes >= 16 ? 6 : 3;
+// Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks of accumulators, plus the dy
+// vectors of one pixel and a broadcast (AVX-512: 6 x 4 + 4 + 1 of 32 registers; AVX2: 6 x 1
+// block of 2 vectors + 2 + 1 of 16; SSE4: 2 x 4 + 4 + 1 of 16).
+constexpr size_t kMaxKB = kLanes >= 16 ? 4 : 1;
+constexpr size_t kMaxX = kLanes >= 8 ? 6 : kLanes == 4 ? 2 : 1;
 
 struct WeightsProblem {
   ConvShape s;

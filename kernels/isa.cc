@@ -38,13 +38,22 @@ thread_local int64_t last_target_ran = 0;
 std::mutex cap_mutex;
 int64_t cap_target = 0;
 
+// hwy::SupportedTargets() re-detects the CPU and, as a side effect, points dynamic dispatch at
+// every target the CPU has, ignoring DisableTargets (Highway's own dispatch re-applies the
+// masked set right after). Every query here goes through this, so a query never undoes the cap.
+int64_t QuerySupportedTargets() {
+  const int64_t targets = hwy::SupportedTargets();
+  hwy::GetChosenTarget().Update(targets);
+  return targets;
+}
+
 // Disables every target better than `cap` (better targets have lower bits).
 void ApplyCap(int64_t cap) { hwy::DisableTargets(cap == 0 ? 0 : cap - 1); }
 
 // What the CPU offers, regardless of the cap. Caller holds cap_mutex.
 int64_t TargetsWithoutCap() {
   hwy::DisableTargets(0);
-  const int64_t targets = hwy::SupportedTargets();
+  const int64_t targets = QuerySupportedTargets();
   ApplyCap(cap_target);
   return targets;
 }
@@ -94,7 +103,7 @@ Status SelectIsaFromEnvironment() {
 }
 
 int64_t ActiveTarget() {
-  const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
+  const int64_t targets = QuerySupportedTargets() & HWY_TARGETS;
   return targets & -targets;  // the lowest bit is the best target
 }
 

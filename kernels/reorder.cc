@@ -13,6 +13,8 @@
 
 #include "kernels/isa.h"
 #include "kernels/layout.h"
+#include "kernels/parallel.h"
+#include "kernels/reorder.h"
 
 #ifndef SPARSETRAIN_KERNELS_REORDER_ONCE_
 #define SPARSETRAIN_KERNELS_REORDER_ONCE_
@@ -23,7 +25,26 @@ struct Coord {
   int64_t n, c, h, w;
 };
 
-enum class Axis { kN, kC, kW };
+enum class Axis { kN, kC, kH, kW };
+
+inline int64_t& AxisOf(Coord& x, Axis axis) {
+  switch (axis) {
+    case Axis::kN:
+      return x.n;
+    case Axis::kC:
+      return x.c;
+    case Axis::kH:
+      return x.h;
+    case Axis::kW:
+      break;
+  }
+  return x.w;
+}
+
+inline int64_t ExtentOf(const Dims& d, Axis axis) {
+  Coord extent{d.n, d.c, d.h, d.w};
+  return AxisOf(extent, axis);
+}
 
 // Offset in floats of logical element `x` (which may lie in channel padding) in `layout`.
 inline int64_t Offset(Layout layout, const Dims& d, const Coord& x) {
@@ -43,52 +64,56 @@ inline int64_t Offset(Layout layout, const Dims& d, const Coord& x) {
   return 0;
 }
 
-// The destination rows of `layout`: how many, how long, along which axis, and where each starts.
+// How `layout` stores a tensor as rows: `length` elements contiguous along `axis`. Consecutive
+// rows come in groups of `group` that differ only along `row_axis`, so within a group both the
+// source and destination offsets advance by a constant per row.
 struct RowPlan {
-  int64_t rows, length;
-  Axis axis;
+  int64_t groups, group, length;
+  Axis axis, row_axis;
 };
 
 inline RowPlan PlanRows(Layout layout, const Dims& d) {
   const int64_t B = kChannelBlock, cb = BlocksOf(d.c), kb = BlocksOf(d.n);
   switch (layout) {
-    case Layout::kNCHW:
-      return {d.n * d.c * d.h, d.w, Axis::kW};
-    case Layout::kNChw16c:
-      return {d.n * cb * d.h * d.w, B, Axis::kC};
-    case Layout::kOIhw16i16o:
-      return {kb * cb * d.h * d.w * B, B, Axis::kN};
-    case Layout::kIOhw16o16i:
-      return {cb * kb * d.h * d.w * B, B, Axis::kC};
+    case Layout::kNCHW:  // rows (n, c, h)
+      return {d.n * d.c, d.h, d.w, Axis::kW, Axis::kH};
+    case Layout::kNChw16c:  // rows (n, cb, h, w)
+      return {d.n * cb * d.h, d.w, B, Axis::kC, Axis::kW};
+    case Layout::kOIhw16i16o:  // rows (kb, cb, r, s, ci)
+      return {kb * cb * d.h * d.w, B, B, Axis::kN, Axis::kC};
+    case Layout::kIOhw16o16i:  // rows (cb, kb, r, s, ko)
+      return {cb * kb * d.h * d.w, B, B, Axis::kC, Axis::kN};
   }
-  return {0, 0, Axis::kW};
+  return {0, 0, 0, Axis::kW, Axis::kW};
 }
 
-inline Coord RowStart(Layout layout, const Dims& d, int64_t row) {
+// The logical coordinate of the first element of row group `g`.
+inline Coord GroupStart(Layout layout, const Dims& d, int64_t g) {
   const int64_t B = kChannelBlock, cb = BlocksOf(d.c), kb = BlocksOf(d.n);
   switch (layout) {
-    case Layout::kNCHW:
-      return {row / (d.c * d.h), row / d.h % d.c, row % d.h, 0};
-    case Layout::kNChw16c: {
-      const int64_t hw = row % (d.h * d.w), nc = row / (d.h * d.w);
-      return {nc / cb, nc % cb * B, hw / d.w, hw % d.w};
+    case Layout::kNCHW:  // g = n * C + c
+      return {g / d.c, g % d.c, 0, 0};
+    case Layout::kNChw16c: {  // g = (n * CB + cb) * H + h
+      const int64_t nc = g / d.h;
+      return {nc / cb, nc % cb * B, g % d.h, 0};
     }
-    case Layout::kOIhw16i16o: {  // row = (((kb * CB + cb) * H + h) * W + w) * 16 + ci
-      const int64_t ci = row % B, rest = row / B;
-      const int64_t w = rest % d.w, h = rest / d.w % d.h, blocks = rest / (d.w * d.h);
-      return {blocks / cb * B, blocks % cb * B + ci, h, w};
+    case Layout::kOIhw16i16o: {  // g = ((kb * CB + cb) * R + r) * S + s
+      const int64_t blocks = g / (d.h * d.w);
+      return {blocks / cb * B, blocks % cb * B, g / d.w % d.h, g % d.w};
     }
-    case Layout::kIOhw16o16i: {  // row = (((cb * KB + kb) * H + h) * W + w) * 16 + ko
-      const int64_t ko = row % B, rest = row / B;
-      const int64_t w = rest % d.w, h = rest / d.w % d.h, blocks = rest / (d.w * d.h);
-      return {blocks % kb * B + ko, blocks / kb * B, h, w};
+    case Layout::kIOhw16o16i: {  // g = ((cb * KB + kb) * R + r) * S + s
+      const int64_t blocks = g / (d.h * d.w);
+      return {blocks % kb * B, blocks / kb * B, g / d.w % d.h, g % d.w};
     }
   }
   return {0, 0, 0, 0};
 }
 
-inline int64_t& AxisOf(Coord& x, Axis axis) {
-  return axis == Axis::kN ? x.n : axis == Axis::kC ? x.c : x.w;
+// Offset change in `layout` when `x` moves one step along `axis`.
+inline int64_t Step(Layout layout, const Dims& d, Coord x, Axis axis) {
+  const int64_t here = Offset(layout, d, x);
+  AxisOf(x, axis) += 1;
+  return Offset(layout, d, x) - here;
 }
 
 }  // namespace reorder_detail
@@ -121,25 +146,26 @@ HWY_INLINE void CopyStridedRow(const float* HWY_RESTRICT src, int64_t stride, in
 }
 
 void ReorderRows(const float* HWY_RESTRICT src, Layout from, float* HWY_RESTRICT dst, Layout to,
-                 Dims dims) {
+                 Dims dims, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const RowPlan plan = PlanRows(to, dims);
-  for (int64_t row = 0; row < plan.rows; ++row) {
-    Coord start = RowStart(to, dims, row);
-    float* out = dst + row * plan.length;
-    const bool in_range = start.n < dims.n && start.c < dims.c;
-    if (!in_range) {
-      CopyStridedRow(src, 0, 0, out, plan.length);
-      continue;
+  const int64_t extent = ExtentOf(dims, plan.axis);
+  ParallelFor(pool, size_t(plan.groups), [&](size_t group) HWY_ATTR {
+    const int64_t g = int64_t(group);
+    const Coord start = GroupStart(to, dims, g);
+    // Both steps are constant inside a block, and a group never leaves its channel blocks.
+    const int64_t stride = Step(from, dims, start, plan.axis);
+    const int64_t row_step = Step(from, dims, start, plan.row_axis);
+    const float* in = src + Offset(from, dims, start);
+    float* out = dst + g * plan.group * plan.length;
+    for (int64_t i = 0; i < plan.group; ++i, in += row_step, out += plan.length) {
+      Coord at = start;
+      AxisOf(at, plan.row_axis) += i;
+      const bool in_range = at.n < dims.n && at.c < dims.c;
+      const int64_t valid = in_range ? std::min(plan.length, extent - AxisOf(at, plan.axis)) : 0;
+      CopyStridedRow(in, stride, valid, out, plan.length);
     }
-    const int64_t extent = plan.axis == Axis::kN ? dims.n : plan.axis == Axis::kC ? dims.c : dims.w;
-    const int64_t valid = std::min(plan.length, extent - AxisOf(start, plan.axis));
-    const int64_t first = Offset(from, dims, start);
-    Coord next = start;
-    AxisOf(next, plan.axis) += 1;
-    const int64_t stride = Offset(from, dims, next) - first;
-    CopyStridedRow(src + first, stride, valid, out, plan.length);
-  }
+  });
 }
 
 }  // namespace HWY_NAMESPACE
@@ -151,7 +177,8 @@ namespace sparsetrain {
 
 HWY_EXPORT(ReorderRows);
 
-Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims) {
+Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims,
+               pthreadpool_t pool) {
   if (src == nullptr || dst == nullptr) return InvalidArgument("Reorder: null tensor data");
   if (dims.n <= 0 || dims.c <= 0 || dims.h <= 0 || dims.w <= 0) {
     return InvalidArgument("Reorder: dimensions must be positive");
@@ -162,7 +189,7 @@ Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims) 
     return InvalidArgument(std::string("Reorder: no conversion from ") + LayoutName(from) +
                            " to " + LayoutName(to));
   }
-  HWY_DYNAMIC_DISPATCH(ReorderRows)(src, from, dst, to, dims);
+  HWY_DYNAMIC_DISPATCH(ReorderRows)(src, from, dst, to, dims, pool);
   return Status::Ok();
 }
 

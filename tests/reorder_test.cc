@@ -110,5 +110,20 @@ TEST_P(ReorderTest, RejectsBadArguments) {
 
 INSTANTIATE_PER_TARGET_TEST_SUITE(ReorderTest);
 
+// SelectIsa (not the test-only target mock) must steer dispatch, also after ISA queries.
+TEST(ReorderDispatchTest, SelectedIsaIsTheOneThatRuns) {
+  const Dims d{1, 17, 3, 3};
+  const std::vector<float> src = RandomValues(d.count(), 3);
+  std::vector<float> dst(StorageFloats(d, Layout::kNChw16c));
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kSse4, Isa::kScalar}) {
+    if (!IsaSupported(isa)) continue;
+    ASSERT_TRUE(SelectIsa(isa).ok());
+    EXPECT_EQ(ActiveIsa(), isa);
+    ASSERT_TRUE(Reorder(src.data(), Layout::kNCHW, dst.data(), Layout::kNChw16c, d).ok());
+    EXPECT_EQ(IsaOfTarget(LastTargetRan()), isa) << IsaName(isa);
+  }
+  ASSERT_TRUE(SelectIsa(Isa::kAuto).ok() && SelectIsaFromEnvironment().ok());  // as main() left it
+}
+
 }  // namespace
 }  // namespace sparsetrain

@@ -1,0 +1,282 @@
+// conv_bench: our convolution kernels side by side with oneDNN's direct convolution, per layer and
+// pass, same shapes, data and thread count, interleaved in one process.
+//
+//   bazel run -c opt //bench:conv_bench -- --layers FILE.csv [--passes fwd,bwd_data,bwd_weights]
+//       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto] [--sparsity F]
+//       [--iters 10] [--csv OUT.csv]
+//
+// Times are medians of --iters runs after 2 warm-up runs. Backward by input includes transposing
+// the weights into the layout it reads. The last line is
+//   TOTAL fwd=<x> bwd_data=<x> bwd_weights=<x> train=<x> inference=<x>
+// each the summed oneDNN time over our summed time.
+#include <omp.h>
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "bench/layer_list.h"
+#include "bench/onednn_conv.h"
+#include "kernels/conv_dense.h"
+#include "kernels/isa.h"
+#include "kernels/layout.h"
+#include "kernels/reorder.h"
+
+namespace sparsetrain {
+namespace {
+
+struct Options {
+  std::string layers;
+  std::vector<std::string> passes = {"fwd", "bwd_data", "bwd_weights"};
+  int threads = 2;
+  Isa isa = Isa::kAuto;
+  std::string kernel = "dense";
+  double sparsity = -1;  // < 0: each layer's own
+  int iters = 10;
+  std::string csv;
+};
+
+constexpr const char* kUsage =
+    "usage: conv_bench --layers FILE.csv [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
+    "                  [--isa auto|avx512|avx2|sse4|scalar] [--kernel dense|sparse|auto]\n"
+    "                  [--sparsity F] [--iters N] [--csv OUT.csv]\n";
+
+Status ParseOptions(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return InvalidArgument("missing value after " + flag);
+    const std::string value = argv[++i];
+    if (flag == "--layers") {
+      o->layers = value;
+    } else if (flag == "--passes") {
+      o->passes.clear();
+      std::stringstream in(value);
+      for (std::string p; std::getline(in, p, ',');) {
+        if (p != "fwd" && p != "bwd_data" && p != "bwd_weights") {
+          return InvalidArgument("unknown pass '" + p + "' (fwd, bwd_data, bwd_weights)");
+        }
+        o->passes.push_back(p);
+      }
+    } else if (flag == "--threads") {
+      o->threads = std::atoi(value.c_str());
+      if (o->threads < 1 || o->threads > 1024) return InvalidArgument("--threads must be >= 1");
+    } else if (flag == "--isa") {
+      Status status = ParseIsa(value, &o->isa);
+      if (!status.ok()) return status;
+    } else if (flag == "--kernel") {
+      if (value == "sparse" || value == "auto") {
+        return Status(StatusCode::kUnsupported, "--kernel " + value + ": sparse kernels are not built yet");
+      }
+      if (value != "dense") return InvalidArgument("--kernel must be dense, sparse or auto");
+      o->kernel = value;
+    } else if (flag == "--sparsity") {
+      o->sparsity = std::atof(value.c_str());
+      if (!(o->sparsity >= 0 && o->sparsity <= 1)) return InvalidArgument("--sparsity in [0, 1]");
+    } else if (flag == "--iters") {
+      o->iters = std::atoi(value.c_str());
+      if (o->iters < 1) return InvalidArgument("--iters must be >= 1");
+    } else if (flag == "--csv") {
+      o->csv = value;
+    } else {
+      return InvalidArgument("unknown flag " + flag);
+    }
+  }
+  if (o->layers.empty()) return InvalidArgument("--layers is required");
+  return Status::Ok();
+}
+
+// Caps oneDNN at the ISA our kernels use, so both sides run the same instruction set.
+dnnl::cpu_isa OneDnnIsa(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return dnnl::cpu_isa::avx512_core;
+    case Isa::kAvx2:
+      return dnnl::cpu_isa::avx2;
+    case Isa::kSse4:
+      return dnnl::cpu_isa::sse41;
+    default:
+      return dnnl::cpu_isa::all;
+  }
+}
+
+// Values in +-[0.1, 1] with a `zeros` fraction of exact zeros at uniformly random positions.
+std::vector<float> RandomTensor(int64_t count, double zeros, std::mt19937& rng) {
+  std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<float> v(count);
+  for (float& x : v) {
+    const float sign = unit(rng) < 0.5 ? -1.0f : 1.0f;
+    x = unit(rng) < zeros ? 0.0f : sign * magnitude(rng);
+  }
+  return v;
+}
+
+std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) {
+  std::vector<float> out(StorageFloats(dims, layout));
+  (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), layout, dims);
+  return out;
+}
+
+double MedianMs(int iters, const std::function<void()>& run) {
+  for (int i = 0; i < 2; ++i) run();  // warm-up
+  std::vector<double> ms;
+  for (int i = 0; i < iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Row {
+  std::string net, layer, pass, kernel;
+  double x_sparsity, dy_sparsity, ours_ms, onednn_ms;
+};
+
+Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Options& o) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
+    out << "net,layer,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,speedup\n";
+    for (const Row& r : rows) {
+      char line[512];
+      std::snprintf(line, sizeof line, "%s,%s,%s,%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+                    r.net.c_str(), r.layer.c_str(), r.pass.c_str(), IsaName(ActiveIsa()),
+                    o.threads, r.kernel.c_str(), r.x_sparsity, r.dy_sparsity, r.ours_ms,
+                    r.onednn_ms, r.onednn_ms / r.ours_ms);
+      out << line;
+    }
+    if (!out.flush()) return Status(StatusCode::kIoError, "cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status(StatusCode::kIoError, "cannot rename " + tmp + " to " + path);
+  }
+  return Status::Ok();
+}
+
+int Run(const Options& o) {
+  Status status = SelectIsa(o.isa);
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", status.message().c_str());
+    return 1;
+  }
+  dnnl::set_max_cpu_isa(OneDnnIsa(o.isa));
+  // oneDNN's AVX2 and SSE4 kernels block activations by 8 channels; each side gets its own best.
+  const int onednn_block = ActiveIsa() == Isa::kAvx512 ? 16 : 8;
+  omp_set_num_threads(o.threads);
+  pthreadpool_t pool = o.threads > 1 ? pthreadpool_create(o.threads) : nullptr;
+
+  std::vector<LayerSpec> layers;
+  status = ReadLayerList(o.layers, &layers);
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", status.message().c_str());
+    return 1;
+  }
+  std::printf("conv_bench: ISA %s, %d thread(s), kernel %s, median of %d\n", IsaName(ActiveIsa()),
+              o.threads, o.kernel.c_str(), o.iters);
+  std::printf("%-8s %-16s %-12s %6s %6s %10s %10s %8s\n", "net", "layer", "pass", "x0", "dy0",
+              "ours_ms", "onednn_ms", "speedup");
+
+  std::vector<Row> rows;
+  std::map<std::string, double> ours_total, onednn_total;
+  std::mt19937 rng(1234);
+  for (const LayerSpec& layer : layers) {
+    const ConvShape& s = layer.shape;
+    const double xs = o.sparsity >= 0 ? o.sparsity : layer.x_sparsity;
+    const double dys = o.sparsity >= 0 ? o.sparsity : layer.dy_sparsity;
+    const std::vector<float> x_nchw = RandomTensor(s.input().count(), xs, rng);
+    const std::vector<float> dy_nchw = RandomTensor(s.output().count(), dys, rng);
+    const std::vector<float> x = Blocked(x_nchw, s.input(), Layout::kNChw16c);
+    const std::vector<float> dy = Blocked(dy_nchw, s.output(), Layout::kNChw16c);
+    const std::vector<float> w_kcrs = RandomTensor(s.weights().count(), 0.0, rng);
+    const std::vector<float> w = Blocked(w_kcrs, s.weights(), Layout::kOIhw16i16o);
+    const std::vector<float> bias = RandomTensor(s.k, 0.0, rng);
+    std::vector<float> y(StorageFloats(s.output(), Layout::kNChw16c));
+    std::vector<float> dx(StorageFloats(s.input(), Layout::kNChw16c));
+    std::vector<float> w_t(w.size()), dw(w.size()), dbias(s.k);
+    OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(),
+                      dy_nchw.data());
+    if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
+
+    for (const std::string& pass : o.passes) {
+      std::function<void()> ours, theirs;
+      if (pass == "fwd") {
+        ours = [&] { (void)ConvForwardDense(s, x.data(), w.data(), bias.data(), y.data(), pool); };
+        theirs = [&] { onednn.Forward(); };
+      } else if (pass == "bwd_data") {
+        ours = [&] {
+          (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i,
+                        s.weights(), pool);
+          (void)ConvBackwardDataDense(s, dy.data(), w_t.data(), dx.data(), pool);
+        };
+        theirs = [&] { onednn.BackwardData(); };
+      } else {
+        ours = [&] {
+          (void)ConvBackwardWeightsDense(s, x.data(), dy.data(), dw.data(), dbias.data(), pool);
+        };
+        theirs = [&] { onednn.BackwardWeights(); };
+      }
+      Row row{layer.net, layer.name, pass, o.kernel, xs, dys, 0, 0};
+      row.ours_ms = MedianMs(o.iters, ours);
+      row.onednn_ms = MedianMs(o.iters, theirs);
+      std::printf("%-8s %-16s %-12s %6.3f %6.3f %10.3f %10.3f %8.3f\n", row.net.c_str(),
+                  row.layer.c_str(), pass.c_str(), xs, dys, row.ours_ms, row.onednn_ms,
+                  row.onednn_ms / row.ours_ms);
+      std::fflush(stdout);
+      ours_total[pass] += row.ours_ms;
+      onednn_total[pass] += row.onednn_ms;
+      rows.push_back(row);
+    }
+  }
+  if (pool != nullptr) pthreadpool_destroy(pool);
+  if (!o.csv.empty()) {
+    status = WriteCsv(o.csv, rows, o);
+    if (!status.ok()) {
+      std::fprintf(stderr, "error: %s\n", status.message().c_str());
+      return 1;
+    }
+  }
+
+  auto ratio = [&](std::initializer_list<const char*> passes) {
+    double ours = 0, theirs = 0;
+    for (const char* p : passes) {
+      if (!ours_total.count(p)) return std::string("n/a");
+      ours += ours_total[p];
+      theirs += onednn_total[p];
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", theirs / ours);
+    return std::string(text);
+  };
+  std::printf("TOTAL fwd=%s bwd_data=%s bwd_weights=%s train=%s inference=%s\n",
+              ratio({"fwd"}).c_str(), ratio({"bwd_data"}).c_str(), ratio({"bwd_weights"}).c_str(),
+              ratio({"fwd", "bwd_data", "bwd_weights"}).c_str(), ratio({"fwd"}).c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace sparsetrain
+
+int main(int argc, char** argv) {
+  sparsetrain::Options options;
+  const sparsetrain::Status status = sparsetrain::ParseOptions(argc, argv, &options);
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n%s", status.message().c_str(), sparsetrain::kUsage);
+    return 2;
+  }
+  return sparsetrain::Run(options);
+}
