@@ -5,7 +5,8 @@
 //       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto] [--sparsity F]
 //       [--iters 10] [--csv OUT.csv]
 //
-// Times are medians of --iters runs after 2 warm-up runs. Backward by input includes transposing
+// Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
+// the other side's threads asleep. Backward by input includes transposing
 // the weights into the layout it reads. The last line is
 //   TOTAL fwd=<x> bwd_data=<x> bwd_weights=<x> train=<x> inference=<x>
 // each the summed oneDNN time over our summed time.
@@ -22,6 +23,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -129,6 +131,9 @@ std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout lay
 }
 
 double MedianMs(int iters, const std::function<void()>& run) {
+  // Both thread pools spin for a while after each job before they sleep; a spinning thread of
+  // one side would steal a core from the other. Let them fall asleep first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
   for (int i = 0; i < 2; ++i) run();  // warm-up
   std::vector<double> ms;
   for (int i = 0; i < iters; ++i) {
@@ -232,6 +237,9 @@ int Run(const Options& o) {
       }
       Row row{layer.net, layer.name, pass, o.kernel, xs, dys, 0, 0};
       row.ours_ms = MedianMs(o.iters, ours);
+      // pthreadpool's workers spin for a long while after a job: send them to sleep now.
+      pthreadpool_parallelize_1d(pool, [](void*, size_t) {}, nullptr, 1,
+                                 PTHREADPOOL_FLAG_YIELD_WORKERS);
       row.onednn_ms = MedianMs(o.iters, theirs);
       std::printf("%-8s %-16s %-12s %6.3f %6.3f %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), pass.c_str(), xs, dys, row.ours_ms, row.onednn_ms,

@@ -91,8 +91,10 @@ constexpr size_t kMaxT = kLanes >= 16 ? 14 : kLanes == 8 ? 6 : kLanes == 4 ? 2 :
 // acc[t] += src[t] (x) w for one input-channel block, over the pixels t whose source lies in
 // the row: [kSkipLo, kT - kSkipHi) when those are known at compile time (>= 0; the common edges
 // of padded rows), else [t_lo, t_hi), at the price of a branch per pixel.
-template <size_t kT, size_t kKB, int kSkipLo, int kSkipHi>
-HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, int64_t px_stride,
+// Source pixels are kStep apart (0: `step` apart, known only at run time); a compile-time step
+// turns every broadcast address into base + constant, sparing a register per pixel.
+template <size_t kT, size_t kKB, int64_t kStep, int kSkipLo, int kSkipHi>
+HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, int64_t step,
                                 const float* HWY_RESTRICT w, int64_t w_block_stride,
                                 int64_t t_lo, int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
   const D d;
@@ -111,7 +113,8 @@ HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, in
                        : int64_t(t) < t_lo || int64_t(t) >= t_hi) {
         continue;
       }
-      const VF x = hn::Set(d, src[first + int64_t(t) * px_stride + int64_t(i)]);
+      const int64_t px = int64_t(t) * (kStep > 0 ? kStep : step);
+      const VF x = hn::Set(d, src[first + px * int64_t(kChannelBlock) + int64_t(i)]);
       HWY_UNROLL(16)
       for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) acc[t][a] = hn::MulAdd(x, wv[a], acc[t][a]);
     }
@@ -120,7 +123,7 @@ HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, in
 
 // Computes (or adds to, past the first chunk) one tile: pixels `run` of row y, output blocks
 // [ob, ob + kKB), summing input blocks [ib_begin, ib_end).
-template <size_t kT, size_t kKB>
+template <size_t kT, size_t kKB, int64_t kStep>
 void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
               int64_t ib_begin, int64_t ib_end) {
   const D d;
@@ -146,7 +149,6 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   }
 
   const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kChannelBlock * kChannelBlock;
-  const int64_t src_px_stride = p.cols.SourceStep() * kChannelBlock;
   for (int64_t ib = ib_begin; ib < ib_end; ++ib) {
     for (int64_t r = 0; r < p.taps_h; ++r) {
       int64_t sy;
@@ -167,16 +169,16 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
         const int64_t first = sx * kChannelBlock;
         const int64_t skip_hi = int64_t(kT) - t_hi;
         if (t_lo == 0 && skip_hi == 0) {
-          AccumulateBlock<kT, kKB, 0, 0>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+          AccumulateBlock<kT, kKB, kStep, 0, 0>(src_row, first, step, w, w_block_stride, t_lo,
                                          t_hi, acc);
         } else if (t_lo == 1 && skip_hi == 0) {
-          AccumulateBlock<kT, kKB, 1, 0>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+          AccumulateBlock<kT, kKB, kStep, 1, 0>(src_row, first, step, w, w_block_stride, t_lo,
                                          t_hi, acc);
         } else if (t_lo == 0 && skip_hi == 1) {
-          AccumulateBlock<kT, kKB, 0, 1>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+          AccumulateBlock<kT, kKB, kStep, 0, 1>(src_row, first, step, w, w_block_stride, t_lo,
                                          t_hi, acc);
         } else {
-          AccumulateBlock<kT, kKB, -1, -1>(src_row, first, src_px_stride, w, w_block_stride, t_lo,
+          AccumulateBlock<kT, kKB, kStep, -1, -1>(src_row, first, step, w, w_block_stride, t_lo,
                                            t_hi, acc);
         }
       }
@@ -196,16 +198,19 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
 using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, int64_t,
                         int64_t);
 
-template <size_t kKB, size_t... kTm1>
+template <int64_t kStep, size_t kKB, size_t... kTm1>
 constexpr std::array<TileFn, kMaxT> TileRow(std::index_sequence<kTm1...>) {
-  return {&ConvTile<kTm1 + 1, kKB>...};
+  return {&ConvTile<kTm1 + 1, kKB, kStep>...};
 }
-template <size_t... kKBm1>
+template <int64_t kStep, size_t... kKBm1>
 constexpr std::array<std::array<TileFn, kMaxT>, kMaxKB> TileTable(std::index_sequence<kKBm1...>) {
-  return {TileRow<kKBm1 + 1>(std::make_index_sequence<kMaxT>())...};
+  return {TileRow<kStep, kKBm1 + 1>(std::make_index_sequence<kMaxT>())...};
 }
-// kTiles[kKB - 1][kT - 1]: the tile for partial pixel runs and channel-block groups.
-constexpr auto kTiles = TileTable(std::make_index_sequence<kMaxKB>());
+// kTiles[source step: 1, 2, other][kKB - 1][kT - 1]: tiles for every pixel run and block group.
+constexpr std::array<std::array<std::array<TileFn, kMaxT>, kMaxKB>, 3> kTiles = {
+    TileTable<1>(std::make_index_sequence<kMaxKB>()),
+    TileTable<2>(std::make_index_sequence<kMaxKB>()),
+    TileTable<0>(std::make_index_sequence<kMaxKB>())};
 
 void RunDirectConv(const Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
@@ -220,6 +225,7 @@ void RunDirectConv(const Problem& p, pthreadpool_t pool) {
   }
   const int64_t groups = (p.out_blocks + kMaxKB - 1) / kMaxKB;
   const int64_t rows = p.rows.out_size;
+  const auto& tiles = kTiles[std::min<int64_t>(p.cols.SourceStep(), 3) - 1];
   ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
     const int64_t y = int64_t(item) % rows;
     const int64_t group = int64_t(item) / rows % groups;
@@ -228,7 +234,7 @@ void RunDirectConv(const Problem& p, pthreadpool_t pool) {
     const int64_t kb = std::min<int64_t>(kMaxKB, p.out_blocks - ob);
     for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
       const int64_t ib_end = std::min(p.in_blocks, ib + p.in_block_chunk);
-      for (const PixelRun& run : runs) kTiles[kb - 1][run.count - 1](p, n, ob, y, run, ib, ib_end);
+      for (const PixelRun& run : runs) tiles[kb - 1][run.count - 1](p, n, ob, y, run, ib, ib_end);
     }
   });
 }
@@ -245,17 +251,28 @@ namespace {
 
 // Enough input blocks per pass over a tile that loading and storing it is amortised
 // (1x1 kernels have few taps per block), while their weights stay in L1.
-int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 4 / (s.r * s.s)); }
+int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 8 / (s.r * s.s)); }
+
+// A 1x1, stride 1, unpadded convolution maps pixels one to one, so each image can be treated as
+// a single row of H*W pixels: the same memory, with no short rows to leave tiles partly empty.
+ConvShape AsLongRows(ConvShape s) {
+  if (s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0) {
+    s.w *= s.h;
+    s.h = 1;
+  }
+  return s;
+}
 
 }  // namespace
 
-Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, const float* bias,
+Status ConvForwardDense(const ConvShape& shape, const float* x, const float* w, const float* bias,
                         float* y, pthreadpool_t pool) {
-  Status status = Validate(s);
+  Status status = Validate(shape);
   if (!status.ok()) return status;
   if (x == nullptr || w == nullptr || y == nullptr) {
     return InvalidArgument("conv forward: null tensor");
   }
+  const ConvShape s = AsLongRows(shape);
   std::vector<float> padded_bias;
   if (bias != nullptr) {
     padded_bias.assign(PaddedChannels(s.k), 0.0f);
@@ -269,13 +286,14 @@ Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, cons
   return Status::Ok();
 }
 
-Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w_transposed,
+Status ConvBackwardDataDense(const ConvShape& shape, const float* dy, const float* w_transposed,
                              float* dx, pthreadpool_t pool) {
-  Status status = Validate(s);
+  Status status = Validate(shape);
   if (!status.ok()) return status;
   if (dy == nullptr || w_transposed == nullptr || dx == nullptr) {
     return InvalidArgument("conv backward data: null tensor");
   }
+  const ConvShape s = AsLongRows(shape);
   direct::Problem p{dy, w_transposed, nullptr, dx,
                     s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
                     direct::Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
