@@ -17,6 +17,7 @@
 #include <array>
 #include <utility>
 
+#include "kernels/block_simd-inl.h"
 #include "kernels/conv_dense.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
@@ -25,12 +26,7 @@
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
-namespace hn = hwy::HWY_NAMESPACE;
 
-using D = hn::CappedTag<float, kChannelBlock>;
-using VF = hn::Vec<D>;
-constexpr size_t kLanes = hn::MaxLanes(D());
-constexpr size_t kVecsPerBlock = kChannelBlock / kLanes;
 constexpr int64_t kBlockSquare = kChannelBlock * kChannelBlock;
 
 // Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks of accumulators, plus the dy
@@ -52,7 +48,7 @@ struct WeightsProblem {
 template <size_t kX, size_t kKB>
 void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int64_t f0,
                  int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
-  const D d;
+  const BlockD d;
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   const int64_t cblocks = BlocksOf(s.c), kblocks = BlocksOf(s.k);
@@ -134,7 +130,7 @@ constexpr auto kWeightsTiles = WeightsTileTable(std::make_index_sequence<kMaxKB>
 void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
   const int64_t kblocks = BlocksOf(s.k), pixels = s.p() * s.q();
   ParallelFor(pool, size_t(kblocks), [&](size_t kb) HWY_ATTR {
-    const D d;
+    const BlockD d;
     VF sum[kVecsPerBlock];
     for (size_t v = 0; v < kVecsPerBlock; ++v) sum[v] = hn::Zero(d);
     for (int64_t n = 0; n < s.n; ++n) {

@@ -1,0 +1,166 @@
+// The direct-convolution engine behind forward and backward-by-input, dense and sparse
+// (geometry in conv_direct.h). A tile of kT output pixels x kKB output-channel blocks stays in
+// registers while it sums every kernel row of a chunk of input-channel blocks; a `Rows` policy
+// adds one source row (all kernel columns) into the tile:
+//   struct Rows {
+//     static constexpr size_t kMaxT, kMaxKB;  // the largest tile
+//     template <size_t kT, size_t kKB, int64_t kStep>
+//     static void AddRow(const Problem&, const PixelRun&, const float* src_row,
+//                        const float* w_row, int64_t w_block_stride, VF (&acc)[kT][kKB * kV]);
+//   };
+// Source pixels of a tile are kStep apart (0: known only at run time). Backward by input with
+// stride > 1 tiles output pixels of one phase (x, x + stride, ...), whose sources are consecutive.
+
+#if defined(SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_
+#undef SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_
+#else
+#define SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_
+#endif
+
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
+
+#include <hwy/highway.h>
+
+#include "kernels/block_simd-inl.h"
+#include "kernels/conv_direct.h"
+#include "kernels/parallel.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace sparsetrain {
+namespace HWY_NAMESPACE {
+namespace direct_engine {
+using direct::PixelRun;
+using direct::Problem;
+
+// Where tap s reads for a tile: source pixel sx + t * step for output pixel t, inside the row
+// for t in [t_lo, t_hi). False if the tap reaches no pixel of the tile.
+struct TapSpan {
+  int64_t sx, t_lo, t_hi;
+};
+HWY_INLINE bool SpanOfTap(const Problem& p, const PixelRun& run, int64_t s, int64_t count,
+                          TapSpan* span) {
+  if (!p.cols.Source(run.first, s, &span->sx)) return false;
+  const int64_t step = p.cols.SourceStep();
+  const int64_t last = p.cols.src_size - 1 - span->sx;
+  span->t_lo = span->sx >= 0 ? 0 : (-span->sx + step - 1) / step;
+  span->t_hi = last < 0 ? 0 : std::min<int64_t>(count, last / step + 1);
+  return span->t_lo < span->t_hi;
+}
+
+// Computes (or adds to, past the first chunk) one tile: pixels `run` of row y, output blocks
+// [ob, ob + kKB), summing input blocks [ib_begin, ib_end).
+template <class Rows, size_t kT, size_t kKB, int64_t kStep>
+void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
+              int64_t ib_begin, int64_t ib_end) {
+  const BlockD d;
+  constexpr size_t kAcc = kKB * kVecsPerBlock;
+  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
+  const int64_t out_block_stride = p.rows.out_size * p.cols.out_size * kChannelBlock;
+  const int64_t out_px_stride = run.step * kChannelBlock;
+  float* out = p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
+                        run.first) * kChannelBlock;
+  VF acc[kT][kAcc];
+  HWY_UNROLL(16)
+  for (size_t t = 0; t < kT; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      if (ib_begin > 0) {
+        acc[t][a] = hn::LoadU(d, out + j * out_block_stride + t * out_px_stride + v * kLanes);
+      } else if (p.bias != nullptr) {
+        acc[t][a] = hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes);
+      } else {
+        acc[t][a] = hn::Zero(d);
+      }
+    }
+  }
+
+  const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
+  for (int64_t ib = ib_begin; ib < ib_end; ++ib) {
+    for (int64_t r = 0; r < p.taps_h; ++r) {
+      int64_t sy;
+      if (!p.rows.Source(y, r, &sy) || sy < 0 || sy >= p.rows.src_size) continue;
+      const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
+                                        p.cols.src_size * kChannelBlock;
+      const float* w_row = p.w + ((ob * p.in_blocks + ib) * p.taps_h + r) * p.taps_w * kWeightBlock;
+      Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, w_row, w_block_stride, acc);
+    }
+  }
+
+  HWY_UNROLL(16)
+  for (size_t t = 0; t < kT; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      hn::StoreU(acc[t][a], d, out + j * out_block_stride + t * out_px_stride + v * kLanes);
+    }
+  }
+}
+
+using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, int64_t,
+                        int64_t);
+
+// Tiles[source step: 1, 2, other][kKB - 1][kT - 1]: one for every pixel run and block group.
+template <class Rows>
+struct Tiles {
+  using Row = std::array<TileFn, Rows::kMaxT>;
+  using Table = std::array<Row, Rows::kMaxKB>;
+
+  template <int64_t kStep, size_t kKB, size_t... kTm1>
+  static constexpr Row MakeRow(std::index_sequence<kTm1...>) {
+    return {&ConvTile<Rows, kTm1 + 1, kKB, kStep>...};
+  }
+  template <int64_t kStep, size_t... kKBm1>
+  static constexpr Table MakeTable(std::index_sequence<kKBm1...>) {
+    return {MakeRow<kStep, kKBm1 + 1>(std::make_index_sequence<Rows::kMaxT>())...};
+  }
+  static constexpr std::array<Table, 3> kAll = {
+      MakeTable<1>(std::make_index_sequence<Rows::kMaxKB>()),
+      MakeTable<2>(std::make_index_sequence<Rows::kMaxKB>()),
+      MakeTable<0>(std::make_index_sequence<Rows::kMaxKB>())};
+};
+
+}  // namespace direct_engine
+
+// Runs the whole pass: items are (image, output block group, output row), spread over `pool`.
+template <class Rows>
+void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
+  using direct::PixelRun;
+  constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
+  // Pixel runs of one output row: whole phases of the stride (or the whole row), kMaxT at a time.
+  std::vector<PixelRun> runs;
+  const int64_t step = p.cols.OutputStep();
+  for (int64_t phase = 0; phase < std::min(step, p.cols.out_size); ++phase) {
+    const int64_t count = (p.cols.out_size - phase + step - 1) / step;
+    for (int64_t t = 0; t < count; t += kMaxT) {
+      runs.push_back({phase + t * step, step, std::min<int64_t>(kMaxT, count - t)});
+    }
+  }
+  const int64_t groups = (p.out_blocks + kMaxKB - 1) / kMaxKB;
+  const int64_t rows = p.rows.out_size;
+  const auto& tiles =
+      direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1];
+  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
+    const int64_t y = int64_t(item) % rows;
+    const int64_t group = int64_t(item) / rows % groups;
+    const int64_t n = int64_t(item) / (rows * groups);
+    const int64_t ob = group * kMaxKB;
+    const int64_t kb = std::min<int64_t>(kMaxKB, p.out_blocks - ob);
+    for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
+      const int64_t ib_end = std::min(p.in_blocks, ib + p.in_block_chunk);
+      for (const PixelRun& run : runs) tiles[kb - 1][run.count - 1](p, n, ob, y, run, ib, ib_end);
+    }
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace sparsetrain
+HWY_AFTER_NAMESPACE();
+
+#endif  // SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_

@@ -1,0 +1,50 @@
+#include "kernels/conv_direct.h"
+
+#include <algorithm>
+
+#include "kernels/layout.h"
+
+namespace sparsetrain {
+namespace direct {
+namespace {
+
+// Enough input blocks per pass over a tile that loading and storing it is amortised
+// (1x1 kernels have few taps per block), while their weights stay in L1.
+int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 8 / (s.r * s.s)); }
+
+// A 1x1, stride 1, unpadded convolution maps pixels one to one, so each image can be treated as
+// a single row of H*W pixels: the same memory, with no short rows to leave tiles partly empty.
+ConvShape AsLongRows(ConvShape s) {
+  if (s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0) {
+    s.w *= s.h;
+    s.h = 1;
+  }
+  return s;
+}
+
+}  // namespace
+
+Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
+                       float* y, std::vector<float>* padded_bias) {
+  const ConvShape s = AsLongRows(shape);
+  if (bias != nullptr) {
+    padded_bias->assign(PaddedChannels(s.k), 0.0f);
+    std::copy(bias, bias + s.k, padded_bias->begin());
+  }
+  return Problem{x, w, bias ? padded_bias->data() : nullptr, y,
+                 s.n, BlocksOf(s.k), BlocksOf(s.c), s.r, s.s,
+                 Axis{s.p(), s.h, s.stride_h, s.pad_h, false},
+                 Axis{s.q(), s.w, s.stride_w, s.pad_w, false}, InBlockChunk(s)};
+}
+
+Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
+                            float* dx) {
+  const ConvShape s = AsLongRows(shape);
+  return Problem{dy, w_transposed, nullptr, dx,
+                 s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
+                 Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
+                 Axis{s.w, s.q(), s.stride_w, s.pad_w, true}, InBlockChunk(s)};
+}
+
+}  // namespace direct
+}  // namespace sparsetrain

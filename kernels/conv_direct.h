@@ -1,0 +1,66 @@
+// The geometry shared by the direct-convolution engine (conv_direct-inl.h) and its users.
+//
+// Forward and backward-by-input both compute
+//   out[ob][y][x] = sum over ib, r, s of in[ib][src(y, r)][src(x, s)] (x) w[ob][ib][r][s]
+// with weights blocked [ob][ib][r][s][16 in][16 out], so a weight row is one 16-channel vector:
+//  - forward:   in = x,  out = y,  src(o, tap) = o * stride - pad + tap             (OIhw16i16o)
+//  - backward:  in = dy, out = dx, src(o, tap) = (o + pad - tap) / stride if exact  (IOhw16o16i)
+#ifndef SPARSETRAIN_KERNELS_CONV_DIRECT_H_
+#define SPARSETRAIN_KERNELS_CONV_DIRECT_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/conv_shape.h"
+
+namespace sparsetrain {
+namespace direct {
+
+// One spatial axis of the pass, seen from the output it computes.
+struct Axis {
+  int64_t out_size, src_size, stride, pad;
+  bool transposed;
+
+  // Source pixels step by this much per output pixel of a tile.
+  int64_t SourceStep() const { return transposed ? 1 : stride; }
+  // Output pixels of one tile step by this much (one phase of the stride when transposed).
+  int64_t OutputStep() const { return transposed ? stride : 1; }
+  // The source pixel that output `out` reads through `tap`; false if the tap misses it.
+  bool Source(int64_t out, int64_t tap, int64_t* src) const {
+    if (!transposed) {
+      *src = out * stride - pad + tap;
+      return true;
+    }
+    const int64_t num = out + pad - tap;
+    if (num % stride != 0) return false;
+    *src = num / stride;
+    return true;
+  }
+};
+
+struct Problem {
+  const float* in;
+  const float* w;
+  const float* bias;  // padded to whole blocks, or null
+  float* out;
+  int64_t batch, out_blocks, in_blocks, taps_h, taps_w;
+  Axis rows, cols;
+  int64_t in_block_chunk;  // input-channel blocks summed per pass over the output tile
+};
+
+// A row segment of output pixels first + step * t, t < count.
+struct PixelRun {
+  int64_t first, step, count;
+};
+
+// The forward pass as a Problem; `padded_bias` receives the bias padded to whole blocks.
+Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
+                       float* y, std::vector<float>* padded_bias);
+// Backward by input as a Problem (weights transposed, IOhw16o16i).
+Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
+                            float* dx);
+
+}  // namespace direct
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_CONV_DIRECT_H_
