@@ -26,6 +26,9 @@ Status ConvBackwardDataDense(const ConvShape& shape, const float* dy, const floa
 Status ConvBackwardWeightsDense(const ConvShape& shape, const float* x, const float* dy, float* dw,
                                 float* dbias, pthreadpool_t pool);
 
+// dbias[k] = sum of dy (nChw16c) over the batch and pixels, for k < shape.k. Shapes are trusted.
+void ConvBiasGradient(const ConvShape& shape, const float* dy, float* dbias, pthreadpool_t pool);
+
 }  // namespace sparsetrain
 
 #endif  // SPARSETRAIN_KERNELS_CONV_DENSE_H_

@@ -148,7 +148,7 @@ void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool
   });
 }
 
-void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw, float* dbias,
+void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw,
                     pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   // Enough rows per chunk that a tile's load and store are amortised over its pixels.
@@ -174,7 +174,6 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
       }
     }
   });
-  if (dbias != nullptr) BiasGradient(s, dy, dbias, pool);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -184,6 +183,11 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace sparsetrain {
 HWY_EXPORT(RunWeightsConv);
+HWY_EXPORT(BiasGradient);
+
+void ConvBiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
+  HWY_DYNAMIC_DISPATCH(BiasGradient)(s, dy, dbias, pool);
+}
 
 Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float* dy, float* dw,
                                 float* dbias, pthreadpool_t pool) {
@@ -192,7 +196,8 @@ Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float*
   if (x == nullptr || dy == nullptr || dw == nullptr) {
     return InvalidArgument("conv backward weights: null tensor");
   }
-  HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, dbias, pool);
+  HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
+  if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
   return Status::Ok();
 }
 

@@ -13,20 +13,6 @@
 namespace sparsetrain {
 namespace {
 
-// n, c, h, w, k, r, s, stride, pad.
-std::vector<ConvShape> Shapes() {
-  return {
-      MakeShape(1, 1, 1, 1, 1, 1, 1, 1, 0),      MakeShape(1, 3, 7, 7, 16, 3, 3, 1, 1),
-      MakeShape(5, 16, 13, 13, 17, 3, 3, 1, 1),  MakeShape(1, 17, 14, 14, 48, 3, 3, 2, 1),
-      MakeShape(2, 48, 13, 7, 16, 3, 3, 2, 0),   MakeShape(1, 64, 28, 28, 64, 3, 3, 1, 1),
-      MakeShape(1, 130, 7, 7, 3, 3, 3, 1, 2),    MakeShape(2, 64, 14, 14, 130, 1, 1, 1, 0),
-      MakeShape(1, 48, 13, 13, 64, 1, 1, 2, 0),  MakeShape(1, 16, 56, 56, 16, 3, 3, 1, 1),
-      MakeShape(5, 17, 1, 1, 48, 1, 1, 1, 0),    MakeShape(1, 3, 14, 13, 16, 5, 5, 2, 2),
-      MakeShape(1, 16, 28, 28, 17, 3, 3, 2, 1),  MakeShape(2, 1, 13, 14, 1, 7, 7, 1, 2),
-      MakeShape(1, 64, 3, 3, 64, 3, 3, 1, 1),    MakeShape(1, 16, 13, 13, 16, 3, 1, 1, 0),
-  };
-}
-
 class ConvDenseTest : public PerTargetTest {
  protected:
   void SetUp() override {
@@ -45,7 +31,7 @@ class ConvDenseTest : public PerTargetTest {
 };
 
 TEST_P(ConvDenseTest, ForwardMatchesReference) {
-  const std::vector<ConvShape> shapes = Shapes();
+  const std::vector<ConvShape> shapes = AwkwardShapes();
   for (size_t i = 0; i < shapes.size(); ++i) {
     ConvTester(shapes[i], 0.5, 10 + i).CheckForward(ConvForwardDense, PoolFor(i));
     ExpectRanOnTarget();
@@ -53,7 +39,7 @@ TEST_P(ConvDenseTest, ForwardMatchesReference) {
 }
 
 TEST_P(ConvDenseTest, BackwardDataMatchesReference) {
-  const std::vector<ConvShape> shapes = Shapes();
+  const std::vector<ConvShape> shapes = AwkwardShapes();
   for (size_t i = 0; i < shapes.size(); ++i) {
     ConvTester(shapes[i], 0.5, 20 + i).CheckBackwardData(ConvBackwardDataDense, PoolFor(i));
     ExpectRanOnTarget();
@@ -61,7 +47,7 @@ TEST_P(ConvDenseTest, BackwardDataMatchesReference) {
 }
 
 TEST_P(ConvDenseTest, BackwardWeightsMatchesReference) {
-  const std::vector<ConvShape> shapes = Shapes();
+  const std::vector<ConvShape> shapes = AwkwardShapes();
   for (size_t i = 0; i < shapes.size(); ++i) {
     ConvTester(shapes[i], 0.5, 30 + i).CheckBackwardWeights(ConvBackwardWeightsDense, PoolFor(i));
     ExpectRanOnTarget();

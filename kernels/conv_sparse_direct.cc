@@ -1,0 +1,164 @@
+// Sparse forward (zeros of x skipped) and backward-by-input (zeros of dy skipped) on the direct
+// engine (conv_direct-inl.h). The tile's accumulators stay in registers; weights are read from
+// L1 as the multiply-adds need them, so only non-zero source values cost work.
+//
+// The main walk goes along the source row once: each source pixel u of the tile's span is
+// compared with zero 16 channels at a time, and each non-zero value is broadcast and multiplied
+// into every (output pixel, kernel column) it reaches - up to kS x kKB multiply-adds per
+// non-zero. For a fixed tile width, stride and kernel width, which output pixel each (u, s)
+// feeds is known at compile time, so the accumulators never need a run-time index. Shapes
+// outside that walk (kernel widths other than 1 and 3, backward by input with stride > 1) walk
+// the source once per kernel column instead.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/conv_sparse_direct.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+
+#include <vector>
+
+#include "kernels/conv_direct-inl.h"
+#include "kernels/conv_direct.h"
+#include "kernels/conv_sparse.h"
+#include "kernels/isa.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace sparsetrain {
+namespace HWY_NAMESPACE {
+
+template <size_t kKB>
+using Acc = VF[kKB * kVecsPerBlock];
+
+// acc += x * w[ci] for kKB output blocks, w pointing at the weight row of input channel 0.
+template <size_t kKB>
+HWY_INLINE void MultiplyAddWeights(VF x, const float* HWY_RESTRICT w, size_t ci,
+                                   int64_t w_block_stride, Acc<kKB>& acc) {
+  const BlockD d;
+  HWY_UNROLL(16)
+  for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
+    const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+    acc[a] = hn::MulAdd(x, hn::LoadU(d, w + j * w_block_stride + ci * kChannelBlock + v * kLanes),
+                        acc[a]);
+  }
+}
+
+// One pass along the source row; kDir = +1 for forward (tap s reads pixel base + s + t * kStep),
+// -1 for backward by input with stride 1 (tap s reads pixel base - s + t).
+template <size_t kT, size_t kKB, int64_t kStep, int64_t kS, int64_t kDir>
+HWY_INLINE void WalkSources(const direct::Problem& p, const direct::PixelRun& run,
+                            const float* HWY_RESTRICT src_row, const float* HWY_RESTRICT w_row,
+                            int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
+  const BlockD d;
+  int64_t base;
+  p.cols.Source(run.first, 0, &base);
+  constexpr int64_t kFirst = kDir > 0 ? 0 : -(kS - 1);  // leftmost source, relative to base
+  constexpr int64_t kSpan = (int64_t(kT) - 1) * kStep + kS;
+  HWY_UNROLL(32)
+  for (int64_t j = 0; j < kSpan; ++j) {
+    const int64_t u = base + kFirst + j;
+    if (u < 0 || u >= p.cols.src_size) continue;  // padding
+    const float* x = src_row + u * kChannelBlock;
+    for (uint64_t bits = NonzeroBits(x); bits != 0; bits &= bits - 1) {
+      const size_t ci = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
+      const VF xv = hn::Set(d, x[ci]);
+      HWY_UNROLL(8)
+      for (int64_t s = 0; s < kS; ++s) {
+        const int64_t offset = kFirst + j - kDir * s;  // = t * kStep for the pixel t it feeds
+        if (offset < 0 || offset % kStep != 0 || offset / kStep >= int64_t(kT)) continue;
+        MultiplyAddWeights<kKB>(xv, w_row + s * kChannelBlock * kChannelBlock, ci, w_block_stride,
+                                acc[offset / kStep]);
+      }
+    }
+  }
+}
+
+// One pass along the source row per kernel column: any kernel width, stride and direction.
+template <size_t kT, size_t kKB, int64_t kStep>
+HWY_INLINE void WalkTaps(const direct::Problem& p, const direct::PixelRun& run,
+                         const float* HWY_RESTRICT src_row, const float* HWY_RESTRICT w_row,
+                         int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
+  const BlockD d;
+  const int64_t step = kStep > 0 ? kStep : p.cols.SourceStep();
+  for (int64_t s = 0; s < p.taps_w; ++s) {
+    direct_engine::TapSpan span;
+    if (!direct_engine::SpanOfTap(p, run, s, kT, &span)) continue;
+    const float* w = w_row + s * kChannelBlock * kChannelBlock;
+    HWY_UNROLL(16)
+    for (size_t t = 0; t < kT; ++t) {
+      if (int64_t(t) < span.t_lo || int64_t(t) >= span.t_hi) continue;
+      const float* x = src_row + (span.sx + int64_t(t) * step) * kChannelBlock;
+      for (uint64_t bits = NonzeroBits(x); bits != 0; bits &= bits - 1) {
+        const size_t ci = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
+        MultiplyAddWeights<kKB>(hn::Set(d, x[ci]), w, ci, w_block_stride, acc[t]);
+      }
+    }
+  }
+}
+
+struct SparseRows {
+  // Accumulators plus a broadcast and a weight vector fill the register file (AVX-512: 7 x 4
+  // blocks = 28 + 2 of 32 registers; AVX2: 3 x 2 blocks of 2 vectors = 12 + 2 of 16; SSE4:
+  // 3 x 4 + 2 of 16). Weights come from L1 one vector per multiply-add.
+  static constexpr size_t kMaxKB = kLanes >= 16 ? 4 : kLanes == 8 ? 2 : 1;
+  static constexpr size_t kMaxT = kLanes == 1 ? 1 : kLanes >= 16 ? 7 : 3;
+
+  template <size_t kT, size_t kKB, int64_t kStep>
+  static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
+                                const float* src_row, const float* w_row, int64_t w_block_stride,
+                                VF (&acc)[kT][kKB * kVecsPerBlock]) {
+    // Every tap reaches the tile at a compile-time offset only with a fixed step, and, when
+    // transposed, stride 1 (otherwise the taps that fit depend on the pixel's phase).
+    const bool walk_sources = kStep > 0 && (!p.cols.transposed || p.cols.stride == 1);
+    const int64_t width = walk_sources ? p.taps_w : 0;
+    if (width == 3 && !p.cols.transposed) {
+      WalkSources<kT, kKB, kStep, 3, +1>(p, run, src_row, w_row, w_block_stride, acc);
+    } else if (width == 3) {
+      WalkSources<kT, kKB, kStep, 3, -1>(p, run, src_row, w_row, w_block_stride, acc);
+    } else if (width == 1) {
+      WalkSources<kT, kKB, kStep, 1, +1>(p, run, src_row, w_row, w_block_stride, acc);
+    } else {
+      WalkTaps<kT, kKB, kStep>(p, run, src_row, w_row, w_block_stride, acc);
+    }
+  }
+};
+
+void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  RunDirect<SparseRows>(p, pool);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace sparsetrain
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace sparsetrain {
+HWY_EXPORT(RunSparseDirect);
+
+Status ConvForwardSparse(const ConvShape& s, const float* x, const float* w, const float* bias,
+                         float* y, pthreadpool_t pool) {
+  Status status = Validate(s);
+  if (!status.ok()) return status;
+  if (x == nullptr || w == nullptr || y == nullptr) {
+    return InvalidArgument("sparse conv forward: null tensor");
+  }
+  std::vector<float> padded_bias;
+  HWY_DYNAMIC_DISPATCH(RunSparseDirect)(direct::ForwardProblem(s, x, w, bias, y, &padded_bias),
+                                        pool);
+  return Status::Ok();
+}
+
+Status ConvBackwardDataSparse(const ConvShape& s, const float* dy, const float* w_transposed,
+                              float* dx, pthreadpool_t pool) {
+  Status status = Validate(s);
+  if (!status.ok()) return status;
+  if (dy == nullptr || w_transposed == nullptr || dx == nullptr) {
+    return InvalidArgument("sparse conv backward data: null tensor");
+  }
+  HWY_DYNAMIC_DISPATCH(RunSparseDirect)(direct::BackwardDataProblem(s, dy, w_transposed, dx),
+                                        pool);
+  return Status::Ok();
+}
+
+}  // namespace sparsetrain
+#endif  // HWY_ONCE

@@ -1,0 +1,207 @@
+// Sparse backward-by-weights: skips the zeros of dy.
+//
+// dw[k][c][r][s] = sum over n, oh, ow of dy[n][k][oh][ow] * x[n][c][ih][iw] (ih = oh * stride -
+// pad + r, iw = ow * stride - pad + s). Both operands' channels index the result, so zeros can
+// only be found along a dimension that does not: here the output row of dy, read 16 pixels at
+// a time from an NCHW copy of dy. For each non-zero dy value the tile - one output channel k,
+// one kernel row r, kS kernel columns x kCB input-channel blocks of dw, 16 input channels per
+// vector - gains kS x kCB multiply-adds against x vectors at the pixels that value touches.
+// The tile accumulates in the transposed weight layout (input channels innermost); the result
+// is reordered into the forward layout at the end. Both reorders count in the pass's time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/conv_sparse_weights.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "kernels/block_simd-inl.h"
+#include "kernels/conv_dense.h"
+#include "kernels/conv_sparse.h"
+#include "kernels/isa.h"
+#include "kernels/layout.h"
+#include "kernels/parallel.h"
+#include "kernels/reorder.h"
+
+#ifndef SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
+#define SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
+namespace sparsetrain {
+struct SparseWeightsProblem {
+  ConvShape s;
+  const float* x;       // nChw16c
+  const float* dy;      // NCHW, readable 16 floats past the end
+  float* dw_t;          // IOhw16o16i
+  int64_t rows_per_chunk;
+};
+
+}  // namespace sparsetrain
+#endif  // SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
+
+HWY_BEFORE_NAMESPACE();
+namespace sparsetrain {
+namespace HWY_NAMESPACE {
+
+constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
+
+// Register tile: kS kernel columns x kMaxCB input blocks (AVX-512: 3 x 8 = 24 of 32 registers;
+// AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
+constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
+
+// Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS).
+template <size_t kS, size_t kCB>
+void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r,
+                       int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+  const BlockD d;
+  const ConvShape& s = p.s;
+  constexpr size_t kAcc = kCB * kVecsPerBlock;
+  const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
+  const int64_t q = s.q();
+  // dw_t[cb][kb][r][s][ko][ci]: the 16 input channels of (cb, k, r, s) are one block row.
+  const int64_t dw_block_stride = kblocks * s.r * s.s * kWeightBlock;
+  float* dw = p.dw_t + (((cb * kblocks + k / kChannelBlock) * s.r + r) * s.s + s0) * kWeightBlock +
+              k % kChannelBlock * kChannelBlock;
+  const int64_t x_block_stride = s.h * s.w * kChannelBlock;
+  VF acc[kS][kAcc];
+  HWY_UNROLL(8)
+  for (size_t t = 0; t < kS; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      acc[t][a] = first ? hn::Zero(d)
+                        : hn::LoadU(d, dw + j * dw_block_stride + t * kWeightBlock + v * kLanes);
+    }
+  }
+  for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+    const int64_t ih = oh * s.stride_h - s.pad_h + r;
+    if (ih < 0 || ih >= s.h) continue;
+    const float* dy_row = p.dy + ((n * s.k + k) * s.p() + oh) * q;
+    const float* x_row = p.x + ((n * cblocks + cb) * s.h + ih) * s.w * kChannelBlock;
+    for (int64_t ow0 = 0; ow0 < q; ow0 += kChannelBlock) {
+      uint64_t bits = NonzeroBits(dy_row + ow0);
+      if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
+      for (; bits != 0; bits &= bits - 1) {
+        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+        const VF g = hn::Set(d, dy_row[ow]);
+        const int64_t iw0 = ow * s.stride_w - s.pad_w + s0;
+        HWY_UNROLL(8)
+        for (size_t t = 0; t < kS; ++t) {
+          const int64_t iw = iw0 + int64_t(t);
+          if (iw < 0 || iw >= s.w) continue;  // padding
+          const float* xv = x_row + iw * kChannelBlock;
+          HWY_UNROLL(16)
+          for (size_t a = 0; a < kAcc; ++a) {
+            const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+            acc[t][a] = hn::MulAdd(g, hn::LoadU(d, xv + j * x_block_stride + v * kLanes), acc[t][a]);
+          }
+        }
+      }
+    }
+  }
+  HWY_UNROLL(8)
+  for (size_t t = 0; t < kS; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      hn::StoreU(acc[t][a], d, dw + j * dw_block_stride + t * kWeightBlock + v * kLanes);
+    }
+  }
+}
+
+using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, bool);
+
+template <size_t kS, size_t... kCBm1>
+constexpr std::array<SparseWeightsTileFn, kMaxCB> SparseWeightsTiles(
+    std::index_sequence<kCBm1...>) {
+  return {&SparseWeightsTile<kS, kCBm1 + 1>...};
+}
+// Tiles of 3 kernel columns (3-wide kernels) and of 1 (any other width, one column at a time).
+constexpr auto kTiles3 = SparseWeightsTiles<3>(std::make_index_sequence<kMaxCB>());
+constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB>());
+
+void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  const ConvShape& s = p.s;
+  const int64_t cblocks = BlocksOf(s.c);
+  const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
+  // Split output channels too when there are few input-block groups, so every thread has work;
+  // items of one group sit together, so a thread keeps that group's x rows in cache.
+  const size_t threads = pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
+  const int64_t k_splits = std::min<int64_t>(s.k, (int64_t(threads) * 4 + groups - 1) / groups);
+  const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
+  const bool three_wide = s.s == 3;
+  ParallelFor(pool, size_t(groups * k_splits), [&](size_t item) HWY_ATTR {
+    const int64_t g = int64_t(item) / k_splits;
+    const int64_t k_begin = int64_t(item) % k_splits * k_per_item;
+    const int64_t k_end = std::min(s.k, k_begin + k_per_item);
+    const int64_t cb = g * kMaxCB;
+    const int64_t ncb = std::min<int64_t>(kMaxCB, cblocks - cb);
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
+        const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
+        const bool first = n == 0 && oh == 0;
+        for (int64_t k = k_begin; k < k_end; ++k) {
+          for (int64_t r = 0; r < s.r; ++r) {
+            if (three_wide) {
+              kTiles3[ncb - 1](p, k, cb, r, 0, n, oh, oh_end, first);
+            } else {
+              for (int64_t s0 = 0; s0 < s.s; ++s0) {
+                kTiles1[ncb - 1](p, k, cb, r, s0, n, oh, oh_end, first);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace sparsetrain
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace sparsetrain {
+HWY_EXPORT(RunSparseWeights);
+
+namespace {
+
+// Per-thread scratch, grown as needed and kept between calls to spare page faults.
+float* Scratch(std::vector<float>& buffer, int64_t floats) {
+  if (buffer.size() < size_t(floats)) buffer.resize(floats);
+  return buffer.data();
+}
+
+}  // namespace
+
+Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float* dy, float* dw,
+                                 float* dbias, pthreadpool_t pool) {
+  Status status = Validate(s);
+  if (!status.ok()) return status;
+  if (x == nullptr || dy == nullptr || dw == nullptr) {
+    return InvalidArgument("sparse conv backward weights: null tensor");
+  }
+  thread_local std::vector<float> dy_scratch, dw_scratch;
+  // dy's rows with pixels innermost; 16 spare floats let the last row be read a block at a time.
+  float* dy_rows = Scratch(dy_scratch, s.output().count() + kChannelBlock);
+  float* dw_t = Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  status = Reorder(dy, Layout::kNChw16c, dy_rows, Layout::kNCHW, s.output(), pool);
+  if (!status.ok()) return status;
+  std::fill(dy_rows + s.output().count(), dy_rows + s.output().count() + kChannelBlock, 0.0f);
+  // Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near 256 KiB.
+  const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
+  const int64_t rows_per_chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
+  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy_rows, dw_t, rows_per_chunk}, pool);
+  // Tiles skip padded output channels; the reorder reads real channels only.
+  status = Reorder(dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
+  if (!status.ok()) return status;
+  if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
+  return Status::Ok();
+}
+
+}  // namespace sparsetrain
+#endif  // HWY_ONCE
