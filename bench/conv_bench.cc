@@ -31,6 +31,7 @@
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
 #include "kernels/conv_dense.h"
+#include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
@@ -77,10 +78,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
       Status status = ParseIsa(value, &o->isa);
       if (!status.ok()) return status;
     } else if (flag == "--kernel") {
-      if (value == "sparse" || value == "auto") {
-        return Status(StatusCode::kUnsupported, "--kernel " + value + ": sparse kernels are not built yet");
+      if (value != "dense" && value != "sparse" && value != "auto") {
+        return InvalidArgument("--kernel must be dense, sparse or auto");
       }
-      if (value != "dense") return InvalidArgument("--kernel must be dense, sparse or auto");
       o->kernel = value;
     } else if (flag == "--sparsity") {
       o->sparsity = std::atof(value.c_str());
@@ -218,24 +218,26 @@ int Run(const Options& o) {
     if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
 
     for (const std::string& pass : o.passes) {
+      const bool sparse = o.kernel == "sparse";
       std::function<void()> ours, theirs;
       if (pass == "fwd") {
-        ours = [&] { (void)ConvForwardDense(s, x.data(), w.data(), bias.data(), y.data(), pool); };
+        const auto kernel = sparse ? ConvForwardSparse : ConvForwardDense;
+        ours = [&] { (void)kernel(s, x.data(), w.data(), bias.data(), y.data(), pool); };
         theirs = [&] { onednn.Forward(); };
       } else if (pass == "bwd_data") {
+        const auto kernel = sparse ? ConvBackwardDataSparse : ConvBackwardDataDense;
         ours = [&] {
           (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i,
                         s.weights(), pool);
-          (void)ConvBackwardDataDense(s, dy.data(), w_t.data(), dx.data(), pool);
+          (void)kernel(s, dy.data(), w_t.data(), dx.data(), pool);
         };
         theirs = [&] { onednn.BackwardData(); };
       } else {
-        ours = [&] {
-          (void)ConvBackwardWeightsDense(s, x.data(), dy.data(), dw.data(), dbias.data(), pool);
-        };
+        const auto kernel = sparse ? ConvBackwardWeightsSparse : ConvBackwardWeightsDense;
+        ours = [&] { (void)kernel(s, x.data(), dy.data(), dw.data(), dbias.data(), pool); };
         theirs = [&] { onednn.BackwardWeights(); };
       }
-      Row row{layer.net, layer.name, pass, o.kernel, xs, dys, 0, 0};
+      Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};
       row.ours_ms = MedianMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.
       pthreadpool_parallelize_1d(pool, [](void*, size_t) {}, nullptr, 1,

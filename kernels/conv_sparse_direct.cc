@@ -99,8 +99,8 @@ struct SparseRows {
   // Accumulators plus a broadcast and a weight vector fill the register file (AVX-512: 7 x 4
   // blocks = 28 + 2 of 32 registers; AVX2: 3 x 2 blocks of 2 vectors = 12 + 2 of 16; SSE4:
   // 3 x 4 + 2 of 16). Weights come from L1 one vector per multiply-add.
-  static constexpr size_t kMaxKB = kLanes >= 16 ? 4 : kLanes == 8 ? 2 : 1;
-  static constexpr size_t kMaxT = kLanes == 1 ? 1 : kLanes >= 16 ? 7 : 3;
+  static constexpr size_t kMaxKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
+  static constexpr size_t kMaxT = kLanes == 1 ? 1 : 3;
 
   template <size_t kT, size_t kKB, int64_t kStep>
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
