@@ -30,6 +30,7 @@
 
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
+#include "kernels/conv_choice.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
@@ -193,8 +194,8 @@ int Run(const Options& o) {
   }
   std::printf("conv_bench: ISA %s, %d thread(s), kernel %s, median of %d\n", IsaName(ActiveIsa()),
               o.threads, o.kernel.c_str(), o.iters);
-  std::printf("%-8s %-16s %-12s %6s %6s %10s %10s %8s\n", "net", "layer", "pass", "x0", "dy0",
-              "ours_ms", "onednn_ms", "speedup");
+  std::printf("%-8s %-16s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "pass", "x0",
+              "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
   std::map<std::string, double> ours_total, onednn_total;
@@ -218,7 +219,14 @@ int Run(const Options& o) {
     if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
 
     for (const std::string& pass : o.passes) {
-      const bool sparse = o.kernel == "sparse";
+      const ConvPass which = pass == "fwd"        ? ConvPass::kForward
+                             : pass == "bwd_data" ? ConvPass::kBackwardData
+                                                  : ConvPass::kBackwardWeights;
+      // auto: the runtime's choice, from the zero fraction its ReLU counts would report.
+      const bool sparse =
+          o.kernel == "sparse" ||
+          (o.kernel == "auto" && ChooseConvKernel(which, s, SkippedOperandZeros(which, xs, dys),
+                                                  ActiveIsa()) == ConvKernel::kSparse);
       std::function<void()> ours, theirs;
       if (pass == "fwd") {
         const auto kernel = sparse ? ConvForwardSparse : ConvForwardDense;
@@ -243,9 +251,9 @@ int Run(const Options& o) {
       pthreadpool_parallelize_1d(pool, [](void*, size_t) {}, nullptr, 1,
                                  PTHREADPOOL_FLAG_YIELD_WORKERS);
       row.onednn_ms = MedianMs(o.iters, theirs);
-      std::printf("%-8s %-16s %-12s %6.3f %6.3f %10.3f %10.3f %8.3f\n", row.net.c_str(),
-                  row.layer.c_str(), pass.c_str(), xs, dys, row.ours_ms, row.onednn_ms,
-                  row.onednn_ms / row.ours_ms);
+      std::printf("%-8s %-16s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
+                  row.layer.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(), row.ours_ms,
+                  row.onednn_ms, row.onednn_ms / row.ours_ms);
       std::fflush(stdout);
       ours_total[pass] += row.ours_ms;
       onednn_total[pass] += row.onednn_ms;

@@ -1,0 +1,124 @@
+// choice_calibration: measures our sparse kernels against our dense kernels over a grid of zero
+// fractions, per ISA, pass and kernel class, and prints the table kernels/conv_choice.cc holds.
+//
+//   bazel run -c opt //bench:choice_calibration -- [--threads 2] [--iters 10]
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/conv_choice.h"
+#include "kernels/conv_dense.h"
+#include "kernels/conv_sparse.h"
+#include "kernels/isa.h"
+#include "kernels/layout.h"
+#include "kernels/reorder.h"
+
+namespace sparsetrain {
+namespace {
+
+constexpr double kZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
+
+std::vector<float> Blocked(Dims dims, double zeros, std::mt19937& rng) {
+  std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<float> nchw(dims.count());
+  for (float& v : nchw) v = unit(rng) < zeros ? 0.0f : (unit(rng) < 0.5 ? -1 : 1) * magnitude(rng);
+  std::vector<float> out(StorageFloats(dims, Layout::kNChw16c));
+  (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), Layout::kNChw16c, dims);
+  return out;
+}
+
+double MedianMs(int iters, const std::function<void()>& run) {
+  run();
+  std::vector<double> ms;
+  for (int i = 0; i < iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+// Sparse / dense time of `pass` on `s` at each zero fraction.
+std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadpool_t pool) {
+  std::mt19937 rng(7);
+  std::vector<float> w(StorageFloats(s.weights(), Layout::kOIhw16i16o), 0.01f);
+  std::vector<float> y(StorageFloats(s.output(), Layout::kNChw16c));
+  std::vector<float> dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
+  std::vector<double> ratios;
+  for (double z : kZeros) {
+    const std::vector<float> x = Blocked(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
+    const std::vector<float> dy = Blocked(s.output(), z, rng);
+    auto run = [&](bool sparse) {
+      switch (pass) {
+        case ConvPass::kForward:
+          (void)(sparse ? ConvForwardSparse : ConvForwardDense)(s, x.data(), w.data(), nullptr,
+                                                                y.data(), pool);
+          break;
+        case ConvPass::kBackwardData:
+          (void)(sparse ? ConvBackwardDataSparse : ConvBackwardDataDense)(s, dy.data(), w.data(),
+                                                                          dx.data(), pool);
+          break;
+        case ConvPass::kBackwardWeights:
+          (void)(sparse ? ConvBackwardWeightsSparse : ConvBackwardWeightsDense)(
+              s, x.data(), dy.data(), dw.data(), nullptr, pool);
+          break;
+      }
+    };
+    const double dense = MedianMs(iters, [&] { run(false); });
+    const double sparse = MedianMs(iters, [&] { run(true); });
+    ratios.push_back(sparse / dense);
+  }
+  return ratios;
+}
+
+int Main(int argc, char** argv) {
+  int threads = 2, iters = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--iters") iters = std::max(1, std::atoi(argv[i + 1]));
+  }
+  pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
+  ConvShape wide, pointwise;  // a mid-sized VGG 3x3 layer and a ResNet 1x1 layer
+  wide.n = 4, wide.c = wide.k = 256, wide.h = wide.w = 28, wide.r = wide.s = 3;
+  wide.pad_h = wide.pad_w = 1;
+  pointwise.n = 8, pointwise.c = pointwise.k = 256, pointwise.h = pointwise.w = 14;
+  std::printf("// sparse / dense time at zeros");
+  for (double z : kZeros) std::printf(" %.2f", z);
+  std::printf("; %d threads, median of %d\n", threads, iters);
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
+    for (const ConvShape* s : {&wide, &pointwise}) {
+      for (ConvPass pass :
+           {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
+        std::printf("    {Isa::k%s, %s, ConvPass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
+                    s == &wide ? "true" : "false",
+                    pass == ConvPass::kForward        ? "Forward"
+                    : pass == ConvPass::kBackwardData ? "BackwardData"
+                                                      : "BackwardWeights");
+        const std::vector<double> curve = Curve(pass, *s, iters, pool);
+        for (size_t i = 0; i < curve.size(); ++i) std::printf("%s%.3f", i ? ", " : "", curve[i]);
+        std::printf("}},\n");
+        std::fflush(stdout);
+      }
+    }
+  }
+  if (pool != nullptr) pthreadpool_destroy(pool);
+  return 0;
+}
+
+}  // namespace
+}  // namespace sparsetrain
+
+int main(int argc, char** argv) { return sparsetrain::Main(argc, argv); }

@@ -1,0 +1,34 @@
+// The one place that picks the dense or the sparse kernel for a convolution pass.
+//
+// The sparse kernels (conv_sparse.h) win once enough of the operand they skip is zero; how much
+// is enough depends on the pass, the kernel size and the ISA. The choice comes from measured
+// curves of sparse time / dense time against the zero fraction, per ISA, pass and kernel class
+// (calibrated by //bench:choice_calibration, tabled in conv_choice.cc). The zero fraction comes
+// from the counts ReLU takes as it writes the operand (relu.h).
+#ifndef SPARSETRAIN_KERNELS_CONV_CHOICE_H_
+#define SPARSETRAIN_KERNELS_CONV_CHOICE_H_
+
+#include "kernels/conv_shape.h"
+#include "kernels/isa.h"
+
+namespace sparsetrain {
+
+enum class ConvPass { kForward, kBackwardData, kBackwardWeights };
+enum class ConvKernel { kDense, kSparse };
+
+const char* ConvPassName(ConvPass pass);      // "fwd", "bwd_data", "bwd_weights"
+const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
+
+// The fraction of zeros that matters for `pass`: of x for forward, of dy for both backward
+// passes (the operand the sparse kernel skips).
+double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros);
+
+// Predicted sparse time / dense time on `isa` (never kAuto) with `zeros` of the skipped operand.
+double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+
+// Sparse only where it is predicted faster by a margin, so a wrong guess costs little.
+ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_CONV_CHOICE_H_

@@ -1,0 +1,63 @@
+#include "kernels/conv_choice.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace sparsetrain {
+namespace {
+
+ConvShape Shape(int64_t r) {
+  ConvShape s;
+  s.n = 4, s.c = s.k = 256, s.h = s.w = 28, s.r = s.s = r, s.pad_h = s.pad_w = r / 2;
+  return s;
+}
+
+constexpr ConvPass kPasses[] = {ConvPass::kForward, ConvPass::kBackwardData,
+                                ConvPass::kBackwardWeights};
+
+TEST(ConvChoiceTest, DenseWithoutZerosSparseWhenAllZeroOnCalibratedIsas) {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    for (int64_t r : {1, 3}) {
+      for (ConvPass pass : kPasses) {
+        SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << r << "x" << r << " "
+                                          << ConvPassName(pass));
+        EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 0.0, isa), ConvKernel::kDense);
+        EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 1.0, isa), ConvKernel::kSparse);
+        EXPECT_GT(PredictedSparseRatio(pass, Shape(r), 0.0, isa), 1.0);
+      }
+    }
+  }
+}
+
+TEST(ConvChoiceTest, UncalibratedIsasStayDense) {
+  for (Isa isa : {Isa::kSse4, Isa::kScalar}) {
+    for (ConvPass pass : kPasses) {
+      EXPECT_EQ(ChooseConvKernel(pass, Shape(3), 1.0, isa), ConvKernel::kDense);
+      EXPECT_TRUE(std::isinf(PredictedSparseRatio(pass, Shape(3), 0.5, isa)));
+    }
+  }
+}
+
+TEST(ConvChoiceTest, PredictionInterpolatesBetweenCalibrationPoints) {
+  for (ConvPass pass : kPasses) {
+    const double at_80 = PredictedSparseRatio(pass, Shape(3), 0.8, Isa::kAvx512);
+    const double at_90 = PredictedSparseRatio(pass, Shape(3), 0.9, Isa::kAvx512);
+    const double at_85 = PredictedSparseRatio(pass, Shape(3), 0.85, Isa::kAvx512);
+    EXPECT_NEAR(at_85, (at_80 + at_90) / 2, 1e-12) << ConvPassName(pass);
+    // Out-of-range fractions clamp to the ends of the curve.
+    EXPECT_EQ(PredictedSparseRatio(pass, Shape(3), -0.5, Isa::kAvx512),
+              PredictedSparseRatio(pass, Shape(3), 0.0, Isa::kAvx512));
+    EXPECT_EQ(PredictedSparseRatio(pass, Shape(3), 1.5, Isa::kAvx512),
+              PredictedSparseRatio(pass, Shape(3), 1.0, Isa::kAvx512));
+  }
+}
+
+TEST(ConvChoiceTest, SkippedOperandIsXForwardAndDyBackward) {
+  EXPECT_EQ(SkippedOperandZeros(ConvPass::kForward, 0.3, 0.9), 0.3);
+  EXPECT_EQ(SkippedOperandZeros(ConvPass::kBackwardData, 0.3, 0.9), 0.9);
+  EXPECT_EQ(SkippedOperandZeros(ConvPass::kBackwardWeights, 0.3, 0.9), 0.9);
+}
+
+}  // namespace
+}  // namespace sparsetrain
