@@ -6,8 +6,9 @@
 //       [--iters 10] [--csv OUT.csv]
 //
 // Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
-// the other side's threads asleep. Backward by input includes transposing
-// the weights into the layout it reads. The last line is
+// the other side's threads asleep. Backward by input includes, on both sides, converting the
+// forward weights into the layout that pass reads (training updates them every step). The last
+// line is
 //   TOTAL fwd=<x> bwd_data=<x> bwd_weights=<x> train=<x> inference=<x>
 // each the summed oneDNN time over our summed time.
 #include <omp.h>

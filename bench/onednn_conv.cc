@@ -20,6 +20,10 @@ struct OneDnnConv::State {
   dnnl::convolution_backward_data bwd_data;
   dnnl::convolution_backward_weights bwd_weights;
   memory src, weights, bias, dst, diff_dst, diff_src, bwd_weights_mem, diff_weights, diff_bias;
+  // Backward by input reads its own weight layout: in training it converts the forward weights
+  // (updated every step) first, as our backward by input transposes them.
+  bool bwd_data_reorders = false;
+  dnnl::reorder forward_to_bwd_data_weights;
 };
 
 namespace {
@@ -84,7 +88,13 @@ OneDnnConv::OneDnnConv(const ConvShape& s, int channel_block, const float* x_nch
       FilledMemory(memory::desc(Dims4(s.output()), dt::f32, tag::nchw), st.engine, dy_nchw);
   st.src = Reordered(user_src, src_md, st.engine, st.stream);
   st.weights = Reordered(user_weights, st.fwd_pd.weights_desc(), st.engine, st.stream);
-  st.bwd_weights_mem = Reordered(user_weights, st.bwd_data_pd.weights_desc(), st.engine, st.stream);
+  st.bwd_weights_mem = memory(st.bwd_data_pd.weights_desc(), st.engine);
+  st.bwd_data_reorders = st.bwd_data_pd.weights_desc() != st.fwd_pd.weights_desc();
+  if (st.bwd_data_reorders) {
+    st.forward_to_bwd_data_weights = dnnl::reorder(st.weights, st.bwd_weights_mem);
+  } else {
+    st.bwd_weights_mem = st.weights;
+  }
   st.bias = FilledMemory(bias_md, st.engine, bias);
   st.dst = memory(dst_md, st.engine);
   st.diff_dst = Reordered(user_diff_dst, dst_md, st.engine, st.stream);
@@ -106,6 +116,9 @@ void OneDnnConv::Forward() {
 
 void OneDnnConv::BackwardData() {
   State& st = *state_;
+  if (st.bwd_data_reorders) {
+    st.forward_to_bwd_data_weights.execute(st.stream, st.weights, st.bwd_weights_mem);
+  }
   st.bwd_data.execute(st.stream, {{DNNL_ARG_DIFF_DST, st.diff_dst},
                                   {DNNL_ARG_WEIGHTS, st.bwd_weights_mem},
                                   {DNNL_ARG_DIFF_SRC, st.diff_src}});

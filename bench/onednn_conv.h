@@ -1,5 +1,6 @@
 // The dense baseline: oneDNN's direct convolution (f32, nChw16c activations, weights in the
-// layout oneDNN picks), forward with bias, backward by input, backward by weights with bias.
+// layout oneDNN picks), forward with bias, backward by input (converting the forward weights
+// into the layout it reads, when that differs, as training must), backward by weights with bias.
 #ifndef SPARSETRAIN_BENCH_ONEDNN_CONV_H_
 #define SPARSETRAIN_BENCH_ONEDNN_CONV_H_
 

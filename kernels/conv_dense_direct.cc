@@ -13,6 +13,7 @@
 #include "kernels/conv_direct-inl.h"
 #include "kernels/conv_direct.h"
 #include "kernels/isa.h"
+#include "kernels/layout.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
@@ -54,6 +55,8 @@ struct DenseRows {
   // 12 + 2 + 1 of 16; SSE4: 2 x 4 + 4 + 1 of 16).
   static constexpr size_t kMaxKB = kLanes >= 16 ? 2 : 1;
   static constexpr size_t kMaxT = kLanes >= 16 ? 14 : kLanes == 8 ? 6 : kLanes == 4 ? 2 : 1;
+  // A tile's weights for one input block, all kernel rows, fit in L1.
+  static constexpr int64_t kRowsPerPass = 0;
 
   template <size_t kT, size_t kKB, int64_t kStep>
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
@@ -101,6 +104,13 @@ Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, cons
     return InvalidArgument("conv forward: null tensor");
   }
   std::vector<float> padded_bias;
+  if (direct::IsStridedPointwise(s)) {
+    thread_local std::vector<float> x_scratch;
+    const ConvShape sub = direct::SubsampledShape(s);
+    float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
+    direct::Subsample(s, x, x_sub, pool);
+    return ConvForwardDense(sub, x_sub, w, bias, y, pool);
+  }
   HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::ForwardProblem(s, x, w, bias, y, &padded_bias),
                                        pool);
   return Status::Ok();
@@ -112,6 +122,15 @@ Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w
   if (!status.ok()) return status;
   if (dy == nullptr || w_transposed == nullptr || dx == nullptr) {
     return InvalidArgument("conv backward data: null tensor");
+  }
+  if (direct::IsStridedPointwise(s)) {
+    thread_local std::vector<float> dx_scratch;
+    const ConvShape sub = direct::SubsampledShape(s);
+    float* dx_sub = direct::Scratch(dx_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
+    HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::BackwardDataProblem(sub, dy, w_transposed, dx_sub),
+                                         pool);
+    direct::Upsample(s, dx_sub, dx, pool);
+    return Status::Ok();
   }
   HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::BackwardDataProblem(s, dy, w_transposed, dx), pool);
   return Status::Ok();

@@ -16,9 +16,11 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
 #include "kernels/block_simd-inl.h"
 #include "kernels/conv_dense.h"
+#include "kernels/conv_direct.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
@@ -156,19 +158,41 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
-  // Items of one output group are adjacent, so a thread reuses its dy from cache.
-  ParallelFor(pool, size_t(groups * cblocks), [&](size_t item) HWY_ATTR {
-    const int64_t cb = int64_t(item) % cblocks;
-    const int64_t kb = int64_t(item) / cblocks * kMaxKB;
-    const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
+  // An item is a range of output block groups x a range of input blocks. Within it, each chunk
+  // of dy rows is read from memory once and reused from cache by every input block of the range,
+  // and each chunk of x rows by every group of the range. The split keeps every thread busy while
+  // reading the least: x once per group range, dy once per input range.
+  const int64_t threads = pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
+  const double x_floats = double(s.n) * s.c * std::min(s.h, s.p() * s.r) * std::min(s.w, s.q() * s.s);
+  const double dy_floats = double(s.n) * s.k * s.p() * s.q();
+  int64_t group_splits = 1, cb_splits = 1;
+  double best = -1;
+  for (int64_t gs = 1; gs <= groups; ++gs) {
+    const int64_t cs = std::min(cblocks, (4 * threads + gs - 1) / gs);
+    const double traffic = gs * x_floats + cs * dy_floats;
+    if (best < 0 || traffic < best) best = traffic, group_splits = gs, cb_splits = cs;
+  }
+  const int64_t groups_per_item = (groups + group_splits - 1) / group_splits;
+  const int64_t cb_per_item = (cblocks + cb_splits - 1) / cb_splits;
+  ParallelFor(pool, size_t(group_splits * cb_splits), [&](size_t item) HWY_ATTR {
+    const int64_t g_begin = int64_t(item) / cb_splits * groups_per_item;
+    const int64_t g_end = std::min(groups, g_begin + groups_per_item);
+    const int64_t cb_begin = int64_t(item) % cb_splits * cb_per_item;
+    const int64_t cb_end = std::min(cblocks, cb_begin + cb_per_item);
     for (int64_t n = 0; n < s.n; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
         const bool first = n == 0 && oh == 0;
-        for (int64_t r = 0; r < s.r; ++r) {
-          for (int64_t f = 0; f < pairs; f += kMaxX) {
-            const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);
-            kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, f, n, oh, oh_end, first);
+        for (int64_t cb = cb_begin; cb < cb_end; ++cb) {
+          for (int64_t g = g_begin; g < g_end; ++g) {
+            const int64_t kb = g * kMaxKB;
+            const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
+            for (int64_t r = 0; r < s.r; ++r) {
+              for (int64_t f = 0; f < pairs; f += kMaxX) {
+                const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);
+                kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, f, n, oh, oh_end, first);
+              }
+            }
           }
         }
       }
@@ -196,7 +220,15 @@ Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float*
   if (x == nullptr || dy == nullptr || dw == nullptr) {
     return InvalidArgument("conv backward weights: null tensor");
   }
-  HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
+  if (direct::IsStridedPointwise(s)) {
+    thread_local std::vector<float> x_scratch;
+    const ConvShape sub = direct::SubsampledShape(s);
+    float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
+    direct::Subsample(s, x, x_sub, pool);
+    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(sub, x_sub, dy, dw, pool);
+  } else {
+    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
+  }
   if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 // adds one source row (all kernel columns) into the tile:
 //   struct Rows {
 //     static constexpr size_t kMaxT, kMaxKB;  // the largest tile
+//     static constexpr int64_t kRowsPerPass;  // kernel rows summed per pass over a tile (0: all)
 //     template <size_t kT, size_t kKB, int64_t kStep>
 //     static void AddRow(const Problem&, const PixelRun&, const float* src_row,
 //                        const float* w_row, int64_t w_block_stride, VF (&acc)[kT][kKB * kV]);
@@ -53,11 +54,18 @@ HWY_INLINE bool SpanOfTap(const Problem& p, const PixelRun& run, int64_t s, int6
   return span->t_lo < span->t_hi;
 }
 
-// Computes (or adds to, past the first chunk) one tile: pixels `run` of row y, output blocks
-// [ob, ob + kKB), summing input blocks [ib_begin, ib_end).
+// Which part of the sum one pass over a tile adds: input blocks [ib_begin, ib_end) through
+// kernel rows [r_begin, r_end).
+struct Slice {
+  int64_t ib_begin, ib_end, r_begin, r_end;
+  bool first() const { return ib_begin == 0 && r_begin == 0; }
+};
+
+// Computes (or adds to, past the first slice) one tile: pixels `run` of row y, output blocks
+// [ob, ob + kKB).
 template <class Rows, size_t kT, size_t kKB, int64_t kStep>
 void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
-              int64_t ib_begin, int64_t ib_end) {
+              const Slice& slice) {
   const BlockD d;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
@@ -71,7 +79,7 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
     HWY_UNROLL(16)
     for (size_t a = 0; a < kAcc; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      if (ib_begin > 0) {
+      if (!slice.first()) {
         acc[t][a] = hn::LoadU(d, out + j * out_block_stride + t * out_px_stride + v * kLanes);
       } else if (p.bias != nullptr) {
         acc[t][a] = hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes);
@@ -82,8 +90,8 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   }
 
   const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
-  for (int64_t ib = ib_begin; ib < ib_end; ++ib) {
-    for (int64_t r = 0; r < p.taps_h; ++r) {
+  for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {
+    for (int64_t r = slice.r_begin; r < slice.r_end; ++r) {
       int64_t sy;
       if (!p.rows.Source(y, r, &sy) || sy < 0 || sy >= p.rows.src_size) continue;
       const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
@@ -103,8 +111,8 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   }
 }
 
-using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, int64_t,
-                        int64_t);
+using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&,
+                        const Slice&);
 
 // Tiles[source step: 1, 2, other][kKB - 1][kT - 1]: one for every pixel run and block group.
 template <class Rows>
@@ -152,9 +160,13 @@ void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
     const int64_t n = int64_t(item) / (rows * groups);
     const int64_t ob = group * kMaxKB;
     const int64_t kb = std::min<int64_t>(kMaxKB, p.out_blocks - ob);
+    const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
     for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
-      const int64_t ib_end = std::min(p.in_blocks, ib + p.in_block_chunk);
-      for (const PixelRun& run : runs) tiles[kb - 1][run.count - 1](p, n, ob, y, run, ib, ib_end);
+      for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
+        const direct_engine::Slice slice{ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
+                                         std::min(p.taps_h, r + rows_per_pass)};
+        for (const PixelRun& run : runs) tiles[kb - 1][run.count - 1](p, n, ob, y, run, slice);
+      }
     }
   });
 }

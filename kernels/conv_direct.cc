@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/layout.h"
+#include "kernels/parallel.h"
 
 namespace sparsetrain {
 namespace direct {
@@ -44,6 +45,53 @@ Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float
                  s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
                  Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
                  Axis{s.w, s.q(), s.stride_w, s.pad_w, true}, InBlockChunk(s)};
+}
+
+bool IsStridedPointwise(const ConvShape& s) {
+  return s.r == 1 && s.s == 1 && s.pad_h == 0 && s.pad_w == 0 &&
+         (s.stride_h > 1 || s.stride_w > 1);
+}
+
+ConvShape SubsampledShape(const ConvShape& s) {
+  ConvShape sub = s;
+  sub.h = s.p(), sub.w = s.q();
+  sub.stride_h = sub.stride_w = 1;
+  return sub;
+}
+
+namespace {
+
+// Calls copy(dense_pixel, strided_pixel) for every output pixel, one input row per item.
+template <class Copy>
+void ForEachStridedPixel(const ConvShape& s, pthreadpool_t pool, const Copy& copy) {
+  const int64_t p = s.p(), q = s.q(), blocks = s.n * BlocksOf(s.c);
+  ParallelFor(pool, size_t(blocks * p), [&](size_t item) {
+    const int64_t nc = int64_t(item) / p, oh = int64_t(item) % p;
+    for (int64_t ow = 0; ow < q; ++ow) {
+      copy(((nc * p + oh) * q + ow) * kChannelBlock,
+           ((nc * s.h + oh * s.stride_h) * s.w + ow * s.stride_w) * kChannelBlock);
+    }
+  });
+}
+
+}  // namespace
+
+void Subsample(const ConvShape& s, const float* x, float* x_sub, pthreadpool_t pool) {
+  ForEachStridedPixel(s, pool, [&](int64_t dense, int64_t strided) {
+    std::copy_n(x + strided, kChannelBlock, x_sub + dense);
+  });
+}
+
+void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t pool) {
+  std::fill_n(dx, StorageFloats(s.input(), Layout::kNChw16c), 0.0f);
+  ForEachStridedPixel(s, pool, [&](int64_t dense, int64_t strided) {
+    std::copy_n(dx_sub + dense, kChannelBlock, dx + strided);
+  });
+}
+
+float* Scratch(std::vector<float>& buffer, int64_t floats) {
+  if (buffer.size() < size_t(floats)) buffer.resize(floats);
+  return buffer.data();
 }
 
 }  // namespace direct

@@ -8,6 +8,8 @@
 #ifndef SPARSETRAIN_KERNELS_CONV_DIRECT_H_
 #define SPARSETRAIN_KERNELS_CONV_DIRECT_H_
 
+#include <pthreadpool.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -59,6 +61,18 @@ Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, c
 // Backward by input as a Problem (weights transposed, IOhw16o16i).
 Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
                             float* dx);
+
+// A 1x1 convolution with stride > 1 and no padding reads only every stride-th pixel: it equals
+// a stride-1 convolution of the subsampled input, whose pixels are then contiguous.
+bool IsStridedPointwise(const ConvShape& shape);
+ConvShape SubsampledShape(const ConvShape& shape);  // input (N, C, P, Q), stride 1
+// x (nChw16c, shape's input) -> x_sub (nChw16c, SubsampledShape's input).
+void Subsample(const ConvShape& shape, const float* x, float* x_sub, pthreadpool_t pool);
+// The reverse, writing zeros where the stride skips: dx_sub -> dx.
+void Upsample(const ConvShape& shape, const float* dx_sub, float* dx, pthreadpool_t pool);
+
+// Per-thread scratch, grown as needed and kept between calls to spare page faults.
+float* Scratch(std::vector<float>& buffer, int64_t floats);
 
 }  // namespace direct
 }  // namespace sparsetrain

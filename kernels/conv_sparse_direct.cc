@@ -101,6 +101,9 @@ struct SparseRows {
   // 3 x 4 + 2 of 16). Weights come from L1 one vector per multiply-add.
   static constexpr size_t kMaxKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
   static constexpr size_t kMaxT = kLanes == 1 ? 1 : 3;
+  // One kernel row at a time: its weights (3 columns x 8 blocks) stay in L1 while the whole
+  // output row passes over them, since each non-zero reads its own weight vectors.
+  static constexpr int64_t kRowsPerPass = 1;
 
   template <size_t kT, size_t kKB, int64_t kStep>
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,

@@ -21,6 +21,7 @@
 
 #include "kernels/block_simd-inl.h"
 #include "kernels/conv_dense.h"
+#include "kernels/conv_direct.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
@@ -168,16 +169,6 @@ HWY_AFTER_NAMESPACE();
 namespace sparsetrain {
 HWY_EXPORT(RunSparseWeights);
 
-namespace {
-
-// Per-thread scratch, grown as needed and kept between calls to spare page faults.
-float* Scratch(std::vector<float>& buffer, int64_t floats) {
-  if (buffer.size() < size_t(floats)) buffer.resize(floats);
-  return buffer.data();
-}
-
-}  // namespace
-
 Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float* dy, float* dw,
                                  float* dbias, pthreadpool_t pool) {
   Status status = Validate(s);
@@ -187,8 +178,8 @@ Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float
   }
   thread_local std::vector<float> dy_scratch, dw_scratch;
   // dy's rows with pixels innermost; 16 spare floats let the last row be read a block at a time.
-  float* dy_rows = Scratch(dy_scratch, s.output().count() + kChannelBlock);
-  float* dw_t = Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  float* dy_rows = direct::Scratch(dy_scratch, s.output().count() + kChannelBlock);
+  float* dw_t = direct::Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
   status = Reorder(dy, Layout::kNChw16c, dy_rows, Layout::kNCHW, s.output(), pool);
   if (!status.ok()) return status;
   std::fill(dy_rows + s.output().count(), dy_rows + s.output().count() + kChannelBlock, 0.0f);

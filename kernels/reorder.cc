@@ -1,7 +1,7 @@
 // Every layout here stores each logical tensor as "rows": runs of elements contiguous in memory
 // along one logical axis (W for kNCHW, the 16 channels of a block for the blocked layouts). A
-// reorder walks the destination's rows; along a row the source is read at a constant stride, so
-// each row is one strided gather (a plain load when the stride is 1), and padding rows are zeros.
+// reorder walks the destination's rows; along a row the source is read at a constant stride
+// (vector copies when it is 1), and padding rows are zeros.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/reorder.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -126,20 +126,16 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using namespace reorder_detail;  // NOLINT
 
-// dst[i] = src[i * stride] for i < valid, 0 for valid <= i < length.
+// dst[i] = src[i * stride] for i < valid, 0 for valid <= i < length. Strided rows are copied
+// element by element: hardware gathers are slower than that on current x86 parts (microcode
+// mitigations of gather data sampling).
 HWY_INLINE void CopyStridedRow(const float* HWY_RESTRICT src, int64_t stride, int64_t valid,
                                float* HWY_RESTRICT dst, int64_t length) {
   const hn::ScalableTag<float> d;
-  const hn::RebindToSigned<decltype(d)> di;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   int64_t i = 0;
   if (stride == 1) {
     for (; i + lanes <= valid; i += lanes) hn::StoreU(hn::LoadU(d, src + i), d, dst + i);
-  } else {
-    const auto step = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(stride)));
-    for (; i + lanes <= valid; i += lanes) {
-      hn::StoreU(hn::GatherIndex(d, src + i * stride, step), d, dst + i);
-    }
   }
   for (; i < valid; ++i) dst[i] = src[i * stride];
   for (; i < length; ++i) dst[i] = 0.0f;
