@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/conv_choice.h"
+#include "kernels/aligned.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
@@ -26,12 +27,12 @@ namespace {
 
 constexpr double kZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
 
-std::vector<float> Blocked(Dims dims, double zeros, std::mt19937& rng) {
+AlignedFloats Blocked(Dims dims, double zeros, std::mt19937& rng) {
   std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::vector<float> nchw(dims.count());
+  AlignedFloats nchw(dims.count());
   for (float& v : nchw) v = unit(rng) < zeros ? 0.0f : (unit(rng) < 0.5 ? -1 : 1) * magnitude(rng);
-  std::vector<float> out(StorageFloats(dims, Layout::kNChw16c));
+  AlignedFloats out(StorageFloats(dims, Layout::kNChw16c));
   (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), Layout::kNChw16c, dims);
   return out;
 }
@@ -52,13 +53,13 @@ double MedianMs(int iters, const std::function<void()>& run) {
 // Sparse / dense time of `pass` on `s` at each zero fraction.
 std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadpool_t pool) {
   std::mt19937 rng(7);
-  std::vector<float> w(StorageFloats(s.weights(), Layout::kOIhw16i16o), 0.01f);
-  std::vector<float> y(StorageFloats(s.output(), Layout::kNChw16c));
-  std::vector<float> dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
+  AlignedFloats w(StorageFloats(s.weights(), Layout::kOIhw16i16o), 0.01f);
+  AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
+  AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
   std::vector<double> ratios;
   for (double z : kZeros) {
-    const std::vector<float> x = Blocked(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
-    const std::vector<float> dy = Blocked(s.output(), z, rng);
+    const AlignedFloats x = Blocked(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
+    const AlignedFloats dy = Blocked(s.output(), z, rng);
     auto run = [&](bool sparse) {
       switch (pass) {
         case ConvPass::kForward:

@@ -32,6 +32,7 @@
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
 #include "kernels/conv_choice.h"
+#include "kernels/aligned.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
@@ -115,10 +116,10 @@ dnnl::cpu_isa OneDnnIsa(Isa isa) {
 }
 
 // Values in +-[0.1, 1] with a `zeros` fraction of exact zeros at uniformly random positions.
-std::vector<float> RandomTensor(int64_t count, double zeros, std::mt19937& rng) {
+AlignedFloats RandomTensor(int64_t count, double zeros, std::mt19937& rng) {
   std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::vector<float> v(count);
+  AlignedFloats v(count);
   for (float& x : v) {
     const float sign = unit(rng) < 0.5 ? -1.0f : 1.0f;
     x = unit(rng) < zeros ? 0.0f : sign * magnitude(rng);
@@ -126,8 +127,8 @@ std::vector<float> RandomTensor(int64_t count, double zeros, std::mt19937& rng) 
   return v;
 }
 
-std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) {
-  std::vector<float> out(StorageFloats(dims, layout));
+AlignedFloats Blocked(const AlignedFloats& nchw, Dims dims, Layout layout) {
+  AlignedFloats out(StorageFloats(dims, layout));
   (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), layout, dims);
   return out;
 }
@@ -205,16 +206,16 @@ int Run(const Options& o) {
     const ConvShape& s = layer.shape;
     const double xs = o.sparsity >= 0 ? o.sparsity : layer.x_sparsity;
     const double dys = o.sparsity >= 0 ? o.sparsity : layer.dy_sparsity;
-    const std::vector<float> x_nchw = RandomTensor(s.input().count(), xs, rng);
-    const std::vector<float> dy_nchw = RandomTensor(s.output().count(), dys, rng);
-    const std::vector<float> x = Blocked(x_nchw, s.input(), Layout::kNChw16c);
-    const std::vector<float> dy = Blocked(dy_nchw, s.output(), Layout::kNChw16c);
-    const std::vector<float> w_kcrs = RandomTensor(s.weights().count(), 0.0, rng);
-    const std::vector<float> w = Blocked(w_kcrs, s.weights(), Layout::kOIhw16i16o);
-    const std::vector<float> bias = RandomTensor(s.k, 0.0, rng);
-    std::vector<float> y(StorageFloats(s.output(), Layout::kNChw16c));
-    std::vector<float> dx(StorageFloats(s.input(), Layout::kNChw16c));
-    std::vector<float> w_t(w.size()), dw(w.size()), dbias(s.k);
+    const AlignedFloats x_nchw = RandomTensor(s.input().count(), xs, rng);
+    const AlignedFloats dy_nchw = RandomTensor(s.output().count(), dys, rng);
+    const AlignedFloats x = Blocked(x_nchw, s.input(), Layout::kNChw16c);
+    const AlignedFloats dy = Blocked(dy_nchw, s.output(), Layout::kNChw16c);
+    const AlignedFloats w_kcrs = RandomTensor(s.weights().count(), 0.0, rng);
+    const AlignedFloats w = Blocked(w_kcrs, s.weights(), Layout::kOIhw16i16o);
+    const AlignedFloats bias = RandomTensor(s.k, 0.0, rng);
+    AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
+    AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c));
+    AlignedFloats w_t(w.size()), dw(w.size()), dbias(s.k);
     OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(),
                       dy_nchw.data());
     if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
@@ -231,11 +232,11 @@ int Run(const Options& o) {
       std::function<void()> ours, theirs;
       if (pass == "fwd") {
         const auto kernel = sparse ? ConvForwardSparse : ConvForwardDense;
-        ours = [&] { (void)kernel(s, x.data(), w.data(), bias.data(), y.data(), pool); };
+        ours = [&, kernel] { (void)kernel(s, x.data(), w.data(), bias.data(), y.data(), pool); };
         theirs = [&] { onednn.Forward(); };
       } else if (pass == "bwd_data") {
         const auto kernel = sparse ? ConvBackwardDataSparse : ConvBackwardDataDense;
-        ours = [&] {
+        ours = [&, kernel] {
           (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i,
                         s.weights(), pool);
           (void)kernel(s, dy.data(), w_t.data(), dx.data(), pool);
@@ -243,7 +244,7 @@ int Run(const Options& o) {
         theirs = [&] { onednn.BackwardData(); };
       } else {
         const auto kernel = sparse ? ConvBackwardWeightsSparse : ConvBackwardWeightsDense;
-        ours = [&] { (void)kernel(s, x.data(), dy.data(), dw.data(), dbias.data(), pool); };
+        ours = [&, kernel] { (void)kernel(s, x.data(), dy.data(), dw.data(), dbias.data(), pool); };
         theirs = [&] { onednn.BackwardWeights(); };
       }
       Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};

@@ -103,9 +103,9 @@ Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, cons
   if (x == nullptr || w == nullptr || y == nullptr) {
     return InvalidArgument("conv forward: null tensor");
   }
-  std::vector<float> padded_bias;
+  AlignedFloats padded_bias;
   if (direct::IsStridedPointwise(s)) {
-    thread_local std::vector<float> x_scratch;
+    thread_local AlignedFloats x_scratch;
     const ConvShape sub = direct::SubsampledShape(s);
     float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
     direct::Subsample(s, x, x_sub, pool);
@@ -124,7 +124,7 @@ Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w
     return InvalidArgument("conv backward data: null tensor");
   }
   if (direct::IsStridedPointwise(s)) {
-    thread_local std::vector<float> dx_scratch;
+    thread_local AlignedFloats dx_scratch;
     const ConvShape sub = direct::SubsampledShape(s);
     float* dx_sub = direct::Scratch(dx_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
     HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::BackwardDataProblem(sub, dy, w_transposed, dx_sub),

@@ -221,7 +221,7 @@ Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float*
     return InvalidArgument("conv backward weights: null tensor");
   }
   if (direct::IsStridedPointwise(s)) {
-    thread_local std::vector<float> x_scratch;
+    thread_local AlignedFloats x_scratch;
     const ConvShape sub = direct::SubsampledShape(s);
     float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
     direct::Subsample(s, x, x_sub, pool);

@@ -26,7 +26,7 @@ ConvShape AsLongRows(ConvShape s) {
 }  // namespace
 
 Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
-                       float* y, std::vector<float>* padded_bias) {
+                       float* y, AlignedFloats* padded_bias) {
   const ConvShape s = AsLongRows(shape);
   if (bias != nullptr) {
     padded_bias->assign(PaddedChannels(s.k), 0.0f);
@@ -89,7 +89,7 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
   });
 }
 
-float* Scratch(std::vector<float>& buffer, int64_t floats) {
+float* Scratch(AlignedFloats& buffer, int64_t floats) {
   if (buffer.size() < size_t(floats)) buffer.resize(floats);
   return buffer.data();
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/aligned.h"
 #include "kernels/conv_shape.h"
 
 namespace sparsetrain {
@@ -57,7 +58,7 @@ struct PixelRun {
 
 // The forward pass as a Problem; `padded_bias` receives the bias padded to whole blocks.
 Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
-                       float* y, std::vector<float>* padded_bias);
+                       float* y, AlignedFloats* padded_bias);
 // Backward by input as a Problem (weights transposed, IOhw16o16i).
 Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
                             float* dx);
@@ -72,7 +73,7 @@ void Subsample(const ConvShape& shape, const float* x, float* x_sub, pthreadpool
 void Upsample(const ConvShape& shape, const float* dx_sub, float* dx, pthreadpool_t pool);
 
 // Per-thread scratch, grown as needed and kept between calls to spare page faults.
-float* Scratch(std::vector<float>& buffer, int64_t floats);
+float* Scratch(AlignedFloats& buffer, int64_t floats);
 
 }  // namespace direct
 }  // namespace sparsetrain

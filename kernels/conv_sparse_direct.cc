@@ -15,12 +15,16 @@
 
 #include <hwy/highway.h>
 
+#include <algorithm>
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "kernels/conv_direct-inl.h"
 #include "kernels/conv_direct.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
+#include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
@@ -125,9 +129,126 @@ struct SparseRows {
   }
 };
 
+// The sliding walk, for 3-wide kernels with consecutive sources (forward with stride 1, and
+// backward by input with stride 1): one pass along the whole output row per (input block, kernel
+// row). Step i opens output pixel i and reads the one source pixel whose taps all land on the
+// three open outputs i-2, i-1, i, which sit in a ring of three accumulator slots; output i-2 is
+// then complete and leaves. Each non-zero thus feeds 3 taps x kKB blocks of multiply-adds, and
+// every source pixel is visited once per kernel row instead of once per overlapping tile.
+constexpr size_t kSlideKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
+constexpr int64_t kSlideTaps = 3;
+
+// kDir = +1 (forward): step i reads source pixel i - pad; open output i - d gets tap d.
+// kDir = -1 (backward by input): it reads i + pad - 2, and output i - d gets tap 2 - d.
+template <size_t kKB, int kDir>
+void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_t ib, int64_t r,
+              bool first) {
+  const BlockD d;
+  constexpr size_t kAcc = kKB * kVecsPerBlock;
+  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
+  const int64_t q = p.cols.out_size;
+  const int64_t out_block_stride = p.rows.out_size * q * kChannelBlock;
+  float* out_row = p.out + ((n * p.out_blocks + ob) * p.rows.out_size + y) * q * kChannelBlock;
+  int64_t sy;
+  const bool row_reads = p.rows.Source(y, r, &sy) && sy >= 0 && sy < p.rows.src_size;
+  if (!row_reads && !first) return;  // this kernel row adds nothing
+  const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
+                                    p.cols.src_size * kChannelBlock;
+  const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
+  const float* w_row = p.w + ((ob * p.in_blocks + ib) * p.taps_h + r) * p.taps_w * kWeightBlock;
+  // One pointer per output block: each multiply-add then addresses its weights as pointer +
+  // channel offset + constant tap offset, with no arithmetic of its own.
+  const float* w_blocks[kKB];
+  for (size_t j = 0; j < kKB; ++j) w_blocks[j] = w_row + j * w_block_stride;
+  const int64_t shift = kDir > 0 ? -p.cols.pad : p.cols.pad - (kSlideTaps - 1);
+
+  VF acc[kSlideTaps][kAcc];
+  for (int64_t i0 = 0; i0 < q + kSlideTaps - 1; i0 += kSlideTaps) {
+    HWY_UNROLL(3)
+    for (int64_t c = 0; c < kSlideTaps; ++c) {
+      const int64_t i = i0 + c;
+      if (i >= q + kSlideTaps - 1) break;
+      if (i < q) {  // open output i in slot c
+        HWY_UNROLL(16)
+        for (size_t a = 0; a < kAcc; ++a) {
+          const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+          const float* at = out_row + j * out_block_stride + i * kChannelBlock + v * kLanes;
+          acc[c][a] = !first                ? hn::LoadU(d, at)
+                      : p.bias != nullptr ? hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes)
+                                          : hn::Zero(d);
+        }
+      }
+      const int64_t u = i + shift;
+      if (row_reads && u >= 0 && u < p.cols.src_size) {
+        const float* x = src_row + u * kChannelBlock;
+        for (uint64_t bits = NonzeroBits(x); bits != 0; bits &= bits - 1) {
+          const size_t ci = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
+          const VF xv = hn::Set(d, x[ci]);
+          HWY_UNROLL(3)
+          for (int64_t back = 0; back < kSlideTaps; ++back) {  // output i - back
+            if (i - back < 0 || i - back >= q) continue;
+            const int64_t tap = kDir > 0 ? back : kSlideTaps - 1 - back;
+            VF(&slot)[kAcc] = acc[(c - back + kSlideTaps) % kSlideTaps];
+            HWY_UNROLL(16)
+            for (size_t a = 0; a < kAcc; ++a) {
+              const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+              const float* w = w_blocks[j] + tap * kWeightBlock + ci * kChannelBlock + v * kLanes;
+              slot[a] = hn::MulAdd(xv, hn::LoadU(d, w), slot[a]);
+            }
+          }
+        }
+      }
+      const int64_t done = i - (kSlideTaps - 1);  // output leaving slot (c + 1) % 3
+      if (done >= 0 && done < q) {
+        HWY_UNROLL(16)
+        for (size_t a = 0; a < kAcc; ++a) {
+          const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+          hn::StoreU(acc[(c + 1) % kSlideTaps][a], d,
+                     out_row + j * out_block_stride + done * kChannelBlock + v * kLanes);
+        }
+      }
+    }
+  }
+}
+
+template <int kDir, size_t... kKBm1>
+constexpr std::array<void (*)(const direct::Problem&, int64_t, int64_t, int64_t, int64_t, int64_t,
+                              bool),
+                     kSlideKB>
+SlideRows(std::index_sequence<kKBm1...>) {
+  return {&SlideRow<kKBm1 + 1, kDir>...};
+}
+
+void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
+  static constexpr auto kForward = SlideRows<+1>(std::make_index_sequence<kSlideKB>());
+  static constexpr auto kBackward = SlideRows<-1>(std::make_index_sequence<kSlideKB>());
+  const auto& slides = p.cols.transposed ? kBackward : kForward;
+  const int64_t groups = (p.out_blocks + kSlideKB - 1) / kSlideKB;
+  const int64_t rows = p.rows.out_size;
+  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
+    const int64_t y = int64_t(item) % rows;
+    const int64_t group = int64_t(item) / rows % groups;
+    const int64_t n = int64_t(item) / (rows * groups);
+    const int64_t ob = group * kSlideKB;
+    const int64_t kb = std::min<int64_t>(kSlideKB, p.out_blocks - ob);
+    // One input block and kernel row at a time: their weights (3 taps x kKB blocks) stay in L1.
+    for (int64_t ib = 0; ib < p.in_blocks; ++ib) {
+      for (int64_t r = 0; r < p.taps_h; ++r) {
+        slides[kb - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
+      }
+    }
+  });
+}
+
 void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  RunDirect<SparseRows>(p, pool);
+  const bool slides = p.taps_w == kSlideTaps && p.cols.SourceStep() == 1 &&
+                      (!p.cols.transposed || p.cols.stride == 1) && kLanes > 1;
+  if (slides) {
+    RunSliding(p, pool);
+  } else {
+    RunDirect<SparseRows>(p, pool);
+  }
 }
 
 }  // namespace HWY_NAMESPACE
@@ -145,7 +266,7 @@ Status ConvForwardSparse(const ConvShape& s, const float* x, const float* w, con
   if (x == nullptr || w == nullptr || y == nullptr) {
     return InvalidArgument("sparse conv forward: null tensor");
   }
-  std::vector<float> padded_bias;
+  AlignedFloats padded_bias;
   HWY_DYNAMIC_DISPATCH(RunSparseDirect)(direct::ForwardProblem(s, x, w, bias, y, &padded_bias),
                                         pool);
   return Status::Ok();

@@ -176,7 +176,7 @@ Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float
   if (x == nullptr || dy == nullptr || dw == nullptr) {
     return InvalidArgument("sparse conv backward weights: null tensor");
   }
-  thread_local std::vector<float> dy_scratch, dw_scratch;
+  thread_local AlignedFloats dy_scratch, dw_scratch;
   // dy's rows with pixels innermost; 16 spare floats let the last row be read a block at a time.
   float* dy_rows = direct::Scratch(dy_scratch, s.output().count() + kChannelBlock);
   float* dw_t = direct::Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
