@@ -16,15 +16,28 @@ ConvShape Shape(int64_t r) {
 constexpr ConvPass kPasses[] = {ConvPass::kForward, ConvPass::kBackwardData,
                                 ConvPass::kBackwardWeights};
 
-TEST(ConvChoiceTest, DenseWithoutZerosSparseWhenAllZeroOnCalibratedIsas) {
+TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    for (int64_t r : {1, 3}) {
-      for (ConvPass pass : kPasses) {
-        SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << r << "x" << r << " "
-                                          << ConvPassName(pass));
-        EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 0.0, isa), ConvKernel::kDense);
-        EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 1.0, isa), ConvKernel::kSparse);
-        EXPECT_GT(PredictedSparseRatio(pass, Shape(r), 0.0, isa), 1.0);
+    for (ConvPass pass : kPasses) {
+      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << ConvPassName(pass));
+      for (int64_t r : {1, 3}) {
+        EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 0.0, isa), ConvKernel::kDense) << r;
+        EXPECT_GT(PredictedSparseRatio(pass, Shape(r), 0.0, isa), 1.0) << r;
+      }
+      EXPECT_EQ(ChooseConvKernel(pass, Shape(3), 1.0, isa), ConvKernel::kSparse);
+    }
+  }
+}
+
+TEST(ConvChoiceTest, SparseIsChosenOnlyWherePredictedFaster) {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    for (ConvPass pass : kPasses) {
+      for (int64_t r : {1, 3}) {
+        for (double zeros = 0.0; zeros <= 1.0; zeros += 0.05) {
+          if (ChooseConvKernel(pass, Shape(r), zeros, isa) == ConvKernel::kSparse) {
+            EXPECT_LT(PredictedSparseRatio(pass, Shape(r), zeros, isa), 1.0);
+          }
+        }
       }
     }
   }
