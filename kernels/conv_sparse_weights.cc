@@ -80,7 +80,11 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
     if (ih < 0 || ih >= s.h) continue;
     const float* dy_row = p.dy + ((n * s.k + k) * s.p() + oh) * q;
+    // One pointer per input block: each multiply-add then addresses x as pointer + pixel
+    // offset + constant tap offset.
     const float* x_row = p.x + ((n * cblocks + cb) * s.h + ih) * s.w * kChannelBlock;
+    const float* x_blocks[kCB];
+    for (size_t j = 0; j < kCB; ++j) x_blocks[j] = x_row + j * x_block_stride;
     for (int64_t ow0 = 0; ow0 < q; ow0 += kChannelBlock) {
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
@@ -92,11 +96,11 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
         for (size_t t = 0; t < kS; ++t) {
           const int64_t iw = iw0 + int64_t(t);
           if (iw < 0 || iw >= s.w) continue;  // padding
-          const float* xv = x_row + iw * kChannelBlock;
           HWY_UNROLL(16)
           for (size_t a = 0; a < kAcc; ++a) {
             const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-            acc[t][a] = hn::MulAdd(g, hn::LoadU(d, xv + j * x_block_stride + v * kLanes), acc[t][a]);
+            const float* xv = x_blocks[j] + iw * kChannelBlock + v * kLanes;
+            acc[t][a] = hn::MulAdd(g, hn::LoadU(d, xv), acc[t][a]);
           }
         }
       }
