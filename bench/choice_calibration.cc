@@ -21,6 +21,7 @@
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
+#include "bench/timing.h"
 
 namespace sparsetrain {
 namespace {
@@ -35,19 +36,6 @@ AlignedFloats Blocked(Dims dims, double zeros, std::mt19937& rng) {
   AlignedFloats out(StorageFloats(dims, Layout::kNChw16c));
   (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), Layout::kNChw16c, dims);
   return out;
-}
-
-double MedianMs(int iters, const std::function<void()>& run) {
-  run();
-  std::vector<double> ms;
-  for (int i = 0; i < iters; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
 }
 
 // Sparse / dense time of `pass` on `s` at each zero fraction.
@@ -76,8 +64,8 @@ std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadp
           break;
       }
     };
-    const double dense = MedianMs(iters, [&] { run(false); });
-    const double sparse = MedianMs(iters, [&] { run(true); });
+    const double dense = MedianMs(iters, 1, [&] { run(false); });
+    const double sparse = MedianMs(iters, 1, [&] { run(true); });
     ratios.push_back(sparse / dense);
   }
   return ratios;

@@ -31,6 +31,7 @@
 
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
+#include "bench/timing.h"
 #include "kernels/conv_choice.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_dense.h"
@@ -133,20 +134,12 @@ AlignedFloats Blocked(const AlignedFloats& nchw, Dims dims, Layout layout) {
   return out;
 }
 
-double MedianMs(int iters, const std::function<void()>& run) {
-  // Both thread pools spin for a while after each job before they sleep; a spinning thread of
-  // one side would steal a core from the other. Let them fall asleep first.
+// Median of `iters` timed runs after 2 warm-ups. Both thread pools spin for a while after each
+// job before they sleep; a spinning thread of one side would steal a core from the other, so
+// each side's block of runs starts after a pause.
+double MedianAfterQuietMs(int iters, const std::function<void()>& run) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  for (int i = 0; i < 2; ++i) run();  // warm-up
-  std::vector<double> ms;
-  for (int i = 0; i < iters; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
+  return MedianMs(iters, 2, run);
 }
 
 struct Row {
@@ -248,11 +241,11 @@ int Run(const Options& o) {
         theirs = [&] { onednn.BackwardWeights(); };
       }
       Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};
-      row.ours_ms = MedianMs(o.iters, ours);
+      row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.
       pthreadpool_parallelize_1d(pool, [](void*, size_t) {}, nullptr, 1,
                                  PTHREADPOOL_FLAG_YIELD_WORKERS);
-      row.onednn_ms = MedianMs(o.iters, theirs);
+      row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
       std::printf("%-8s %-16s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(), row.ours_ms,
                   row.onednn_ms, row.onednn_ms / row.ours_ms);

@@ -98,42 +98,14 @@ HWY_EXPORT(RunDenseDirect);
 
 Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, const float* bias,
                         float* y, pthreadpool_t pool) {
-  Status status = Validate(s);
-  if (!status.ok()) return status;
-  if (x == nullptr || w == nullptr || y == nullptr) {
-    return InvalidArgument("conv forward: null tensor");
-  }
-  AlignedFloats padded_bias;
-  if (direct::IsStridedPointwise(s)) {
-    thread_local AlignedFloats x_scratch;
-    const ConvShape sub = direct::SubsampledShape(s);
-    float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
-    direct::Subsample(s, x, x_sub, pool);
-    return ConvForwardDense(sub, x_sub, w, bias, y, pool);
-  }
-  HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::ForwardProblem(s, x, w, bias, y, &padded_bias),
-                                       pool);
-  return Status::Ok();
+  return direct::RunForward("conv forward", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, x, w, bias,
+                            y, pool);
 }
 
 Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w_transposed,
                              float* dx, pthreadpool_t pool) {
-  Status status = Validate(s);
-  if (!status.ok()) return status;
-  if (dy == nullptr || w_transposed == nullptr || dx == nullptr) {
-    return InvalidArgument("conv backward data: null tensor");
-  }
-  if (direct::IsStridedPointwise(s)) {
-    thread_local AlignedFloats dx_scratch;
-    const ConvShape sub = direct::SubsampledShape(s);
-    float* dx_sub = direct::Scratch(dx_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
-    HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::BackwardDataProblem(sub, dy, w_transposed, dx_sub),
-                                         pool);
-    direct::Upsample(s, dx_sub, dx, pool);
-    return Status::Ok();
-  }
-  HWY_DYNAMIC_DISPATCH(RunDenseDirect)(direct::BackwardDataProblem(s, dy, w_transposed, dx), pool);
-  return Status::Ok();
+  return direct::RunBackwardData("conv backward data", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, dy,
+                                 w_transposed, dx, pool);
 }
 
 }  // namespace sparsetrain

@@ -215,17 +215,11 @@ void ConvBiasGradient(const ConvShape& s, const float* dy, float* dbias, pthread
 
 Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float* dy, float* dw,
                                 float* dbias, pthreadpool_t pool) {
-  Status status = Validate(s);
+  Status status = CheckConvCall("conv backward weights", s, {x, dy, dw});
   if (!status.ok()) return status;
-  if (x == nullptr || dy == nullptr || dw == nullptr) {
-    return InvalidArgument("conv backward weights: null tensor");
-  }
   if (direct::IsStridedPointwise(s)) {
-    thread_local AlignedFloats x_scratch;
-    const ConvShape sub = direct::SubsampledShape(s);
-    float* x_sub = direct::Scratch(x_scratch, StorageFloats(sub.input(), Layout::kNChw16c));
-    direct::Subsample(s, x, x_sub, pool);
-    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(sub, x_sub, dy, dw, pool);
+    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(direct::SubsampledShape(s), direct::Subsampled(s, x, pool),
+                                         dy, dw, pool);
   } else {
     HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
   }

@@ -136,7 +136,21 @@ struct Tiles {
 
 }  // namespace direct_engine
 
-// Runs the whole pass: items are (image, output block group, output row), spread over `pool`.
+// Calls body(n, ob, blocks, y) for every image n, group of `blocks` (at most `group`) output
+// channel blocks from ob, and output row y: the work items of a pass, spread over `pool`.
+template <class Body>
+void ForEachOutputRow(const direct::Problem& p, int64_t group, pthreadpool_t pool,
+                      const Body& body) {
+  const int64_t groups = (p.out_blocks + group - 1) / group;
+  const int64_t rows = p.rows.out_size;
+  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
+    const int64_t ob = int64_t(item) / rows % groups * group;
+    body(int64_t(item) / (rows * groups), ob, std::min(group, p.out_blocks - ob),
+         int64_t(item) % rows);
+  });
+}
+
+// Runs the whole pass, one output row of one block group per work item.
 template <class Rows>
 void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
   using direct::PixelRun;
@@ -150,22 +164,17 @@ void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
       runs.push_back({phase + t * step, step, std::min<int64_t>(kMaxT, count - t)});
     }
   }
-  const int64_t groups = (p.out_blocks + kMaxKB - 1) / kMaxKB;
-  const int64_t rows = p.rows.out_size;
   const auto& tiles =
       direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1];
-  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
-    const int64_t y = int64_t(item) % rows;
-    const int64_t group = int64_t(item) / rows % groups;
-    const int64_t n = int64_t(item) / (rows * groups);
-    const int64_t ob = group * kMaxKB;
-    const int64_t kb = std::min<int64_t>(kMaxKB, p.out_blocks - ob);
-    const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
+  const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
+  ForEachOutputRow(p, kMaxKB, pool, [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
     for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
       for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
         const direct_engine::Slice slice{ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
                                          std::min(p.taps_h, r + rows_per_pass)};
-        for (const PixelRun& run : runs) tiles[kb - 1][run.count - 1](p, n, ob, y, run, slice);
+        for (const PixelRun& run : runs) {
+          tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
+        }
       }
     }
   });

@@ -25,28 +25,6 @@ ConvShape AsLongRows(ConvShape s) {
 
 }  // namespace
 
-Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
-                       float* y, AlignedFloats* padded_bias) {
-  const ConvShape s = AsLongRows(shape);
-  if (bias != nullptr) {
-    padded_bias->assign(PaddedChannels(s.k), 0.0f);
-    std::copy(bias, bias + s.k, padded_bias->begin());
-  }
-  return Problem{x, w, bias ? padded_bias->data() : nullptr, y,
-                 s.n, BlocksOf(s.k), BlocksOf(s.c), s.r, s.s,
-                 Axis{s.p(), s.h, s.stride_h, s.pad_h, false},
-                 Axis{s.q(), s.w, s.stride_w, s.pad_w, false}, InBlockChunk(s)};
-}
-
-Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
-                            float* dx) {
-  const ConvShape s = AsLongRows(shape);
-  return Problem{dy, w_transposed, nullptr, dx,
-                 s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
-                 Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
-                 Axis{s.w, s.q(), s.stride_w, s.pad_w, true}, InBlockChunk(s)};
-}
-
 bool IsStridedPointwise(const ConvShape& s) {
   return s.r == 1 && s.s == 1 && s.pad_h == 0 && s.pad_w == 0 &&
          (s.stride_h > 1 || s.stride_w > 1);
@@ -76,10 +54,13 @@ void ForEachStridedPixel(const ConvShape& s, pthreadpool_t pool, const Copy& cop
 
 }  // namespace
 
-void Subsample(const ConvShape& s, const float* x, float* x_sub, pthreadpool_t pool) {
+const float* Subsampled(const ConvShape& s, const float* x, pthreadpool_t pool) {
+  thread_local AlignedFloats buffer;
+  float* x_sub = Scratch(buffer, StorageFloats(SubsampledShape(s).input(), Layout::kNChw16c));
   ForEachStridedPixel(s, pool, [&](int64_t dense, int64_t strided) {
     std::copy_n(x + strided, kChannelBlock, x_sub + dense);
   });
+  return x_sub;
 }
 
 void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t pool) {
@@ -92,6 +73,47 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
 float* Scratch(AlignedFloats& buffer, int64_t floats) {
   if (buffer.size() < size_t(floats)) buffer.resize(floats);
   return buffer.data();
+}
+
+Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const float* x,
+                  const float* w, const float* bias, float* y, pthreadpool_t pool) {
+  Status status = CheckConvCall(pass, shape, {x, w, y});
+  if (!status.ok()) return status;
+  if (IsStridedPointwise(shape)) {
+    return RunForward(pass, engine, SubsampledShape(shape), Subsampled(shape, x, pool), w, bias, y,
+                      pool);
+  }
+  const ConvShape s = AsLongRows(shape);
+  AlignedFloats padded_bias;
+  if (bias != nullptr) {
+    padded_bias.assign(PaddedChannels(s.k), 0.0f);
+    std::copy(bias, bias + s.k, padded_bias.begin());
+  }
+  engine(Problem{x, w, bias ? padded_bias.data() : nullptr, y, s.n, BlocksOf(s.k), BlocksOf(s.c),
+                 s.r, s.s, Axis{s.p(), s.h, s.stride_h, s.pad_h, false},
+                 Axis{s.q(), s.w, s.stride_w, s.pad_w, false}, InBlockChunk(s)},
+         pool);
+  return Status::Ok();
+}
+
+Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, const float* dy,
+                       const float* w_transposed, float* dx, pthreadpool_t pool) {
+  Status status = CheckConvCall(pass, shape, {dy, w_transposed, dx});
+  if (!status.ok()) return status;
+  if (IsStridedPointwise(shape)) {
+    thread_local AlignedFloats buffer;
+    const ConvShape sub = SubsampledShape(shape);
+    float* dx_sub = Scratch(buffer, StorageFloats(sub.input(), Layout::kNChw16c));
+    status = RunBackwardData(pass, engine, sub, dy, w_transposed, dx_sub, pool);
+    Upsample(shape, dx_sub, dx, pool);
+    return status;
+  }
+  const ConvShape s = AsLongRows(shape);
+  engine(Problem{dy, w_transposed, nullptr, dx, s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
+                 Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
+                 Axis{s.w, s.q(), s.stride_w, s.pad_w, true}, InBlockChunk(s)},
+         pool);
+  return Status::Ok();
 }
 
 }  // namespace direct

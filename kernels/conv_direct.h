@@ -15,6 +15,7 @@
 
 #include "kernels/aligned.h"
 #include "kernels/conv_shape.h"
+#include "runtime/status.h"
 
 namespace sparsetrain {
 namespace direct {
@@ -56,19 +57,24 @@ struct PixelRun {
   int64_t first, step, count;
 };
 
-// The forward pass as a Problem; `padded_bias` receives the bias padded to whole blocks.
-Problem ForwardProblem(const ConvShape& shape, const float* x, const float* w, const float* bias,
-                       float* y, AlignedFloats* padded_bias);
-// Backward by input as a Problem (weights transposed, IOhw16o16i).
-Problem BackwardDataProblem(const ConvShape& shape, const float* dy, const float* w_transposed,
-                            float* dx);
+// An engine that runs a whole pass (one per kernel family and ISA).
+using Engine = void (*)(const Problem&, pthreadpool_t);
+
+// Checks the call and runs the forward pass (y = conv(x, w) + bias) on `engine`; `pass` names
+// the call in error messages.
+Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const float* x,
+                  const float* w, const float* bias, float* y, pthreadpool_t pool);
+// The same for backward by input (weights transposed, IOhw16o16i).
+Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, const float* dy,
+                       const float* w_transposed, float* dx, pthreadpool_t pool);
 
 // A 1x1 convolution with stride > 1 and no padding reads only every stride-th pixel: it equals
 // a stride-1 convolution of the subsampled input, whose pixels are then contiguous.
 bool IsStridedPointwise(const ConvShape& shape);
 ConvShape SubsampledShape(const ConvShape& shape);  // input (N, C, P, Q), stride 1
-// x (nChw16c, shape's input) -> x_sub (nChw16c, SubsampledShape's input).
-void Subsample(const ConvShape& shape, const float* x, float* x_sub, pthreadpool_t pool);
+// x (nChw16c, shape's input) as SubsampledShape's input, in a per-thread buffer that the
+// calling thread's next call reuses.
+const float* Subsampled(const ConvShape& shape, const float* x, pthreadpool_t pool);
 // The reverse, writing zeros where the stride skips: dx_sub -> dx.
 void Upsample(const ConvShape& shape, const float* dx_sub, float* dx, pthreadpool_t pool);
 

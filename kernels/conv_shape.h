@@ -3,6 +3,7 @@
 #define SPARSETRAIN_KERNELS_CONV_SHAPE_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "kernels/layout.h"
@@ -41,22 +42,33 @@ inline Status Validate(const ConvShape& s) {
                   {"horizontal stride", s.stride_w}};
   for (const auto& f : positive) {
     if (f.value <= 0) {
-      return InvalidArgument(std::string("conv: ") + f.name + " must be positive, got " +
+      return InvalidArgument(std::string(f.name) + " must be positive, got " +
                              std::to_string(f.value));
     }
   }
   if (s.pad_h < 0 || s.pad_w < 0 || s.pad_h >= s.r || s.pad_w >= s.s) {
-    return InvalidArgument("conv: padding must be in [0, kernel size), got " +
+    return InvalidArgument("padding must be in [0, kernel size), got " +
                            std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
   }
   if (s.h + 2 * s.pad_h < s.r || s.w + 2 * s.pad_w < s.s) {
-    return InvalidArgument("conv: kernel " + std::to_string(s.r) + "x" + std::to_string(s.s) +
+    return InvalidArgument("kernel " + std::to_string(s.r) + "x" + std::to_string(s.s) +
                            " is larger than the padded input");
   }
   constexpr double kMaxElements = double(int64_t{1} << 40);
   if (double(s.n) * s.c * s.h * s.w > kMaxElements || double(s.k) * s.c * s.r * s.s > kMaxElements ||
       double(s.n) * s.k * s.p() * s.q() > kMaxElements) {
-    return InvalidArgument("conv: tensor sizes overflow");
+    return InvalidArgument("tensor sizes overflow");
+  }
+  return Status::Ok();
+}
+
+// Validate(shape), then that none of `tensors` is null; `pass` names the call in the message.
+inline Status CheckConvCall(const char* pass, const ConvShape& shape,
+                            std::initializer_list<const float*> tensors) {
+  Status status = Validate(shape);
+  if (!status.ok()) return Status(status.code(), std::string(pass) + ": " + status.message());
+  for (const float* t : tensors) {
+    if (t == nullptr) return InvalidArgument(std::string(pass) + ": null tensor");
   }
   return Status::Ok();
 }

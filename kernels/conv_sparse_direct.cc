@@ -223,18 +223,11 @@ void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
   static constexpr auto kForward = SlideRows<+1>(std::make_index_sequence<kSlideKB>());
   static constexpr auto kBackward = SlideRows<-1>(std::make_index_sequence<kSlideKB>());
   const auto& slides = p.cols.transposed ? kBackward : kForward;
-  const int64_t groups = (p.out_blocks + kSlideKB - 1) / kSlideKB;
-  const int64_t rows = p.rows.out_size;
-  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
-    const int64_t y = int64_t(item) % rows;
-    const int64_t group = int64_t(item) / rows % groups;
-    const int64_t n = int64_t(item) / (rows * groups);
-    const int64_t ob = group * kSlideKB;
-    const int64_t kb = std::min<int64_t>(kSlideKB, p.out_blocks - ob);
+  ForEachOutputRow(p, kSlideKB, pool, [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
     // One input block and kernel row at a time: their weights (3 taps x kKB blocks) stay in L1.
     for (int64_t ib = 0; ib < p.in_blocks; ++ib) {
       for (int64_t r = 0; r < p.taps_h; ++r) {
-        slides[kb - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
+        slides[blocks - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
       }
     }
   });
@@ -261,27 +254,14 @@ HWY_EXPORT(RunSparseDirect);
 
 Status ConvForwardSparse(const ConvShape& s, const float* x, const float* w, const float* bias,
                          float* y, pthreadpool_t pool) {
-  Status status = Validate(s);
-  if (!status.ok()) return status;
-  if (x == nullptr || w == nullptr || y == nullptr) {
-    return InvalidArgument("sparse conv forward: null tensor");
-  }
-  AlignedFloats padded_bias;
-  HWY_DYNAMIC_DISPATCH(RunSparseDirect)(direct::ForwardProblem(s, x, w, bias, y, &padded_bias),
-                                        pool);
-  return Status::Ok();
+  return direct::RunForward("sparse conv forward", HWY_DYNAMIC_DISPATCH(RunSparseDirect), s, x, w,
+                            bias, y, pool);
 }
 
 Status ConvBackwardDataSparse(const ConvShape& s, const float* dy, const float* w_transposed,
                               float* dx, pthreadpool_t pool) {
-  Status status = Validate(s);
-  if (!status.ok()) return status;
-  if (dy == nullptr || w_transposed == nullptr || dx == nullptr) {
-    return InvalidArgument("sparse conv backward data: null tensor");
-  }
-  HWY_DYNAMIC_DISPATCH(RunSparseDirect)(direct::BackwardDataProblem(s, dy, w_transposed, dx),
-                                        pool);
-  return Status::Ok();
+  return direct::RunBackwardData("sparse conv backward data", HWY_DYNAMIC_DISPATCH(RunSparseDirect),
+                                 s, dy, w_transposed, dx, pool);
 }
 
 }  // namespace sparsetrain

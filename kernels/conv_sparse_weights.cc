@@ -175,11 +175,8 @@ HWY_EXPORT(RunSparseWeights);
 
 Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float* dy, float* dw,
                                  float* dbias, pthreadpool_t pool) {
-  Status status = Validate(s);
+  Status status = CheckConvCall("sparse conv backward weights", s, {x, dy, dw});
   if (!status.ok()) return status;
-  if (x == nullptr || dy == nullptr || dw == nullptr) {
-    return InvalidArgument("sparse conv backward weights: null tensor");
-  }
   thread_local AlignedFloats dy_scratch, dw_scratch;
   // dy's rows with pixels innermost; 16 spare floats let the last row be read a block at a time.
   float* dy_rows = direct::Scratch(dy_scratch, s.output().count() + kChannelBlock);

@@ -18,56 +18,48 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr int64_t kChunk = 16384;  // floats per work item: big enough to amortise scheduling
 
-// Applies op(i, count) -> zeros written to chunks of [0, count), summing the zero counts.
-template <class Op>
-int64_t ForEachChunk(int64_t count, pthreadpool_t pool, const Op& op) {
+// out[i] = op(i) for i in [0, count), chunks spread over `pool`; returns how many are zero.
+// vector_op(d, i) computes Lanes(d) results from i on, scalar_op(i) one (the tail).
+template <class VectorOp, class ScalarOp>
+int64_t WriteCountingZeros(float* out, int64_t count, pthreadpool_t pool,
+                           const VectorOp& vector_op, const ScalarOp& scalar_op) {
   std::atomic<int64_t> zeros{0};
   ParallelFor(pool, size_t((count + kChunk - 1) / kChunk), [&](size_t chunk) HWY_ATTR {
-    const int64_t begin = int64_t(chunk) * kChunk;
-    zeros.fetch_add(op(begin, std::min(kChunk, count - begin)), std::memory_order_relaxed);
+    const hn::ScalableTag<float> d;
+    const int64_t lanes = int64_t(hn::Lanes(d));
+    const int64_t end = std::min(count, int64_t(chunk + 1) * kChunk);
+    int64_t chunk_zeros = 0, i = int64_t(chunk) * kChunk;
+    for (; i + lanes <= end; i += lanes) {
+      const auto v = vector_op(d, i);
+      hn::StoreU(v, d, out + i);
+      chunk_zeros += int64_t(hn::CountTrue(d, hn::Eq(v, hn::Zero(d))));
+    }
+    for (; i < end; ++i) {
+      out[i] = scalar_op(i);
+      chunk_zeros += out[i] == 0.0f;
+    }
+    zeros.fetch_add(chunk_zeros, std::memory_order_relaxed);
   });
   return zeros.load();
 }
 
 int64_t ReluForwardImpl(const float* x, float* y, int64_t count, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  return ForEachChunk(count, pool, [&](int64_t begin, int64_t n) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    const int64_t lanes = int64_t(hn::Lanes(d));
-    const auto zero = hn::Zero(d);
-    int64_t zeros = 0, i = begin;
-    for (; i + lanes <= begin + n; i += lanes) {
-      const auto v = hn::Max(hn::LoadU(d, x + i), zero);
-      hn::StoreU(v, d, y + i);
-      zeros += int64_t(hn::CountTrue(d, hn::Eq(v, zero)));
-    }
-    for (; i < begin + n; ++i) {
-      y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      zeros += y[i] == 0.0f;
-    }
-    return zeros;
-  });
+  return WriteCountingZeros(
+      y, count, pool,
+      [x](auto d, int64_t i) HWY_ATTR { return hn::Max(hn::LoadU(d, x + i), hn::Zero(d)); },
+      [x](int64_t i) { return x[i] > 0.0f ? x[i] : 0.0f; });
 }
 
 int64_t ReluBackwardImpl(const float* dy, const float* y, float* dx, int64_t count,
                          pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  return ForEachChunk(count, pool, [&](int64_t begin, int64_t n) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    const int64_t lanes = int64_t(hn::Lanes(d));
-    const auto zero = hn::Zero(d);
-    int64_t zeros = 0, i = begin;
-    for (; i + lanes <= begin + n; i += lanes) {
-      const auto g = hn::IfThenElseZero(hn::Gt(hn::LoadU(d, y + i), zero), hn::LoadU(d, dy + i));
-      hn::StoreU(g, d, dx + i);
-      zeros += int64_t(hn::CountTrue(d, hn::Eq(g, zero)));
-    }
-    for (; i < begin + n; ++i) {
-      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-      zeros += dx[i] == 0.0f;
-    }
-    return zeros;
-  });
+  return WriteCountingZeros(
+      dx, count, pool,
+      [dy, y](auto d, int64_t i) HWY_ATTR {
+        return hn::IfThenElseZero(hn::Gt(hn::LoadU(d, y + i), hn::Zero(d)), hn::LoadU(d, dy + i));
+      },
+      [dy, y](int64_t i) { return y[i] > 0.0f ? dy[i] : 0.0f; });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -3,55 +3,32 @@
 #include "kernels/conv_dense.h"
 
 #include <gtest/gtest.h>
-#include <pthreadpool.h>
 
 #include <vector>
 
 #include "tests/conv_tester.h"
-#include "tests/per_target_test.h"
 
 namespace sparsetrain {
 namespace {
 
-class ConvDenseTest : public PerTargetTest {
- protected:
-  void SetUp() override {
-    PerTargetTest::SetUp();
-    pool_ = pthreadpool_create(2);
-    ASSERT_NE(pool_, nullptr);
-  }
-  void TearDown() override {
-    pthreadpool_destroy(pool_);
-    PerTargetTest::TearDown();
-  }
-  // Alternates between the 2-thread pool and the calling thread alone.
-  pthreadpool_t PoolFor(size_t i) const { return i % 2 == 0 ? pool_ : nullptr; }
-
-  pthreadpool_t pool_ = nullptr;
-};
+class ConvDenseTest : public ConvKernelTest {};
 
 TEST_P(ConvDenseTest, ForwardMatchesReference) {
-  const std::vector<ConvShape> shapes = AwkwardShapes();
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    ConvTester(shapes[i], 0.5, 10 + i).CheckForward(ConvForwardDense, PoolFor(i));
-    ExpectRanOnTarget();
-  }
+  ForEachCase({0.5}, 10, [](ConvTester& t, pthreadpool_t pool) {
+    t.CheckForward(ConvForwardDense, pool);
+  });
 }
 
 TEST_P(ConvDenseTest, BackwardDataMatchesReference) {
-  const std::vector<ConvShape> shapes = AwkwardShapes();
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    ConvTester(shapes[i], 0.5, 20 + i).CheckBackwardData(ConvBackwardDataDense, PoolFor(i));
-    ExpectRanOnTarget();
-  }
+  ForEachCase({0.5}, 20, [](ConvTester& t, pthreadpool_t pool) {
+    t.CheckBackwardData(ConvBackwardDataDense, pool);
+  });
 }
 
 TEST_P(ConvDenseTest, BackwardWeightsMatchesReference) {
-  const std::vector<ConvShape> shapes = AwkwardShapes();
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    ConvTester(shapes[i], 0.5, 30 + i).CheckBackwardWeights(ConvBackwardWeightsDense, PoolFor(i));
-    ExpectRanOnTarget();
-  }
+  ForEachCase({0.5}, 30, [](ConvTester& t, pthreadpool_t pool) {
+    t.CheckBackwardWeights(ConvBackwardWeightsDense, pool);
+  });
 }
 
 TEST_P(ConvDenseTest, RejectsInvalidShapesAndNullTensors) {

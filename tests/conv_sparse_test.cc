@@ -8,55 +8,26 @@
 #include <vector>
 
 #include "tests/conv_tester.h"
-#include "tests/per_target_test.h"
 
 namespace sparsetrain {
 namespace {
 
-constexpr double kSparsities[] = {0.0, 0.3, 0.5, 0.8, 0.95, 1.0};
+const std::vector<double> kSparsities = {0.0, 0.3, 0.5, 0.8, 0.95, 1.0};
 
-class ConvSparseTest : public PerTargetTest {
- protected:
-  void SetUp() override {
-    PerTargetTest::SetUp();
-    pool_ = pthreadpool_create(2);
-    ASSERT_NE(pool_, nullptr);
-  }
-  void TearDown() override {
-    pthreadpool_destroy(pool_);
-    PerTargetTest::TearDown();
-  }
-
-  // Runs `check` on every shape at every sparsity, alternating the 2-thread pool and none.
-  template <class Check>
-  void ForEachCase(uint32_t seed, const Check& check) {
-    const std::vector<ConvShape> shapes = AwkwardShapes();
-    size_t i = 0;
-    for (const ConvShape& shape : shapes) {
-      for (double zeros : kSparsities) {
-        SCOPED_TRACE(::testing::Message() << "zeros " << zeros);
-        ConvTester tester(shape, zeros, seed + uint32_t(i));
-        check(tester, i++ % 2 == 0 ? pool_ : nullptr);
-        ExpectRanOnTarget();
-      }
-    }
-  }
-
-  pthreadpool_t pool_ = nullptr;
-};
+class ConvSparseTest : public ConvKernelTest {};
 
 TEST_P(ConvSparseTest, ForwardMatchesReference) {
-  ForEachCase(100, [](ConvTester& t, pthreadpool_t pool) { t.CheckForward(ConvForwardSparse, pool); });
+  ForEachCase(kSparsities, 100, [](ConvTester& t, pthreadpool_t pool) { t.CheckForward(ConvForwardSparse, pool); });
 }
 
 TEST_P(ConvSparseTest, BackwardDataMatchesReference) {
-  ForEachCase(200, [](ConvTester& t, pthreadpool_t pool) {
+  ForEachCase(kSparsities, 200, [](ConvTester& t, pthreadpool_t pool) {
     t.CheckBackwardData(ConvBackwardDataSparse, pool);
   });
 }
 
 TEST_P(ConvSparseTest, BackwardWeightsMatchesReference) {
-  ForEachCase(300, [](ConvTester& t, pthreadpool_t pool) {
+  ForEachCase(kSparsities, 300, [](ConvTester& t, pthreadpool_t pool) {
     t.CheckBackwardWeights(ConvBackwardWeightsSparse, pool);
   });
 }

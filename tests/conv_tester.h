@@ -17,6 +17,7 @@
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
 #include "tests/conv_reference.h"
+#include "tests/per_target_test.h"
 
 namespace sparsetrain {
 
@@ -55,6 +56,38 @@ class ConvTester {
 
   ConvShape s_;
   std::vector<float> x_, w_, bias_, dy_;  // NCHW / KCRS
+};
+
+// A per-target suite with a 2-thread pool: cases alternate between the pool and the calling
+// thread alone, so both paths of every kernel run.
+class ConvKernelTest : public PerTargetTest {
+ protected:
+  void SetUp() override {
+    PerTargetTest::SetUp();
+    pool_ = pthreadpool_create(2);
+    ASSERT_NE(pool_, nullptr);
+  }
+  void TearDown() override {
+    pthreadpool_destroy(pool_);
+    PerTargetTest::TearDown();
+  }
+
+  // Runs check(tester, pool) on every awkward shape at every zero fraction, alternating pools,
+  // and asserts each kernel call ran on the target under test.
+  template <class Check>
+  void ForEachCase(const std::vector<double>& sparsities, uint32_t seed, const Check& check) {
+    size_t i = 0;
+    for (const ConvShape& shape : AwkwardShapes()) {
+      for (double zeros : sparsities) {
+        SCOPED_TRACE(::testing::Message() << "zeros " << zeros);
+        ConvTester tester(shape, zeros, seed + uint32_t(i));
+        check(tester, i++ % 2 == 0 ? pool_ : nullptr);
+        ExpectRanOnTarget();
+      }
+    }
+  }
+
+  pthreadpool_t pool_ = nullptr;
 };
 
 // Asserts |got - want| <= bound per element, with bound proportional to the sum of the absolute
