@@ -41,6 +41,13 @@ HWY_INLINE uint64_t NonzeroBits(const float* HWY_RESTRICT block) {
   return bits;
 }
 
+// The lowest set bit's index, or 0 when no bit is set - a lane that then holds zero, so a kernel
+// can feed its first non-zero without branching on whether there is one. At high sparsity most
+// blocks hold none or one non-zero, and that branch is the one the predictor misses most.
+HWY_INLINE size_t FirstNonzeroLane(uint64_t bits) {
+  return hwy::Num0BitsBelowLS1Bit_Nonzero64(bits | uint64_t{bits == 0});
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

@@ -138,6 +138,29 @@ struct SparseRows {
 constexpr size_t kSlideKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 constexpr int64_t kSlideTaps = 3;
 
+// Multiplies x[ci] into the open outputs i - back (back = 0, 1, 2, those inside the row): slot
+// (c - back) mod 3, through tap `back` (forward) or 2 - back (backward by input).
+template <size_t kKB, int kDir>
+HWY_INLINE void FeedOpenOutputs(size_t ci, const float* HWY_RESTRICT x, int64_t c, int64_t i,
+                                int64_t q, const float* const (&w_blocks)[kKB],
+                                VF (&acc)[kSlideTaps][kKB * kVecsPerBlock]) {
+  const BlockD d;
+  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
+  const VF xv = hn::Set(d, x[ci]);
+  HWY_UNROLL(3)
+  for (int64_t back = 0; back < kSlideTaps; ++back) {
+    if (i - back < 0 || i - back >= q) continue;
+    const int64_t tap = kDir > 0 ? back : kSlideTaps - 1 - back;
+    VF(&slot)[kKB * kVecsPerBlock] = acc[(c - back + kSlideTaps) % kSlideTaps];
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      const float* w = w_blocks[j] + tap * kWeightBlock + ci * kChannelBlock + v * kLanes;
+      slot[a] = hn::MulAdd(xv, hn::LoadU(d, w), slot[a]);
+    }
+  }
+}
+
 // kDir = +1 (forward): step i reads source pixel i - pad; open output i - d gets tap d.
 // kDir = -1 (backward by input): it reads i + pad - 2, and output i - d gets tap 2 - d.
 template <size_t kKB, int kDir>
@@ -181,21 +204,11 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
       const int64_t u = i + shift;
       if (row_reads && u >= 0 && u < p.cols.src_size) {
         const float* x = src_row + u * kChannelBlock;
-        for (uint64_t bits = NonzeroBits(x); bits != 0; bits &= bits - 1) {
-          const size_t ci = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
-          const VF xv = hn::Set(d, x[ci]);
-          HWY_UNROLL(3)
-          for (int64_t back = 0; back < kSlideTaps; ++back) {  // output i - back
-            if (i - back < 0 || i - back >= q) continue;
-            const int64_t tap = kDir > 0 ? back : kSlideTaps - 1 - back;
-            VF(&slot)[kAcc] = acc[(c - back + kSlideTaps) % kSlideTaps];
-            HWY_UNROLL(16)
-            for (size_t a = 0; a < kAcc; ++a) {
-              const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-              const float* w = w_blocks[j] + tap * kWeightBlock + ci * kChannelBlock + v * kLanes;
-              slot[a] = hn::MulAdd(xv, hn::LoadU(d, w), slot[a]);
-            }
-          }
+        uint64_t bits = NonzeroBits(x);
+        FeedOpenOutputs<kKB, kDir>(FirstNonzeroLane(bits), x, c, i, q, w_blocks, acc);
+        for (bits &= bits - 1; bits != 0; bits &= bits - 1) {
+          FeedOpenOutputs<kKB, kDir>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits), x, c, i, q, w_blocks,
+                                     acc);
         }
       }
       const int64_t done = i - (kSlideTaps - 1);  // output leaving slot (c + 1) % 3

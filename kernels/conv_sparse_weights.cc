@@ -52,6 +52,27 @@ constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
 // AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
 constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 
+// acc[t] += dy_row[ow] * x at input column ow * stride - pad + s0 + t (inside the row).
+template <size_t kS, size_t kCB>
+HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_row,
+                         const float* const (&x_blocks)[kCB], const ConvShape& s,
+                         VF (&acc)[kS][kCB * kVecsPerBlock]) {
+  const BlockD d;
+  const VF g = hn::Set(d, dy_row[ow]);
+  const int64_t iw0 = ow * s.stride_w - s.pad_w + s0;
+  HWY_UNROLL(8)
+  for (size_t t = 0; t < kS; ++t) {
+    const int64_t iw = iw0 + int64_t(t);
+    if (iw < 0 || iw >= s.w) continue;  // padding
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kCB * kVecsPerBlock; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      acc[t][a] = hn::MulAdd(g, hn::LoadU(d, x_blocks[j] + iw * kChannelBlock + v * kLanes),
+                             acc[t][a]);
+    }
+  }
+}
+
 // Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS).
 template <size_t kS, size_t kCB>
 void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r,
@@ -89,20 +110,8 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
       for (; bits != 0; bits &= bits - 1) {
-        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
-        const VF g = hn::Set(d, dy_row[ow]);
-        const int64_t iw0 = ow * s.stride_w - s.pad_w + s0;
-        HWY_UNROLL(8)
-        for (size_t t = 0; t < kS; ++t) {
-          const int64_t iw = iw0 + int64_t(t);
-          if (iw < 0 || iw >= s.w) continue;  // padding
-          HWY_UNROLL(16)
-          for (size_t a = 0; a < kAcc; ++a) {
-            const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-            const float* xv = x_blocks[j] + iw * kChannelBlock + v * kLanes;
-            acc[t][a] = hn::MulAdd(g, hn::LoadU(d, xv), acc[t][a]);
-          }
-        }
+        FeedTaps<kS, kCB>(ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)), s0, dy_row,
+                          x_blocks, s, acc);
       }
     }
   }

@@ -164,6 +164,32 @@ void ReorderRows(const float* HWY_RESTRICT src, Layout from, float* HWY_RESTRICT
   });
 }
 
+// OIhw16i16o <-> IOhw16o16i: the same 16x16 blocks, each transposed (weights are transposed for
+// backward by input every training step, so this path is kept short). Padding is written as
+// zeros whatever the source holds there.
+void TransposeWeightBlocks(const float* HWY_RESTRICT src, Layout from, float* HWY_RESTRICT dst,
+                           Dims d, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  constexpr int64_t B = kChannelBlock;
+  const bool from_forward = from == Layout::kOIhw16i16o;
+  const int64_t outer = from_forward ? BlocksOf(d.n) : BlocksOf(d.c);
+  const int64_t inner = from_forward ? BlocksOf(d.c) : BlocksOf(d.n);
+  const int64_t taps = d.h * d.w;
+  ParallelFor(pool, size_t(outer * inner), [&](size_t item) HWY_ATTR {
+    const int64_t a = int64_t(item) / inner, b = int64_t(item) % inner;
+    // A source block's rows are channels of inner block b, its columns of outer block a.
+    const int64_t rows = std::min(B, (from_forward ? d.c : d.n) - b * B);
+    const int64_t cols = std::min(B, (from_forward ? d.n : d.c) - a * B);
+    for (int64_t t = 0; t < taps; ++t) {
+      const float* in = src + ((a * inner + b) * taps + t) * B * B;
+      float* out = dst + ((b * outer + a) * taps + t) * B * B;
+      for (int64_t j = 0; j < B; ++j) {
+        for (int64_t i = 0; i < B; ++i) out[j * B + i] = i < rows && j < cols ? in[i * B + j] : 0.0f;
+      }
+    }
+  });
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();
@@ -172,6 +198,7 @@ HWY_AFTER_NAMESPACE();
 namespace sparsetrain {
 
 HWY_EXPORT(ReorderRows);
+HWY_EXPORT(TransposeWeightBlocks);
 
 Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims,
                pthreadpool_t pool) {
@@ -185,7 +212,13 @@ Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims,
     return InvalidArgument(std::string("Reorder: no conversion from ") + LayoutName(from) +
                            " to " + LayoutName(to));
   }
-  HWY_DYNAMIC_DISPATCH(ReorderRows)(src, from, dst, to, dims, pool);
+  const bool block_transpose = (from == Layout::kOIhw16i16o && to == Layout::kIOhw16o16i) ||
+                               (from == Layout::kIOhw16o16i && to == Layout::kOIhw16i16o);
+  if (block_transpose) {
+    HWY_DYNAMIC_DISPATCH(TransposeWeightBlocks)(src, from, dst, dims, pool);
+  } else {
+    HWY_DYNAMIC_DISPATCH(ReorderRows)(src, from, dst, to, dims, pool);
+  }
   return Status::Ok();
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -90,6 +91,13 @@ TEST_P(ReorderTest, WeightsToBothBlockedOrdersAndBack) {
     EXPECT_EQ(Run(forward, Layout::kOIhw16i16o, Layout::kIOhw16o16i, d), transposed);
     EXPECT_EQ(Run(transposed, Layout::kIOhw16o16i, Layout::kOIhw16i16o, d), forward);
     EXPECT_EQ(Run(forward, Layout::kOIhw16i16o, Layout::kNCHW, d), kcrs);
+    // Whatever a source holds in its padding, the result's padding is zero.
+    const std::vector<float> padding_marks = BlockWeights(std::vector<float>(d.count(), 1.0f), d, false);
+    std::vector<float> poisoned = forward;
+    for (size_t i = 0; i < poisoned.size(); ++i) {
+      if (padding_marks[i] == 0.0f) poisoned[i] = NAN;
+    }
+    EXPECT_EQ(Run(poisoned, Layout::kOIhw16i16o, Layout::kIOhw16o16i, d), transposed);
     EXPECT_EQ(Run(transposed, Layout::kIOhw16o16i, Layout::kNCHW, d), kcrs);
   }
 }
