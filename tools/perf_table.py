@@ -2,7 +2,8 @@
 """Turns conv_bench CSV files into the Markdown tables of docs/performance.md.
 
   tools/perf_table.py layers OUT.csv          per layer and pass, with the TOTAL ratios
-  tools/perf_table.py sweep A.csv B.csv ...   speedup over oneDNN per layer/pass, one column per file
+  tools/perf_table.py sweep DIR ISA           from DIR/sweep_ISA_{dense,sparse,auto}_SPARSITY.csv
+                                              (tools/perf_sweep.sh writes them)
 """
 import csv
 import sys
@@ -40,21 +41,30 @@ def layers(path):
           "train %s" % (t["fwd"], t["bwd_data"], t["bwd_weights"], t["train"]))
 
 
-def sweep(paths):
-    tables = [read(p) for p in paths]
-    print("| layer | pass | " + " | ".join(p.split("/")[-1].rsplit(".", 1)[0] for p in paths) + " |")
-    print("|---|---|" + "---|" * len(paths))
-    for i, r in enumerate(tables[0]):
+def sweep(directory, isa):
+    """Cells: speedup over oneDNN of our dense / sparse / auto kernels (auto's choice: d or s)."""
+    import glob
+    import os
+    sparsities = sorted({os.path.basename(p).rsplit("_", 1)[1][:-4]
+                         for p in glob.glob(os.path.join(directory, "sweep_%s_dense_*.csv" % isa))},
+                        key=float)
+    runs = {(k, sp): read(os.path.join(directory, "sweep_%s_%s_%s.csv" % (isa, k, sp)))
+            for k in ("dense", "sparse", "auto") for sp in sparsities}
+    print("| layer | pass | " + " | ".join("%s zeros" % sp for sp in sparsities) + " |")
+    print("|---|---|" + "---|" * len(sparsities))
+    for i, r in enumerate(runs[("dense", sparsities[0])]):
         cells = []
-        for t in tables:
-            cells.append("%.2f (%s)" % (float(t[i]["speedup"]), t[i]["kernel"][0]))
+        for sp in sparsities:
+            d, s_, a = (runs[(k, sp)][i] for k in ("dense", "sparse", "auto"))
+            cells.append("%.2f / %.2f / %.2f%s" % (float(d["speedup"]), float(s_["speedup"]),
+                                                   float(a["speedup"]), a["kernel"][0]))
         print("| %s | %s | %s |" % (r["layer"], r["pass"], " | ".join(cells)))
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "layers":
         layers(sys.argv[2])
-    elif len(sys.argv) >= 3 and sys.argv[1] == "sweep":
-        sweep(sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "sweep":
+        sweep(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
