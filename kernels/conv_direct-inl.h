@@ -155,13 +155,18 @@ template <class Rows>
 void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
   using direct::PixelRun;
   constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
-  // Pixel runs of one output row: whole phases of the stride (or the whole row), kMaxT at a time.
+  // Pixel runs of one output row: each phase of the stride (or the whole row) cut into as few
+  // runs of at most kMaxT as possible, of near-equal length - a short leftover run would have
+  // too few accumulators to hide the multiply-add latency.
   std::vector<PixelRun> runs;
   const int64_t step = p.cols.OutputStep();
   for (int64_t phase = 0; phase < std::min(step, p.cols.out_size); ++phase) {
     const int64_t count = (p.cols.out_size - phase + step - 1) / step;
-    for (int64_t t = 0; t < count; t += kMaxT) {
-      runs.push_back({phase + t * step, step, std::min<int64_t>(kMaxT, count - t)});
+    const int64_t pieces = (count + kMaxT - 1) / kMaxT;
+    for (int64_t i = 0, t = 0; i < pieces; ++i) {
+      const int64_t length = count / pieces + (i < count % pieces ? 1 : 0);
+      runs.push_back({phase + t * step, step, length});
+      t += length;
     }
   }
   const auto& tiles =
