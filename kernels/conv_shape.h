@@ -25,9 +25,6 @@ struct ConvShape {
   Dims input() const { return {n, c, h, w}; }
   Dims weights() const { return {k, c, r, s}; }
   Dims output() const { return {n, k, p(), q()}; }
-
-  // Multiply-adds of one pass (forward, backward by input or by weights all do the same number).
-  double macs() const { return double(n) * k * p() * q() * c * r * s; }
 };
 
 // OK if every size is positive, the kernel fits the padded input, and padding is smaller than

@@ -1,14 +1,13 @@
-// Sparse forward (zeros of x skipped) and backward-by-input (zeros of dy skipped) on the direct
-// engine (conv_direct-inl.h). The tile's accumulators stay in registers; weights are read from
-// L1 as the multiply-adds need them, so only non-zero source values cost work.
-//
-// The main walk goes along the source row once: each source pixel u of the tile's span is
-// compared with zero 16 channels at a time, and each non-zero value is broadcast and multiplied
-// into every (output pixel, kernel column) it reaches - up to kS x kKB multiply-adds per
-// non-zero. For a fixed tile width, stride and kernel width, which output pixel each (u, s)
-// feeds is known at compile time, so the accumulators never need a run-time index. Shapes
-// outside that walk (kernel widths other than 1 and 3, backward by input with stride > 1) walk
-// the source once per kernel column instead.
+// Sparse forward (zeros of x skipped) and backward-by-input (zeros of dy skipped). Output
+// accumulators stay in registers; weights are read from L1 as the multiply-adds need them, so
+// only non-zero source values cost work. Each source pixel's 16 channels are compared with zero
+// at once, and the set bits are walked: every non-zero is broadcast and multiplied into each
+// (output pixel, kernel column) it reaches. Three walks, by shape:
+//  - sliding (3-wide kernels, consecutive sources: forward and backward by input with stride 1,
+//    all of VGG): along whole output rows, with a ring of three open output pixels;
+//  - tiles (other 1- and 3-wide kernels) on the direct engine (conv_direct-inl.h): which output
+//    pixel each (source pixel, kernel column) feeds is known at compile time for a tile;
+//  - per kernel column (any other shape), one pass along the source per column.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_sparse_direct.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -100,8 +99,8 @@ HWY_INLINE void WalkTaps(const direct::Problem& p, const direct::PixelRun& run,
 }
 
 struct SparseRows {
-  // Accumulators plus a broadcast and a weight vector fill the register file (AVX-512: 7 x 4
-  // blocks = 28 + 2 of 32 registers; AVX2: 3 x 2 blocks of 2 vectors = 12 + 2 of 16; SSE4:
+  // Accumulators plus a broadcast and a weight vector fill the register file (AVX-512: 3 x 8
+  // blocks = 24 + 2 of 32 registers; AVX2: 3 x 2 blocks of 2 vectors = 12 + 2 of 16; SSE4:
   // 3 x 4 + 2 of 16). Weights come from L1 one vector per multiply-add.
   static constexpr size_t kMaxKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
   static constexpr size_t kMaxT = kLanes == 1 ? 1 : 3;

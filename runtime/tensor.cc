@@ -30,8 +30,8 @@ Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
   Status status = CheckDims(dims);
   if (!status.ok()) return status;
   const size_t bytes = size_t(StorageFloats(dims, layout)) * sizeof(float);
-  const size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  float* data = static_cast<float*>(std::aligned_alloc(kTensorAlignment, rounded));
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  float* data = static_cast<float*>(std::aligned_alloc(kAlignment, rounded));
   if (data == nullptr) {
     return Status(StatusCode::kOutOfMemory,
                   "tensor: cannot allocate " + std::to_string(rounded) + " bytes");

@@ -1,5 +1,5 @@
 // Tensor: f32 data of logical shape (N, C, H, W) in one of the layouts of kernels/layout.h.
-// Owned storage is 64-byte aligned and zero-initialised (so channel padding reads as zeros);
+// Owned storage is kAlignment (64-byte) aligned and zero-initialised (so channel padding reads as zeros);
 // a tensor may instead wrap a caller's buffer, which the caller keeps alive.
 #ifndef SPARSETRAIN_RUNTIME_TENSOR_H_
 #define SPARSETRAIN_RUNTIME_TENSOR_H_
@@ -7,12 +7,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/aligned.h"
 #include "kernels/layout.h"
 #include "runtime/status.h"
 
 namespace sparsetrain {
-
-constexpr size_t kTensorAlignment = 64;
 
 class Tensor {
  public:

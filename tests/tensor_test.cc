@@ -11,7 +11,7 @@ namespace {
 TEST(TensorTest, CreateIsAlignedZeroedAndPadded) {
   Tensor t;
   ASSERT_TRUE(Tensor::Create(Dims{2, 17, 3, 5}, Layout::kNChw16c, &t).ok());
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % kTensorAlignment, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % kAlignment, 0u);
   EXPECT_EQ(t.storage_floats(), 2 * 32 * 3 * 5);
   EXPECT_EQ(t.dims().c, 17);
   EXPECT_EQ(t.layout(), Layout::kNChw16c);
