@@ -41,6 +41,47 @@ HWY_INLINE uint64_t NonzeroBits(const float* HWY_RESTRICT block) {
   return bits;
 }
 
+// A register tile of kT rows x kBlocks channel blocks: element (t, block j) lives at
+// base + t * row_stride + j * block_stride (a row stride of 0 repeats one row, e.g. a bias).
+template <size_t kT, size_t kBlocks>
+HWY_INLINE void LoadTile(const float* HWY_RESTRICT base, int64_t row_stride, int64_t block_stride,
+                         VF (&tile)[kT][kBlocks * kVecsPerBlock]) {
+  const BlockD d;
+  HWY_UNROLL(16)
+  for (size_t t = 0; t < kT; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kBlocks * kVecsPerBlock; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      tile[t][a] = hn::LoadU(d, base + int64_t(t) * row_stride + int64_t(j) * block_stride +
+                                    int64_t(v * kLanes));
+    }
+  }
+}
+
+template <size_t kT, size_t kBlocks>
+HWY_INLINE void ZeroTile(VF (&tile)[kT][kBlocks * kVecsPerBlock]) {
+  HWY_UNROLL(16)
+  for (size_t t = 0; t < kT; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kBlocks * kVecsPerBlock; ++a) tile[t][a] = hn::Zero(BlockD());
+  }
+}
+
+template <size_t kT, size_t kBlocks>
+HWY_INLINE void StoreTile(const VF (&tile)[kT][kBlocks * kVecsPerBlock], int64_t row_stride,
+                          int64_t block_stride, float* HWY_RESTRICT base) {
+  const BlockD d;
+  HWY_UNROLL(16)
+  for (size_t t = 0; t < kT; ++t) {
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kBlocks * kVecsPerBlock; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      hn::StoreU(tile[t][a], d, base + int64_t(t) * row_stride + int64_t(j) * block_stride +
+                                    int64_t(v * kLanes));
+    }
+  }
+}
+
 // The lowest set bit's index, or 0 when no bit is set - a lane that then holds zero, so a kernel
 // can feed its first non-zero without branching on whether there is one. At high sparsity most
 // blocks hold none or one non-zero, and that branch is the one the predictor misses most.

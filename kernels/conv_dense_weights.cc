@@ -57,14 +57,10 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
   const int64_t dw_block_stride = cblocks * s.r * s.s * kBlockSquare;
   float* dw = p.dw + ((kb * cblocks + cb) * s.r + r) * s.s * kBlockSquare + f0 * kChannelBlock;
   VF acc[kX][kAcc];
-  HWY_UNROLL(16)
-  for (size_t x = 0; x < kX; ++x) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      acc[x][a] = first ? hn::Zero(d)
-                        : hn::LoadU(d, dw + j * dw_block_stride + x * kChannelBlock + v * kLanes);
-    }
+  if (first) {
+    ZeroTile<kX, kKB>(acc);
+  } else {
+    LoadTile<kX, kKB>(dw, kChannelBlock, dw_block_stride, acc);
   }
   const int64_t q = s.q();
   const int64_t dy_block_stride = s.p() * q * kChannelBlock;
@@ -103,14 +99,7 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
       }
     }
   }
-  HWY_UNROLL(16)
-  for (size_t x = 0; x < kX; ++x) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      hn::StoreU(acc[x][a], d, dw + j * dw_block_stride + x * kChannelBlock + v * kLanes);
-    }
-  }
+  StoreTile<kX, kKB>(acc, kChannelBlock, dw_block_stride, dw);
 }
 
 using WeightsTileFn = void (*)(const WeightsProblem&, int64_t, int64_t, int64_t, int64_t, int64_t,

@@ -66,7 +66,6 @@ struct Slice {
 template <class Rows, size_t kT, size_t kKB, int64_t kStep>
 void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
               const Slice& slice) {
-  const BlockD d;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
   const int64_t out_block_stride = p.rows.out_size * p.cols.out_size * kChannelBlock;
@@ -74,19 +73,12 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   float* out = p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
                         run.first) * kChannelBlock;
   VF acc[kT][kAcc];
-  HWY_UNROLL(16)
-  for (size_t t = 0; t < kT; ++t) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      if (!slice.first()) {
-        acc[t][a] = hn::LoadU(d, out + j * out_block_stride + t * out_px_stride + v * kLanes);
-      } else if (p.bias != nullptr) {
-        acc[t][a] = hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes);
-      } else {
-        acc[t][a] = hn::Zero(d);
-      }
-    }
+  if (!slice.first()) {
+    LoadTile<kT, kKB>(out, out_px_stride, out_block_stride, acc);
+  } else if (p.bias != nullptr) {
+    LoadTile<kT, kKB>(p.bias + ob * kChannelBlock, 0, kChannelBlock, acc);
+  } else {
+    ZeroTile<kT, kKB>(acc);
   }
 
   const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
@@ -101,14 +93,7 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
     }
   }
 
-  HWY_UNROLL(16)
-  for (size_t t = 0; t < kT; ++t) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      hn::StoreU(acc[t][a], d, out + j * out_block_stride + t * out_px_stride + v * kLanes);
-    }
-  }
+  StoreTile<kT, kKB>(acc, out_px_stride, out_block_stride, out);
 }
 
 using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&,

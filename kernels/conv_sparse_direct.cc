@@ -171,7 +171,7 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   const int64_t q = p.cols.out_size;
   const int64_t out_block_stride = p.rows.out_size * q * kChannelBlock;
   float* out_row = p.out + ((n * p.out_blocks + ob) * p.rows.out_size + y) * q * kChannelBlock;
-  int64_t sy;
+  int64_t sy = 0;
   const bool row_reads = p.rows.Source(y, r, &sy) && sy >= 0 && sy < p.rows.src_size;
   if (!row_reads && !first) return;  // this kernel row adds nothing
   const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
@@ -185,6 +185,7 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   const int64_t shift = kDir > 0 ? -p.cols.pad : p.cols.pad - (kSlideTaps - 1);
 
   VF acc[kSlideTaps][kAcc];
+  ZeroTile<kSlideTaps, kKB>(acc);  // every slot is opened before use; this keeps that evident
   for (int64_t i0 = 0; i0 < q + kSlideTaps - 1; i0 += kSlideTaps) {
     HWY_UNROLL(3)
     for (int64_t c = 0; c < kSlideTaps; ++c) {

@@ -77,7 +77,6 @@ HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_ro
 template <size_t kS, size_t kCB>
 void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r,
                        int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
-  const BlockD d;
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
@@ -88,14 +87,10 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
               k % kChannelBlock * kChannelBlock;
   const int64_t x_block_stride = s.h * s.w * kChannelBlock;
   VF acc[kS][kAcc];
-  HWY_UNROLL(8)
-  for (size_t t = 0; t < kS; ++t) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      acc[t][a] = first ? hn::Zero(d)
-                        : hn::LoadU(d, dw + j * dw_block_stride + t * kWeightBlock + v * kLanes);
-    }
+  if (first) {
+    ZeroTile<kS, kCB>(acc);
+  } else {
+    LoadTile<kS, kCB>(dw, kWeightBlock, dw_block_stride, acc);
   }
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
@@ -115,14 +110,7 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
       }
     }
   }
-  HWY_UNROLL(8)
-  for (size_t t = 0; t < kS; ++t) {
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kAcc; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      hn::StoreU(acc[t][a], d, dw + j * dw_block_stride + t * kWeightBlock + v * kLanes);
-    }
-  }
+  StoreTile<kS, kCB>(acc, kWeightBlock, dw_block_stride, dw);
 }
 
 using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, int64_t, int64_t, int64_t,
