@@ -21,6 +21,7 @@
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
+#include "bench/bench_data.h"
 #include "bench/timing.h"
 
 namespace sparsetrain {
@@ -28,14 +29,9 @@ namespace {
 
 constexpr double kZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
 
-AlignedFloats Blocked(Dims dims, double zeros, std::mt19937& rng) {
-  std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  AlignedFloats nchw(dims.count());
-  for (float& v : nchw) v = unit(rng) < zeros ? 0.0f : (unit(rng) < 0.5 ? -1 : 1) * magnitude(rng);
-  AlignedFloats out(StorageFloats(dims, Layout::kNChw16c));
-  (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), Layout::kNChw16c, dims);
-  return out;
+// Activations of shape `dims`, nChw16c, with a `zeros` fraction of zeros.
+AlignedFloats RandomActivations(Dims dims, double zeros, std::mt19937& rng) {
+  return Blocked(RandomTensor(dims.count(), zeros, rng), dims, Layout::kNChw16c);
 }
 
 // Sparse / dense time of `pass` on `s` at each zero fraction.
@@ -46,8 +42,8 @@ std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadp
   AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
   std::vector<double> ratios;
   for (double z : kZeros) {
-    const AlignedFloats x = Blocked(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
-    const AlignedFloats dy = Blocked(s.output(), z, rng);
+    const AlignedFloats x = RandomActivations(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
+    const AlignedFloats dy = RandomActivations(s.output(), z, rng);
     auto run = [&](bool sparse) {
       switch (pass) {
         case ConvPass::kForward:

@@ -29,6 +29,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "bench/bench_data.h"
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
 #include "bench/timing.h"
@@ -114,24 +115,6 @@ dnnl::cpu_isa OneDnnIsa(Isa isa) {
     default:
       return dnnl::cpu_isa::all;
   }
-}
-
-// Values in +-[0.1, 1] with a `zeros` fraction of exact zeros at uniformly random positions.
-AlignedFloats RandomTensor(int64_t count, double zeros, std::mt19937& rng) {
-  std::uniform_real_distribution<float> magnitude(0.1f, 1.0f);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  AlignedFloats v(count);
-  for (float& x : v) {
-    const float sign = unit(rng) < 0.5 ? -1.0f : 1.0f;
-    x = unit(rng) < zeros ? 0.0f : sign * magnitude(rng);
-  }
-  return v;
-}
-
-AlignedFloats Blocked(const AlignedFloats& nchw, Dims dims, Layout layout) {
-  AlignedFloats out(StorageFloats(dims, layout));
-  (void)Reorder(nchw.data(), Layout::kNCHW, out.data(), layout, dims);
-  return out;
 }
 
 // Median of `iters` timed runs after 2 warm-ups. Both thread pools spin for a while after each

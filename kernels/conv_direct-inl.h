@@ -67,7 +67,6 @@ template <class Rows, size_t kT, size_t kKB, int64_t kStep>
 void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
               const Slice& slice) {
   constexpr size_t kAcc = kKB * kVecsPerBlock;
-  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
   const int64_t out_block_stride = p.rows.out_size * p.cols.out_size * kChannelBlock;
   const int64_t out_px_stride = run.step * kChannelBlock;
   float* out = p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
@@ -81,15 +80,15 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
     ZeroTile<kT, kKB>(acc);
   }
 
-  const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
+  const int64_t w_block_stride = p.WeightBlockStride();
   for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {
     for (int64_t r = slice.r_begin; r < slice.r_end; ++r) {
       int64_t sy;
       if (!p.rows.Source(y, r, &sy) || sy < 0 || sy >= p.rows.src_size) continue;
       const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
                                         p.cols.src_size * kChannelBlock;
-      const float* w_row = p.w + ((ob * p.in_blocks + ib) * p.taps_h + r) * p.taps_w * kWeightBlock;
-      Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, w_row, w_block_stride, acc);
+      Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, p.WeightRow(ob, ib, r), w_block_stride,
+                                            acc);
     }
   }
 

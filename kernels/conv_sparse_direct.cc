@@ -33,15 +33,26 @@ template <size_t kKB>
 using Acc = VF[kKB * kVecsPerBlock];
 
 // acc += x * w[ci] for kKB output blocks, w pointing at the weight row of input channel 0.
+// One pointer per output block at the weights of a kernel row: each multiply-add then addresses
+// its weights as pointer + (tap, channel) offset, with no arithmetic of its own.
 template <size_t kKB>
-HWY_INLINE void MultiplyAddWeights(VF x, const float* HWY_RESTRICT w, size_t ci,
-                                   int64_t w_block_stride, Acc<kKB>& acc) {
+struct BlockWeights {
+  BlockWeights(const float* w_row, int64_t w_block_stride) {
+    for (size_t j = 0; j < kKB; ++j) blocks[j] = w_row + int64_t(j) * w_block_stride;
+  }
+  const float* blocks[kKB];
+};
+
+// acc += x * w[tap][ci] for kKB output blocks.
+template <size_t kKB>
+HWY_INLINE void MultiplyAddWeights(VF x, const BlockWeights<kKB>& w, int64_t tap, size_t ci,
+                                   Acc<kKB>& acc) {
   const BlockD d;
+  const int64_t offset = tap * kChannelBlock * kChannelBlock + int64_t(ci) * kChannelBlock;
   HWY_UNROLL(16)
   for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
     const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-    acc[a] = hn::MulAdd(x, hn::LoadU(d, w + j * w_block_stride + ci * kChannelBlock + v * kLanes),
-                        acc[a]);
+    acc[a] = hn::MulAdd(x, hn::LoadU(d, w.blocks[j] + offset + int64_t(v * kLanes)), acc[a]);
   }
 }
 
@@ -52,7 +63,8 @@ HWY_INLINE void WalkSources(const direct::Problem& p, const direct::PixelRun& ru
                             const float* HWY_RESTRICT src_row, const float* HWY_RESTRICT w_row,
                             int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
   const BlockD d;
-  int64_t base;
+  const BlockWeights<kKB> w(w_row, w_block_stride);
+  int64_t base = 0;  // every tap reaches the row here (see SparseRows::AddRow)
   p.cols.Source(run.first, 0, &base);
   constexpr int64_t kFirst = kDir > 0 ? 0 : -(kS - 1);  // leftmost source, relative to base
   constexpr int64_t kSpan = (int64_t(kT) - 1) * kStep + kS;
@@ -68,8 +80,7 @@ HWY_INLINE void WalkSources(const direct::Problem& p, const direct::PixelRun& ru
       for (int64_t s = 0; s < kS; ++s) {
         const int64_t offset = kFirst + j - kDir * s;  // = t * kStep for the pixel t it feeds
         if (offset < 0 || offset % kStep != 0 || offset / kStep >= int64_t(kT)) continue;
-        MultiplyAddWeights<kKB>(xv, w_row + s * kChannelBlock * kChannelBlock, ci, w_block_stride,
-                                acc[offset / kStep]);
+        MultiplyAddWeights<kKB>(xv, w, s, ci, acc[offset / kStep]);
       }
     }
   }
@@ -81,18 +92,18 @@ HWY_INLINE void WalkTaps(const direct::Problem& p, const direct::PixelRun& run,
                          const float* HWY_RESTRICT src_row, const float* HWY_RESTRICT w_row,
                          int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
   const BlockD d;
+  const BlockWeights<kKB> w(w_row, w_block_stride);
   const int64_t step = kStep > 0 ? kStep : p.cols.SourceStep();
   for (int64_t s = 0; s < p.taps_w; ++s) {
     direct_engine::TapSpan span;
     if (!direct_engine::SpanOfTap(p, run, s, kT, &span)) continue;
-    const float* w = w_row + s * kChannelBlock * kChannelBlock;
     HWY_UNROLL(16)
     for (size_t t = 0; t < kT; ++t) {
       if (int64_t(t) < span.t_lo || int64_t(t) >= span.t_hi) continue;
       const float* x = src_row + (span.sx + int64_t(t) * step) * kChannelBlock;
       for (uint64_t bits = NonzeroBits(x); bits != 0; bits &= bits - 1) {
         const size_t ci = hwy::Num0BitsBelowLS1Bit_Nonzero64(bits);
-        MultiplyAddWeights<kKB>(hn::Set(d, x[ci]), w, ci, w_block_stride, acc[t]);
+        MultiplyAddWeights<kKB>(hn::Set(d, x[ci]), w, s, ci, acc[t]);
       }
     }
   }
@@ -141,22 +152,14 @@ constexpr int64_t kSlideTaps = 3;
 // (c - back) mod 3, through tap `back` (forward) or 2 - back (backward by input).
 template <size_t kKB, int kDir>
 HWY_INLINE void FeedOpenOutputs(size_t ci, const float* HWY_RESTRICT x, int64_t c, int64_t i,
-                                int64_t q, const float* const (&w_blocks)[kKB],
+                                int64_t q, const BlockWeights<kKB>& w,
                                 VF (&acc)[kSlideTaps][kKB * kVecsPerBlock]) {
-  const BlockD d;
-  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
-  const VF xv = hn::Set(d, x[ci]);
+  const VF xv = hn::Set(BlockD(), x[ci]);
   HWY_UNROLL(3)
   for (int64_t back = 0; back < kSlideTaps; ++back) {
     if (i - back < 0 || i - back >= q) continue;
-    const int64_t tap = kDir > 0 ? back : kSlideTaps - 1 - back;
-    VF(&slot)[kKB * kVecsPerBlock] = acc[(c - back + kSlideTaps) % kSlideTaps];
-    HWY_UNROLL(16)
-    for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      const float* w = w_blocks[j] + tap * kWeightBlock + ci * kChannelBlock + v * kLanes;
-      slot[a] = hn::MulAdd(xv, hn::LoadU(d, w), slot[a]);
-    }
+    MultiplyAddWeights<kKB>(xv, w, kDir > 0 ? back : kSlideTaps - 1 - back, ci,
+                            acc[(c - back + kSlideTaps) % kSlideTaps]);
   }
 }
 
@@ -167,7 +170,6 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
               bool first) {
   const BlockD d;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
-  constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
   const int64_t q = p.cols.out_size;
   const int64_t out_block_stride = p.rows.out_size * q * kChannelBlock;
   float* out_row = p.out + ((n * p.out_blocks + ob) * p.rows.out_size + y) * q * kChannelBlock;
@@ -176,12 +178,7 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   if (!row_reads && !first) return;  // this kernel row adds nothing
   const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
                                     p.cols.src_size * kChannelBlock;
-  const int64_t w_block_stride = p.in_blocks * p.taps_h * p.taps_w * kWeightBlock;
-  const float* w_row = p.w + ((ob * p.in_blocks + ib) * p.taps_h + r) * p.taps_w * kWeightBlock;
-  // One pointer per output block: each multiply-add then addresses its weights as pointer +
-  // channel offset + constant tap offset, with no arithmetic of its own.
-  const float* w_blocks[kKB];
-  for (size_t j = 0; j < kKB; ++j) w_blocks[j] = w_row + j * w_block_stride;
+  const BlockWeights<kKB> w(p.WeightRow(ob, ib, r), p.WeightBlockStride());
   const int64_t shift = kDir > 0 ? -p.cols.pad : p.cols.pad - (kSlideTaps - 1);
 
   VF acc[kSlideTaps][kAcc];
@@ -205,10 +202,9 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
       if (row_reads && u >= 0 && u < p.cols.src_size) {
         const float* x = src_row + u * kChannelBlock;
         uint64_t bits = NonzeroBits(x);
-        FeedOpenOutputs<kKB, kDir>(FirstNonzeroLane(bits), x, c, i, q, w_blocks, acc);
+        FeedOpenOutputs<kKB, kDir>(FirstNonzeroLane(bits), x, c, i, q, w, acc);
         for (bits &= bits - 1; bits != 0; bits &= bits - 1) {
-          FeedOpenOutputs<kKB, kDir>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits), x, c, i, q, w_blocks,
-                                     acc);
+          FeedOpenOutputs<kKB, kDir>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits), x, c, i, q, w, acc);
         }
       }
       const int64_t done = i - (kSlideTaps - 1);  // output leaving slot (c + 1) % 3
