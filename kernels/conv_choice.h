@@ -4,7 +4,7 @@
 // is enough depends on the pass, the kernel size and the ISA. The choice comes from measured
 // curves of sparse time / dense time against the zero fraction, per ISA, pass and kernel class
 // (calibrated by //bench:choice_calibration, tabled in conv_choice.cc). The zero fraction comes
-// from the counts ReLU takes as it writes the operand (relu.h).
+// from the counts ReLU takes as it writes the operand (elementwise.h).
 #ifndef SPARSETRAIN_KERNELS_CONV_CHOICE_H_
 #define SPARSETRAIN_KERNELS_CONV_CHOICE_H_
 
