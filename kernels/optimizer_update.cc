@@ -39,7 +39,7 @@ void SgdUpdateImpl(float* param, const float* grad, float* velocity, int64_t cou
     auto g = hn::MulAdd(hn::Set(d, step.weight_decay), p, hn::LoadU(d, grad + i));
     if (step.momentum != 0.0f) {
       const auto mu = hn::Set(d, step.momentum);
-      const auto vel = step.first ? g : hn::MulAdd(mu, hn::LoadU(d, velocity + i), g);
+      const auto vel = hn::MulAdd(mu, hn::LoadU(d, velocity + i), g);
       hn::StoreU(vel, d, velocity + i);
       g = step.nesterov ? hn::MulAdd(mu, vel, g) : vel;
     }

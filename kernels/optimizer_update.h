@@ -13,10 +13,10 @@ namespace sparsetrain {
 struct SgdStep {
   float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
   bool nesterov = false;
-  bool first = false;  // the velocity starts as the first (decayed) gradient
 };
 
-// g = grad + weight_decay * param; velocity = momentum * velocity + g (or g on the first step);
+// g = grad + weight_decay * param; velocity = momentum * velocity + g (a velocity starting at
+// zero makes the first step's velocity g, as PyTorch's);
 // param -= lr * (nesterov ? g + momentum * velocity : velocity). With momentum 0 the velocity is
 // not used and may be null.
 void SgdUpdate(float* param, const float* grad, float* velocity, int64_t count, const SgdStep& step,

@@ -144,13 +144,12 @@ TEST_P(LayerKernelsTest, LinearPassesMatchScalar) {
 TEST_P(LayerKernelsTest, SgdMatchesPyTorchFormula) {
   constexpr int64_t kCount = 1037;
   for (bool nesterov : {false, true}) {
-    std::vector<float> param = RandomValues(kCount, 7), velocity(kCount, NAN);
+    std::vector<float> param = RandomValues(kCount, 7), velocity(kCount, 0.0f);
     std::vector<double> want_param(param.begin(), param.end()), want_velocity(kCount);
     for (int step = 0; step < 3; ++step) {
       const std::vector<float> grad = RandomValues(kCount, 8 + step);
       SgdStep hyper;
       hyper.lr = 0.1f, hyper.momentum = 0.9f, hyper.weight_decay = 0.01f, hyper.nesterov = nesterov;
-      hyper.first = step == 0;
       SgdUpdate(param.data(), grad.data(), velocity.data(), kCount, hyper, pool_);
       ExpectRanOnTarget();
       for (int64_t i = 0; i < kCount; ++i) {

@@ -1,0 +1,133 @@
+// Layer: one stage of a network, with its forward and backward passes.
+//
+// Activations between layers are 4-D (N, C, H, W) in nChw16c, or flat (N, F, 1, 1) in NCHW once a
+// Flatten, global pooling or Linear layer has run. A layer owns the tensors it writes (its output
+// and its input gradient) and reuses them from step to step; it keeps a pointer to its input from
+// Forward to Backward, so the model keeps every activation a step needs alive between the two.
+#ifndef SPARSETRAIN_RUNTIME_LAYER_H_
+#define SPARSETRAIN_RUNTIME_LAYER_H_
+
+#include <pthreadpool.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/conv_choice.h"
+#include "kernels/layout.h"
+#include "runtime/random.h"
+#include "runtime/status.h"
+#include "runtime/tensor.h"
+
+namespace sparsetrain {
+
+// Shape and layout of an activation, known when the model is built (for a batch of n).
+struct TensorSpec {
+  Dims dims;
+  Layout layout = Layout::kNChw16c;
+};
+
+// A batch flowing between layers, with the number of zeros in its storage when the producer
+// counted them as it wrote (ReLU, pooling, dropout do), else -1.
+struct Activation {
+  Tensor tensor;
+  int64_t zeros = -1;
+};
+
+// Which convolution kernels a model uses: the calibrated per-layer choice, or one kind throughout.
+enum class KernelPolicy { kAuto, kDense, kSparse };
+
+struct ExecContext {
+  pthreadpool_t pool = nullptr;  // the caller's threads (null: the calling thread only)
+  bool training = true;          // batch statistics, dropout, gradients
+  KernelPolicy policy = KernelPolicy::kAuto;
+  uint64_t step = 0;             // seeds per-step randomness (dropout)
+};
+
+// A learnable tensor or a buffer (batch-norm running statistics) of a layer.
+struct Parameter {
+  std::string name;             // "<layer>.<field>", as in a PyTorch state_dict
+  std::vector<int64_t> shape;   // PyTorch's shape, e.g. (K, C, R, S) for conv weights
+  Tensor value;                 // in the layer's own layout; Tensor::CopyTo(kNCHW) gives PyTorch order
+  Tensor grad;                  // same layout as value; empty for buffers
+  bool is_buffer = false;       // saved and loaded, never updated by the optimiser
+  uint64_t version = 0;         // bumped whenever value changes outside the layer (update, load)
+};
+
+// Per-layer figures of the most recent step.
+enum class LayerPass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+struct LayerTelemetry {
+  double input_zeros = -1.0;      // zero fraction of the input (forward), -1 if not measured
+  double grad_zeros = -1.0;       // zero fraction of the output gradient (backward)
+  bool is_conv = false;
+  ConvKernel kernel[3] = {ConvKernel::kDense, ConvKernel::kDense, ConvKernel::kDense};
+  bool ran[3] = {false, false, false};
+  double ms[3] = {0.0, 0.0, 0.0};  // wall time per pass; non-conv layers put backward in kBackwardData
+};
+
+// Makes `a` a tensor of `spec` (reallocating only when the shape changes), zeros unknown.
+Status PrepareActivation(const TensorSpec& spec, Activation* a);
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* kind() const = 0;  // "conv2d", "relu", ...
+
+  // The output spec for input `in`, or kShapeMismatch naming the layer when `in` does not fit.
+  virtual Status Plan(const TensorSpec& in, TensorSpec* out) const = 0;
+
+  // Computes output() from x (whose shape Plan accepted). x must stay alive until Backward.
+  virtual Status Forward(const Activation& x, const ExecContext& ctx) = 0;
+  // From dy (the gradient of output()), writes the parameter gradients unless frozen, and
+  // input_grad() when need_dx.
+  virtual Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) = 0;
+
+  const Activation& output() const { return output_; }
+  const Activation& input_grad() const { return input_grad_; }
+
+  // Sets parameters and buffers to their initial values (seeded by `random`).
+  virtual void Initialize(Random* /*random*/) {}
+
+  // Learnable tensors and buffers; containers list their children's.
+  virtual std::vector<Parameter*> Parameters() { return {}; }
+  // This layer, then (for containers) the layers inside it, depth first.
+  virtual void CollectLayers(std::vector<Layer*>* layers) { layers->push_back(this); }
+
+  bool frozen() const { return frozen_; }
+  virtual void SetFrozen(bool frozen) { frozen_ = frozen; }
+  // The parameters the optimiser updates: none when frozen, never buffers.
+  virtual std::vector<Parameter*> TrainableParameters() {
+    std::vector<Parameter*> trainable;
+    if (frozen_) return trainable;
+    for (Parameter* p : Parameters()) {
+      if (!p->is_buffer) trainable.push_back(p);
+    }
+    return trainable;
+  }
+  // Whether Backward has parameter gradients to write.
+  bool HasTrainableParameters() { return !TrainableParameters().empty(); }
+
+  const LayerTelemetry& telemetry() const { return telemetry_; }
+  // Bytes of the tensors the layer holds: parameters (with gradients) and activations.
+  virtual int64_t ActivationBytes() const;
+
+ protected:
+  Status MismatchError(const std::string& what) const;
+
+  Activation output_;
+  Activation input_grad_;
+  LayerTelemetry telemetry_;
+
+ private:
+  std::string name_;
+  bool frozen_ = false;
+};
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_RUNTIME_LAYER_H_

@@ -1,0 +1,134 @@
+// The layers other than Conv2d (conv_layer.h) and the residual block (residual.h).
+#ifndef SPARSETRAIN_RUNTIME_LAYERS_H_
+#define SPARSETRAIN_RUNTIME_LAYERS_H_
+
+#include <memory>
+#include <vector>
+
+#include "kernels/pool.h"
+#include "runtime/layer.h"
+
+namespace sparsetrain {
+
+// max(x, 0), counting the zeros it writes (and those of its input gradient) for the next
+// convolution's kernel choice.
+class Relu : public Layer {
+ public:
+  explicit Relu(std::string name) : Layer(std::move(name)) {}
+  const char* kind() const override { return "relu"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+};
+
+// Max pooling over square windows (PyTorch's MaxPool2d, floor mode).
+class MaxPool2d : public Layer {
+ public:
+  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad)
+      : Layer(std::move(name)), window_(window), stride_(stride), pad_(pad) {}
+  const char* kind() const override { return "maxpool2d"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  int64_t ActivationBytes() const override;
+
+ private:
+  PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_}; }
+  int64_t window_, stride_, pad_;
+  std::vector<int32_t> argmax_;
+  Dims input_dims_;
+};
+
+// Mean over the pixels of each channel: (N, C, H, W) to flat (N, C).
+class GlobalAvgPool : public Layer {
+ public:
+  explicit GlobalAvgPool(std::string name) : Layer(std::move(name)) {}
+  const char* kind() const override { return "global_avg_pool"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+
+ private:
+  Dims input_dims_;
+};
+
+// (N, C, H, W) to flat (N, C * H * W) in PyTorch's order (channel-major).
+class Flatten : public Layer {
+ public:
+  explicit Flatten(std::string name) : Layer(std::move(name)) {}
+  const char* kind() const override { return "flatten"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+
+ private:
+  Dims input_dims_;
+};
+
+// y = x W^T + b on flat inputs; W is (out, in) as in PyTorch.
+class Linear : public Layer {
+ public:
+  static Status Create(std::string name, int64_t in_features, int64_t out_features, bool bias,
+                       std::unique_ptr<Layer>* out);
+  const char* kind() const override { return "linear"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  std::vector<Parameter*> Parameters() override;
+  // He (Kaiming) normal weights, zero bias.
+  void Initialize(Random* random) override;
+
+ private:
+  Linear(std::string name, int64_t in, int64_t out) : Layer(std::move(name)), in_(in), out_(out) {}
+  int64_t in_, out_;
+  Parameter weight_, bias_;
+  const Activation* x_ = nullptr;
+};
+
+// Batch normalisation over the channels of 4-D inputs (PyTorch's BatchNorm2d): batch statistics
+// in training (running statistics updated with `momentum`), running statistics in evaluation.
+class BatchNorm2d : public Layer {
+ public:
+  static Status Create(std::string name, int64_t channels, double eps, double momentum,
+                       std::unique_ptr<Layer>* out);
+  const char* kind() const override { return "batchnorm2d"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  std::vector<Parameter*> Parameters() override;
+  // Weight 1, bias 0, running mean 0, running variance 1.
+  void Initialize(Random* random) override;
+
+ private:
+  BatchNorm2d(std::string name, int64_t channels, double eps, double momentum)
+      : Layer(std::move(name)), channels_(channels), eps_(eps), momentum_(momentum) {}
+  int64_t channels_;
+  double eps_, momentum_;
+  Parameter weight_, bias_, running_mean_, running_var_;
+  // Of the last forward pass, per padded channel: the mean and 1/sqrt(var + eps) it used.
+  std::vector<float> mean_, inv_std_;
+  bool used_batch_statistics_ = false;
+  const Activation* x_ = nullptr;
+};
+
+// Inverted dropout: in training each element is zeroed with probability `drop` and the rest
+// scaled by 1 / (1 - drop); in evaluation the identity.
+class Dropout : public Layer {
+ public:
+  Dropout(std::string name, float drop, uint64_t seed)
+      : Layer(std::move(name)), drop_(drop), seed_(seed) {}
+  const char* kind() const override { return "dropout"; }
+  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
+  Status Forward(const Activation& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+
+ private:
+  float drop_;
+  uint64_t seed_;
+  uint64_t mask_seed_ = 0;  // of the last training forward pass
+  bool masked_ = false;
+};
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_RUNTIME_LAYERS_H_
