@@ -86,8 +86,9 @@ std::vector<Parameter*> Conv2d::Parameters() {
   return {&weight_};
 }
 
-int64_t Conv2d::ActivationBytes() const {
-  return Layer::ActivationBytes() + weight_transposed_.storage_floats() * int64_t(sizeof(float));
+void Conv2d::AddMemory(MemoryFootprint* memory) const {
+  Layer::AddMemory(memory);
+  memory->workspace_bytes += StorageBytes(weight_transposed_);
 }
 
 double Conv2d::ZeroFraction(const Activation& a, const ExecContext& ctx) {

@@ -26,7 +26,7 @@ class Conv2d : public Layer {
   Status Forward(const Activation& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   std::vector<Parameter*> Parameters() override;
-  int64_t ActivationBytes() const override;
+  void AddMemory(MemoryFootprint* memory) const override;
 
   // He (Kaiming) normal weights for ReLU nets, zero bias.
   void Initialize(Random* random) override;

@@ -9,18 +9,18 @@ Status PrepareActivation(const TensorSpec& spec, Activation* a) {
       have.c == spec.dims.c && have.h == spec.dims.h && have.w == spec.dims.w) {
     return Status::Ok();
   }
-  return Tensor::Create(spec.dims, spec.layout, &a->tensor);
+  return a->tensor.Reshape(spec.dims, spec.layout);
 }
 
 Status Layer::MismatchError(const std::string& what) const {
   return Status(StatusCode::kShapeMismatch, std::string(kind()) + " '" + name_ + "': " + what);
 }
 
-int64_t Layer::ActivationBytes() const {
-  const auto bytes = [](const Activation& a) {
-    return a.tensor.empty() ? 0 : a.tensor.storage_floats() * int64_t(sizeof(float));
-  };
-  return bytes(output_) + bytes(input_grad_);
+int64_t StorageBytes(const Tensor& t) { return t.capacity_bytes(); }
+
+void Layer::AddMemory(MemoryFootprint* memory) const {
+  memory->activation_bytes += StorageBytes(output_.tensor);
+  memory->workspace_bytes += StorageBytes(input_grad_.tensor);
 }
 
 }  // namespace sparsetrain

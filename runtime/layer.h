@@ -65,8 +65,20 @@ struct LayerTelemetry {
   double ms[3] = {0.0, 0.0, 0.0};  // wall time per pass; non-conv layers put backward in kBackwardData
 };
 
-// Makes `a` a tensor of `spec` (reallocating only when the shape changes), zeros unknown.
+// Bytes of a tensor's owned storage (0 when empty or wrapped).
+int64_t StorageBytes(const Tensor& t);
+
+// Makes `a` a tensor of `spec` (reallocating only when it grows), zeros unknown.
 Status PrepareActivation(const TensorSpec& spec, Activation* a);
+
+// Bytes of memory a model holds, by purpose.
+struct MemoryFootprint {
+  int64_t parameter_bytes = 0;   // values of parameters and buffers
+  int64_t gradient_bytes = 0;
+  int64_t optimizer_bytes = 0;
+  int64_t activation_bytes = 0;  // layer outputs and the input batch: what backward must keep
+  int64_t workspace_bytes = 0;   // gradients of activations, pooling indices, transposed weights
+};
 
 class Layer {
  public:
@@ -113,8 +125,8 @@ class Layer {
   bool HasTrainableParameters() { return !TrainableParameters().empty(); }
 
   const LayerTelemetry& telemetry() const { return telemetry_; }
-  // Bytes of the tensors the layer holds: parameters (with gradients) and activations.
-  virtual int64_t ActivationBytes() const;
+  // Adds the activation and workspace bytes this layer holds (parameters are counted by the model).
+  virtual void AddMemory(MemoryFootprint* memory) const;
 
  protected:
   Status MismatchError(const std::string& what) const;

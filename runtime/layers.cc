@@ -96,8 +96,9 @@ Status MaxPool2d::Backward(const Activation& dy, bool need_dx, const ExecContext
   return Status::Ok();
 }
 
-int64_t MaxPool2d::ActivationBytes() const {
-  return Layer::ActivationBytes() + int64_t(argmax_.size() * sizeof(int32_t));
+void MaxPool2d::AddMemory(MemoryFootprint* memory) const {
+  Layer::AddMemory(memory);
+  memory->activation_bytes += int64_t(argmax_.capacity() * sizeof(int32_t));  // backward needs them
 }
 
 // ---- GlobalAvgPool

@@ -30,7 +30,7 @@ class MaxPool2d : public Layer {
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;
   Status Forward(const Activation& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
-  int64_t ActivationBytes() const override;
+  void AddMemory(MemoryFootprint* memory) const override;
 
  private:
   PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_}; }

@@ -173,14 +173,13 @@ std::vector<LayerReport> Model::Telemetry() const {
 MemoryFootprint Model::Memory() const {
   MemoryFootprint m;
   for (Parameter* p : Parameters()) {
-    m.parameter_bytes += p->value.storage_floats() * int64_t(sizeof(float));
-    if (!p->grad.empty()) m.gradient_bytes += p->grad.storage_floats() * int64_t(sizeof(float));
+    m.parameter_bytes += StorageBytes(p->value);
+    m.gradient_bytes += StorageBytes(p->grad);
   }
   m.optimizer_bytes = optimizer_->StateBytes();
-  m.activation_bytes = body_.ActivationBytes();
-  for (const Activation* a : {&input_batch_, &logits_grad_}) {
-    if (!a->tensor.empty()) m.activation_bytes += a->tensor.storage_floats() * int64_t(sizeof(float));
-  }
+  body_.AddMemory(&m);
+  m.activation_bytes += StorageBytes(input_batch_.tensor);
+  m.workspace_bytes += StorageBytes(logits_grad_.tensor);
   return m;
 }
 

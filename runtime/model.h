@@ -40,13 +40,6 @@ struct LayerReport {
   LayerTelemetry telemetry;
 };
 
-struct MemoryFootprint {
-  int64_t parameter_bytes = 0;  // values of parameters and buffers
-  int64_t gradient_bytes = 0;
-  int64_t optimizer_bytes = 0;
-  int64_t activation_bytes = 0;  // what layers keep for a step: outputs, gradients, workspaces
-};
-
 class Model {
  public:
   const TensorSpec& input_spec() const { return input_; }  // batch of 1

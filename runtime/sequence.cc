@@ -80,10 +80,8 @@ void Sequence::SetFrozen(bool frozen) const {
   for (const auto& layer : layers_) layer->SetFrozen(frozen);
 }
 
-int64_t Sequence::ActivationBytes() const {
-  int64_t bytes = 0;
-  for (const auto& layer : layers_) bytes += layer->ActivationBytes();
-  return bytes;
+void Sequence::AddMemory(MemoryFootprint* memory) const {
+  for (const auto& layer : layers_) layer->AddMemory(memory);
 }
 
 Status Residual::Plan(const TensorSpec& in, TensorSpec* out) const {
@@ -160,8 +158,10 @@ void Residual::SetFrozen(bool frozen) {
   shortcut_.SetFrozen(frozen);
 }
 
-int64_t Residual::ActivationBytes() const {
-  return Layer::ActivationBytes() + body_.ActivationBytes() + shortcut_.ActivationBytes();
+void Residual::AddMemory(MemoryFootprint* memory) const {
+  Layer::AddMemory(memory);
+  body_.AddMemory(memory);
+  shortcut_.AddMemory(memory);
 }
 
 }  // namespace sparsetrain

@@ -30,7 +30,7 @@ class Sequence {
   std::vector<Parameter*> TrainableParameters() const;
   bool HasTrainableParameters() const { return !TrainableParameters().empty(); }
   void SetFrozen(bool frozen) const;
-  int64_t ActivationBytes() const;
+  void AddMemory(MemoryFootprint* memory) const;
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -50,7 +50,7 @@ class Residual : public Layer {
   void Initialize(Random* random) override;
   std::vector<Parameter*> TrainableParameters() override;
   void SetFrozen(bool frozen) override;
-  int64_t ActivationBytes() const override;
+  void AddMemory(MemoryFootprint* memory) const override;
 
  private:
   Sequence body_, shortcut_;

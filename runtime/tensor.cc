@@ -42,7 +42,20 @@ Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
   t.data_ = data;
   t.dims_ = dims;
   t.layout_ = layout;
+  t.capacity_bytes_ = int64_t(rounded);
   *out = std::move(t);
+  return Status::Ok();
+}
+
+Status Tensor::Reshape(Dims dims, Layout layout) {
+  if (!empty() && owned_ == nullptr) return InvalidArgument("tensor: cannot reshape a wrapped buffer");
+  Status status = CheckDims(dims);
+  if (!status.ok()) return status;
+  const int64_t bytes = StorageFloats(dims, layout) * int64_t(sizeof(float));
+  if (bytes > capacity_bytes_) return Create(dims, layout, this);
+  std::memset(data_, 0, size_t(bytes));
+  dims_ = dims;
+  layout_ = layout;
   return Status::Ok();
 }
 

@@ -22,12 +22,18 @@ class Tensor {
   // A tensor over `data` (StorageFloats(dims, layout) floats, not copied, not freed).
   static Status Wrap(float* data, Dims dims, Layout layout, Tensor* out);
 
+  // Gives an owned (or empty) tensor new dims and layout, zero-filled, reusing its storage when it
+  // is large enough: a batch smaller than the last does not reallocate.
+  Status Reshape(Dims dims, Layout layout);
+
   const Dims& dims() const { return dims_; }
   Layout layout() const { return layout_; }
   float* data() { return data_; }
   const float* data() const { return data_; }
   int64_t storage_floats() const { return StorageFloats(dims_, layout_); }
   bool empty() const { return data_ == nullptr; }
+  // Bytes of owned storage (0 for a wrapped tensor).
+  int64_t capacity_bytes() const { return capacity_bytes_; }
 
   // Fills this tensor from `src`, which holds the same logical tensor in layout `from`.
   Status CopyFrom(const float* src, Layout from);
@@ -42,6 +48,7 @@ class Tensor {
   float* data_ = nullptr;
   Dims dims_;
   Layout layout_ = Layout::kNCHW;
+  int64_t capacity_bytes_ = 0;
 };
 
 }  // namespace sparsetrain
