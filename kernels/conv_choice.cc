@@ -1,5 +1,6 @@
 #include "kernels/conv_choice.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace sparsetrain {
@@ -62,9 +63,46 @@ double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros,
   return std::numeric_limits<double>::infinity();  // not calibrated: the ISA runs dense only
 }
 
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa) {
-  return PredictedSparseRatio(pass, shape, zeros, isa) < kMargin ? ConvKernel::kSparse
-                                                                 : ConvKernel::kDense;
+namespace {
+
+// Whether the sparse kernel can run the pass well at all. The sparse backward-by-weights kernel
+// runs 16 input channels per vector; with fewer than 16 (a first layer's 1 or 3) most lanes would
+// be padding, which the dense kernel skips.
+bool SparseSuits(ConvPass pass, const ConvShape& shape) {
+  return !(pass == ConvPass::kBackwardWeights && shape.c < kChannelBlock);
+}
+
+}  // namespace
+
+ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa,
+                            double correction) {
+  if (!SparseSuits(pass, shape)) return ConvKernel::kDense;
+  return PredictedSparseRatio(pass, shape, zeros, isa) * correction < kMargin ? ConvKernel::kSparse
+                                                                             : ConvKernel::kDense;
+}
+
+ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, double zeros,
+                                      Isa isa) {
+  const double predicted = PredictedSparseRatio(pass, shape, zeros, isa);
+  if (!SparseSuits(pass, shape) || predicted == std::numeric_limits<double>::infinity()) {
+    return ConvKernel::kDense;
+  }
+  if (isa != isa_) *this = ConvKernelSelector(), isa_ = isa;  // measurements are per ISA
+  if (probes_ < kProbes) {
+    predicted_sum_ += predicted;
+    return probes_ % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse;
+  }
+  return ChooseConvKernel(pass, shape, zeros, isa, correction_);
+}
+
+void ConvKernelSelector::Record(ConvKernel kernel, double ms) {
+  if (probes_ >= kProbes) return;
+  double& best = best_ms_[kernel == ConvKernel::kSparse];
+  best = best == 0.0 ? ms : std::min(best, ms);
+  if (++probes_ == kProbes && best_ms_[0] > 0.0) {
+    const double predicted = predicted_sum_ / kProbes;
+    correction_ = (best_ms_[1] / best_ms_[0]) / predicted;
+  }
 }
 
 }  // namespace sparsetrain

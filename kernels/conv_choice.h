@@ -26,8 +26,32 @@ double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros);
 // Predicted sparse time / dense time on `isa` (never kAuto) with `zeros` of the skipped operand.
 double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
 
-// Sparse only where it is predicted faster by a margin, so a wrong guess costs little.
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+// Sparse only where it is predicted faster by a margin, so a wrong guess costs little; the
+// prediction is scaled by `correction` (measured / predicted ratio, see ConvKernelSelector).
+ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa,
+                            double correction = 1.0);
+
+// The choice for one pass of one layer, corrected by measurement. The calibration curves come
+// from mid-sized layers; a small or unusual layer (few channels, small images) can be off by 2x.
+// So the first calls alternate the two kernels (both give the same result), time them through
+// Record, and scale the prediction by what was measured against what was predicted; after that
+// the choice follows the corrected curve as the zero fraction moves.
+class ConvKernelSelector {
+ public:
+  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+  // The time of the call Choose just decided.
+  void Record(ConvKernel kernel, double ms);
+  // Measured sparse/dense ratio over predicted; 1 until measured.
+  double correction() const { return correction_; }
+
+ private:
+  static constexpr int kProbes = 6;  // alternating dense, sparse; the fastest of each counts
+  Isa isa_ = Isa::kAuto;
+  int probes_ = 0;
+  double best_ms_[2] = {0.0, 0.0};  // dense, sparse
+  double predicted_sum_ = 0.0;
+  double correction_ = 1.0;
+};
 
 }  // namespace sparsetrain
 

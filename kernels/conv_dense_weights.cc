@@ -147,6 +147,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
+  const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
   // An item is a range of output block groups x a range of input blocks. Within it, each chunk
   // of dy rows is read from memory once and reused from cache by every input block of the range,
   // and each chunk of x rows by every group of the range. The split keeps every thread busy while
@@ -176,6 +177,26 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
           for (int64_t g = g_begin; g < g_end; ++g) {
             const int64_t kb = g * kMaxKB;
             const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
+            if (cb == cblocks - 1 && last_block_channels < kChannelBlock) {
+              // A partial input block (a first layer's 1 or 3 channels): tiles cover only the
+              // real channels of each kernel column; the padding is zeroed once.
+              if (first) {
+                for (int64_t j = 0; j < nkb; ++j) {
+                  float* block = dw + ((kb + j) * cblocks + cb) * s.r * s.s * kBlockSquare;
+                  std::fill(block, block + s.r * s.s * kBlockSquare, 0.0f);
+                }
+              }
+              for (int64_t r = 0; r < s.r; ++r) {
+                for (int64_t col = 0; col < s.s; ++col) {
+                  for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
+                    const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
+                    kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, col * kChannelBlock + ci, n, oh,
+                                                   oh_end, first);
+                  }
+                }
+              }
+              continue;
+            }
             for (int64_t r = 0; r < s.r; ++r) {
               for (int64_t f = 0; f < pairs; f += kMaxX) {
                 const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);

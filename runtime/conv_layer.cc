@@ -1,5 +1,6 @@
 #include "runtime/conv_layer.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "kernels/conv_dense.h"
@@ -99,7 +100,7 @@ double Conv2d::ZeroFraction(const Activation& a, const ExecContext& ctx) {
 }
 
 ConvKernel Conv2d::Choose(ConvPass pass, const ConvShape& shape, double zeros,
-                          const ExecContext& ctx) const {
+                          const ExecContext& ctx) {
   switch (ctx.policy) {
     case KernelPolicy::kDense:
       return ConvKernel::kDense;
@@ -108,7 +109,16 @@ ConvKernel Conv2d::Choose(ConvPass pass, const ConvShape& shape, double zeros,
     case KernelPolicy::kAuto:
       break;
   }
-  return ChooseConvKernel(pass, shape, zeros, ActiveIsa());
+  return selectors_[int(pass)].Choose(pass, shape, zeros, ActiveIsa());
+}
+
+template <class Run>
+Status Conv2d::Timed(ConvPass pass, ConvKernel kernel, const Run& run) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = run();
+  selectors_[int(pass)].Record(
+      kernel, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  return status;
 }
 
 Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
@@ -122,11 +132,13 @@ Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
   telemetry_.kernel[int(LayerPass::kForward)] = kernel;
   const float* bias = options_.bias ? bias_.value.data() : nullptr;
   x_ = &x;
-  return kernel == ConvKernel::kSparse
-             ? ConvForwardSparse(shape, x.tensor.data(), weight_.value.data(), bias,
-                                 output_.tensor.data(), ctx.pool)
-             : ConvForwardDense(shape, x.tensor.data(), weight_.value.data(), bias,
-                                output_.tensor.data(), ctx.pool);
+  return Timed(ConvPass::kForward, kernel, [&] {
+    return kernel == ConvKernel::kSparse
+               ? ConvForwardSparse(shape, x.tensor.data(), weight_.value.data(), bias,
+                                   output_.tensor.data(), ctx.pool)
+               : ConvForwardDense(shape, x.tensor.data(), weight_.value.data(), bias,
+                                  output_.tensor.data(), ctx.pool);
+  });
 }
 
 Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
@@ -139,12 +151,13 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
         Choose(ConvPass::kBackwardWeights, shape, telemetry_.grad_zeros, ctx);
     telemetry_.kernel[int(LayerPass::kBackwardWeights)] = kernel;
     float* dbias = options_.bias ? bias_.grad.data() : nullptr;
-    Status status =
-        kernel == ConvKernel::kSparse
-            ? ConvBackwardWeightsSparse(shape, x_->tensor.data(), dy.tensor.data(),
-                                        weight_.grad.data(), dbias, ctx.pool)
-            : ConvBackwardWeightsDense(shape, x_->tensor.data(), dy.tensor.data(),
-                                       weight_.grad.data(), dbias, ctx.pool);
+    Status status = Timed(ConvPass::kBackwardWeights, kernel, [&] {
+      return kernel == ConvKernel::kSparse
+                 ? ConvBackwardWeightsSparse(shape, x_->tensor.data(), dy.tensor.data(),
+                                             weight_.grad.data(), dbias, ctx.pool)
+                 : ConvBackwardWeightsDense(shape, x_->tensor.data(), dy.tensor.data(),
+                                            weight_.grad.data(), dbias, ctx.pool);
+    });
     if (!status.ok()) return status;
   } else {
     telemetry_.ran[int(LayerPass::kBackwardWeights)] = false;
@@ -164,11 +177,13 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
   }
   const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, telemetry_.grad_zeros, ctx);
   telemetry_.kernel[int(LayerPass::kBackwardData)] = kernel;
-  return kernel == ConvKernel::kSparse
-             ? ConvBackwardDataSparse(shape, dy.tensor.data(), weight_transposed_.data(),
-                                      input_grad_.tensor.data(), ctx.pool)
-             : ConvBackwardDataDense(shape, dy.tensor.data(), weight_transposed_.data(),
-                                     input_grad_.tensor.data(), ctx.pool);
+  return Timed(ConvPass::kBackwardData, kernel, [&] {
+    return kernel == ConvKernel::kSparse
+               ? ConvBackwardDataSparse(shape, dy.tensor.data(), weight_transposed_.data(),
+                                        input_grad_.tensor.data(), ctx.pool)
+               : ConvBackwardDataDense(shape, dy.tensor.data(), weight_transposed_.data(),
+                                       input_grad_.tensor.data(), ctx.pool);
+  });
 }
 
 }  // namespace sparsetrain

@@ -37,13 +37,17 @@ class Conv2d : public Layer {
   // The zero fraction of `a`'s storage, counted here if its producer did not; -1 when the policy
   // does not need it and it was not counted.
   static double ZeroFraction(const Activation& a, const ExecContext& ctx);
-  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, const ExecContext& ctx) const;
+  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, const ExecContext& ctx);
+  // Runs `kernel` for `pass` through `run`, timing it for the pass's selector.
+  template <class Run>
+  Status Timed(ConvPass pass, ConvKernel kernel, const Run& run);
 
   int64_t in_channels_;
   Conv2dOptions options_;
   Parameter weight_, bias_;
   Tensor weight_transposed_;  // IOhw16o16i for backward-by-input, rebuilt when weight_ changes
   uint64_t transposed_version_ = ~uint64_t{0};
+  ConvKernelSelector selectors_[3];  // per ConvPass
   const Activation* x_ = nullptr;
 };
 

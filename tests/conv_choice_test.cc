@@ -29,6 +29,42 @@ TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   }
 }
 
+TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
+  ConvShape first_layer = Shape(3);
+  first_layer.c = 3;
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    EXPECT_EQ(ChooseConvKernel(ConvPass::kBackwardWeights, first_layer, 0.95, isa), ConvKernel::kDense);
+    EXPECT_EQ(ChooseConvKernel(ConvPass::kForward, first_layer, 0.95, isa), ConvKernel::kSparse);
+  }
+}
+
+TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
+  const ConvShape shape = Shape(3);
+  const double zeros = 0.9;
+  ASSERT_EQ(ChooseConvKernel(ConvPass::kForward, shape, zeros, Isa::kAvx512), ConvKernel::kSparse);
+  const double predicted = PredictedSparseRatio(ConvPass::kForward, shape, zeros, Isa::kAvx512);
+  for (double measured_ratio : {3.0, 0.25}) {
+    ConvKernelSelector selector;
+    for (int i = 0; i < 6; ++i) {
+      const ConvKernel k = selector.Choose(ConvPass::kForward, shape, zeros, Isa::kAvx512);
+      EXPECT_EQ(k, i % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse) << i;
+      selector.Record(k, k == ConvKernel::kDense ? 1.0 + 0.1 * i : measured_ratio);
+    }
+    EXPECT_NEAR(selector.correction(), measured_ratio / 1.0 / predicted, 1e-9);
+    // Slower than dense where measured: dense from now on; faster: sparse.
+    EXPECT_EQ(selector.Choose(ConvPass::kForward, shape, zeros, Isa::kAvx512),
+              measured_ratio > 1.0 ? ConvKernel::kDense : ConvKernel::kSparse);
+  }
+  // Passes the sparse kernel does not suit are never probed.
+  ConvShape first_layer = shape;
+  first_layer.c = 1;
+  ConvKernelSelector selector;
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(selector.Choose(ConvPass::kBackwardWeights, first_layer, 0.99, Isa::kAvx512),
+              ConvKernel::kDense);
+  }
+}
+
 TEST(ConvChoiceTest, SparseIsChosenOnlyWherePredictedFaster) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     for (ConvPass pass : kPasses) {
