@@ -1,5 +1,6 @@
 #include "runtime/conv_layer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -19,7 +20,7 @@ Status Conv2d::Create(std::string name, int64_t in_channels, const Conv2dOptions
                       std::unique_ptr<Layer>* out) {
   std::unique_ptr<Conv2d> conv(new Conv2d(std::move(name), in_channels, options));
   // A nominal input the kernel fits, to check the geometry fields now rather than per batch.
-  const int64_t h = options.kernel;
+  const int64_t h = std::max<int64_t>(options.kernel, 1);
   ConvShape probe = conv->ShapeFor({1, in_channels, h, h});
   Status status = Validate(probe);
   if (!status.ok()) return Status(status.code(), "conv2d '" + conv->name() + "': " + status.message());
@@ -159,13 +160,8 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
                                             weight_.grad.data(), dbias, ctx.pool);
     });
     if (!status.ok()) return status;
-  } else {
-    telemetry_.ran[int(LayerPass::kBackwardWeights)] = false;
   }
-  if (!need_dx) {
-    telemetry_.ran[int(LayerPass::kBackwardData)] = false;
-    return Status::Ok();
-  }
+  if (!need_dx) return Status::Ok();
   Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);

@@ -39,7 +39,7 @@ void ImageDataset::Batch(const int64_t* indices, int64_t batch, float* images,
   for (int64_t i = 0; i < batch; ++i) {
     const uint8_t* src = pixels.data() + indices[i] * pixels_per_image;
     float* dst = images + i * pixels_per_image;
-    for (int64_t p = 0; p < pixels_per_image; ++p) dst[p] = float(src[p]) * (1.0f / 255.0f);
+    for (int64_t p = 0; p < pixels_per_image; ++p) dst[p] = float(src[p]) / 255.0f;
     batch_labels[i] = labels[size_t(indices[i])];
   }
 }

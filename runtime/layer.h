@@ -125,6 +125,7 @@ class Layer {
   bool HasTrainableParameters() { return !TrainableParameters().empty(); }
 
   const LayerTelemetry& telemetry() const { return telemetry_; }
+  void ResetTelemetry() { telemetry_ = LayerTelemetry(); }
   // Adds the activation and workspace bytes this layer holds (parameters are counted by the model).
   virtual void AddMemory(MemoryFootprint* memory) const;
 

@@ -67,6 +67,9 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
   dims.n = batch;
   Status status = PrepareActivation({dims, Layout::kNChw16c}, &input_batch_);
   if (!status.ok()) return status;
+  std::vector<Layer*> layers;
+  body_.CollectLayers(&layers);
+  for (Layer* layer : layers) layer->ResetTelemetry();
   status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW);
   if (!status.ok()) return status;
   const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps())};

@@ -109,9 +109,7 @@ std::map<std::string, Tensor*> Optimizer::StateOf(const Parameter& param) {
 int64_t Optimizer::StateBytes() const {
   int64_t bytes = 0;
   for (const auto& entry : state_) {
-    for (const Tensor* t : {&entry.second.first, &entry.second.second}) {
-      if (!t->empty()) bytes += t->storage_floats() * int64_t(sizeof(float));
-    }
+    bytes += entry.second.first.capacity_bytes() + entry.second.second.capacity_bytes();
   }
   return bytes;
 }

@@ -1,0 +1,362 @@
+// The training runtime's behaviour: building, training, freezing, checkpoints and bad input.
+#include "runtime/model.h"
+
+#include <gtest/gtest.h>
+#include <pthreadpool.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/loss.h"
+
+namespace sparsetrain {
+namespace {
+
+ModelBuilder SmallCnn() {
+  ModelBuilder b(1, 12, 12);
+  b.Conv2d(8, 3).BatchNorm().Relu().MaxPool(2, 2);
+  b.BeginResidual().Conv2d(8, 3).Relu().Conv2d(8, 3).EndResidual().Relu();
+  b.Conv2d(16, 3, 2).Relu().Flatten().Dropout(0.1f).Linear(5);
+  return b;
+}
+
+struct Batch {
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  int64_t n;
+};
+
+// Images whose class sets a bright square's position, so a small CNN can learn them.
+Batch MakeBatch(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(0.0f, 0.2f);
+  Batch b{std::vector<float>(size_t(n * 144)), std::vector<int32_t>(size_t(n)), n};
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t label = int32_t(rng() % 5);
+    b.labels[i] = label;
+    for (int64_t p = 0; p < 144; ++p) b.images[i * 144 + p] = noise(rng) < 0.1f ? 0.0f : noise(rng);
+    for (int64_t y = 0; y < 4; ++y) {
+      for (int64_t x = 0; x < 4; ++x) b.images[i * 144 + (label + y) * 12 + label * 2 + x] = 1.0f;
+    }
+  }
+  return b;
+}
+
+std::unique_ptr<Model> Build(ModelBuilder builder, uint64_t seed = 1) {
+  std::unique_ptr<Model> model;
+  Status status = builder.Build(seed, &model);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return model;
+}
+
+// Every parameter and buffer, in PyTorch order.
+std::vector<std::vector<float>> State(const Model& model) {
+  std::vector<std::vector<float>> state;
+  for (Parameter* p : model.Parameters()) {
+    std::vector<float> v(size_t(p->value.dims().count()));
+    EXPECT_TRUE(p->value.CopyTo(v.data(), Layout::kNCHW).ok());
+    state.push_back(v);
+  }
+  return state;
+}
+
+std::string TempPath(const std::string& name) { return testing::TempDir() + name; }
+
+TEST(ModelTest, TrainingLowersTheLoss) {
+  auto model = Build(SmallCnn());
+  pthreadpool_t pool = pthreadpool_create(2);
+  model->set_pool(pool);
+  const Batch batch = MakeBatch(32, 1);
+  StepResult first, last;
+  for (int step = 0; step < 40; ++step) {
+    StepResult r;
+    ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), batch.n, &r).ok());
+    if (step == 0) first = r;
+    last = r;
+  }
+  EXPECT_LT(last.loss, 0.3 * first.loss);
+  EXPECT_EQ(model->steps(), 40);
+  StepResult eval;
+  ASSERT_TRUE(model->EvalStep(batch.images.data(), batch.labels.data(), batch.n, &eval).ok());
+  EXPECT_GE(eval.correct, 28);
+  // Telemetry: every conv reports zero fractions and the kernels of its passes.
+  for (const LayerReport& r : model->Telemetry()) {
+    if (r.kind != "conv2d") continue;
+    EXPECT_GE(r.telemetry.input_zeros, 0.0) << r.name;
+    EXPECT_LE(r.telemetry.input_zeros, 1.0) << r.name;
+    EXPECT_TRUE(r.telemetry.ran[int(LayerPass::kForward)]) << r.name;
+  }
+  const MemoryFootprint m = model->Memory();
+  EXPECT_GT(m.parameter_bytes, 0);
+  EXPECT_EQ(m.gradient_bytes, m.parameter_bytes - 2 * 16 * 4);  // BN running stats: no gradients
+  EXPECT_EQ(m.optimizer_bytes, 2 * m.gradient_bytes);           // Adam: two moments
+  pthreadpool_destroy(pool);
+}
+
+TEST(ModelTest, PredictMatchesEvalLogitsAndIsDeterministic) {
+  auto model = Build(SmallCnn());
+  const Batch batch = MakeBatch(7, 2);
+  std::vector<float> a(7 * 5), b(7 * 5);
+  StepResult r;
+  ASSERT_TRUE(model->EvalStep(batch.images.data(), batch.labels.data(), 7, &r, a.data()).ok());
+  ASSERT_TRUE(model->Predict(batch.images.data(), 7, b.data()).ok());
+  EXPECT_EQ(a, b);
+  // The same seed builds the same model.
+  auto twin = Build(SmallCnn());
+  EXPECT_EQ(State(*model), State(*twin));
+  EXPECT_NE(State(*model), State(*Build(SmallCnn(), 2)));
+}
+
+TEST(ModelTest, FrozenLayersKeepTheirParametersAndSkipBackwardWork) {
+  auto model = Build(SmallCnn());
+  model->set_policy(KernelPolicy::kDense);
+  ASSERT_TRUE(model->SetFrozen("conv1", true).ok());
+  ASSERT_TRUE(model->SetFrozen("bn1", true).ok());
+  ASSERT_TRUE(model->SetFrozen("block1", true).ok());
+  EXPECT_EQ(model->SetFrozen("nope", true).code(), StatusCode::kInvalidArgument);
+  const auto before = State(*model);
+  const Batch batch = MakeBatch(8, 3);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  const auto after = State(*model);
+  const std::vector<Parameter*> params = model->Parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& name = params[i]->name;
+    const bool frozen = name.rfind("conv1.", 0) == 0 || name.rfind("conv2.", 0) == 0 ||
+                        name.rfind("conv3.", 0) == 0 || name == "bn1.weight" || name == "bn1.bias";
+    // Frozen batch norm still tracks running statistics in training mode, as in PyTorch.
+    if (name.find("running") != std::string::npos) continue;
+    if (frozen) {
+      EXPECT_EQ(after[i], before[i]) << name;
+    } else {
+      EXPECT_NE(after[i], before[i]) << name;
+    }
+  }
+  // Nothing below conv4 (the first trainable layer) runs backward; conv4 skips its input gradient.
+  for (const LayerReport& rep : model->Telemetry()) {
+    const bool below = rep.name != "conv4" && rep.name != "relu4" && rep.name != "flatten1" &&
+                       rep.name != "dropout1" && rep.name != "fc1";
+    if (below) {
+      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardData)]) << rep.name;
+      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]) << rep.name;
+    }
+    if (rep.name == "conv4") {
+      EXPECT_TRUE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]);
+      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardData)]);
+    }
+  }
+  // Unfrozen again, the whole network trains.
+  ASSERT_TRUE(model->SetFrozen("block1", false).ok());
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  for (const LayerReport& rep : model->Telemetry()) {
+    if (rep.name == "conv2") EXPECT_TRUE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]);
+  }
+}
+
+TEST(ModelTest, BadInputIsRefusedAndChangesNothing) {
+  auto model = Build(SmallCnn());
+  model->set_check_inputs(true);
+  Batch batch = MakeBatch(4, 4);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r).ok());
+  const auto before = State(*model);
+  batch.labels[2] = 5;
+  Status s = model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("label 5"), std::string::npos) << s.message();
+  batch.labels[2] = -1;
+  EXPECT_EQ(model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r).code(),
+            StatusCode::kInvalidArgument);
+  batch.labels[2] = 0;
+  EXPECT_EQ(model->TrainStep(nullptr, batch.labels.data(), 4, &r).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->TrainStep(batch.images.data(), nullptr, 4, &r).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->TrainStep(batch.images.data(), batch.labels.data(), 0, &r).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->Predict(batch.images.data(), -3, nullptr).code(), StatusCode::kInvalidArgument);
+  batch.images[17] = NAN;
+  s = model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("not finite"), std::string::npos) << s.message();
+  EXPECT_EQ(State(*model), before);
+  EXPECT_EQ(model->steps(), 1);
+}
+
+TEST(ModelTest, BuilderReportsShapesThatDoNotFit) {
+  struct Case {
+    const char* what;
+    std::function<void(ModelBuilder&)> add;
+    StatusCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"conv on flat", [](ModelBuilder& b) { b.Flatten().Conv2d(4, 3).Linear(2); }, StatusCode::kShapeMismatch, "conv1"},
+      {"linear on 4-D", [](ModelBuilder& b) { b.Linear(2); }, StatusCode::kShapeMismatch, "flat input"},
+      {"no classifier", [](ModelBuilder& b) { b.Conv2d(4, 3); }, StatusCode::kInvalidArgument, "linear"},
+      {"kernel too big", [](ModelBuilder& b) { b.Conv2d(4, 9, 1, 0).Flatten().Linear(2); }, StatusCode::kShapeMismatch, "larger"},
+      {"bad kernel", [](ModelBuilder& b) { b.Conv2d(4, 0).Flatten().Linear(2); }, StatusCode::kInvalidArgument, "kernel"},
+      {"pool too big", [](ModelBuilder& b) { b.MaxPool(9, 1).Flatten().Linear(2); }, StatusCode::kShapeMismatch, "pool1"},
+      {"branches differ", [](ModelBuilder& b) { b.BeginResidual().Conv2d(4, 3).EndResidual().Flatten().Linear(2); },
+       StatusCode::kShapeMismatch, "shortcut"},
+      {"unended block", [](ModelBuilder& b) { b.BeginResidual().Relu(); }, StatusCode::kInvalidArgument, "not ended"},
+      {"stray end", [](ModelBuilder& b) { b.EndResidual(); }, StatusCode::kInvalidArgument, "EndResidual"},
+      {"same name", [](ModelBuilder& b) { b.Relu("a").Relu("a"); }, StatusCode::kInvalidArgument, "'a'"},
+      {"dropout 1", [](ModelBuilder& b) { b.Dropout(1.0f).Flatten().Linear(2); }, StatusCode::kInvalidArgument, "dropout"},
+  };
+  for (const Case& c : cases) {
+    ModelBuilder b(1, 8, 8);
+    c.add(b);
+    std::unique_ptr<Model> model;
+    const Status s = b.Build(1, &model);
+    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.message();
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
+    EXPECT_EQ(model, nullptr) << c.what;
+  }
+  EXPECT_EQ(ModelBuilder(0, 8, 8).Flatten().Linear(2).Build(1, nullptr).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ModelTest, CheckpointRestoresParametersOptimizerStateAndStep) {
+  const Batch batch = MakeBatch(8, 5);
+  auto model = Build(SmallCnn());
+  model->set_policy(KernelPolicy::kDense);
+  StepResult r;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  const std::string path = TempPath("model.safetensors");
+  ASSERT_TRUE(model->SaveCheckpoint(path).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+
+  auto restored = Build(SmallCnn(), 99);
+  restored->set_policy(KernelPolicy::kDense);
+  Status s = restored->LoadCheckpoint(path);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(restored->steps(), 3);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(restored->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  EXPECT_EQ(State(*restored), State(*model));  // bit for bit: the Adam moments came back too
+}
+
+TEST(ModelTest, DamagedOrForeignCheckpointsAreRefusedAndChangeNothing) {
+  auto model = Build(SmallCnn());
+  const std::string good = TempPath("good.safetensors");
+  ASSERT_TRUE(model->SaveCheckpoint(good).ok());
+  std::ifstream in(good, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto write = [](const std::string& path, const std::string& content) {
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  };
+  std::string flipped = bytes;
+  flipped[flipped.size() - 3] ^= 0x40;
+  std::string bad_header = bytes;
+  bad_header[10] = '#';
+  const struct {
+    std::string path;
+    StatusCode code;
+  } cases[] = {
+      {TempPath("missing.safetensors"), StatusCode::kIoError},
+      {write(TempPath("truncated.safetensors"), bytes.substr(0, bytes.size() / 2)), StatusCode::kCorruptData},
+      {write(TempPath("short.safetensors"), bytes.substr(0, 5)), StatusCode::kCorruptData},
+      {write(TempPath("flipped.safetensors"), flipped), StatusCode::kCorruptData},
+      {write(TempPath("header.safetensors"), bad_header), StatusCode::kCorruptData},
+  };
+  auto other = Build(SmallCnn(), 7);
+  const auto before = State(*other);
+  for (const auto& c : cases) {
+    const Status s = other->LoadCheckpoint(c.path);
+    EXPECT_EQ(s.code(), c.code) << c.path << ": " << s.message();
+    EXPECT_NE(s.message().find(c.path), std::string::npos) << s.message();
+  }
+  // A checkpoint of another architecture.
+  ModelBuilder wider(1, 12, 12);
+  wider.Conv2d(4, 3).Relu().Flatten().Linear(5);
+  auto foreign = Build(std::move(wider));
+  const std::string foreign_path = TempPath("foreign.safetensors");
+  ASSERT_TRUE(foreign->SaveCheckpoint(foreign_path).ok());
+  const Status s = other->LoadCheckpoint(foreign_path);
+  EXPECT_EQ(s.code(), StatusCode::kShapeMismatch) << s.message();
+  EXPECT_EQ(State(*other), before);
+  EXPECT_EQ(other->steps(), 0);
+  // Writing into a missing directory fails cleanly.
+  EXPECT_EQ(model->SaveCheckpoint(TempPath("no/such/dir/model.safetensors")).code(), StatusCode::kIoError);
+}
+
+TEST(ModelTest, OptimizerSchedulesAndClipping) {
+  OptimizerConfig c;
+  c.lr = 0.1;
+  c.schedule.kind = ScheduleKind::kStep;
+  c.schedule.step_size = 10;
+  c.schedule.gamma = 0.5;
+  c.schedule.warmup_steps = 4;
+  EXPECT_DOUBLE_EQ(LearningRate(c, 0), 0.025);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 3), 0.1);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 9), 0.1);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 25), 0.025);
+  c.schedule = Schedule();
+  c.schedule.kind = ScheduleKind::kCosine;
+  c.schedule.total_steps = 100;
+  c.schedule.min_lr = 0.01;
+  EXPECT_DOUBLE_EQ(LearningRate(c, 0), 0.1);
+  EXPECT_NEAR(LearningRate(c, 50), 0.055, 1e-12);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 100), 0.01);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 500), 0.01);
+  OptimizerConfig bad;
+  bad.lr = -1;
+  EXPECT_NE(Validate(bad).message().find("learning rate"), std::string::npos);
+
+  // Plain SGD with clipping moves the parameters by exactly lr * clip_norm.
+  auto model = Build(SmallCnn());
+  OptimizerConfig sgd;
+  sgd.kind = OptimizerKind::kSgd;
+  sgd.momentum = 0.0;
+  sgd.lr = 0.5;
+  sgd.clip_norm = 1e-3;
+  ASSERT_TRUE(model->SetOptimizer(sgd).ok());
+  EXPECT_FALSE(model->SetOptimizer(bad).ok());
+  const auto before = State(*model);
+  const Batch batch = MakeBatch(8, 6);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  EXPECT_GT(r.grad_norm, sgd.clip_norm);
+  const auto after = State(*model);
+  const std::vector<Parameter*> params = model->Parameters();
+  double moved = 0.0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i]->is_buffer) continue;
+    for (size_t j = 0; j < after[i].size(); ++j) moved += std::pow(double(after[i][j]) - before[i][j], 2);
+  }
+  EXPECT_NEAR(std::sqrt(moved), sgd.lr * sgd.clip_norm, 1e-3 * sgd.lr * sgd.clip_norm);
+}
+
+TEST(LossTest, SoftmaxCrossEntropyMatchesDefinitionAndFiniteDifferences) {
+  const std::vector<float> logits = {1.0f, -2.0f, 0.5f, 3.0f, 30.0f, -30.0f, 0.0f, 0.0f};
+  const std::vector<int32_t> labels = {2, 1};
+  double loss = 0;
+  int64_t correct = 0;
+  std::vector<float> grad(8);
+  ASSERT_TRUE(SoftmaxCrossEntropy(logits.data(), labels.data(), 2, 4, &loss, &correct, grad.data()).ok());
+  const auto reference = [&](const std::vector<float>& z) {
+    double total = 0;
+    for (int r = 0; r < 2; ++r) {
+      double sum = 0;
+      for (int k = 0; k < 4; ++k) sum += std::exp(double(z[r * 4 + k]));
+      total += std::log(sum) - z[r * 4 + labels[r]];
+    }
+    return total / 2;
+  };
+  EXPECT_NEAR(loss, reference(logits), 1e-9);
+  EXPECT_EQ(correct, 0);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<float> up = logits, down = logits;
+    up[i] += 1e-2f, down[i] -= 1e-2f;
+    EXPECT_NEAR(grad[i], (reference(up) - reference(down)) / 2e-2, 1e-4) << i;
+  }
+  const std::vector<int32_t> bad = {0, 4};
+  EXPECT_EQ(SoftmaxCrossEntropy(logits.data(), bad.data(), 2, 4, &loss, &correct, nullptr).code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sparsetrain
