@@ -1,11 +1,11 @@
-// Conv2d: a 2-D convolution with optional bias, run by the dense or the sparse kernels as the
-// per-layer choice (kernels/conv_choice.h) decides from the zeros of the operand each pass skips.
+// Conv2d: a 2-D convolution layer with optional bias (square kernel, equal strides and padding);
+// the passes run through ConvOp, which picks the dense or the sparse kernel per call.
 #ifndef SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 #define SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 
 #include <memory>
 
-#include "kernels/conv_shape.h"
+#include "runtime/conv_op.h"
 #include "runtime/layer.h"
 
 namespace sparsetrain {
@@ -25,29 +25,13 @@ class Conv2d : public Layer {
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;
   Status Forward(const Activation& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
-  std::vector<Parameter*> Parameters() override;
+  std::vector<Parameter*> Parameters() override { return op_->Parameters(); }
+  void Initialize(Random* random) override { op_->Initialize(random); }
   void AddMemory(MemoryFootprint* memory) const override;
 
-  // He (Kaiming) normal weights for ReLU nets, zero bias.
-  void Initialize(Random* random) override;
-
  private:
-  Conv2d(std::string name, int64_t in_channels, const Conv2dOptions& options);
-  ConvShape ShapeFor(const Dims& in) const;
-  // The zero fraction of `a`'s storage, counted here if its producer did not; -1 when the policy
-  // does not need it and it was not counted.
-  static double ZeroFraction(const Activation& a, const ExecContext& ctx);
-  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, const ExecContext& ctx);
-  // Runs `kernel` for `pass` through `run`, timing it for the pass's selector.
-  template <class Run>
-  Status Timed(ConvPass pass, ConvKernel kernel, const Run& run);
-
-  int64_t in_channels_;
-  Conv2dOptions options_;
-  Parameter weight_, bias_;
-  Tensor weight_transposed_;  // IOhw16o16i for backward-by-input, rebuilt when weight_ changes
-  uint64_t transposed_version_ = ~uint64_t{0};
-  ConvKernelSelector selectors_[3];  // per ConvPass
+  Conv2d(std::string name, std::unique_ptr<ConvOp> op) : Layer(std::move(name)), op_(std::move(op)) {}
+  std::unique_ptr<ConvOp> op_;
   const Activation* x_ = nullptr;
 };
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/conv_layer.h"
@@ -123,6 +124,10 @@ class ModelBuilder {
   ModelBuilder& BeginResidual(const std::string& name = "");
   ModelBuilder& Shortcut();
   ModelBuilder& EndResidual();
+
+  // The error kept since the last call, cleared: construction can go on without the layer that
+  // failed (the C API reports each layer's error where it is added).
+  Status TakeError() { return std::exchange(error_, Status::Ok()); }
 
   // The current output shape (batch of 1), for callers that size the next layer from it.
   const TensorSpec& current() const { return frames_.back().spec; }

@@ -1,5 +1,6 @@
 #include "runtime/tensor.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -23,7 +24,25 @@ Status CheckDims(Dims dims) {
 
 }  // namespace
 
-void Tensor::FreeDeleter::operator()(float* p) const { std::free(p); }
+namespace {
+thread_local const Allocator* current_allocator = nullptr;
+}  // namespace
+
+const Allocator* CurrentAllocator() { return current_allocator; }
+
+ScopedAllocator::ScopedAllocator(const Allocator* allocator) : previous_(current_allocator) {
+  current_allocator = allocator;
+}
+
+ScopedAllocator::~ScopedAllocator() { current_allocator = previous_; }
+
+void Tensor::FreeDeleter::operator()(float* p) const {
+  if (allocator.free != nullptr) {
+    allocator.free(allocator.user, p);
+  } else {
+    std::free(p);
+  }
+}
 
 Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
   if (out == nullptr) return InvalidArgument("tensor: null output");
@@ -31,14 +50,22 @@ Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
   if (!status.ok()) return status;
   const size_t bytes = size_t(StorageFloats(dims, layout)) * sizeof(float);
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  float* data = static_cast<float*>(std::aligned_alloc(kAlignment, rounded));
+  const Allocator* allocator = CurrentAllocator();
+  float* data = static_cast<float*>(allocator != nullptr
+                                        ? allocator->alloc(allocator->user, rounded, kAlignment)
+                                        : std::aligned_alloc(kAlignment, rounded));
+  if (data != nullptr && reinterpret_cast<uintptr_t>(data) % kAlignment != 0) {
+    if (allocator != nullptr) allocator->free(allocator->user, data);
+    return Status(StatusCode::kInvalidArgument, "tensor: the allocator returned misaligned memory");
+  }
   if (data == nullptr) {
     return Status(StatusCode::kOutOfMemory,
                   "tensor: cannot allocate " + std::to_string(rounded) + " bytes");
   }
   std::memset(data, 0, rounded);
   Tensor t;
-  t.owned_.reset(data);
+  t.owned_ = std::unique_ptr<float, FreeDeleter>(
+      data, FreeDeleter{allocator != nullptr ? *allocator : Allocator()});
   t.data_ = data;
   t.dims_ = dims;
   t.layout_ = layout;

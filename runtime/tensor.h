@@ -1,5 +1,6 @@
 // Tensor: f32 data of logical shape (N, C, H, W) in one of the layouts of kernels/layout.h.
-// Owned storage is kAlignment (64-byte) aligned and zero-initialised (so channel padding reads as zeros);
+// Owned storage is kAlignment (64-byte) aligned and zero-initialised (so channel padding reads as zeros),
+// from the thread's CurrentAllocator() at creation (runtime/allocator.h);
 // a tensor may instead wrap a caller's buffer, which the caller keeps alive.
 #ifndef SPARSETRAIN_RUNTIME_TENSOR_H_
 #define SPARSETRAIN_RUNTIME_TENSOR_H_
@@ -9,6 +10,7 @@
 
 #include "kernels/aligned.h"
 #include "kernels/layout.h"
+#include "runtime/allocator.h"
 #include "runtime/status.h"
 
 namespace sparsetrain {
@@ -42,6 +44,7 @@ class Tensor {
 
  private:
   struct FreeDeleter {
+    Allocator allocator;  // the one that allocated; default: std::free
     void operator()(float* p) const;
   };
   std::unique_ptr<float, FreeDeleter> owned_;

@@ -1,0 +1,151 @@
+#include "runtime/conv_op.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "kernels/conv_dense.h"
+#include "kernels/conv_sparse.h"
+#include "kernels/elementwise.h"
+#include "kernels/isa.h"
+#include "kernels/reorder.h"
+#include "runtime/verbose.h"
+
+namespace sparsetrain {
+
+Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
+                      std::unique_ptr<ConvOp>* out) {
+  std::unique_ptr<ConvOp> op(new ConvOp(std::move(name)));
+  op->geometry_ = geometry;
+  op->has_bias_ = bias;
+  op->ResetTelemetry();
+  // A nominal input the kernel fits, to check the geometry now rather than per call.
+  const ConvShape probe = op->ShapeFor({1, geometry.c, std::max<int64_t>(geometry.r, 1),
+                                        std::max<int64_t>(geometry.s, 1)});
+  Status status = Validate(probe);
+  if (!status.ok()) return Status(status.code(), "conv2d '" + op->name_ + "': " + status.message());
+  const Dims weight_dims = probe.weights();
+  op->weight_.name = op->name_ + ".weight";
+  op->weight_.shape = {geometry.k, geometry.c, geometry.r, geometry.s};
+  for (Tensor* t : {&op->weight_.value, &op->weight_.grad}) {
+    status = Tensor::Create(weight_dims, Layout::kOIhw16i16o, t);
+    if (!status.ok()) return status;
+  }
+  status = Tensor::Create(weight_dims, Layout::kIOhw16o16i, &op->weight_transposed_);
+  if (!status.ok()) return status;
+  if (bias) {
+    op->bias_.name = op->name_ + ".bias";
+    op->bias_.shape = {geometry.k};
+    for (Tensor* t : {&op->bias_.value, &op->bias_.grad}) {
+      status = Tensor::Create({geometry.k, 1, 1, 1}, Layout::kNCHW, t);
+      if (!status.ok()) return status;
+    }
+  }
+  *out = std::move(op);
+  return Status::Ok();
+}
+
+ConvShape ConvOp::ShapeFor(const Dims& input) const {
+  ConvShape s = geometry_;
+  s.n = input.n, s.h = input.h, s.w = input.w;
+  return s;
+}
+
+std::vector<Parameter*> ConvOp::Parameters() {
+  if (has_bias_) return {&weight_, &bias_};
+  return {&weight_};
+}
+
+void ConvOp::Initialize(Random* random) {
+  const double stddev = std::sqrt(2.0 / double(geometry_.c * geometry_.r * geometry_.s));
+  std::vector<float> w(static_cast<size_t>(weight_.value.dims().count()));
+  for (float& v : w) v = float(stddev * random->Normal());
+  // Same dims and a valid layout pair: the copy cannot fail.
+  static_cast<void>(weight_.value.CopyFrom(w.data(), Layout::kNCHW));
+  ++weight_.version;
+  if (has_bias_) {
+    std::fill(bias_.value.data(), bias_.value.data() + geometry_.k, 0.0f);
+    ++bias_.version;
+  }
+}
+
+double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage,
+                            KernelPolicy policy, pthreadpool_t pool) const {
+  if (zeros < 0 && policy != KernelPolicy::kAuto && !Verbose()) return -1.0;
+  const int64_t count = zeros >= 0 ? zeros : CountZeros(data, storage, pool);
+  return double(count) / double(storage);
+}
+
+ConvKernel ConvOp::Choose(ConvPass pass, const ConvShape& shape, double zeros,
+                          KernelPolicy policy) {
+  switch (policy) {
+    case KernelPolicy::kDense:
+      return ConvKernel::kDense;
+    case KernelPolicy::kSparse:
+      return ConvKernel::kSparse;
+    case KernelPolicy::kAuto:
+      break;
+  }
+  return selectors_[int(pass)].Choose(pass, shape, zeros, ActiveIsa());
+}
+
+template <class Run>
+Status ConvOp::Timed(ConvPass pass, ConvKernel kernel, double zeros, const Run& run) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = run();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  selectors_[int(pass)].Record(kernel, ms);
+  const int p = int(pass);
+  telemetry_.kernel[p] = kernel;
+  telemetry_.ms[p] = ms;
+  telemetry_.ran[p] = status.ok();
+  if (Verbose()) LogConvPass(name_, pass, kernel, zeros, ms);
+  return status;
+}
+
+Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
+                       KernelPolicy policy, pthreadpool_t pool) {
+  const double zeros =
+      ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c), policy, pool);
+  telemetry_.input_zeros = zeros;
+  const ConvKernel kernel = Choose(ConvPass::kForward, shape, zeros, policy);
+  const float* b = has_bias_ ? bias_.value.data() : nullptr;
+  return Timed(ConvPass::kForward, kernel, zeros, [&] {
+    return kernel == ConvKernel::kSparse
+               ? ConvForwardSparse(shape, x, weight_.value.data(), b, y, pool)
+               : ConvForwardDense(shape, x, weight_.value.data(), b, y, pool);
+  });
+}
+
+Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
+                        bool weight_grads, float* dx, KernelPolicy policy, pthreadpool_t pool) {
+  const double zeros =
+      ZeroFraction(dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), policy, pool);
+  telemetry_.grad_zeros = zeros;
+  if (weight_grads) {
+    const ConvKernel kernel = Choose(ConvPass::kBackwardWeights, shape, zeros, policy);
+    float* dbias = has_bias_ ? bias_.grad.data() : nullptr;
+    Status status = Timed(ConvPass::kBackwardWeights, kernel, zeros, [&] {
+      return kernel == ConvKernel::kSparse
+                 ? ConvBackwardWeightsSparse(shape, x, dy, weight_.grad.data(), dbias, pool)
+                 : ConvBackwardWeightsDense(shape, x, dy, weight_.grad.data(), dbias, pool);
+    });
+    if (!status.ok()) return status;
+  }
+  if (dx == nullptr) return Status::Ok();
+  const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, zeros, policy);
+  return Timed(ConvPass::kBackwardData, kernel, zeros, [&] {
+    if (transposed_version_ != weight_.version) {  // once per weight update, counted in the pass
+      Status status = Reorder(weight_.value.data(), Layout::kOIhw16i16o, weight_transposed_.data(),
+                              Layout::kIOhw16o16i, shape.weights(), pool);
+      if (!status.ok()) return status;
+      transposed_version_ = weight_.version;
+    }
+    return kernel == ConvKernel::kSparse
+               ? ConvBackwardDataSparse(shape, dy, weight_transposed_.data(), dx, pool)
+               : ConvBackwardDataDense(shape, dy, weight_transposed_.data(), dx, pool);
+  });
+}
+
+}  // namespace sparsetrain

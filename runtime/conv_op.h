@@ -1,0 +1,70 @@
+// ConvOp: a convolution's parameters and its three passes - the dense/sparse choice per call
+// (from the zeros of the operand each pass skips, corrected by measurement), the transposed
+// weights backward-by-input needs, timing and verbose logging. The model layer Conv2d and the C
+// API's st_conv are both built on it.
+#ifndef SPARSETRAIN_RUNTIME_CONV_OP_H_
+#define SPARSETRAIN_RUNTIME_CONV_OP_H_
+
+#include <pthreadpool.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/conv_choice.h"
+#include "kernels/conv_shape.h"
+#include "runtime/layer.h"
+#include "runtime/random.h"
+
+namespace sparsetrain {
+
+class ConvOp {
+ public:
+  // `geometry` gives every ConvShape field but the per-call n, h and w.
+  static Status Create(std::string name, const ConvShape& geometry, bool bias,
+                       std::unique_ptr<ConvOp>* out);
+
+  const std::string& name() const { return name_; }
+  // The shape of a call on input of `dims` (N, C, H, W).
+  ConvShape ShapeFor(const Dims& input) const;
+  std::vector<Parameter*> Parameters();
+  Parameter& weight() { return weight_; }
+  Parameter* bias() { return has_bias_ ? &bias_ : nullptr; }
+  // He (Kaiming) normal weights for ReLU nets, zero bias.
+  void Initialize(Random* random);
+
+  // Tensors are nChw16c of `shape`; `*_zeros` is the zero count of that operand's storage when
+  // its producer counted it, else -1 (counted here if the choice needs it).
+  Status Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
+                 KernelPolicy policy, pthreadpool_t pool);
+  // Weight (and bias) gradients when `weight_grads`, and dx when not null.
+  Status Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
+                  bool weight_grads, float* dx, KernelPolicy policy, pthreadpool_t pool);
+
+  // The passes of the calls since the last reset.
+  const LayerTelemetry& telemetry() const { return telemetry_; }
+  void ResetTelemetry() { telemetry_ = LayerTelemetry(); telemetry_.is_conv = true; }
+  int64_t WorkspaceBytes() const { return StorageBytes(weight_transposed_); }
+
+ private:
+  explicit ConvOp(std::string name) : name_(std::move(name)) {}
+  double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
+                      pthreadpool_t pool) const;
+  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
+  // Runs `run` (the kernel of `pass`), timing it for the selector, telemetry and verbose mode.
+  template <class Run>
+  Status Timed(ConvPass pass, ConvKernel kernel, double zeros, const Run& run);
+
+  std::string name_;
+  ConvShape geometry_;
+  bool has_bias_ = false;
+  Parameter weight_, bias_;
+  Tensor weight_transposed_;  // IOhw16o16i for backward-by-input, rebuilt when weight_ changes
+  uint64_t transposed_version_ = ~uint64_t{0};
+  ConvKernelSelector selectors_[3];  // per ConvPass
+  LayerTelemetry telemetry_;
+};
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_RUNTIME_CONV_OP_H_
