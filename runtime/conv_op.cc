@@ -71,7 +71,7 @@ void ConvOp::Initialize(Random* random) {
 
 double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage,
                             KernelPolicy policy, pthreadpool_t pool) const {
-  if (zeros < 0 && policy != KernelPolicy::kAuto && !Verbose()) return -1.0;
+  if (zeros < 0 && policy != KernelPolicy::kAuto && !measure_zeros_ && !Verbose()) return -1.0;
   const int64_t count = zeros >= 0 ? zeros : CountZeros(data, storage, pool);
   return double(count) / double(storage);
 }

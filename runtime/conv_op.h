@@ -41,6 +41,10 @@ class ConvOp {
   Status Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
                   bool weight_grads, float* dx, KernelPolicy policy, pthreadpool_t pool);
 
+  // Count the zeros of each pass's operand even when the policy does not need them (for callers
+  // that report them per call).
+  void set_measure_zeros(bool measure) { measure_zeros_ = measure; }
+
   // The passes of the calls since the last reset.
   const LayerTelemetry& telemetry() const { return telemetry_; }
   void ResetTelemetry() { telemetry_ = LayerTelemetry(); telemetry_.is_conv = true; }
@@ -63,6 +67,7 @@ class ConvOp {
   uint64_t transposed_version_ = ~uint64_t{0};
   ConvKernelSelector selectors_[3];  // per ConvPass
   LayerTelemetry telemetry_;
+  bool measure_zeros_ = false;
 };
 
 }  // namespace sparsetrain

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every kernel on every ISA the CPU supports, then the suite again
-# with the ISA capped at AVX2 (the fallback path must pass on its own). Ends with one line,
-# "tests: N passed, M failed", counting test targets over both runs.
+# with the ISA capped at AVX2 (the fallback path must pass on its own), then the C API tests
+# under AddressSanitizer and UndefinedBehaviorSanitizer. Ends with one line,
+# "tests: N passed, M failed", counting test targets over the three runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh || exit 1
@@ -11,6 +12,7 @@ trap 'rm -f "$log"' EXIT
 status=0
 bazel test //... "$@" 2>&1 | tee -a "$log" || status=1
 SPARSETRAIN_ISA=avx2 bazel test //... "$@" 2>&1 | tee -a "$log" || status=1
+bazel test --config=asan //tests/c/... "$@" 2>&1 | tee -a "$log" || status=1
 
 passed=$(grep -cE '^//.* PASSED' "$log")
 failed=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")

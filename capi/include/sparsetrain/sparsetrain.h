@@ -1,0 +1,337 @@
+/*
+ * SparseTrain C API: train and fine-tune convolutional networks on the CPU, skipping the zeros
+ * that ReLU creates.
+ *
+ * Conventions (all of them hold for every function here):
+ *  - Every function returns an st_status. ST_OK means success; anything else means nothing
+ *    changed (outputs untouched, models and their training state as they were), and
+ *    st_last_error_message() tells, on the calling thread, what was wrong and in which call.
+ *  - Handles (st_context, st_tensor, st_conv, st_model) are opaque. A destroyed handle, or one
+ *    that was never returned by this library, is refused with ST_BAD_HANDLE; it never crashes.
+ *    Objects created in one context cannot be combined with objects of another.
+ *  - Sizes are int64_t and must be positive; buffers come with their length in elements, which is
+ *    checked against what the call needs.
+ *  - Images and activations are NCHW float32 (batch, channels, height, width); convolution weights
+ *    are (out channels, in channels, kernel rows, kernel columns), as in PyTorch.
+ *  - A context's objects may be used from any thread, one call at a time per object.
+ *  - No C++ exception, abort or signal crosses this API.
+ *  - Enumerations carry *_RANGE_ members so that any int32 value is representable; values that
+ *    are not named members are refused with ST_INVALID_ARGUMENT.
+ *
+ * Valid C11 and C++. Link with -lsparsetrain (libsparsetrain.so.1).
+ */
+#ifndef SPARSETRAIN_SPARSETRAIN_H_
+#define SPARSETRAIN_SPARSETRAIN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ST_API __attribute__((visibility("default")))
+#else
+#define ST_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions -------------------------------------------------------------------------- */
+
+/* The version of this header. The major number is the ABI version: a program built against
+ * major M runs with any library of major M and the same or a later minor number. */
+#define ST_VERSION_MAJOR 1
+#define ST_VERSION_MINOR 0
+#define ST_VERSION_PATCH 0
+#define ST_VERSION_ENCODE(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
+#define ST_VERSION ST_VERSION_ENCODE(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH)
+
+typedef enum st_status {
+  ST_OK = 0,
+  ST_INVALID_ARGUMENT = 1, /* a parameter is malformed: null, out of range, unknown name */
+  ST_SHAPE_MISMATCH = 2,   /* shapes or layouts of operands do not agree */
+  ST_UNSUPPORTED = 3,      /* well-formed but not available here (an ISA the CPU lacks, ...) */
+  ST_OUT_OF_MEMORY = 4,
+  ST_IO_ERROR = 5,         /* a file cannot be read or written */
+  ST_CORRUPT_DATA = 6,     /* a file or buffer failed validation */
+  ST_BAD_HANDLE = 7,       /* a handle that is destroyed, never created, or of another context */
+  ST_INTERNAL = 8,         /* a bug in the library; the message says where */
+  ST_STATUS_RANGE_MIN = INT32_MIN,
+  ST_STATUS_RANGE_MAX = INT32_MAX
+} st_status;
+
+/* The library's version, encoded as ST_VERSION. */
+ST_API uint32_t st_version(void);
+/* "1.0.0". */
+ST_API const char* st_version_string(void);
+/* ST_OK if this library serves programs built against header version `header_version`
+ * (pass ST_VERSION); ST_UNSUPPORTED with the reason otherwise. */
+ST_API st_status st_check_abi(uint32_t header_version);
+/* "ST_OK", "ST_INVALID_ARGUMENT", ... ("ST_UNKNOWN" for other values). */
+ST_API const char* st_status_name(st_status status);
+/* The message of the last failed call on this thread ("" if none failed yet). Valid until the
+ * thread's next call into the library. */
+ST_API const char* st_last_error_message(void);
+
+/* ---- Instruction sets and diagnostics -------------------------------------------------- */
+
+typedef enum st_isa {
+  ST_ISA_AUTO = 0, /* the best the CPU supports */
+  ST_ISA_AVX512 = 1,
+  ST_ISA_AVX2 = 2,
+  ST_ISA_SSE4 = 3,
+  ST_ISA_SCALAR = 4,
+  ST_ISA_RANGE_MIN = INT32_MIN,
+  ST_ISA_RANGE_MAX = INT32_MAX
+} st_isa;
+
+/* Whether this CPU can run `isa` (1) or not (0). */
+ST_API int32_t st_isa_supported(st_isa isa);
+/* Caps the ISA all kernels use (process-wide; do not call while other threads run kernels).
+ * ST_UNSUPPORTED, changing nothing, if the CPU lacks it. */
+ST_API st_status st_set_isa(st_isa isa);
+/* The ISA kernels run on now (never ST_ISA_AUTO). */
+ST_API st_isa st_get_isa(void);
+/* "auto", "avx512", "avx2", "sse4", "scalar". */
+ST_API const char* st_isa_name(st_isa isa);
+/* 1: print one line per convolution pass to stderr (layer, pass, kernel, ISA, zero fraction,
+ * milliseconds), like oneDNN's verbose mode; 0: off (the default). Process-wide. */
+ST_API void st_set_verbose(int32_t level);
+
+/* ---- Contexts -------------------------------------------------------------------------- */
+
+typedef struct st_context st_context;
+
+/* Optional memory hooks for tensors and model state. alloc returns `bytes` bytes aligned to
+ * `alignment` (a power of two, at most 64), or NULL; free releases what alloc returned. */
+typedef struct st_allocator {
+  void* (*alloc)(void* user, size_t bytes, size_t alignment);
+  void (*free)(void* user, void* ptr);
+  void* user;
+} st_allocator;
+
+/* A context runs its objects' work on `threads` threads (1: the calling thread only); the library
+ * starts no other threads. `allocator` may be NULL (the C library's aligned_alloc). */
+ST_API st_status st_context_create(int32_t threads, const st_allocator* allocator, st_context** out);
+/* Releases the caller's reference. The threads end when the context's last object is destroyed;
+ * until then its objects keep working, but no new objects can be created in it. */
+ST_API st_status st_context_destroy(st_context* context);
+ST_API st_status st_context_threads(const st_context* context, int32_t* threads);
+
+/* ---- Tensors --------------------------------------------------------------------------- */
+
+typedef struct st_tensor st_tensor;
+
+typedef enum st_layout {
+  ST_LAYOUT_NCHW = 0,     /* plain; also (K, C, R, S) weights */
+  ST_LAYOUT_NCHW16C = 1,  /* activations for convolutions: channels in blocks of 16, zero-padded */
+  ST_LAYOUT_OIHW16I16O = 2, /* convolution weights, blocked */
+  ST_LAYOUT_IOHW16O16I = 3, /* transposed convolution weights, blocked */
+  ST_LAYOUT_RANGE_MIN = INT32_MIN,
+  ST_LAYOUT_RANGE_MAX = INT32_MAX
+} st_layout;
+
+/* A zero-filled tensor of logical shape dims = {n, c, h, w} stored in `layout`. */
+ST_API st_status st_tensor_create(st_context* context, const int64_t dims[4], st_layout layout,
+                                  st_tensor** out);
+/* A tensor stored in `layout`, filled from `nchw` (count = n*c*h*w floats in NCHW order). */
+ST_API st_status st_tensor_create_from(st_context* context, const int64_t dims[4], st_layout layout,
+                                       const float* nchw, size_t count, st_tensor** out);
+/* A tensor over the caller's buffer, which already holds the data in `layout` and has at least
+ * st_tensor_storage_size() floats for that shape; not copied, not freed, kept alive by the caller.
+ * NCHW16C and blocked weight buffers must be 64-byte aligned. */
+ST_API st_status st_tensor_wrap(st_context* context, const int64_t dims[4], st_layout layout,
+                                float* data, size_t capacity, st_tensor** out);
+ST_API st_status st_tensor_destroy(st_tensor* tensor);
+ST_API st_status st_tensor_dims(const st_tensor* tensor, int64_t dims[4]);
+ST_API st_status st_tensor_layout(const st_tensor* tensor, st_layout* layout);
+/* Floats a tensor of `dims` occupies in `layout` (channel padding included). */
+ST_API st_status st_tensor_storage_size(const int64_t dims[4], st_layout layout, size_t* floats);
+/* Copies n*c*h*w floats in NCHW order into / out of the tensor, converting its layout. */
+ST_API st_status st_tensor_copy_in(st_tensor* tensor, const float* nchw, size_t count);
+ST_API st_status st_tensor_copy_out(const st_tensor* tensor, float* nchw, size_t count);
+
+/* ---- Convolution layers on their own --------------------------------------------------- */
+
+typedef struct st_conv st_conv;
+
+typedef struct st_conv_desc {
+  int64_t batch, in_channels, height, width; /* input */
+  int64_t out_channels, kernel_h, kernel_w;
+  int64_t stride_h, stride_w, pad_h, pad_w;  /* pad: zeros added on each side, < kernel size */
+  int32_t bias;                              /* 1: with a bias */
+} st_conv_desc;
+
+typedef enum st_kernel {
+  ST_KERNEL_AUTO = 0,  /* dense or sparse per call, from the zeros of the skipped operand */
+  ST_KERNEL_DENSE = 1,
+  ST_KERNEL_SPARSE = 2,
+  ST_KERNEL_RANGE_MIN = INT32_MIN,
+  ST_KERNEL_RANGE_MAX = INT32_MAX
+} st_kernel;
+
+typedef enum st_pass {
+  ST_PASS_FORWARD = 0,
+  ST_PASS_BACKWARD_DATA = 1,
+  ST_PASS_BACKWARD_WEIGHTS = 2,
+  ST_PASS_RANGE_MIN = INT32_MIN,
+  ST_PASS_RANGE_MAX = INT32_MAX
+} st_pass;
+
+/* What the last call of a pass did. */
+typedef struct st_conv_call {
+  int32_t ran;          /* 0 if the pass has not run yet */
+  st_kernel kernel;     /* ST_KERNEL_DENSE or ST_KERNEL_SPARSE */
+  double zeros;         /* zero fraction of the operand the sparse kernel skips (x forward, dy backward) */
+  double milliseconds;
+} st_conv_call;
+
+/* A convolution with zero weights (set them with st_conv_set_weights). */
+ST_API st_status st_conv_create(st_context* context, const st_conv_desc* desc, st_conv** out);
+ST_API st_status st_conv_destroy(st_conv* conv);
+/* Output shape {batch, out_channels, p, q}. */
+ST_API st_status st_conv_output_dims(const st_conv* conv, int64_t dims[4]);
+/* Weights (out, in, kh, kw) in NCHW order, `weight_count` floats; bias `bias_count` floats or NULL. */
+ST_API st_status st_conv_set_weights(st_conv* conv, const float* weights, size_t weight_count,
+                                     const float* bias, size_t bias_count);
+ST_API st_status st_conv_get_weights(const st_conv* conv, float* weights, size_t weight_count,
+                                     float* bias, size_t bias_count);
+/* The gradients of the last st_conv_backward_weights call, in the same order. */
+ST_API st_status st_conv_get_gradients(const st_conv* conv, float* weights, size_t weight_count,
+                                       float* bias, size_t bias_count);
+ST_API st_status st_conv_set_kernel(st_conv* conv, st_kernel kernel);
+/* Tensors are NCHW16C of the desc's shapes: x (batch, in, h, w), y and dy (batch, out, p, q). */
+ST_API st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y);
+ST_API st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* dx);
+ST_API st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_tensor* dy);
+ST_API st_status st_conv_last_call(const st_conv* conv, st_pass pass, st_conv_call* call);
+
+/* ---- Models ---------------------------------------------------------------------------- */
+
+typedef struct st_model st_model;
+
+/* A model under construction for inputs of (channels, height, width). Add layers in order, then
+ * st_model_finish. `name` arguments may be NULL for automatic names (conv1, bn1, relu1, pool1,
+ * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added. */
+ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height, int64_t width,
+                                 st_model** out);
+/* pad < 0: kernel / 2. */
+ST_API st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels,
+                                     int64_t kernel, int64_t stride, int64_t pad, int32_t bias);
+ST_API st_status st_model_add_batchnorm(st_model* model, const char* name, double eps, double momentum);
+ST_API st_status st_model_add_relu(st_model* model, const char* name);
+ST_API st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window,
+                                      int64_t stride, int64_t pad);
+ST_API st_status st_model_add_global_avgpool(st_model* model, const char* name);
+ST_API st_status st_model_add_flatten(st_model* model, const char* name);
+ST_API st_status st_model_add_dropout(st_model* model, const char* name, float probability);
+ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features, int32_t bias);
+/* Residual block: layers added after begin form the body; after st_model_residual_shortcut, the
+ * shortcut (none: identity); end adds the two. */
+ST_API st_status st_model_residual_begin(st_model* model, const char* name);
+ST_API st_status st_model_residual_shortcut(st_model* model);
+ST_API st_status st_model_residual_end(st_model* model);
+/* Ends construction; parameters get He-normal values from `seed` (reproducible). The model must
+ * end in flat class scores (a linear layer). */
+ST_API st_status st_model_finish(st_model* model, uint64_t seed);
+ST_API st_status st_model_destroy(st_model* model);
+
+ST_API st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height, int64_t* width);
+ST_API st_status st_model_classes(const st_model* model, int64_t* classes);
+
+typedef enum st_optimizer_kind {
+  ST_OPTIMIZER_SGD = 0,
+  ST_OPTIMIZER_ADAM = 1,
+  ST_OPTIMIZER_ADAMW = 2,
+  ST_OPTIMIZER_RANGE_MIN = INT32_MIN,
+  ST_OPTIMIZER_RANGE_MAX = INT32_MAX
+} st_optimizer_kind;
+typedef enum st_schedule_kind {
+  ST_SCHEDULE_CONSTANT = 0,
+  ST_SCHEDULE_STEP = 1,
+  ST_SCHEDULE_COSINE = 2,
+  ST_SCHEDULE_RANGE_MIN = INT32_MIN,
+  ST_SCHEDULE_RANGE_MAX = INT32_MAX
+} st_schedule_kind;
+
+typedef struct st_optimizer_config {
+  st_optimizer_kind kind;
+  double learning_rate;
+  double momentum;        /* SGD */
+  int32_t nesterov;       /* SGD */
+  double beta1, beta2, eps; /* Adam, AdamW */
+  double weight_decay;
+  double clip_norm;       /* > 0: clip the gradients' global L2 norm to this */
+  st_schedule_kind schedule;
+  int64_t warmup_steps;   /* linear warm-up over this many steps */
+  int64_t step_size;      /* ST_SCHEDULE_STEP: multiply by gamma every step_size steps */
+  double gamma;
+  int64_t total_steps;    /* ST_SCHEDULE_COSINE: decay to min_learning_rate over total_steps */
+  double min_learning_rate;
+} st_optimizer_config;
+
+/* Adam, lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay, no clipping, constant schedule. */
+ST_API st_status st_optimizer_config_default(st_optimizer_config* config);
+/* Replaces the optimiser; its state starts afresh. */
+ST_API st_status st_model_set_optimizer(st_model* model, const st_optimizer_config* config);
+/* Dense, sparse or per-layer automatic convolution kernels (the default). Both kernels compute
+ * the same sums in different orders, so under ST_KERNEL_AUTO results can differ in the last bits
+ * from call to call as the choice changes; fix the kernel for bit-exact repeatability. */
+ST_API st_status st_model_set_kernel(st_model* model, st_kernel kernel);
+/* 1: refuse images holding NaN or Inf (checked before anything runs). Off by default. */
+ST_API st_status st_model_set_check_inputs(st_model* model, int32_t check);
+/* Freezes (1) or unfreezes (0) the named layer (a residual block: all of it). */
+ST_API st_status st_model_set_frozen(st_model* model, const char* layer, int32_t frozen);
+
+typedef struct st_step_result {
+  double loss;      /* mean softmax cross-entropy over the batch */
+  int64_t correct;  /* examples whose largest logit is their label */
+  int64_t examples;
+  double grad_norm; /* train step: global gradient norm before clipping */
+} st_step_result;
+
+/* images: batch*channels*height*width floats (image_count), labels: batch class indices.
+ * Forward, loss, backward and one optimiser update. */
+ST_API st_status st_model_train_step(st_model* model, const float* images, size_t image_count,
+                                     const int32_t* labels, int64_t batch, st_step_result* result);
+/* Evaluation mode (running batch-norm statistics, no dropout); logits (batch*classes floats,
+ * logit_count) may be NULL. */
+ST_API st_status st_model_eval_step(st_model* model, const float* images, size_t image_count,
+                                    const int32_t* labels, int64_t batch, st_step_result* result,
+                                    float* logits, size_t logit_count);
+ST_API st_status st_model_predict(st_model* model, const float* images, size_t image_count,
+                                  int64_t batch, float* logits, size_t logit_count);
+ST_API st_status st_model_steps(const st_model* model, int64_t* steps);
+
+/* Checkpoints (safetensors; docs/checkpoints.md): parameters, buffers, optimiser state and step
+ * count. Saving is atomic; loading validates the whole file first and changes nothing on error. */
+ST_API st_status st_model_save(const st_model* model, const char* path);
+ST_API st_status st_model_load(st_model* model, const char* path);
+
+/* Per-layer figures of the last step, for layers 0 .. count-1 (residual blocks, then their
+ * layers, depth first). */
+typedef struct st_layer_info {
+  char name[64];
+  char kind[32];      /* "conv2d", "relu", "maxpool2d", "batchnorm2d", "linear", ... */
+  int32_t frozen;
+  int32_t is_conv;
+  double input_zeros; /* zero fraction of the input (-1: not measured) */
+  double grad_zeros;  /* zero fraction of the output gradient (-1: not measured) */
+  int32_t ran[3];     /* per st_pass: whether it ran in the last step */
+  st_kernel kernel[3];
+  double milliseconds[3];
+} st_layer_info;
+
+ST_API st_status st_model_layer_count(const st_model* model, int64_t* count);
+ST_API st_status st_model_layer_info(const st_model* model, int64_t index, st_layer_info* info);
+
+typedef struct st_memory_info {
+  int64_t parameter_bytes, gradient_bytes, optimizer_bytes, activation_bytes, workspace_bytes;
+} st_memory_info;
+ST_API st_status st_model_memory(const st_model* model, st_memory_info* info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSETRAIN_SPARSETRAIN_H_ */
