@@ -164,15 +164,28 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   }
   const int64_t groups_per_item = (groups + group_splits - 1) / group_splits;
   const int64_t cb_per_item = (cblocks + cb_splits - 1) / cb_splits;
-  ParallelFor(pool, size_t(group_splits * cb_splits), [&](size_t item) HWY_ATTR {
-    const int64_t g_begin = int64_t(item) / cb_splits * groups_per_item;
+  const int64_t items = group_splits * cb_splits;
+  // A layer too small to give every thread its own part of dw (a first layer's few channels)
+  // splits the batch too: each part sums into its own copy of dw, added up at the end.
+  const int64_t batch_splits = items < threads ? std::min(s.n, threads / items) : 1;
+  const int64_t dw_floats = StorageFloats(s.weights(), Layout::kOIhw16i16o);
+  thread_local AlignedFloats partial_buffer;
+  float* partials =
+      batch_splits > 1 ? direct::Scratch(partial_buffer, (batch_splits - 1) * dw_floats) : nullptr;
+  ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {
+    const int64_t split = int64_t(index) / items, item = int64_t(index) % items;
+    WeightsProblem part = p;
+    part.dw = split == 0 ? dw : partials + (split - 1) * dw_floats;
+    float* const part_dw = part.dw;
+    const int64_t n_begin = split * s.n / batch_splits, n_end = (split + 1) * s.n / batch_splits;
+    const int64_t g_begin = item / cb_splits * groups_per_item;
     const int64_t g_end = std::min(groups, g_begin + groups_per_item);
-    const int64_t cb_begin = int64_t(item) % cb_splits * cb_per_item;
+    const int64_t cb_begin = item % cb_splits * cb_per_item;
     const int64_t cb_end = std::min(cblocks, cb_begin + cb_per_item);
-    for (int64_t n = 0; n < s.n; ++n) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
-        const bool first = n == 0 && oh == 0;
+        const bool first = n == n_begin && oh == 0;
         for (int64_t cb = cb_begin; cb < cb_end; ++cb) {
           for (int64_t g = g_begin; g < g_end; ++g) {
             const int64_t kb = g * kMaxKB;
@@ -182,7 +195,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
               // real channels of each kernel column; the padding is zeroed once.
               if (first) {
                 for (int64_t j = 0; j < nkb; ++j) {
-                  float* block = dw + ((kb + j) * cblocks + cb) * s.r * s.s * kBlockSquare;
+                  float* block = part_dw + ((kb + j) * cblocks + cb) * s.r * s.s * kBlockSquare;
                   std::fill(block, block + s.r * s.s * kBlockSquare, 0.0f);
                 }
               }
@@ -190,8 +203,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
                 for (int64_t col = 0; col < s.s; ++col) {
                   for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
                     const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
-                    kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, col * kChannelBlock + ci, n, oh,
-                                                   oh_end, first);
+                    kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, n,
+                                                   oh, oh_end, first);
                   }
                 }
               }
@@ -200,7 +213,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
             for (int64_t r = 0; r < s.r; ++r) {
               for (int64_t f = 0; f < pairs; f += kMaxX) {
                 const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);
-                kWeightsTiles[nkb - 1][nx - 1](p, kb, cb, r, f, n, oh, oh_end, first);
+                kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, f, n, oh, oh_end, first);
               }
             }
           }
@@ -208,6 +221,13 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
       }
     }
   });
+  const BlockD d;
+  for (int64_t split = 1; split < batch_splits; ++split) {
+    const float* part = partials + (split - 1) * dw_floats;
+    for (int64_t i = 0; i < dw_floats; i += kLanes) {
+      hn::StoreU(hn::Add(hn::LoadU(d, dw + i), hn::Load(d, part + i)), d, dw + i);
+    }
+  }
 }
 
 }  // namespace HWY_NAMESPACE
