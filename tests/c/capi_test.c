@@ -1,9 +1,12 @@
 /* The C API from C11 alone: a model trained end to end, the convolution layer against a scalar
  * reference, and every kind of misuse the header promises to refuse. */
+#define _POSIX_C_SOURCE 200809L /* dup, dup2, fileno: capturing stderr for verbose mode */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "sparsetrain/sparsetrain.h"
 
@@ -250,6 +253,28 @@ static void TestConvLayer(void) {
     }
     for (i = 0; i < sizeof dxs / sizeof *dxs; ++i) CHECK(fabsf(dxs[i] - want_dx[i]) < 1e-4f);
     for (i = 0; i < sizeof dws / sizeof *dws; ++i) CHECK(fabsf(dws[i] - want_dw[i]) < 1e-4f);
+  }
+
+  /* Verbose mode: one line per pass on stderr naming the layer, pass, kernel and ISA. */
+  {
+    char line[256] = "";
+    FILE* capture = tmpfile();
+    const int saved_stderr = dup(2);
+    fflush(stderr);
+    dup2(fileno(capture), 2);
+    st_set_verbose(1);
+    OK(st_conv_forward(conv, x, y));
+    st_set_verbose(0);
+    OK(st_conv_forward(conv, x, y));
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    rewind(capture);
+    CHECK(fgets(line, sizeof line, capture) != NULL);
+    CHECK(strstr(line, "sparsetrain,conv,conv,fwd,sparse,") == line);
+    CHECK(strstr(line, st_isa_name(st_get_isa())) != NULL && strstr(line, "ms=") != NULL);
+    CHECK(fgets(line, sizeof line, capture) == NULL); /* off again: nothing more */
+    fclose(capture);
   }
 
   /* Misuse of the convolution. */
