@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-
+#include "examples/c/idx.h"
 #include "sparsetrain/sparsetrain.h"
 
 #define TRY(call)                                                                    \
@@ -23,45 +22,6 @@
   } while (0)
 
 enum { kPixels = 28 * 28, kBatch = 64, kClasses = 10 };
-
-/* Reads a gzip'd IDX file: returns its bytes after a header of `header` bytes, and their count. */
-static unsigned char* ReadIdx(const char* dir, const char* name, size_t header, size_t* count) {
-  char path[1024];
-  unsigned char buffer[1 << 16], *data = NULL;
-  size_t size = 0;
-  int n;
-  gzFile f;
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  f = gzopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(1);
-  }
-  while ((n = gzread(f, buffer, sizeof buffer)) > 0) {
-    data = realloc(data, size + (size_t)n);
-    if (data == NULL) exit(1);
-    memcpy(data + size, buffer, (size_t)n);
-    size += (size_t)n;
-  }
-  gzclose(f);
-  if (size < header) {
-    fprintf(stderr, "%s is too short\n", path);
-    exit(1);
-  }
-  *count = size - header;
-  memmove(data, data + header, *count);
-  return data;
-}
-
-/* Images [first, first + n) as floats in [0, 1] and their labels. */
-static void Batch(const unsigned char* pixels, const unsigned char* labels, size_t first, int64_t n,
-                  float* images, int32_t* batch_labels) {
-  int64_t i, p;
-  for (i = 0; i < n; ++i) {
-    for (p = 0; p < kPixels; ++p) images[i * kPixels + p] = (float)pixels[(first + (size_t)i) * kPixels + (size_t)p] / 255.0f;
-    batch_labels[i] = labels[first + (size_t)i];
-  }
-}
 
 int main(int argc, char** argv) {
   const char* checkpoint = argc > 1 ? argv[1] : NULL;
@@ -81,6 +41,7 @@ int main(int argc, char** argv) {
   train_y = ReadIdx(dir, "train-labels-idx1-ubyte.gz", 8, &label_count);
   test_x = ReadIdx(dir, "t10k-images-idx3-ubyte.gz", 16, &test_count);
   test_y = ReadIdx(dir, "t10k-labels-idx1-ubyte.gz", 8, &label_count);
+  if (train_x == NULL || train_y == NULL || test_x == NULL || test_y == NULL) return 1;
   train_count /= kPixels;
   test_count /= kPixels;
 
@@ -110,12 +71,12 @@ int main(int argc, char** argv) {
   TRY(st_model_set_optimizer(model, &config));
 
   for (start = 0; start + kBatch <= train_count; start += kBatch) {
-    Batch(train_x, train_y, start, kBatch, images, labels);
+    IdxBatch(train_x, train_y, start, kBatch, images, labels);
     TRY(st_model_train_step(model, images, kBatch * kPixels, labels, kBatch, &result));
     if (start / kBatch % 200 == 0) printf("step %zu: loss %.4f\n", start / kBatch, result.loss);
   }
   for (start = 0; start + kBatch <= test_count; start += kBatch) {
-    Batch(test_x, test_y, start, kBatch, images, labels);
+    IdxBatch(test_x, test_y, start, kBatch, images, labels);
     TRY(st_model_eval_step(model, images, kBatch * kPixels, labels, kBatch, &result, NULL, 0));
     correct += result.correct;
   }

@@ -26,7 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__)
+#if defined(SWIG)
+#define ST_API
+#elif defined(__GNUC__)
 #define ST_API __attribute__((visibility("default")))
 #else
 #define ST_API

@@ -1,0 +1,233 @@
+package org.sparsetrain;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.sparsetrain.internal.SWIGTYPE_p_st_model;
+import org.sparsetrain.internal.sparsetrain_native;
+
+/** A network to train, evaluate and run; build one with {@link #builder}. */
+public final class Model implements AutoCloseable {
+  /** The figures of one training or evaluation step. */
+  public static final class StepResult {
+    public final double loss;
+    public final long correct;
+    public final long examples;
+    public final double gradNorm;
+
+    StepResult(double[] v) {
+      loss = v[0];
+      correct = (long) v[1];
+      examples = (long) v[2];
+      gradNorm = v[3];
+    }
+  }
+
+  /** Per-layer telemetry of the last step. */
+  public static final class LayerInfo {
+    public final String name;
+    public final String kind;
+    public final boolean frozen;
+    public final boolean isConv;
+    public final double inputZeros;
+    public final double gradZeros;
+    public final boolean[] ran = new boolean[3];
+    public final SparseTrain.Kernel[] kernel = new SparseTrain.Kernel[3];
+    public final double[] milliseconds = new double[3];
+
+    LayerInfo(String name, String kind, double[] v) {
+      this.name = name;
+      this.kind = kind;
+      frozen = v[0] != 0;
+      isConv = v[1] != 0;
+      inputZeros = v[2];
+      gradZeros = v[3];
+      for (int p = 0; p < 3; ++p) {
+        ran[p] = v[4 + 3 * p] != 0;
+        kernel[p] = SparseTrain.Kernel.values()[(int) v[5 + 3 * p]];
+        milliseconds[p] = v[6 + 3 * p];
+      }
+    }
+  }
+
+  /** Adds layers in order; names may be null for automatic ones (conv1, relu1, fc1, ...). */
+  public static final class Builder {
+    private SWIGTYPE_p_st_model handle;
+
+    private Builder(SWIGTYPE_p_st_model handle) {
+      this.handle = handle;
+    }
+
+    private Builder add(int status) {
+      Native.check(status);
+      return this;
+    }
+
+    private SWIGTYPE_p_st_model h() {
+      return Native.closedCheck(handle, "Model.Builder");
+    }
+
+    public Builder conv2d(String name, long outChannels, long kernel, long stride, long pad, boolean bias) {
+      return add(sparsetrain_native.stb_model_add_conv2d(h(), name, outChannels, kernel, stride, pad, bias ? 1 : 0));
+    }
+
+    /** Stride 1, padding kernel / 2, with bias. */
+    public Builder conv2d(long outChannels, long kernel) {
+      return conv2d(null, outChannels, kernel, 1, -1, true);
+    }
+
+    public Builder batchNorm(String name) {
+      return add(sparsetrain_native.stb_model_add_batchnorm(h(), name));
+    }
+
+    public Builder relu() {
+      return add(sparsetrain_native.stb_model_add_relu(h(), null));
+    }
+
+    public Builder maxPool(long window, long stride, long pad) {
+      return add(sparsetrain_native.stb_model_add_maxpool(h(), null, window, stride, pad));
+    }
+
+    public Builder globalAvgPool() {
+      return add(sparsetrain_native.stb_model_add_global_avgpool(h(), null));
+    }
+
+    public Builder flatten() {
+      return add(sparsetrain_native.stb_model_add_flatten(h(), null));
+    }
+
+    public Builder dropout(float probability) {
+      return add(sparsetrain_native.stb_model_add_dropout(h(), null, probability));
+    }
+
+    public Builder linear(String name, long outFeatures) {
+      return add(sparsetrain_native.stb_model_add_linear(h(), name, outFeatures, 1));
+    }
+
+    public Builder residualBegin(String name) {
+      return add(sparsetrain_native.stb_model_residual_begin(h(), name));
+    }
+
+    public Builder residualShortcut() {
+      return add(sparsetrain_native.stb_model_residual_shortcut(h()));
+    }
+
+    public Builder residualEnd() {
+      return add(sparsetrain_native.stb_model_residual_end(h()));
+    }
+
+    /** The model, with parameters initialised from `seed`; the builder is used up. */
+    public Model build(long seed) {
+      Native.check(sparsetrain_native.stb_model_finish(h(), seed));
+      Model model = new Model(handle);
+      handle = null;
+      return model;
+    }
+  }
+
+  private SWIGTYPE_p_st_model handle;
+  private final long classes;
+
+  private Model(SWIGTYPE_p_st_model handle) {
+    this.handle = handle;
+    this.classes = sparsetrain_native.stb_model_classes(handle);
+    Native.check();
+  }
+
+  /** A builder for inputs of (channels, height, width). */
+  public static Builder builder(Context context, long channels, long height, long width) {
+    SWIGTYPE_p_st_model handle =
+        sparsetrain_native.stb_model_create(context.handle(), channels, height, width);
+    Native.check();
+    return new Builder(handle);
+  }
+
+  public long classes() {
+    return classes;
+  }
+
+  public void setOptimizer(Optimizer o) {
+    Native.check(sparsetrain_native.stb_model_set_optimizer(handle(), o.kind.ordinal(), o.learningRate,
+        o.momentum, o.nesterov ? 1 : 0, o.weightDecay, o.clipNorm, o.schedule.ordinal(), o.warmupSteps,
+        o.totalSteps));
+  }
+
+  public void setKernel(SparseTrain.Kernel kernel) {
+    Native.check(sparsetrain_native.stb_model_set_kernel(handle(), kernel.ordinal()));
+  }
+
+  /** Refuse images holding NaN or Inf. */
+  public void setCheckInputs(boolean check) {
+    Native.check(sparsetrain_native.stb_model_set_check_inputs(handle(), check ? 1 : 0));
+  }
+
+  public void freeze(String layer) {
+    Native.check(sparsetrain_native.stb_model_set_frozen(handle(), layer, 1));
+  }
+
+  public void unfreeze(String layer) {
+    Native.check(sparsetrain_native.stb_model_set_frozen(handle(), layer, 0));
+  }
+
+  /** One step on a batch of labels.length images (NCHW floats). */
+  public StepResult trainStep(float[] images, int[] labels) {
+    double[] v = new double[4];
+    Native.check(sparsetrain_native.stb_model_train_step(handle(), images, labels, v));
+    return new StepResult(v);
+  }
+
+  /** Loss and accuracy in evaluation mode. */
+  public StepResult evalStep(float[] images, int[] labels) {
+    double[] v = new double[4];
+    Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, labels, v));
+    return new StepResult(v);
+  }
+
+  /** Logits (batch x classes) of `batch` images. */
+  public float[] predict(float[] images, int batch) {
+    float[] logits = new float[Math.toIntExact(batch * classes)];
+    Native.check(sparsetrain_native.stb_model_predict(handle(), images, logits));
+    return logits;
+  }
+
+  public long steps() {
+    long steps = sparsetrain_native.stb_model_steps(handle());
+    Native.check();
+    return steps;
+  }
+
+  public void save(String path) {
+    Native.check(sparsetrain_native.stb_model_save(handle(), path));
+  }
+
+  public void load(String path) {
+    Native.check(sparsetrain_native.stb_model_load(handle(), path));
+  }
+
+  public List<LayerInfo> layers() {
+    long count = sparsetrain_native.stb_model_layer_count(handle());
+    Native.check();
+    List<LayerInfo> layers = new ArrayList<>();
+    for (long i = 0; i < count; ++i) {
+      String name = sparsetrain_native.stb_model_layer_name(handle, i);
+      Native.check();
+      String kind = sparsetrain_native.stb_model_layer_kind(handle, i);
+      Native.check();
+      double[] v = new double[13];
+      Native.check(sparsetrain_native.stb_model_layer_numbers(handle, i, v));
+      layers.add(new LayerInfo(name, kind, v));
+    }
+    return layers;
+  }
+
+  SWIGTYPE_p_st_model handle() {
+    return Native.closedCheck(handle, "Model");
+  }
+
+  @Override
+  public void close() {
+    if (handle != null) {
+      Native.check(sparsetrain_native.stb_model_destroy(handle));
+      handle = null;
+    }
+  }
+}

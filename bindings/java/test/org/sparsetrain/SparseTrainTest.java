@@ -1,0 +1,175 @@
+package org.sparsetrain;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.DataInputStream;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+
+class SparseTrainTest {
+  static final String DATA = "/usr/share/datasets/fashion-mnist";
+  static final int BATCH = 64;
+
+  /** The first `count` bytes of a gzip'd IDX file after its header. */
+  static byte[] readIdx(String name, int header, int count) throws IOException {
+    try (DataInputStream in = new DataInputStream(new GZIPInputStream(new FileInputStream(DATA + "/" + name)))) {
+      in.skipBytes(header);
+      byte[] bytes = new byte[count];
+      in.readFully(bytes);
+      return bytes;
+    }
+  }
+
+  static float[] images() throws IOException {
+    byte[] pixels = readIdx("train-images-idx3-ubyte.gz", 16, BATCH * 784);
+    float[] images = new float[pixels.length];
+    for (int i = 0; i < pixels.length; ++i) images[i] = (pixels[i] & 0xFF) / 255.0f;
+    return images;
+  }
+
+  static int[] labels() throws IOException {
+    byte[] bytes = readIdx("train-labels-idx1-ubyte.gz", 8, BATCH);
+    int[] labels = new int[BATCH];
+    for (int i = 0; i < BATCH; ++i) labels[i] = bytes[i];
+    return labels;
+  }
+
+  /** The model of bindings/reference/reference_losses.c. */
+  static Model smallCnn(Context context) {
+    Model model = Model.builder(context, 1, 28, 28).conv2d(8, 3).relu().maxPool(2, 2, 0).flatten()
+        .linear(null, 10).build(7);
+    model.setKernel(SparseTrain.Kernel.DENSE);
+    model.setOptimizer(Optimizer.adam(1e-3));
+    return model;
+  }
+
+  @Test
+  void versionAndIsa() {
+    assertEquals("1.0.0", SparseTrain.version());
+    assertNotEquals(SparseTrain.Isa.AUTO, SparseTrain.isa());
+    assertTrue(SparseTrain.isaSupported(SparseTrain.Isa.AUTO));
+  }
+
+  @Test
+  void lossDecreasesAndEqualsTheCApi() throws IOException {
+    List<String> reference = Files.readAllLines(Paths.get(System.getProperty("sparsetrain.reference")));
+    float[] images = images();
+    int[] labels = labels();
+    try (Context context = new Context(2); Model model = smallCnn(context)) {
+      double first = 0, last = 0;
+      for (int step = 0; step < 5; ++step) {
+        Model.StepResult r = model.trainStep(images, labels);
+        assertEquals(Double.parseDouble(reference.get(step)), r.loss, 0.0, "step " + step);
+        if (step == 0) first = r.loss;
+        last = r.loss;
+      }
+      assertTrue(last < first);
+      assertEquals(5, model.steps());
+      List<Model.LayerInfo> layers = model.layers();
+      assertEquals("conv1", layers.get(0).name);
+      assertTrue(layers.get(0).isConv && layers.get(0).ran[0]);
+      assertEquals(SparseTrain.Kernel.DENSE, layers.get(0).kernel[0]);
+    }
+  }
+
+  @Test
+  void badInputRaisesWithTheNativeMessage() throws IOException {
+    try (Context context = new Context(1); Model model = smallCnn(context)) {
+      SparseTrainException e = assertThrows(SparseTrainException.class,
+          () -> model.trainStep(new float[10], new int[BATCH]));
+      assertEquals(Status.SHAPE_MISMATCH, e.status());
+      assertTrue(e.getMessage().contains("st_model_train_step"), e.getMessage());
+      int[] labels = labels();
+      labels[3] = 10;
+      e = assertThrows(SparseTrainException.class, () -> model.trainStep(images(), labels));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("label 10"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> model.load("/no/such/file.safetensors"));
+      assertEquals(Status.IO_ERROR, e.status());
+      assertEquals(0, model.steps());
+    }
+    try (Context context = new Context(1)) {
+      SparseTrainException e = assertThrows(SparseTrainException.class,
+          () -> Model.builder(context, 1, 8, 8).flatten().conv2d(4, 3));
+      assertEquals(Status.SHAPE_MISMATCH, e.status());
+    }
+    assertThrows(SparseTrainException.class, () -> new Context(0));
+  }
+
+  @Test
+  void closedObjectsCannotBeUsed() {
+    Context context = new Context(1);
+    Model model = smallCnn(context);
+    model.close();
+    model.close();  // closing twice is harmless
+    assertThrows(IllegalStateException.class, model::steps);
+    context.close();
+    assertThrows(IllegalStateException.class, () -> new Tensor(context, 1, 1, 1, 1, Tensor.Layout.NCHW, null));
+  }
+
+  @Test
+  void checkpointRoundTrip(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+    float[] images = images();
+    try (Context context = new Context(2); Model model = smallCnn(context); Model other = smallCnn(context)) {
+      model.trainStep(images, labels());
+      String path = dir.resolve("model.safetensors").toString();
+      model.save(path);
+      other.load(path);
+      assertArrayEquals(model.predict(images, BATCH), other.predict(images, BATCH));
+      other.freeze("conv1");
+      assertTrue(other.layers().get(0).frozen);
+    }
+  }
+
+  @Test
+  void convLayerMatchesAScalarReference() {
+    // 1 image, 2 -> 3 channels, 4x5, 3x3 kernel, stride 1, padding 1.
+    float[] x = new float[2 * 4 * 5];
+    float[] w = new float[3 * 2 * 3 * 3];
+    float[] b = {0.5f, -1.0f, 0.25f};
+    for (int i = 0; i < x.length; ++i) x[i] = (i % 3 == 0) ? 0.0f : (i % 7) - 3.0f;
+    for (int i = 0; i < w.length; ++i) w[i] = ((i * 5) % 9 - 4) / 4.0f;
+    try (Context context = new Context(1);
+        Conv conv = new Conv(context, 1, 2, 4, 5, 3, 3, 1, 1, true);
+        Tensor tx = new Tensor(context, 1, 2, 4, 5, Tensor.Layout.BLOCKED, x);
+        Tensor ty = new Tensor(context, 1, 3, 4, 5, Tensor.Layout.BLOCKED, null)) {
+      conv.setWeights(w, b);
+      assertArrayEquals(w, conv.weights());
+      for (SparseTrain.Kernel kernel : new SparseTrain.Kernel[] {SparseTrain.Kernel.DENSE, SparseTrain.Kernel.SPARSE}) {
+        conv.setKernel(kernel);
+        conv.forward(tx, ty);
+        assertEquals(kernel, conv.lastCall(Conv.Pass.FORWARD).kernel);
+        float[] y = ty.toArray();
+        for (int k = 0; k < 3; ++k) {
+          for (int p = 0; p < 4; ++p) {
+            for (int q = 0; q < 5; ++q) {
+              double sum = b[k];
+              for (int c = 0; c < 2; ++c) {
+                for (int r = 0; r < 3; ++r) {
+                  for (int s = 0; s < 3; ++s) {
+                    int h = p - 1 + r, ww = q - 1 + s;
+                    if (h >= 0 && h < 4 && ww >= 0 && ww < 5) sum += x[(c * 4 + h) * 5 + ww] * w[((k * 2 + c) * 3 + r) * 3 + s];
+                  }
+                }
+              }
+              assertEquals(sum, y[(k * 4 + p) * 5 + q], 1e-4);
+            }
+          }
+        }
+      }
+      assertArrayEquals(new long[] {1, 3, 4, 5}, conv.outputDims());
+      SparseTrainException e = assertThrows(SparseTrainException.class, () -> conv.forward(ty, tx));
+      assertEquals(Status.SHAPE_MISMATCH, e.status());
+    }
+  }
+}
