@@ -1,0 +1,3 @@
+module sparsetrain.org/sparsetrain
+
+go 1.19

@@ -1,0 +1,274 @@
+package sparsetrain
+
+import "sparsetrain.org/sparsetrain/internal/native"
+
+// Optimizer holds optimiser settings; make one with SGD, Adam or AdamW.
+type Optimizer struct {
+	kind                                       int
+	LearningRate, Momentum, WeightDecay, Clip float64
+	Nesterov                                   bool
+	cosine                                     bool
+	WarmupSteps, TotalSteps                    int64
+}
+
+// SGD with momentum.
+func SGD(lr, momentum float64) Optimizer { return Optimizer{kind: 0, LearningRate: lr, Momentum: momentum} }
+
+// Adam with PyTorch's defaults for betas and eps.
+func Adam(lr float64) Optimizer { return Optimizer{kind: 1, LearningRate: lr, Momentum: 0.9} }
+
+// AdamW: Adam with decoupled weight decay.
+func AdamW(lr, weightDecay float64) Optimizer {
+	return Optimizer{kind: 2, LearningRate: lr, Momentum: 0.9, WeightDecay: weightDecay}
+}
+
+// WithCosine decays the rate to zero over totalSteps after a linear warm-up.
+func (o Optimizer) WithCosine(warmupSteps, totalSteps int64) Optimizer {
+	o.cosine, o.WarmupSteps, o.TotalSteps = true, warmupSteps, totalSteps
+	return o
+}
+
+// StepResult holds the figures of one training or evaluation step.
+type StepResult struct {
+	Loss     float64
+	Correct  int64
+	Examples int64
+	GradNorm float64
+}
+
+// LayerInfo is one layer's telemetry from the last step.
+type LayerInfo struct {
+	Name, Kind             string
+	Frozen, IsConv         bool
+	InputZeros, GradZeros  float64
+	Ran                    [3]bool
+	Kernels                [3]Kernel
+	Milliseconds           [3]float64
+}
+
+// Builder adds layers in order; empty names get automatic ones (conv1, relu1, fc1, ...).
+// The first error stops the chain and is returned by Build.
+type Builder struct {
+	h   native.Struct_SS_st_model
+	err error
+	ok  bool
+}
+
+// NewBuilder starts a model for inputs of (channels, height, width).
+func NewBuilder(ctx *Context, channels, height, width int64) *Builder {
+	ch, err := ctx.get()
+	if err != nil {
+		return &Builder{err: err}
+	}
+	h, err := value(func() native.Struct_SS_st_model { return native.Stb_model_create(ch, channels, height, width) })
+	return &Builder{h: h, err: err, ok: err == nil}
+}
+
+func (b *Builder) add(f func(native.Struct_SS_st_model) int) *Builder {
+	if b.err == nil {
+		b.err = call(func() int { return f(b.h) })
+	}
+	return b
+}
+
+func flag(on bool) int {
+	if on {
+		return 1
+	}
+	return 0
+}
+
+// Conv2d adds a convolution (stride 1 and padding kernel/2 when stride is 0 and pad -1).
+func (b *Builder) Conv2d(name string, outChannels, kernel, stride, pad int64, bias bool) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_conv2d(h, name, outChannels, kernel, stride, pad, flag(bias))
+	})
+}
+
+// BatchNorm adds 2-D batch normalisation.
+func (b *Builder) BatchNorm(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_batchnorm(h, name) })
+}
+
+// Relu adds a ReLU.
+func (b *Builder) Relu() *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_relu(h, "") })
+}
+
+// MaxPool adds max pooling.
+func (b *Builder) MaxPool(window, stride, pad int64) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_maxpool(h, "", window, stride, pad) })
+}
+
+// GlobalAvgPool adds global average pooling.
+func (b *Builder) GlobalAvgPool() *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_global_avgpool(h, "") })
+}
+
+// Flatten adds a flatten layer.
+func (b *Builder) Flatten() *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_flatten(h, "") })
+}
+
+// Dropout adds dropout with the given probability.
+func (b *Builder) Dropout(p float32) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_dropout(h, "", p) })
+}
+
+// Linear adds a fully connected layer with bias.
+func (b *Builder) Linear(name string, outFeatures int64) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_linear(h, name, outFeatures, 1) })
+}
+
+// ResidualBegin starts a residual block's body.
+func (b *Builder) ResidualBegin(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_residual_begin(h, name) })
+}
+
+// ResidualShortcut starts the block's shortcut (none: identity).
+func (b *Builder) ResidualShortcut() *Builder {
+	return b.add(native.Stb_model_residual_shortcut)
+}
+
+// ResidualEnd adds the body and the shortcut.
+func (b *Builder) ResidualEnd() *Builder { return b.add(native.Stb_model_residual_end) }
+
+// Build returns the model with parameters initialised from seed, or the first error.
+func (b *Builder) Build(seed int64) (*Model, error) {
+	if b.err == nil {
+		b.err = call(func() int { return native.Stb_model_finish(b.h, seed) })
+	}
+	if b.err != nil {
+		if b.ok {
+			_ = call(func() int { return native.Stb_model_destroy(b.h) })
+			b.ok = false
+		}
+		return nil, b.err
+	}
+	m := &Model{classes: native.Stb_model_classes(b.h)}
+	b.ok = false
+	b.err = ErrClosed // used up
+	return track(m, b.h, native.Stb_model_destroy, &m.handle), nil
+}
+
+// Model is a network to train, evaluate and run.
+type Model struct {
+	handle[native.Struct_SS_st_model]
+	classes int64
+}
+
+// Close releases the model.
+func (m *Model) Close() error { return m.close() }
+
+// Classes is the number of class scores the model gives per image.
+func (m *Model) Classes() int64 { return m.classes }
+
+func (m *Model) do(f func(native.Struct_SS_st_model) int) error {
+	h, err := m.get()
+	if err != nil {
+		return err
+	}
+	return call(func() int { return f(h) })
+}
+
+// SetOptimizer replaces the optimiser (its state starts afresh).
+func (m *Model) SetOptimizer(o Optimizer) error {
+	schedule := 0
+	if o.cosine {
+		schedule = 2
+	}
+	return m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_set_optimizer(h, o.kind, o.LearningRate, o.Momentum, flag(o.Nesterov),
+			o.WeightDecay, o.Clip, schedule, o.WarmupSteps, o.TotalSteps)
+	})
+}
+
+// SetKernel forces dense or sparse convolution kernels, or the per-layer choice.
+func (m *Model) SetKernel(k Kernel) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_kernel(h, int(k)) })
+}
+
+// SetCheckInputs refuses images holding NaN or Inf when on.
+func (m *Model) SetCheckInputs(on bool) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_check_inputs(h, flag(on)) })
+}
+
+// SetFrozen freezes or unfreezes the named layer.
+func (m *Model) SetFrozen(layer string, frozen bool) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_frozen(h, layer, flag(frozen)) })
+}
+
+func step(v []float64) StepResult {
+	return StepResult{Loss: v[0], Correct: int64(v[1]), Examples: int64(v[2]), GradNorm: v[3]}
+}
+
+// TrainStep runs forward, loss, backward and an update on len(labels) images (NCHW floats).
+func (m *Model) TrainStep(images []float32, labels []int32) (StepResult, error) {
+	v := make([]float64, 4)
+	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_train_step(h, images, labels, v) })
+	return step(v), err
+}
+
+// EvalStep gives loss and accuracy in evaluation mode.
+func (m *Model) EvalStep(images []float32, labels []int32) (StepResult, error) {
+	v := make([]float64, 4)
+	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_eval_step(h, images, labels, v) })
+	return step(v), err
+}
+
+// Predict returns the logits (batch x classes) of batch images.
+func (m *Model) Predict(images []float32, batch int) ([]float32, error) {
+	logits := make([]float32, int64(batch)*m.classes)
+	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_predict(h, images, logits) })
+	return logits, err
+}
+
+// Steps is the number of optimiser steps taken.
+func (m *Model) Steps() (int64, error) {
+	h, err := m.get()
+	if err != nil {
+		return 0, err
+	}
+	return value(func() int64 { return native.Stb_model_steps(h) })
+}
+
+// Save writes a checkpoint (atomically).
+func (m *Model) Save(path string) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_save(h, path) })
+}
+
+// Load reads a checkpoint; on error the model is unchanged.
+func (m *Model) Load(path string) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_load(h, path) })
+}
+
+// Layers returns every layer's telemetry from the last step.
+func (m *Model) Layers() ([]LayerInfo, error) {
+	h, err := m.get()
+	if err != nil {
+		return nil, err
+	}
+	count, err := value(func() int64 { return native.Stb_model_layer_count(h) })
+	if err != nil {
+		return nil, err
+	}
+	layers := make([]LayerInfo, count)
+	for i := range layers {
+		l := &layers[i]
+		if l.Name, err = value(func() string { return native.Stb_model_layer_name(h, int64(i)) }); err != nil {
+			return nil, err
+		}
+		if l.Kind, err = value(func() string { return native.Stb_model_layer_kind(h, int64(i)) }); err != nil {
+			return nil, err
+		}
+		v := make([]float64, 13)
+		if err = call(func() int { return native.Stb_model_layer_numbers(h, int64(i), v) }); err != nil {
+			return nil, err
+		}
+		l.Frozen, l.IsConv, l.InputZeros, l.GradZeros = v[0] != 0, v[1] != 0, v[2], v[3]
+		for p := 0; p < 3; p++ {
+			l.Ran[p], l.Kernels[p], l.Milliseconds[p] = v[4+3*p] != 0, Kernel(v[5+3*p]), v[6+3*p]
+		}
+	}
+	return layers, nil
+}

@@ -1,0 +1,336 @@
+// Package sparsetrain trains and fine-tunes CNNs on the CPU through the SparseTrain native
+// library, skipping the zeros ReLU creates.
+//
+// Objects (Context, Tensor, Conv, Model) own native handles: call Close when done; a finalizer
+// releases forgotten ones. Functions return an *Error carrying the library's status and message
+// for bad input; they never panic on it. A closed object returns ErrClosed.
+package sparsetrain
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"sparsetrain.org/sparsetrain/internal/native"
+)
+
+// Status is the C API's st_status.
+type Status int
+
+const (
+	OK Status = iota
+	InvalidArgument
+	ShapeMismatch
+	Unsupported
+	OutOfMemory
+	IOError
+	CorruptData
+	BadHandle
+	Internal
+)
+
+var statusNames = [...]string{"OK", "INVALID_ARGUMENT", "SHAPE_MISMATCH", "UNSUPPORTED",
+	"OUT_OF_MEMORY", "IO_ERROR", "CORRUPT_DATA", "BAD_HANDLE", "INTERNAL"}
+
+func (s Status) String() string {
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Error is a call the library refused.
+type Error struct {
+	Status  Status
+	Message string // names the C API call and what was wrong
+}
+
+func (e *Error) Error() string { return e.Status.String() + ": " + e.Message }
+
+// ErrClosed is returned by methods of closed objects.
+var ErrClosed = errors.New("sparsetrain: object is closed")
+
+// call runs f (one native call) and returns its status as an error. The status and message are
+// per OS thread, so the goroutine stays on its thread until both are read.
+func call(f func() int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return statusError(f())
+}
+
+func statusError(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &Error{Status: Status(code), Message: native.Stb_message()}
+}
+
+// value runs f (a native call returning a value) and returns the value and the call's status.
+func value[T any](f func() T) (T, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	v := f()
+	return v, statusError(native.Stb_status())
+}
+
+// Isa is an instruction set the kernels run on.
+type Isa int
+
+const (
+	IsaAuto Isa = iota
+	IsaAVX512
+	IsaAVX2
+	IsaSSE4
+	IsaScalar
+)
+
+func (i Isa) String() string { return native.Stb_isa_name(int(i)) }
+
+// Kernel selects the convolution kernels: chosen per layer and call, or one kind throughout.
+type Kernel int
+
+const (
+	KernelAuto Kernel = iota
+	KernelDense
+	KernelSparse
+)
+
+// Layout is a tensor's storage: plain NCHW, or channel-blocked as convolutions take it.
+type Layout int
+
+const (
+	LayoutNCHW Layout = iota
+	LayoutBlocked
+)
+
+// Version is the library's version, "1.0.0".
+func Version() string { return native.Stb_version_string() }
+
+// IsaSupported tells whether this CPU can run isa.
+func IsaSupported(isa Isa) bool { return native.Stb_isa_supported(int(isa)) != 0 }
+
+// SetIsa caps the ISA every kernel uses (process-wide).
+func SetIsa(isa Isa) error { return call(func() int { return native.Stb_set_isa(int(isa)) }) }
+
+// CurrentIsa is the ISA kernels run on now (never IsaAuto).
+func CurrentIsa() Isa { return Isa(native.Stb_get_isa()) }
+
+// SetVerbose prints one line per convolution pass on stderr when on.
+func SetVerbose(on bool) {
+	level := 0
+	if on {
+		level = 1
+	}
+	native.Stb_set_verbose(level)
+}
+
+// handle is a native object's handle with a finalizer safety net.
+type handle[H any] struct {
+	h       H
+	live    bool
+	destroy func(H) int
+}
+
+func (o *handle[H]) get() (H, error) {
+	if !o.live {
+		var zero H
+		return zero, ErrClosed
+	}
+	return o.h, nil
+}
+
+func (o *handle[H]) close() error {
+	if !o.live {
+		return nil
+	}
+	o.live = false
+	return call(func() int { return o.destroy(o.h) })
+}
+
+func track[H any, O interface{ Close() error }](object O, h H, destroy func(H) int, into *handle[H]) O {
+	*into = handle[H]{h: h, live: true, destroy: destroy}
+	runtime.SetFinalizer(into, func(o *handle[H]) { _ = o.close() })
+	return object
+}
+
+// Context holds the threads work runs on; the library starts no others.
+type Context struct{ handle[native.Struct_SS_st_context] }
+
+// NewContext makes a context running work on threads threads.
+func NewContext(threads int) (*Context, error) {
+	h, err := value(func() native.Struct_SS_st_context { return native.Stb_context_create(threads) })
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{}
+	return track(c, h, native.Stb_context_destroy, &c.handle), nil
+}
+
+// Close releases the context (its objects keep it alive until they are closed).
+func (c *Context) Close() error { return c.close() }
+
+// Tensor is a float tensor of shape (n, c, h, w) in native memory.
+type Tensor struct{ handle[native.Struct_SS_st_tensor] }
+
+// NewTensor makes a tensor, zero or filled from nchw (n*c*h*w values in NCHW order) if not nil.
+func NewTensor(ctx *Context, n, c, h, w int64, layout Layout, nchw []float32) (*Tensor, error) {
+	ch, err := ctx.get()
+	if err != nil {
+		return nil, err
+	}
+	th, err := value(func() native.Struct_SS_st_tensor {
+		return native.Stb_tensor_create(ch, n, c, h, w, int(layout), nchw)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := &Tensor{}
+	return track(t, th, native.Stb_tensor_destroy, &t.handle), nil
+}
+
+// Close releases the tensor.
+func (t *Tensor) Close() error { return t.close() }
+
+// Dims is the tensor's shape (n, c, h, w).
+func (t *Tensor) Dims() ([4]int64, error) {
+	var dims [4]int64
+	h, err := t.get()
+	if err != nil {
+		return dims, err
+	}
+	for i := range dims {
+		if dims[i], err = value(func() int64 { return native.Stb_tensor_dim(h, i) }); err != nil {
+			return dims, err
+		}
+	}
+	return dims, nil
+}
+
+// Values returns the tensor's values in NCHW order.
+func (t *Tensor) Values() ([]float32, error) {
+	dims, err := t.Dims()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, dims[0]*dims[1]*dims[2]*dims[3])
+	return out, call(func() int { return native.Stb_tensor_copy_out(t.h, out) })
+}
+
+// Conv is a convolution layer on its own (square kernel, equal strides and padding).
+type Conv struct {
+	handle[native.Struct_SS_st_conv]
+	weightCount int64
+}
+
+// ConvCall tells what the last call of a pass did.
+type ConvCall struct {
+	Ran          bool
+	Kernel       Kernel
+	Zeros        float64
+	Milliseconds float64
+}
+
+// Pass is one of the three convolution passes.
+type Pass int
+
+const (
+	PassForward Pass = iota
+	PassBackwardData
+	PassBackwardWeights
+)
+
+// NewConv makes a convolution of input (batch, inChannels, height, width).
+func NewConv(ctx *Context, batch, inChannels, height, width, outChannels, kernel, stride, pad int64, bias bool) (*Conv, error) {
+	ch, err := ctx.get()
+	if err != nil {
+		return nil, err
+	}
+	b := 0
+	if bias {
+		b = 1
+	}
+	h, err := value(func() native.Struct_SS_st_conv {
+		return native.Stb_conv_create(ch, batch, inChannels, height, width, outChannels, kernel, stride, pad, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &Conv{weightCount: outChannels * inChannels * kernel * kernel}
+	return track(c, h, native.Stb_conv_destroy, &c.handle), nil
+}
+
+// Close releases the convolution.
+func (c *Conv) Close() error { return c.close() }
+
+// SetWeights sets weights (out, in, kh, kw) and bias (nil: unchanged).
+func (c *Conv) SetWeights(weights, bias []float32) error {
+	h, err := c.get()
+	if err != nil {
+		return err
+	}
+	return call(func() int { return native.Stb_conv_set_weights(h, weights, bias) })
+}
+
+func (c *Conv) params(gradients int) ([]float32, error) {
+	h, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	w := make([]float32, c.weightCount)
+	return w, call(func() int { return native.Stb_conv_get(h, gradients, w, nil) })
+}
+
+// Weights returns the weights (out, in, kh, kw).
+func (c *Conv) Weights() ([]float32, error) { return c.params(0) }
+
+// WeightGradients returns the weight gradients of the last BackwardWeights.
+func (c *Conv) WeightGradients() ([]float32, error) { return c.params(1) }
+
+// SetKernel forces dense or sparse kernels, or the automatic choice.
+func (c *Conv) SetKernel(k Kernel) error {
+	h, err := c.get()
+	if err != nil {
+		return err
+	}
+	return call(func() int { return native.Stb_conv_set_kernel(h, int(k)) })
+}
+
+func (c *Conv) pass(a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct_SS_st_tensor, native.Struct_SS_st_tensor) int) error {
+	h, err := c.get()
+	if err != nil {
+		return err
+	}
+	ah, err := a.get()
+	if err != nil {
+		return err
+	}
+	bh, err := b.get()
+	if err != nil {
+		return err
+	}
+	return call(func() int { return f(h, ah, bh) })
+}
+
+// Forward computes y from x (both LayoutBlocked).
+func (c *Conv) Forward(x, y *Tensor) error { return c.pass(x, y, native.Stb_conv_forward) }
+
+// BackwardData computes dx from dy.
+func (c *Conv) BackwardData(dy, dx *Tensor) error { return c.pass(dy, dx, native.Stb_conv_backward_data) }
+
+// BackwardWeights computes the weight gradients from x and dy.
+func (c *Conv) BackwardWeights(x, dy *Tensor) error {
+	return c.pass(x, dy, native.Stb_conv_backward_weights)
+}
+
+// LastCall tells what the last call of pass did.
+func (c *Conv) LastCall(p Pass) (ConvCall, error) {
+	h, err := c.get()
+	if err != nil {
+		return ConvCall{}, err
+	}
+	v := make([]float64, 4)
+	if err := call(func() int { return native.Stb_conv_last_call(h, int(p), v) }); err != nil {
+		return ConvCall{}, err
+	}
+	return ConvCall{Ran: v[0] != 0, Kernel: Kernel(v[1]), Zeros: v[2], Milliseconds: v[3]}, nil
+}

@@ -1,0 +1,249 @@
+package sparsetrain
+
+import (
+	"compress/gzip"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const data = "/usr/share/datasets/fashion-mnist"
+const batch = 64
+
+func readIdx(t *testing.T, name string, header, count int) []byte {
+	f, err := os.Open(filepath.Join(data, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bytes := make([]byte, header+count)
+	if _, err := io.ReadFull(gz, bytes); err != nil {
+		t.Fatal(err)
+	}
+	return bytes[header:]
+}
+
+func slice(t *testing.T) ([]float32, []int32) {
+	pixels := readIdx(t, "train-images-idx3-ubyte.gz", 16, batch*784)
+	images := make([]float32, len(pixels))
+	for i, p := range pixels {
+		images[i] = float32(p) / 255.0
+	}
+	labels := make([]int32, batch)
+	for i, l := range readIdx(t, "train-labels-idx1-ubyte.gz", 8, batch) {
+		labels[i] = int32(l)
+	}
+	return images, labels
+}
+
+// smallCnn is the model of bindings/reference/reference_losses.c.
+func smallCnn(t *testing.T, ctx *Context) *Model {
+	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).Flatten().
+		Linear("", 10).Build(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetKernel(KernelDense); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOptimizer(Adam(1e-3)); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestVersionAndIsa(t *testing.T) {
+	if Version() != "1.0.0" {
+		t.Errorf("version %q", Version())
+	}
+	if CurrentIsa() == IsaAuto || !IsaSupported(IsaAuto) {
+		t.Errorf("isa %v", CurrentIsa())
+	}
+}
+
+func TestLossDecreasesAndEqualsTheCAPI(t *testing.T) {
+	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference := strings.Fields(string(text))
+	images, labels := slice(t)
+	ctx, err := NewContext(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	m := smallCnn(t, ctx)
+	defer m.Close()
+	var first, last float64
+	for step := 0; step < 5; step++ {
+		r, err := m.TrainStep(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := strconv.ParseFloat(reference[step], 64)
+		if r.Loss != want {
+			t.Errorf("step %d: loss %.17g, the C API gave %.17g", step, r.Loss, want)
+		}
+		if step == 0 {
+			first = r.Loss
+		}
+		last = r.Loss
+	}
+	if !(last < first) {
+		t.Errorf("loss did not decrease: %v -> %v", first, last)
+	}
+	layers, err := m.Layers()
+	if err != nil || layers[0].Name != "conv1" || !layers[0].IsConv || layers[0].Kernels[0] != KernelDense {
+		t.Errorf("layers %+v, %v", layers, err)
+	}
+}
+
+func TestBadInputReturnsTheNativeError(t *testing.T) {
+	ctx, _ := NewContext(1)
+	defer ctx.Close()
+	m := smallCnn(t, ctx)
+	defer m.Close()
+	var e *Error
+	_, err := m.TrainStep(make([]float32, 10), make([]int32, batch))
+	if !errors.As(err, &e) || e.Status != ShapeMismatch || !strings.Contains(e.Message, "st_model_train_step") {
+		t.Errorf("got %v", err)
+	}
+	images, labels := slice(t)
+	labels[3] = 10
+	if _, err := m.TrainStep(images, labels); !errors.As(err, &e) || e.Status != InvalidArgument ||
+		!strings.Contains(e.Message, "label 10") {
+		t.Errorf("got %v", err)
+	}
+	if err := m.Load("/no/such/file.safetensors"); !errors.As(err, &e) || e.Status != IOError {
+		t.Errorf("got %v", err)
+	}
+	if steps, _ := m.Steps(); steps != 0 {
+		t.Errorf("steps %d after refused calls", steps)
+	}
+	if _, err := NewBuilder(ctx, 1, 8, 8).Flatten().Conv2d("", 4, 3, 1, -1, true).Build(1); !errors.As(err, &e) ||
+		e.Status != ShapeMismatch {
+		t.Errorf("got %v", err)
+	}
+	if _, err := NewContext(0); !errors.As(err, &e) || e.Status != InvalidArgument {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestClosedObjectsCannotBeUsed(t *testing.T) {
+	ctx, _ := NewContext(1)
+	m := smallCnn(t, ctx)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil { // closing twice is harmless
+		t.Fatal(err)
+	}
+	if _, err := m.Steps(); err != ErrClosed {
+		t.Errorf("got %v", err)
+	}
+	ctx.Close()
+	if _, err := NewTensor(ctx, 1, 1, 1, 1, LayoutNCHW, nil); err != ErrClosed {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	images, labels := slice(t)
+	ctx, _ := NewContext(2)
+	defer ctx.Close()
+	m, other := smallCnn(t, ctx), smallCnn(t, ctx)
+	defer m.Close()
+	defer other.Close()
+	if _, err := m.TrainStep(images, labels); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.Predict(images, batch)
+	b, _ := other.Predict(images, batch)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("logit %d: %v != %v", i, a[i], b[i])
+		}
+	}
+	if err := other.SetFrozen("conv1", true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConvMatchesAScalarReference(t *testing.T) {
+	x := make([]float32, 2*4*5)
+	w := make([]float32, 3*2*3*3)
+	b := []float32{0.5, -1, 0.25}
+	for i := range x {
+		if i%3 != 0 {
+			x[i] = float32(i%7) - 3
+		}
+	}
+	for i := range w {
+		w[i] = float32((i*5)%9-4) / 4
+	}
+	ctx, _ := NewContext(1)
+	defer ctx.Close()
+	conv, err := NewConv(ctx, 1, 2, 4, 5, 3, 3, 1, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conv.Close()
+	tx, _ := NewTensor(ctx, 1, 2, 4, 5, LayoutBlocked, x)
+	ty, _ := NewTensor(ctx, 1, 3, 4, 5, LayoutBlocked, nil)
+	defer tx.Close()
+	defer ty.Close()
+	if err := conv.SetWeights(w, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []Kernel{KernelDense, KernelSparse} {
+		conv.SetKernel(k)
+		if err := conv.Forward(tx, ty); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := conv.LastCall(PassForward); c.Kernel != k || !c.Ran {
+			t.Errorf("last call %+v", c)
+		}
+		y, _ := ty.Values()
+		for k2 := 0; k2 < 3; k2++ {
+			for p := 0; p < 4; p++ {
+				for q := 0; q < 5; q++ {
+					sum := float64(b[k2])
+					for c := 0; c < 2; c++ {
+						for r := 0; r < 3; r++ {
+							for s := 0; s < 3; s++ {
+								h, ww := p-1+r, q-1+s
+								if h >= 0 && h < 4 && ww >= 0 && ww < 5 {
+									sum += float64(x[(c*4+h)*5+ww]) * float64(w[((k2*2+c)*3+r)*3+s])
+								}
+							}
+						}
+					}
+					if math.Abs(float64(y[(k2*4+p)*5+q])-sum) > 1e-4 {
+						t.Errorf("y[%d,%d,%d] = %v, want %v", k2, p, q, y[(k2*4+p)*5+q], sum)
+					}
+				}
+			}
+		}
+	}
+	var e *Error
+	if err := conv.Forward(ty, tx); !errors.As(err, &e) || e.Status != ShapeMismatch {
+		t.Errorf("got %v", err)
+	}
+}
