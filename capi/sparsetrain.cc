@@ -32,35 +32,16 @@ st_status Fail(st_status status, std::string message) {
   return status;
 }
 
+// st_status of each StatusCode, in StatusCode order.
+constexpr st_status kStatusOf[] = {ST_OK,          ST_INVALID_ARGUMENT, ST_SHAPE_MISMATCH,
+                                   ST_UNSUPPORTED, ST_OUT_OF_MEMORY,    ST_IO_ERROR,
+                                   ST_CORRUPT_DATA, ST_INTERNAL};
+
 st_status Check(const st::Status& s, const char* call) {
   if (s.ok()) return ST_OK;
-  st_status code = ST_INTERNAL;
-  switch (s.code()) {
-    case st::StatusCode::kOk:
-      return ST_OK;
-    case st::StatusCode::kInvalidArgument:
-      code = ST_INVALID_ARGUMENT;
-      break;
-    case st::StatusCode::kShapeMismatch:
-      code = ST_SHAPE_MISMATCH;
-      break;
-    case st::StatusCode::kUnsupported:
-      code = ST_UNSUPPORTED;
-      break;
-    case st::StatusCode::kOutOfMemory:
-      code = ST_OUT_OF_MEMORY;
-      break;
-    case st::StatusCode::kIoError:
-      code = ST_IO_ERROR;
-      break;
-    case st::StatusCode::kCorruptData:
-      code = ST_CORRUPT_DATA;
-      break;
-    case st::StatusCode::kInternal:
-      code = ST_INTERNAL;
-      break;
-  }
-  return Fail(code, std::string(call) + ": " + s.message());
+  const size_t code = size_t(s.code());
+  return Fail(code < sizeof kStatusOf / sizeof *kStatusOf ? kStatusOf[code] : ST_INTERNAL,
+              std::string(call) + ": " + s.message());
 }
 
 // Runs an entry point's body; exceptions become statuses.
@@ -206,6 +187,17 @@ st_status NotNull(const void* p, const char* what, const char* call) {
     const st_status status_ = (expr); \
     if (status_ != ST_OK) return status_; \
   } while (0)
+
+// Destroys the object behind `handle` (of `kind`).
+st_status DestroyHandle(const void* handle, Kind kind, const char* call) {
+  return Guard(call, [&] {
+    ST_RETURN_IF_ERROR(NotNull(handle, KindName(kind), call));
+    if (Objects().Remove(reinterpret_cast<uintptr_t>(handle), kind) == nullptr) {
+      return Fail(ST_BAD_HANDLE, std::string(call) + ": " + KindName(kind) + " handle is not live");
+    }
+    return ST_OK;
+  });
+}
 
 st_status ToLayout(st_layout layout, st::Layout* out, const char* call) {
   switch (layout) {
@@ -538,13 +530,7 @@ st_status st_context_create(int32_t threads, const st_allocator* allocator, st_c
 }
 
 st_status st_context_destroy(st_context* context) {
-  return Guard("st_context_destroy", [&] {
-    ST_RETURN_IF_ERROR(NotNull(context, "context", "st_context_destroy"));
-    if (Objects().Remove(reinterpret_cast<uintptr_t>(context), Kind::kContext) == nullptr) {
-      return Fail(ST_BAD_HANDLE, "st_context_destroy: context handle is not live");
-    }
-    return ST_OK;
-  });
+  return DestroyHandle(context, Kind::kContext, "st_context_destroy");
 }
 
 st_status st_context_threads(const st_context* context, int32_t* threads) {
@@ -576,13 +562,7 @@ st_status st_tensor_wrap(st_context* context, const int64_t dims[4], st_layout l
 }
 
 st_status st_tensor_destroy(st_tensor* tensor) {
-  return Guard("st_tensor_destroy", [&] {
-    ST_RETURN_IF_ERROR(NotNull(tensor, "tensor", "st_tensor_destroy"));
-    if (Objects().Remove(reinterpret_cast<uintptr_t>(tensor), Kind::kTensor) == nullptr) {
-      return Fail(ST_BAD_HANDLE, "st_tensor_destroy: tensor handle is not live");
-    }
-    return ST_OK;
-  });
+  return DestroyHandle(tensor, Kind::kTensor, "st_tensor_destroy");
 }
 
 st_status st_tensor_dims(const st_tensor* tensor, int64_t dims[4]) {
@@ -679,13 +659,7 @@ st_status st_conv_create(st_context* context, const st_conv_desc* desc, st_conv*
 }
 
 st_status st_conv_destroy(st_conv* conv) {
-  return Guard("st_conv_destroy", [&] {
-    ST_RETURN_IF_ERROR(NotNull(conv, "conv", "st_conv_destroy"));
-    if (Objects().Remove(reinterpret_cast<uintptr_t>(conv), Kind::kConv) == nullptr) {
-      return Fail(ST_BAD_HANDLE, "st_conv_destroy: conv handle is not live");
-    }
-    return ST_OK;
-  });
+  return DestroyHandle(conv, Kind::kConv, "st_conv_destroy");
 }
 
 st_status st_conv_output_dims(const st_conv* conv, int64_t dims[4]) {
@@ -869,15 +843,7 @@ st_status st_model_finish(st_model* model, uint64_t seed) {
 }
 
 st_status st_model_destroy(st_model* model) {
-  return Guard("st_model_destroy", [&] {
-    ST_RETURN_IF_ERROR(NotNull(model, "model", "st_model_destroy"));
-    std::unique_ptr<Object> object = Objects().Remove(reinterpret_cast<uintptr_t>(model), Kind::kModel);
-    if (object == nullptr) return Fail(ST_BAD_HANDLE, "st_model_destroy: model handle is not live");
-    // Tensors free through the allocator they came from; install it for symmetry with creation.
-    st::ScopedAllocator scope(object->context->allocator_or_null());
-    object.reset();
-    return ST_OK;
-  });
+  return DestroyHandle(model, Kind::kModel, "st_model_destroy");
 }
 
 st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height, int64_t* width) {

@@ -24,6 +24,20 @@ void ForEachPlane(Dims dims, pthreadpool_t pool, const Body& body) {
   ParallelFor(pool, size_t(dims.n * BlocksOf(dims.c)), body);
 }
 
+// Calls tap(j, pixel) for each window position j = r * window + s of output (p, q) that falls
+// inside the input, with the input pixel's index in its plane.
+template <class Tap>
+HWY_INLINE void ForEachTap(const PoolShape& shape, int64_t p, int64_t q, const Tap& tap) {
+  for (int64_t r = 0; r < shape.window; ++r) {
+    const int64_t h = p * shape.stride - shape.pad + r;
+    if (h < 0 || h >= shape.input.h) continue;
+    for (int64_t s = 0; s < shape.window; ++s) {
+      const int64_t w = q * shape.stride - shape.pad + s;
+      if (w >= 0 && w < shape.input.w) tap(int32_t(r * shape.window + s), h * shape.input.w + w);
+    }
+  }
+}
+
 int64_t MaxPoolForwardImpl(const PoolShape& shape, const float* x, float* y, int32_t* argmax,
                            pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
@@ -44,19 +58,12 @@ int64_t MaxPoolForwardImpl(const PoolShape& shape, const float* x, float* y, int
         for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
           auto best = hn::Set(d, -std::numeric_limits<float>::infinity());
           auto best_at = hn::Zero(di);
-          for (int64_t r = 0; r < shape.window; ++r) {
-            const int64_t h = p * shape.stride - shape.pad + r;
-            if (h < 0 || h >= in.h) continue;
-            for (int64_t s = 0; s < shape.window; ++s) {
-              const int64_t w = q * shape.stride - shape.pad + s;
-              if (w < 0 || w >= in.w) continue;
-              const auto v = hn::LoadU(d, x_plane + (h * in.w + w) * kChannelBlock + lane);
-              const auto better = hn::Gt(v, best);
-              best = hn::IfThenElse(better, v, best);
-              best_at = hn::IfThenElse(hn::RebindMask(di, better),
-                                       hn::Set(di, int32_t(r * shape.window + s)), best_at);
-            }
-          }
+          ForEachTap(shape, p, q, [&](int32_t j, int64_t pixel) HWY_ATTR {
+            const auto v = hn::LoadU(d, x_plane + pixel * kChannelBlock + lane);
+            const auto better = hn::Gt(v, best);
+            best = hn::IfThenElse(better, v, best);
+            best_at = hn::IfThenElse(hn::RebindMask(di, better), hn::Set(di, j), best_at);
+          });
           hn::StoreU(best, d, y_plane + out + lane);
           hn::StoreU(best_at, di, arg_plane + out + lane);
           plane_zeros += int64_t(hn::CountTrue(d, hn::Eq(best, hn::Zero(d))));
@@ -89,17 +96,11 @@ int64_t MaxPoolBackwardImpl(const PoolShape& shape, const float* dy, const int32
         for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
           const auto g = hn::LoadU(d, dy_plane + out + lane);
           const auto at = hn::LoadU(di, arg_plane + out + lane);
-          for (int64_t r = 0; r < shape.window; ++r) {
-            const int64_t h = p * shape.stride - shape.pad + r;
-            if (h < 0 || h >= in.h) continue;
-            for (int64_t s = 0; s < shape.window; ++s) {
-              const int64_t w = q * shape.stride - shape.pad + s;
-              if (w < 0 || w >= in.w) continue;
-              const auto here = hn::RebindMask(d, hn::Eq(at, hn::Set(di, int32_t(r * shape.window + s))));
-              float* target = dx_plane + (h * in.w + w) * kChannelBlock + lane;
-              hn::StoreU(hn::Add(hn::LoadU(d, target), hn::IfThenElseZero(here, g)), d, target);
-            }
-          }
+          ForEachTap(shape, p, q, [&](int32_t j, int64_t pixel) HWY_ATTR {
+            const auto here = hn::RebindMask(d, hn::Eq(at, hn::Set(di, j)));
+            float* target = dx_plane + pixel * kChannelBlock + lane;
+            hn::StoreU(hn::Add(hn::LoadU(d, target), hn::IfThenElseZero(here, g)), d, target);
+          });
         }
       }
     }

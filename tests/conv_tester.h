@@ -60,18 +60,8 @@ class ConvTester {
 
 // A per-target suite with a 2-thread pool: cases alternate between the pool and the calling
 // thread alone, so both paths of every kernel run.
-class ConvKernelTest : public PerTargetTest {
+class ConvKernelTest : public PerTargetPoolTest {
  protected:
-  void SetUp() override {
-    PerTargetTest::SetUp();
-    pool_ = pthreadpool_create(2);
-    ASSERT_NE(pool_, nullptr);
-  }
-  void TearDown() override {
-    pthreadpool_destroy(pool_);
-    PerTargetTest::TearDown();
-  }
-
   // Runs check(tester, pool) on every awkward shape at every zero fraction, alternating pools,
   // and asserts each kernel call ran on the target under test.
   template <class Check>
@@ -86,8 +76,6 @@ class ConvKernelTest : public PerTargetTest {
       }
     }
   }
-
-  pthreadpool_t pool_ = nullptr;
 };
 
 // Asserts |got - want| <= bound per element, with bound proportional to the sum of the absolute

@@ -23,18 +23,7 @@ std::vector<float> RandomValues(int64_t count, uint32_t seed, float low = -1.0f,
   return v;
 }
 
-class LayerKernelsTest : public PerTargetTest {
- protected:
-  void SetUp() override {
-    PerTargetTest::SetUp();
-    pool_ = pthreadpool_create(2);
-  }
-  void TearDown() override {
-    pthreadpool_destroy(pool_);
-    PerTargetTest::TearDown();
-  }
-  pthreadpool_t pool_ = nullptr;
-};
+class LayerKernelsTest : public PerTargetPoolTest {};
 
 TEST_P(LayerKernelsTest, ChannelSumsAndAffineMatchScalar) {
   const Dims dims{3, 20, 17, 19};  // 323 pixels: more than one float run per plane

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
+#include <pthreadpool.h>
 
 #include <cstdint>
 #include <string>
@@ -27,6 +28,21 @@ class PerTargetTest : public ::testing::TestWithParam<int64_t> {
         << "ran on " << hwy::TargetName(LastTargetRan()) << ", expected "
         << hwy::TargetName(GetParam());
   }
+};
+
+// A PerTargetTest with a 2-thread pool for the kernels under test.
+class PerTargetPoolTest : public PerTargetTest {
+ protected:
+  void SetUp() override {
+    PerTargetTest::SetUp();
+    pool_ = pthreadpool_create(2);
+    ASSERT_NE(pool_, nullptr);
+  }
+  void TearDown() override {
+    pthreadpool_destroy(pool_);
+    PerTargetTest::TearDown();
+  }
+  pthreadpool_t pool_ = nullptr;
 };
 
 inline std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info) {

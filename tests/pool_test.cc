@@ -14,17 +14,8 @@
 namespace sparsetrain {
 namespace {
 
-class PoolTest : public PerTargetTest {
+class PoolTest : public PerTargetPoolTest {
  protected:
-  void SetUp() override {
-    PerTargetTest::SetUp();
-    pool_ = pthreadpool_create(2);
-  }
-  void TearDown() override {
-    pthreadpool_destroy(pool_);
-    PerTargetTest::TearDown();
-  }
-
   std::vector<float> ToBlocked(const std::vector<float>& nchw, Dims dims) {
     std::vector<float> blocked(StorageFloats(dims, Layout::kNChw16c));
     EXPECT_TRUE(Reorder(nchw.data(), Layout::kNCHW, blocked.data(), Layout::kNChw16c, dims).ok());
@@ -35,8 +26,6 @@ class PoolTest : public PerTargetTest {
     EXPECT_TRUE(Reorder(blocked.data(), Layout::kNChw16c, nchw.data(), Layout::kNCHW, dims).ok());
     return nchw;
   }
-
-  pthreadpool_t pool_ = nullptr;
 };
 
 // Values on a coarse grid, so windows hold ties (the first maximum must win) and zeros.
