@@ -207,7 +207,7 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
 
   std::printf("\nPer layer (batch %lld, medians of %d steps; speedup = dense kernels' time / this run's):\n",
               (long long)batch, kRounds);
-  std::printf("%-10s %-11s %7s %7s  %-20s  %21s  %s\n", "layer", "kind", "x zero", "dy zero",
+  std::printf("%-10s %-14s %7s %7s  %-20s  %21s  %s\n", "layer", "kind", "x zero", "dy zero",
               "kernel fwd/bwd_d/bwd_w", "ms fwd/bwd_d/bwd_w", "speedup");
   double total_chosen = 0.0, total_dense = 0.0;
   for (const st::LayerReport& r : model->Telemetry()) {
@@ -233,7 +233,7 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
     }
     char speedup[16] = "";
     if (r.telemetry.is_conv && layer_chosen > 0) std::snprintf(speedup, sizeof(speedup), "%.2fx", layer_dense / layer_chosen);
-    std::printf("%-10s %-11s %7s %7s  %-20s  %21s  %s%s\n", r.name.c_str(), r.kind.c_str(),
+    std::printf("%-10s %-14s %7s %7s  %-20s  %21s  %s%s\n", r.name.c_str(), r.kind.c_str(),
                 ZerosText(r.telemetry.input_zeros).c_str(), ZerosText(r.telemetry.grad_zeros).c_str(),
                 kernels.c_str(), times, speedup, r.frozen ? " (frozen)" : "");
   }
@@ -250,7 +250,7 @@ void Plot(const std::string& out_dir, const std::vector<std::string>& conv_names
       "set datafile separator ','\nset key autotitle columnhead\nset multiplot layout 3,1\n"
       "set xlabel 'step'\nset ylabel 'loss'\nplot '" + out_dir + "/metrics.csv' using 1:3 with lines title 'training loss'\n"
       "set ylabel 'accuracy'\nset yrange [0.5:1]\nplot '" + out_dir + "/metrics.csv' using 1:4 with lines title 'training', '' using 1:5 with linespoints pt 7 title 'test'\n"
-      "set ylabel 'zero fraction'\nset yrange [0:1]\nplot ";
+      "set key outside right\nset ylabel 'zero fraction'\nset yrange [0:1]\nplot ";
   int column = 7;
   for (size_t i = 0; i < conv_names.size(); ++i, column += 2) {
     script += (i ? ", " : "") + std::string("'") + out_dir + "/metrics.csv' using 1:" +

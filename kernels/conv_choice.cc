@@ -89,7 +89,7 @@ ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, dou
   }
   if (isa != isa_) *this = ConvKernelSelector(), isa_ = isa;  // measurements are per ISA
   if (probes_ < kProbes) {
-    predicted_sum_ += predicted;
+    if (probes_ >= kWarmups) predicted_sum_ += predicted;
     return probes_ % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse;
   }
   return ChooseConvKernel(pass, shape, zeros, isa, correction_);
@@ -97,10 +97,12 @@ ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, dou
 
 void ConvKernelSelector::Record(ConvKernel kernel, double ms) {
   if (probes_ >= kProbes) return;
-  double& best = best_ms_[kernel == ConvKernel::kSparse];
-  best = best == 0.0 ? ms : std::min(best, ms);
+  if (probes_ >= kWarmups) {
+    double& best = best_ms_[kernel == ConvKernel::kSparse];
+    best = best == 0.0 ? ms : std::min(best, ms);
+  }
   if (++probes_ == kProbes && best_ms_[0] > 0.0) {
-    const double predicted = predicted_sum_ / kProbes;
+    const double predicted = predicted_sum_ / (kProbes - kWarmups);
     correction_ = (best_ms_[1] / best_ms_[0]) / predicted;
   }
 }

@@ -34,8 +34,9 @@ ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros,
 // The choice for one pass of one layer, corrected by measurement. The calibration curves come
 // from mid-sized layers; a small or unusual layer (few channels, small images) can be off by 2x.
 // So the first calls alternate the two kernels (both give the same result), time them through
-// Record, and scale the prediction by what was measured against what was predicted; after that
-// the choice follows the corrected curve as the zero fraction moves.
+// Record - the first call of each only warms up (scratch memory, caches) - and scale the
+// prediction by what was measured against what was predicted; after that the choice follows the
+// corrected curve as the zero fraction moves.
 class ConvKernelSelector {
  public:
   ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
@@ -45,7 +46,8 @@ class ConvKernelSelector {
   double correction() const { return correction_; }
 
  private:
-  static constexpr int kProbes = 6;  // alternating dense, sparse; the fastest of each counts
+  static constexpr int kWarmups = 2;  // dense, sparse: not timed
+  static constexpr int kProbes = 8;   // alternating dense, sparse; the fastest of each counts
   Isa isa_ = Isa::kAuto;
   int probes_ = 0;
   double best_ms_[2] = {0.0, 0.0};  // dense, sparse

@@ -56,8 +56,9 @@ int64_t MaxPoolForwardImpl(const PoolShape& shape, const float* x, float* y, int
       for (int64_t q = 0; q < q_count; ++q) {
         const int64_t out = (p * q_count + q) * kChannelBlock;
         for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
-          auto best = hn::Set(d, -std::numeric_limits<float>::infinity());
-          auto best_at = hn::Zero(di);
+          const float floor = shape.relu ? 0.0f : -std::numeric_limits<float>::infinity();
+          auto best = hn::Set(d, floor);
+          auto best_at = hn::Set(di, shape.relu ? -1 : 0);
           ForEachTap(shape, p, q, [&](int32_t j, int64_t pixel) HWY_ATTR {
             const auto v = hn::LoadU(d, x_plane + pixel * kChannelBlock + lane);
             const auto better = hn::Gt(v, best);

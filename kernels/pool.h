@@ -16,6 +16,9 @@ namespace sparsetrain {
 struct PoolShape {
   Dims input;  // (N, C, H, W)
   int64_t window = 2, stride = 2, pad = 0;
+  // Also apply a ReLU before pooling: relu(max) = max(relu), so y = max(0, window max), at the
+  // cost of max pooling alone. Windows with no positive value get argmax -1 (no gradient).
+  bool relu = false;
 
   int64_t p() const { return (input.h + 2 * pad - window) / stride + 1; }
   int64_t q() const { return (input.w + 2 * pad - window) / stride + 1; }
@@ -26,8 +29,8 @@ struct PoolShape {
 Status Validate(const PoolShape& shape);
 
 // y = max over each window (padding never wins). `argmax` receives, per element of y's storage,
-// the position r * window + s of the maximum in its window (the first on ties), for the
-// backward pass. Returns how many elements of y are zero. Shapes are trusted (Validate first).
+// the position r * window + s of the maximum in its window (the first on ties; -1 for a fused
+// ReLU's zero), for the backward pass. Returns how many elements of y are zero. Shapes are trusted (Validate first).
 int64_t MaxPoolForward(const PoolShape& shape, const float* x, float* y, int32_t* argmax,
                        pthreadpool_t pool);
 

@@ -21,20 +21,22 @@ class Relu : public Layer {
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 };
 
-// Max pooling over square windows (PyTorch's MaxPool2d, floor mode).
+// Max pooling over square windows (PyTorch's MaxPool2d, floor mode), optionally with the ReLU
+// before it fused in (relu then max pooling equals max pooling of max(x, 0) at no extra cost).
 class MaxPool2d : public Layer {
  public:
-  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad)
-      : Layer(std::move(name)), window_(window), stride_(stride), pad_(pad) {}
-  const char* kind() const override { return "maxpool2d"; }
+  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad, bool relu)
+      : Layer(std::move(name)), window_(window), stride_(stride), pad_(pad), relu_(relu) {}
+  const char* kind() const override { return relu_ ? "relu+maxpool2d" : "maxpool2d"; }
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;
   Status Forward(const Activation& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   void AddMemory(MemoryFootprint* memory) const override;
 
  private:
-  PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_}; }
+  PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_, relu_}; }
   int64_t window_, stride_, pad_;
+  bool relu_;
   std::vector<int32_t> argmax_;
   Dims input_dims_;
 };

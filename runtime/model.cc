@@ -70,7 +70,7 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
   std::vector<Layer*> layers;
   body_.CollectLayers(&layers);
   for (Layer* layer : layers) layer->ResetTelemetry();
-  status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW);
+  status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW, pool_);
   if (!status.ok()) return status;
   const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps())};
   return body_.Forward(input_batch_, ctx, logits);
@@ -345,7 +345,16 @@ ModelBuilder& ModelBuilder::Relu(const std::string& name) {
 
 ModelBuilder& ModelBuilder::MaxPool(int64_t window, int64_t stride, int64_t pad,
                                     const std::string& name) {
-  Add(Status::Ok(), std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad));
+  // A ReLU right before runs inside the pooling (one pass over the data instead of three).
+  Frame& frame = frames_.back();
+  Sequence& sequence = frame.in_shortcut ? frame.shortcut : frame.body;
+  std::unique_ptr<Layer> relu;
+  if (error_.ok() && !sequence.empty() && std::string(sequence.layers().back()->kind()) == "relu") {
+    relu = sequence.PopBack();  // its output spec equals its input's: frame.spec stays right
+  }
+  Add(Status::Ok(), std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad,
+                                                relu != nullptr));
+  if (!error_.ok() && relu != nullptr) sequence.Append(std::move(relu));
   return *this;
 }
 

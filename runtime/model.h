@@ -114,6 +114,8 @@ class ModelBuilder {
                        bool bias = true, const std::string& name = "");  // pad -1: kernel / 2
   ModelBuilder& BatchNorm(double eps = 1e-5, double momentum = 0.1, const std::string& name = "");
   ModelBuilder& Relu(const std::string& name = "");
+  // Max pooling; a Relu added just before is fused into it (the pair reports as one layer,
+  // "relu+maxpool2d", under the pooling's name).
   ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0, const std::string& name = "");
   ModelBuilder& GlobalAvgPool(const std::string& name = "");
   ModelBuilder& Flatten(const std::string& name = "");

@@ -13,6 +13,11 @@ namespace sparsetrain {
 class Sequence {
  public:
   void Append(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+  std::unique_ptr<Layer> PopBack() {
+    std::unique_ptr<Layer> last = std::move(layers_.back());
+    layers_.pop_back();
+    return last;
+  }
   bool empty() const { return layers_.empty(); }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
 

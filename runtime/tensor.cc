@@ -99,14 +99,14 @@ Status Tensor::Wrap(float* data, Dims dims, Layout layout, Tensor* out) {
   return Status::Ok();
 }
 
-Status Tensor::CopyFrom(const float* src, Layout from) {
+Status Tensor::CopyFrom(const float* src, Layout from, pthreadpool_t pool) {
   if (empty()) return InvalidArgument("tensor: copy into an empty tensor");
-  return Reorder(src, from, data_, layout_, dims_);
+  return Reorder(src, from, data_, layout_, dims_, pool);
 }
 
-Status Tensor::CopyTo(float* dst, Layout to) const {
+Status Tensor::CopyTo(float* dst, Layout to, pthreadpool_t pool) const {
   if (empty()) return InvalidArgument("tensor: copy out of an empty tensor");
-  return Reorder(data_, layout_, dst, to, dims_);
+  return Reorder(data_, layout_, dst, to, dims_, pool);
 }
 
 }  // namespace sparsetrain

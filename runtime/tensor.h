@@ -5,6 +5,8 @@
 #ifndef SPARSETRAIN_RUNTIME_TENSOR_H_
 #define SPARSETRAIN_RUNTIME_TENSOR_H_
 
+#include <pthreadpool.h>
+
 #include <cstdint>
 #include <memory>
 
@@ -37,10 +39,11 @@ class Tensor {
   // Bytes of owned storage (0 for a wrapped tensor).
   int64_t capacity_bytes() const { return capacity_bytes_; }
 
-  // Fills this tensor from `src`, which holds the same logical tensor in layout `from`.
-  Status CopyFrom(const float* src, Layout from);
+  // Fills this tensor from `src`, which holds the same logical tensor in layout `from`; the
+  // conversion runs on `pool` (null: the calling thread).
+  Status CopyFrom(const float* src, Layout from, pthreadpool_t pool = nullptr);
   // Writes this tensor to `dst` in layout `to`.
-  Status CopyTo(float* dst, Layout to) const;
+  Status CopyTo(float* dst, Layout to, pthreadpool_t pool = nullptr) const;
 
  private:
   struct FreeDeleter {

@@ -91,6 +91,11 @@ TEST(ModelTest, TrainingLowersTheLoss) {
     EXPECT_LE(r.telemetry.input_zeros, 1.0) << r.name;
     EXPECT_TRUE(r.telemetry.ran[int(LayerPass::kForward)]) << r.name;
   }
+  // The ReLU before max pooling runs inside it.
+  const std::vector<LayerReport> reports = model->Telemetry();
+  EXPECT_EQ(reports[2].name, "pool1");
+  EXPECT_EQ(reports[2].kind, "relu+maxpool2d");
+  EXPECT_EQ(reports[1].kind, "batchnorm2d");
   const MemoryFootprint m = model->Memory();
   EXPECT_GT(m.parameter_bytes, 0);
   EXPECT_EQ(m.gradient_bytes, m.parameter_bytes - 2 * 16 * 4);  // BN running stats: no gradients

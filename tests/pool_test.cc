@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -43,52 +44,56 @@ TEST_P(PoolTest, MaxPoolMatchesScalarReferenceForwardAndBackward) {
   } configs[] = {{2, 2, 0}, {3, 2, 1}, {3, 2, 0}, {2, 1, 0}, {3, 1, 1}};
   for (Dims in : {Dims{2, 17, 7, 7}, Dims{1, 3, 8, 5}, Dims{3, 32, 2, 2}}) {
     for (const auto& config : configs) {
-      const PoolShape shape{in, config.window, config.stride, config.pad};
-      if (!Validate(shape).ok()) continue;
-      const Dims out = shape.output();
-      const std::vector<float> x = CoarseValues(in.count(), 5), dy = CoarseValues(out.count(), 6);
-      // Reference: first maximum of each window in (r, s) order; gradients summed onto it.
-      std::vector<float> want_y(out.count()), want_dx(in.count(), 0.0f);
-      for (int64_t n = 0; n < in.n; ++n) {
-        for (int64_t c = 0; c < in.c; ++c) {
-          for (int64_t p = 0; p < out.h; ++p) {
-            for (int64_t q = 0; q < out.w; ++q) {
-              float best = -std::numeric_limits<float>::infinity();
-              int64_t best_at = -1;
-              for (int64_t r = 0; r < shape.window; ++r) {
-                for (int64_t s = 0; s < shape.window; ++s) {
-                  const int64_t h = p * shape.stride - shape.pad + r;
-                  const int64_t w = q * shape.stride - shape.pad + s;
-                  if (h < 0 || h >= in.h || w < 0 || w >= in.w) continue;
-                  const int64_t at = ((n * in.c + c) * in.h + h) * in.w + w;
-                  if (x[at] > best) best = x[at], best_at = at;
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << "window " << config.window << " relu " << relu);
+        const PoolShape shape{in, config.window, config.stride, config.pad, relu};
+        if (!Validate(shape).ok()) continue;
+        const Dims out = shape.output();
+        const std::vector<float> x = CoarseValues(in.count(), 5), dy = CoarseValues(out.count(), 6);
+        // Reference: first maximum of each window in (r, s) order; gradients summed onto it.
+        std::vector<float> want_y(out.count()), want_dx(in.count(), 0.0f);
+        for (int64_t n = 0; n < in.n; ++n) {
+          for (int64_t c = 0; c < in.c; ++c) {
+            for (int64_t p = 0; p < out.h; ++p) {
+              for (int64_t q = 0; q < out.w; ++q) {
+                float best = -std::numeric_limits<float>::infinity();
+                int64_t best_at = -1;
+                for (int64_t r = 0; r < shape.window; ++r) {
+                  for (int64_t s = 0; s < shape.window; ++s) {
+                    const int64_t h = p * shape.stride - shape.pad + r;
+                    const int64_t w = q * shape.stride - shape.pad + s;
+                    if (h < 0 || h >= in.h || w < 0 || w >= in.w) continue;
+                    const int64_t at = ((n * in.c + c) * in.h + h) * in.w + w;
+                    if (x[at] > best) best = x[at], best_at = at;
+                  }
                 }
+                const int64_t o = ((n * out.c + c) * out.h + p) * out.w + q;
+                // With the fused ReLU: relu(max); no gradient where that is zero.
+                want_y[o] = relu ? std::max(best, 0.0f) : best;
+                if (!relu || best > 0.0f) want_dx[best_at] += dy[o];
               }
-              const int64_t o = ((n * out.c + c) * out.h + p) * out.w + q;
-              want_y[o] = best;
-              want_dx[best_at] += dy[o];
             }
           }
         }
+        const std::vector<float> x_blocked = ToBlocked(x, in), dy_blocked = ToBlocked(dy, out);
+        std::vector<float> y_blocked(StorageFloats(out, Layout::kNChw16c), NAN);
+        std::vector<int32_t> argmax(y_blocked.size());
+        const int64_t y_zeros =
+            MaxPoolForward(shape, x_blocked.data(), y_blocked.data(), argmax.data(), pool_);
+        ExpectRanOnTarget();
+        std::vector<float> dx_blocked(x_blocked.size(), NAN);
+        const int64_t dx_zeros =
+            MaxPoolBackward(shape, dy_blocked.data(), argmax.data(), dx_blocked.data(), pool_);
+        ExpectRanOnTarget();
+        EXPECT_EQ(ToNchw(y_blocked, out), want_y);
+        const std::vector<float> dx = ToNchw(dx_blocked, in);
+        for (int64_t i = 0; i < in.count(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-6f) << i;
+        int64_t want_y_zeros = 0, want_dx_zeros = 0;
+        for (float v : y_blocked) want_y_zeros += v == 0.0f;
+        for (float v : dx_blocked) want_dx_zeros += v == 0.0f;
+        EXPECT_EQ(y_zeros, want_y_zeros);
+        EXPECT_EQ(dx_zeros, want_dx_zeros);
       }
-      const std::vector<float> x_blocked = ToBlocked(x, in), dy_blocked = ToBlocked(dy, out);
-      std::vector<float> y_blocked(StorageFloats(out, Layout::kNChw16c), NAN);
-      std::vector<int32_t> argmax(y_blocked.size());
-      const int64_t y_zeros =
-          MaxPoolForward(shape, x_blocked.data(), y_blocked.data(), argmax.data(), pool_);
-      ExpectRanOnTarget();
-      std::vector<float> dx_blocked(x_blocked.size(), NAN);
-      const int64_t dx_zeros =
-          MaxPoolBackward(shape, dy_blocked.data(), argmax.data(), dx_blocked.data(), pool_);
-      ExpectRanOnTarget();
-      EXPECT_EQ(ToNchw(y_blocked, out), want_y);
-      const std::vector<float> dx = ToNchw(dx_blocked, in);
-      for (int64_t i = 0; i < in.count(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-6f) << i;
-      int64_t want_y_zeros = 0, want_dx_zeros = 0;
-      for (float v : y_blocked) want_y_zeros += v == 0.0f;
-      for (float v : dx_blocked) want_dx_zeros += v == 0.0f;
-      EXPECT_EQ(y_zeros, want_y_zeros);
-      EXPECT_EQ(dx_zeros, want_dx_zeros);
     }
   }
 }
