@@ -169,6 +169,15 @@ func NewContext(threads int) (*Context, error) {
 // Close releases the context (its objects keep it alive until they are closed).
 func (c *Context) Close() error { return c.close() }
 
+// Threads is the number of threads the context runs work on.
+func (c *Context) Threads() (int, error) {
+	h, err := c.get()
+	if err != nil {
+		return 0, err
+	}
+	return value(func() int { return native.Stb_context_threads(h) })
+}
+
 // Tensor is a float tensor of shape (n, c, h, w) in native memory.
 type Tensor struct{ handle[native.Struct_SS_st_tensor] }
 

@@ -82,6 +82,9 @@ func TestLossDecreasesAndEqualsTheCAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctx.Close()
+	if threads, err := ctx.Threads(); threads != 2 || err != nil {
+		t.Errorf("threads %d, %v", threads, err)
+	}
 	m := smallCnn(t, ctx)
 	defer m.Close()
 	var first, last float64

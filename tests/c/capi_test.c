@@ -350,6 +350,22 @@ static void TestMisuse(void) {
   EXPECT_STATUS(ST_SHAPE_MISMATCH, st_tensor_wrap(context, dims, ST_LAYOUT_NCHW, images, 3, &tensor), "st_tensor_wrap");
   OK(st_tensor_destroy(tensor));
   EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_copy_in(tensor, images, 24), "st_tensor_copy_in");
+  {
+    /* A wrapped caller buffer: no copy, the tensor reads and writes it. */
+    float buffer[24], out[24];
+    int64_t got[4];
+    st_layout layout;
+    int k;
+    for (k = 0; k < 24; ++k) buffer[k] = (float)k;
+    OK(st_tensor_wrap(context, dims, ST_LAYOUT_NCHW, buffer, 24, &tensor));
+    OK(st_tensor_dims(tensor, got));
+    OK(st_tensor_layout(tensor, &layout));
+    CHECK(got[0] == 1 && got[1] == 2 && got[2] == 3 && got[3] == 4 && layout == ST_LAYOUT_NCHW);
+    buffer[7] = -1.0f;
+    OK(st_tensor_copy_out(tensor, out, 24));
+    CHECK(out[7] == -1.0f && out[23] == 23.0f);
+    OK(st_tensor_destroy(tensor));
+  }
   EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_destroy(tensor), "st_tensor_destroy");
   EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_destroy((st_tensor*)(uintptr_t)0x12345), "st_tensor_destroy");
 
