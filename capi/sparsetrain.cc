@@ -231,6 +231,10 @@ st_status ToDims(const int64_t dims[4], st::Dims* out, const char* call) {
   return ST_OK;
 }
 
+void WriteDims(const st::Dims& d, int64_t dims[4]) {
+  dims[0] = d.n, dims[1] = d.c, dims[2] = d.h, dims[3] = d.w;
+}
+
 st_status CheckCount(size_t given, int64_t needed, const char* what, const char* call) {
   if (int64_t(given) != needed) {
     return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " has " + std::to_string(given) +
@@ -570,8 +574,7 @@ st_status st_tensor_dims(const st_tensor* tensor, int64_t dims[4]) {
     TensorObject* t = nullptr;
     ST_RETURN_IF_ERROR(Lookup(tensor, Kind::kTensor, "st_tensor_dims", &t));
     ST_RETURN_IF_ERROR(NotNull(dims, "dims", "st_tensor_dims"));
-    const st::Dims& d = t->tensor.dims();
-    dims[0] = d.n, dims[1] = d.c, dims[2] = d.h, dims[3] = d.w;
+    WriteDims(t->tensor.dims(), dims);
     return ST_OK;
   });
 }
@@ -667,8 +670,7 @@ st_status st_conv_output_dims(const st_conv* conv, int64_t dims[4]) {
     ConvObject* c = nullptr;
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, "st_conv_output_dims", &c));
     ST_RETURN_IF_ERROR(NotNull(dims, "dims", "st_conv_output_dims"));
-    const st::Dims d = c->shape.output();
-    dims[0] = d.n, dims[1] = d.c, dims[2] = d.h, dims[3] = d.w;
+    WriteDims(c->shape.output(), dims);
     return ST_OK;
   });
 }
