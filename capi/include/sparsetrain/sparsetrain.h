@@ -214,7 +214,9 @@ typedef struct st_model st_model;
 
 /* A model under construction for inputs of (channels, height, width). Add layers in order, then
  * st_model_finish. `name` arguments may be NULL for automatic names (conv1, bn1, relu1, pool1,
- * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added. */
+ * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added; a
+ * layer that fails is not added and construction can go on. A ReLU directly followed by max
+ * pooling runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
 ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height, int64_t width,
                                  st_model** out);
 /* pad < 0: kernel / 2. */
