@@ -45,8 +45,12 @@ static int32_t stb_result(st_status status, const st_step_result* r, double* res
 %typemap(jstype) (CTYPE* data, int64_t count) #JTYPE "[]"
 %typemap(javain) (CTYPE* data, int64_t count) "$javainput"
 %typemap(in) (CTYPE* data, int64_t count) {
-  /* Pinned, not copied, for the length of the call. */
   $2 = $input ? (int64_t)JCALL1(GetArrayLength, jenv, $input) : 0;
+  $1 = NULL;
+}
+/* Pinned, not copied, for the length of the call. "check" typemaps run after every "in", so no
+ * other JNI call happens while an array is held. */
+%typemap(check) (CTYPE* data, int64_t count) {
   $1 = $input ? ($1_ltype)JCALL2(GetPrimitiveArrayCritical, jenv, $input, 0) : NULL;
 }
 %typemap(freearg) (CTYPE* data, int64_t count) {

@@ -1,18 +1,24 @@
 package sparsetrain
 
-import "sparsetrain.org/sparsetrain/internal/native"
+import (
+	"runtime"
+
+	"sparsetrain.org/sparsetrain/internal/native"
+)
 
 // Optimizer holds optimiser settings; make one with SGD, Adam or AdamW.
 type Optimizer struct {
-	kind                                       int
+	kind                                      int
 	LearningRate, Momentum, WeightDecay, Clip float64
-	Nesterov                                   bool
-	cosine                                     bool
-	WarmupSteps, TotalSteps                    int64
+	Nesterov                                  bool
+	cosine                                    bool
+	WarmupSteps, TotalSteps                   int64
 }
 
 // SGD with momentum.
-func SGD(lr, momentum float64) Optimizer { return Optimizer{kind: 0, LearningRate: lr, Momentum: momentum} }
+func SGD(lr, momentum float64) Optimizer {
+	return Optimizer{kind: 0, LearningRate: lr, Momentum: momentum}
+}
 
 // Adam with PyTorch's defaults for betas and eps.
 func Adam(lr float64) Optimizer { return Optimizer{kind: 1, LearningRate: lr, Momentum: 0.9} }
@@ -38,12 +44,12 @@ type StepResult struct {
 
 // LayerInfo is one layer's telemetry from the last step.
 type LayerInfo struct {
-	Name, Kind             string
-	Frozen, IsConv         bool
-	InputZeros, GradZeros  float64
-	Ran                    [3]bool
-	Kernels                [3]Kernel
-	Milliseconds           [3]float64
+	Name, Kind            string
+	Frozen, IsConv        bool
+	InputZeros, GradZeros float64
+	Ran                   [3]bool
+	Kernels               [3]Kernel
+	Milliseconds          [3]float64
 }
 
 // Builder adds layers in order; empty names get automatic ones (conv1, relu1, fc1, ...).
@@ -61,7 +67,14 @@ func NewBuilder(ctx *Context, channels, height, width int64) *Builder {
 		return &Builder{err: err}
 	}
 	h, err := value(func() native.Struct_SS_st_model { return native.Stb_model_create(ch, channels, height, width) })
-	return &Builder{h: h, err: err, ok: err == nil}
+	b := &Builder{h: h, err: err, ok: err == nil}
+	// A builder dropped before Build releases its unfinished model.
+	runtime.SetFinalizer(b, func(b *Builder) {
+		if b.ok {
+			native.Stb_model_destroy(b.h)
+		}
+	})
+	return b
 }
 
 func (b *Builder) add(f func(native.Struct_SS_st_model) int) *Builder {

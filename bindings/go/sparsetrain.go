@@ -154,7 +154,9 @@ func track[H any, O interface{ Close() error }](object O, h H, destroy func(H) i
 }
 
 // Context holds the threads work runs on; the library starts no others.
-type Context struct{ handle[native.Struct_SS_st_context] }
+type Context struct {
+	handle[native.Struct_SS_st_context]
+}
 
 // NewContext makes a context running work on threads threads.
 func NewContext(threads int) (*Context, error) {
@@ -179,7 +181,9 @@ func (c *Context) Threads() (int, error) {
 }
 
 // Tensor is a float tensor of shape (n, c, h, w) in native memory.
-type Tensor struct{ handle[native.Struct_SS_st_tensor] }
+type Tensor struct {
+	handle[native.Struct_SS_st_tensor]
+}
 
 // NewTensor makes a tensor, zero or filled from nchw (n*c*h*w values in NCHW order) if not nil.
 func NewTensor(ctx *Context, n, c, h, w int64, layout Layout, nchw []float32) (*Tensor, error) {
@@ -324,7 +328,9 @@ func (c *Conv) pass(a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct
 func (c *Conv) Forward(x, y *Tensor) error { return c.pass(x, y, native.Stb_conv_forward) }
 
 // BackwardData computes dx from dy.
-func (c *Conv) BackwardData(dy, dx *Tensor) error { return c.pass(dy, dx, native.Stb_conv_backward_data) }
+func (c *Conv) BackwardData(dy, dx *Tensor) error {
+	return c.pass(dy, dx, native.Stb_conv_backward_data)
+}
 
 // BackwardWeights computes the weight gradients from x and dy.
 func (c *Conv) BackwardWeights(x, dy *Tensor) error {

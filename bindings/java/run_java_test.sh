@@ -5,7 +5,7 @@ set -euo pipefail
 jni=$(realpath "$1") jar=$2 tests=$3 reference=$4
 java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
 "$reference" > "$TEST_TMPDIR/reference_losses.txt"
-exec "$java" -Dsparsetrain.library="$jni" -Dsparsetrain.reference="$TEST_TMPDIR/reference_losses.txt" \
+exec "$java" -Xcheck:jni -Dsparsetrain.library="$jni" -Dsparsetrain.reference="$TEST_TMPDIR/reference_losses.txt" \
   -jar /usr/share/java/junit-platform-console-standalone.jar \
   -cp "$jar:$tests" --select-class org.sparsetrain.SparseTrainTest \
   --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests

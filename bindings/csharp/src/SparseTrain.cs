@@ -176,6 +176,10 @@ public sealed class Model : NativeObject<Native.SWIGTYPE_p_st_model> {
       handle = N.stb_model_create(context.Handle, channels, height, width);
       Check.Last();
     }
+    // A builder dropped before Build releases its unfinished model.
+    ~Builder() {
+      if (handle != null) N.stb_model_destroy(handle);
+    }
     private Native.SWIGTYPE_p_st_model H => handle ?? throw new ObjectDisposedException("Model.Builder");
     private Builder Add(int status) { Check.Ok(status); return this; }
     public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1, bool bias = true, string name = null) =>
@@ -195,6 +199,7 @@ public sealed class Model : NativeObject<Native.SWIGTYPE_p_st_model> {
       Check.Ok(N.stb_model_finish(H, seed));
       var model = new Model(handle);
       handle = null;
+      GC.SuppressFinalize(this);
       return model;
     }
   }
