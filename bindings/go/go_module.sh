@@ -28,6 +28,11 @@ if [[ "$mode" == test ]]; then
   "$reference" > "$work/reference_losses.txt"
   export SPARSETRAIN_REFERENCE="$work/reference_losses.txt"
   cd "$module"
+  unformatted=$(gofmt -l ./*.go examples)
+  if [[ -n "$unformatted" ]]; then
+    echo "not gofmt-formatted: $unformatted" >&2
+    exit 1
+  fi
   go vet . ./examples/...  # the SWIG-generated internal/native does not pass vet
   go test -count=1 ./...
 else
