@@ -117,6 +117,24 @@ TEST(ModelTest, PredictMatchesEvalLogitsAndIsDeterministic) {
   EXPECT_NE(State(*model), State(*Build(SmallCnn(), 2)));
 }
 
+TEST(ModelTest, DropoutActsInTrainingOnly) {
+  ModelBuilder builder(1, 12, 12);
+  builder.Flatten().Dropout(0.5f).Linear(5);
+  auto model = Build(std::move(builder));
+  const Batch batch = MakeBatch(8, 7);
+  std::vector<float> eval_a(8 * 5), eval_b(8 * 5), train(8 * 5);
+  ASSERT_TRUE(model->Predict(batch.images.data(), 8, eval_a.data()).ok());
+  ASSERT_TRUE(model->Predict(batch.images.data(), 8, eval_b.data()).ok());
+  EXPECT_EQ(eval_a, eval_b);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r, train.data()).ok());
+  EXPECT_NE(train, eval_a);  // half the features dropped, the rest doubled
+  // Below the only trainable layer nothing runs backward.
+  for (const LayerReport& rep : model->Telemetry()) {
+    EXPECT_EQ(rep.telemetry.ran[int(LayerPass::kBackwardData)], false) << rep.name;
+  }
+}
+
 TEST(ModelTest, FrozenLayersKeepTheirParametersAndSkipBackwardWork) {
   auto model = Build(SmallCnn());
   model->set_policy(KernelPolicy::kDense);
