@@ -14,15 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include "kernels/conv_choice.h"
+#include "bench/bench_data.h"
+#include "bench/timing.h"
 #include "kernels/aligned.h"
+#include "kernels/conv_choice.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
-#include "bench/bench_data.h"
-#include "bench/timing.h"
 
 namespace sparsetrain {
 namespace {

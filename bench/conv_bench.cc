@@ -21,20 +21,19 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include "bench/bench_data.h"
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
 #include "bench/timing.h"
-#include "kernels/conv_choice.h"
 #include "kernels/aligned.h"
+#include "kernels/conv_choice.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
@@ -139,9 +138,9 @@ Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Opt
     for (const Row& r : rows) {
       char line[512];
       std::snprintf(line, sizeof line, "%s,%s,%s,%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n",
-                    r.net.c_str(), r.layer.c_str(), r.pass.c_str(), IsaName(ActiveIsa()),
-                    o.threads, r.kernel.c_str(), r.x_sparsity, r.dy_sparsity, r.ours_ms,
-                    r.onednn_ms, r.onednn_ms / r.ours_ms);
+                    r.net.c_str(), r.layer.c_str(), r.pass.c_str(), IsaName(ActiveIsa()), o.threads,
+                    r.kernel.c_str(), r.x_sparsity, r.dy_sparsity, r.ours_ms, r.onednn_ms,
+                    r.onednn_ms / r.ours_ms);
       out << line;
     }
     if (!out.flush()) return Status(StatusCode::kIoError, "cannot write " + tmp);
@@ -172,8 +171,8 @@ int Run(const Options& o) {
   }
   std::printf("conv_bench: ISA %s, %d thread(s), kernel %s, median of %d\n", IsaName(ActiveIsa()),
               o.threads, o.kernel.c_str(), o.iters);
-  std::printf("%-8s %-16s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "pass", "x0",
-              "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
+  std::printf("%-8s %-16s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "pass", "x0", "dy0",
+              "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
   std::map<std::string, double> ours_total, onednn_total;
@@ -192,8 +191,7 @@ int Run(const Options& o) {
     AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
     AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c));
     AlignedFloats w_t(w.size()), dw(w.size()), dbias(s.k);
-    OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(),
-                      dy_nchw.data());
+    OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(), dy_nchw.data());
     if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
 
     for (const std::string& pass : o.passes) {
@@ -213,8 +211,8 @@ int Run(const Options& o) {
       } else if (pass == "bwd_data") {
         const auto kernel = sparse ? ConvBackwardDataSparse : ConvBackwardDataDense;
         ours = [&, kernel] {
-          (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i,
-                        s.weights(), pool);
+          (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i, s.weights(),
+                        pool);
           (void)kernel(s, dy.data(), w_t.data(), dx.data(), pool);
         };
         theirs = [&] { onednn.BackwardData(); };
@@ -226,8 +224,8 @@ int Run(const Options& o) {
       Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.
-      pthreadpool_parallelize_1d(pool, [](void*, size_t) {}, nullptr, 1,
-                                 PTHREADPOOL_FLAG_YIELD_WORKERS);
+      pthreadpool_parallelize_1d(
+          pool, [](void*, size_t) {}, nullptr, 1, PTHREADPOOL_FLAG_YIELD_WORKERS);
       row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
       std::printf("%-8s %-16s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(), row.ours_ms,

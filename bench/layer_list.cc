@@ -48,8 +48,8 @@ Status ReadLayerList(const std::string& path, std::vector<LayerSpec>* layers) {
     double v[11];
     for (int i = 0; i < 11; ++i) {
       if (!ParseNumber(f[i + 2], &v[i])) {
-        return Status(StatusCode::kCorruptData, where + ": field " + std::to_string(i + 3) +
-                                                    " ('" + f[i + 2] + "') is not a number");
+        return Status(StatusCode::kCorruptData, where + ": field " + std::to_string(i + 3) + " ('" +
+                                                    f[i + 2] + "') is not a number");
       }
     }
     LayerSpec layer;

@@ -1,7 +1,6 @@
 #include "bench/onednn_conv.h"
 
 #include <cstring>
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 namespace sparsetrain {
@@ -135,8 +134,8 @@ void OneDnnConv::BackwardWeights() {
 }
 
 std::string OneDnnConv::Implementations() const {
-  return std::string(state_->fwd_pd.impl_info_str()) + " / " +
-         state_->bwd_data_pd.impl_info_str() + " / " + state_->bwd_weights_pd.impl_info_str();
+  return std::string(state_->fwd_pd.impl_info_str()) + " / " + state_->bwd_data_pd.impl_info_str() +
+         " / " + state_->bwd_weights_pd.impl_info_str();
 }
 
 }  // namespace sparsetrain

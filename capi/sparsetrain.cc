@@ -33,8 +33,8 @@ st_status Fail(st_status status, std::string message) {
 }
 
 // st_status of each StatusCode, in StatusCode order.
-constexpr st_status kStatusOf[] = {ST_OK,          ST_INVALID_ARGUMENT, ST_SHAPE_MISMATCH,
-                                   ST_UNSUPPORTED, ST_OUT_OF_MEMORY,    ST_IO_ERROR,
+constexpr st_status kStatusOf[] = {ST_OK,           ST_INVALID_ARGUMENT, ST_SHAPE_MISMATCH,
+                                   ST_UNSUPPORTED,  ST_OUT_OF_MEMORY,    ST_IO_ERROR,
                                    ST_CORRUPT_DATA, ST_INTERNAL};
 
 st_status Check(const st::Status& s, const char* call) {
@@ -157,8 +157,9 @@ st_status Lookup(const void* handle, Kind kind, const char* call, T** out) {
   }
   Object* object = Objects().Find(reinterpret_cast<uintptr_t>(handle), kind);
   if (object == nullptr) {
-    return Fail(ST_BAD_HANDLE, std::string(call) + ": " + KindName(kind) +
-                                   " handle is not live (destroyed, never created, or another kind)");
+    return Fail(ST_BAD_HANDLE,
+                std::string(call) + ": " + KindName(kind) +
+                    " handle is not live (destroyed, never created, or another kind)");
   }
   *out = static_cast<T*>(object);
   return ST_OK;
@@ -171,8 +172,8 @@ Handle* Publish(std::unique_ptr<Object> object) {
 
 st_status SameContext(const Object& a, const Object& b, const char* call) {
   if (a.context != b.context) {
-    return Fail(ST_BAD_HANDLE, std::string(call) + ": the " + KindName(b.kind) +
-                                   " belongs to another context");
+    return Fail(ST_BAD_HANDLE,
+                std::string(call) + ": the " + KindName(b.kind) + " belongs to another context");
   }
   return ST_OK;
 }
@@ -182,9 +183,9 @@ st_status NotNull(const void* p, const char* what, const char* call) {
   return ST_OK;
 }
 
-#define ST_RETURN_IF_ERROR(expr)      \
-  do {                                \
-    const st_status status_ = (expr); \
+#define ST_RETURN_IF_ERROR(expr)          \
+  do {                                    \
+    const st_status status_ = (expr);     \
     if (status_ != ST_OK) return status_; \
   } while (0)
 
@@ -216,7 +217,8 @@ st_status ToLayout(st_layout layout, st::Layout* out, const char* call) {
     default:
       break;
   }
-  return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown layout " + std::to_string(int(layout)));
+  return Fail(ST_INVALID_ARGUMENT,
+              std::string(call) + ": unknown layout " + std::to_string(int(layout)));
 }
 
 st_status ToDims(const int64_t dims[4], st::Dims* out, const char* call) {
@@ -237,8 +239,9 @@ void WriteDims(const st::Dims& d, int64_t dims[4]) {
 
 st_status CheckCount(size_t given, int64_t needed, const char* what, const char* call) {
   if (int64_t(given) != needed) {
-    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " has " + std::to_string(given) +
-                                       " elements, the call needs " + std::to_string(needed));
+    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " has " +
+                                       std::to_string(given) + " elements, the call needs " +
+                                       std::to_string(needed));
   }
   return ST_OK;
 }
@@ -280,17 +283,20 @@ st_status ToPolicy(st_kernel kernel, st::KernelPolicy* out, const char* call) {
     default:
       break;
   }
-  return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown kernel " + std::to_string(int(kernel)));
+  return Fail(ST_INVALID_ARGUMENT,
+              std::string(call) + ": unknown kernel " + std::to_string(int(kernel)));
 }
 
 // A model that is built (or, for `building`, one that is not yet).
 st_status LookupModel(const st_model* handle, bool building, const char* call, ModelObject** out) {
   ST_RETURN_IF_ERROR(Lookup(handle, Kind::kModel, call, out));
   if (building && (*out)->builder == nullptr) {
-    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the model is finished; layers can no longer be added");
+    return Fail(ST_INVALID_ARGUMENT,
+                std::string(call) + ": the model is finished; layers can no longer be added");
   }
   if (!building && (*out)->model == nullptr) {
-    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the model is not finished (call st_model_finish)");
+    return Fail(ST_INVALID_ARGUMENT,
+                std::string(call) + ": the model is not finished (call st_model_finish)");
   }
   return ST_OK;
 }
@@ -317,7 +323,8 @@ st_status CheckImages(const st::Model& model, const float* images, size_t count,
                       const char* call) {
   ST_RETURN_IF_ERROR(NotNull(images, "images", call));
   if (batch <= 0) {
-    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": batch must be positive, got " + std::to_string(batch));
+    return Fail(ST_INVALID_ARGUMENT,
+                std::string(call) + ": batch must be positive, got " + std::to_string(batch));
   }
   const st::Dims& d = model.input_spec().dims;
   return CheckCount(count, batch * d.c * d.h * d.w, "images", call);
@@ -330,8 +337,8 @@ void CopyName(const std::string& from, char* to, size_t size) {
 }
 
 st_status CreateTensor(st_context* context, const int64_t dims[4], st_layout layout,
-                              const float* nchw, size_t count, float* wrap, size_t capacity,
-                              st_tensor** out, const char* call) {
+                       const float* nchw, size_t count, float* wrap, size_t capacity,
+                       st_tensor** out, const char* call) {
   return Guard(call, [&] {
     Object* c = nullptr;
     ST_RETURN_IF_ERROR(Lookup(context, Kind::kContext, call, &c));
@@ -346,11 +353,13 @@ st_status CreateTensor(st_context* context, const int64_t dims[4], st_layout lay
     if (wrap != nullptr) {
       const int64_t needed = st::StorageFloats(d, l);
       if (int64_t(capacity) < needed) {
-        return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": the buffer holds " + std::to_string(capacity) +
-                                           " floats, the tensor needs " + std::to_string(needed));
+        return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": the buffer holds " +
+                                           std::to_string(capacity) + " floats, the tensor needs " +
+                                           std::to_string(needed));
       }
       if (l != st::Layout::kNCHW && reinterpret_cast<uintptr_t>(wrap) % 64 != 0) {
-        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": blocked layouts need a 64-byte aligned buffer");
+        return Fail(ST_INVALID_ARGUMENT,
+                    std::string(call) + ": blocked layouts need a 64-byte aligned buffer");
       }
       ST_RETURN_IF_ERROR(Check(st::Tensor::Wrap(wrap, d, l, &t->tensor), call));
     } else {
@@ -368,7 +377,7 @@ st_status CreateTensor(st_context* context, const int64_t dims[4], st_layout lay
 // Copies weights and bias in or out of `param_of(op)` tensors (values or gradients).
 template <class Tensors>
 st_status ConvParams(const st_conv* conv, const char* call, float* weights, size_t weight_count,
-                            float* bias, size_t bias_count, bool in, const Tensors& tensors) {
+                     float* bias, size_t bias_count, bool in, const Tensors& tensors) {
   return Guard(call, [&] {
     ConvObject* c = nullptr;
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
@@ -376,7 +385,8 @@ st_status ConvParams(const st_conv* conv, const char* call, float* weights, size
     ST_RETURN_IF_ERROR(CheckCount(weight_count, c->shape.weights().count(), "weights", call));
     st::Parameter* b = c->op->bias();
     if (bias != nullptr) {
-      if (b == nullptr) return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the convolution has no bias");
+      if (b == nullptr)
+        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the convolution has no bias");
       ST_RETURN_IF_ERROR(CheckCount(bias_count, c->shape.k, "bias", call));
     }
     st::Tensor* w_tensor = tensors(c->op->weight());
@@ -397,21 +407,22 @@ st_status ConvParams(const st_conv* conv, const char* call, float* weights, size
 
 // Looks up a tensor operand of `conv` and checks its layout, shape and context.
 st_status ConvOperand(const ConvObject& conv, const st_tensor* handle, const char* what,
-                             const st::Dims& dims, const char* call, TensorObject** out) {
+                      const st::Dims& dims, const char* call, TensorObject** out) {
   ST_RETURN_IF_ERROR(Lookup(handle, Kind::kTensor, call, out));
   ST_RETURN_IF_ERROR(SameContext(conv, **out, call));
   const st::Tensor& t = (*out)->tensor;
   if (t.layout() != st::Layout::kNChw16c) {
-    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " must be in ST_LAYOUT_NCHW16C, it is " +
+    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what +
+                                       " must be in ST_LAYOUT_NCHW16C, it is " +
                                        st::LayoutName(t.layout()));
   }
   const st::Dims& d = t.dims();
   if (d.n != dims.n || d.c != dims.c || d.h != dims.h || d.w != dims.w) {
-    return Fail(ST_SHAPE_MISMATCH,
-                std::string(call) + ": " + what + " is " + std::to_string(d.n) + "x" + std::to_string(d.c) + "x" +
-                    std::to_string(d.h) + "x" + std::to_string(d.w) + ", the convolution needs " +
-                    std::to_string(dims.n) + "x" + std::to_string(dims.c) + "x" + std::to_string(dims.h) +
-                    "x" + std::to_string(dims.w));
+    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " is " + std::to_string(d.n) +
+                                       "x" + std::to_string(d.c) + "x" + std::to_string(d.h) + "x" +
+                                       std::to_string(d.w) + ", the convolution needs " +
+                                       std::to_string(dims.n) + "x" + std::to_string(dims.c) + "x" +
+                                       std::to_string(dims.h) + "x" + std::to_string(dims.w));
   }
   return ST_OK;
 }
@@ -437,11 +448,12 @@ st_status st_check_abi(uint32_t header_version) {
   const uint32_t major = header_version >> 16, minor = (header_version >> 8) & 0xFF;
   if (major != ST_VERSION_MAJOR) {
     return Fail(ST_UNSUPPORTED, "st_check_abi: built against ABI " + std::to_string(major) +
-                                    ", this library implements ABI " + std::to_string(ST_VERSION_MAJOR));
+                                    ", this library implements ABI " +
+                                    std::to_string(ST_VERSION_MAJOR));
   }
   if (minor > ST_VERSION_MINOR) {
-    return Fail(ST_UNSUPPORTED, "st_check_abi: built against version " + std::to_string(major) + "." +
-                                    std::to_string(minor) + ", this library is older (" +
+    return Fail(ST_UNSUPPORTED, "st_check_abi: built against version " + std::to_string(major) +
+                                    "." + std::to_string(minor) + ", this library is older (" +
                                     st_version_string() + ")");
   }
   return ST_OK;
@@ -510,11 +522,12 @@ st_status st_context_create(int32_t threads, const st_allocator* allocator, st_c
   return Guard("st_context_create", [&] {
     ST_RETURN_IF_ERROR(NotNull(out, "out", "st_context_create"));
     if (threads < 1 || threads > 1024) {
-      return Fail(ST_INVALID_ARGUMENT,
-                  "st_context_create: threads must be in [1, 1024], got " + std::to_string(threads));
+      return Fail(ST_INVALID_ARGUMENT, "st_context_create: threads must be in [1, 1024], got " +
+                                           std::to_string(threads));
     }
     if (allocator != nullptr && (allocator->alloc == nullptr || allocator->free == nullptr)) {
-      return Fail(ST_INVALID_ARGUMENT, "st_context_create: the allocator needs both alloc and free");
+      return Fail(ST_INVALID_ARGUMENT,
+                  "st_context_create: the allocator needs both alloc and free");
     }
     auto state = std::make_shared<ContextState>();
     state->threads = threads;
@@ -524,7 +537,8 @@ st_status st_context_create(int32_t threads, const st_allocator* allocator, st_c
     }
     if (threads > 1) {
       state->pool = pthreadpool_create(size_t(threads));
-      if (state->pool == nullptr) return Fail(ST_OUT_OF_MEMORY, "st_context_create: cannot start threads");
+      if (state->pool == nullptr)
+        return Fail(ST_OUT_OF_MEMORY, "st_context_create: cannot start threads");
     }
     auto object = std::make_unique<ContextObject>();
     object->context = std::move(state);
@@ -549,7 +563,8 @@ st_status st_context_threads(const st_context* context, int32_t* threads) {
 
 // ---- Tensors
 
-st_status st_tensor_create(st_context* context, const int64_t dims[4], st_layout layout, st_tensor** out) {
+st_status st_tensor_create(st_context* context, const int64_t dims[4], st_layout layout,
+                           st_tensor** out) {
   return CreateTensor(context, dims, layout, nullptr, 0, nullptr, 0, out, "st_tensor_create");
 }
 
@@ -609,7 +624,8 @@ st_status st_tensor_storage_size(const int64_t dims[4], st_layout layout, size_t
     ST_RETURN_IF_ERROR(ToDims(dims, &d, "st_tensor_storage_size"));
     ST_RETURN_IF_ERROR(ToLayout(layout, &l, "st_tensor_storage_size"));
     ST_RETURN_IF_ERROR(NotNull(floats, "floats", "st_tensor_storage_size"));
-    if (double(st::PaddedChannels(d.n)) * st::PaddedChannels(d.c) * d.h * d.w > double(int64_t{1} << 40)) {
+    if (double(st::PaddedChannels(d.n)) * st::PaddedChannels(d.c) * d.h * d.w >
+        double(int64_t{1} << 40)) {
       return Fail(ST_INVALID_ARGUMENT, "st_tensor_storage_size: size overflows");
     }
     *floats = size_t(st::StorageFloats(d, l));
@@ -648,13 +664,15 @@ st_status st_conv_create(st_context* context, const st_conv_desc* desc, st_conv*
     st::ConvShape s;
     s.n = desc->batch, s.c = desc->in_channels, s.h = desc->height, s.w = desc->width;
     s.k = desc->out_channels, s.r = desc->kernel_h, s.s = desc->kernel_w;
-    s.stride_h = desc->stride_h, s.stride_w = desc->stride_w, s.pad_h = desc->pad_h, s.pad_w = desc->pad_w;
+    s.stride_h = desc->stride_h, s.stride_w = desc->stride_w, s.pad_h = desc->pad_h,
+    s.pad_w = desc->pad_w;
     ST_RETURN_IF_ERROR(Check(st::Validate(s), "st_conv_create"));
     st::ScopedAllocator scope(c->context->allocator_or_null());
     auto conv = std::make_unique<ConvObject>();
     conv->context = c->context;
     conv->shape = s;
-    ST_RETURN_IF_ERROR(Check(st::ConvOp::Create("conv", s, desc->bias != 0, &conv->op), "st_conv_create"));
+    ST_RETURN_IF_ERROR(
+        Check(st::ConvOp::Create("conv", s, desc->bias != 0, &conv->op), "st_conv_create"));
     conv->op->set_measure_zeros(true);
     *out = Publish<st_conv>(std::move(conv));
     return ST_OK;
@@ -688,8 +706,8 @@ st_status st_conv_get_weights(const st_conv* conv, float* weights, size_t weight
                     /*in=*/false, [](st::Parameter& p) { return &p.value; });
 }
 
-st_status st_conv_get_gradients(const st_conv* conv, float* weights, size_t weight_count, float* bias,
-                                size_t bias_count) {
+st_status st_conv_get_gradients(const st_conv* conv, float* weights, size_t weight_count,
+                                float* bias, size_t bias_count) {
   return ConvParams(conv, "st_conv_get_gradients", weights, weight_count, bias, bias_count,
                     /*in=*/false, [](st::Parameter& p) { return &p.grad; });
 }
@@ -750,8 +768,10 @@ st_status st_conv_last_call(const st_conv* conv, st_pass pass, st_conv_call* out
     ConvObject* c = nullptr;
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, "st_conv_last_call", &c));
     ST_RETURN_IF_ERROR(NotNull(out, "call", "st_conv_last_call"));
-    if (pass != ST_PASS_FORWARD && pass != ST_PASS_BACKWARD_DATA && pass != ST_PASS_BACKWARD_WEIGHTS) {
-      return Fail(ST_INVALID_ARGUMENT, "st_conv_last_call: unknown pass " + std::to_string(int(pass)));
+    if (pass != ST_PASS_FORWARD && pass != ST_PASS_BACKWARD_DATA &&
+        pass != ST_PASS_BACKWARD_WEIGHTS) {
+      return Fail(ST_INVALID_ARGUMENT,
+                  "st_conv_last_call: unknown pass " + std::to_string(int(pass)));
     }
     const st::LayerTelemetry& t = c->op->telemetry();
     out->ran = t.ran[pass] ? 1 : 0;
@@ -779,8 +799,8 @@ st_status st_model_create(st_context* context, int64_t channels, int64_t height,
   });
 }
 
-st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels, int64_t kernel,
-                              int64_t stride, int64_t pad, int32_t bias) {
+st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels,
+                              int64_t kernel, int64_t stride, int64_t pad, int32_t bias) {
   return AddLayer(model, name, "st_model_add_conv2d", [&](st::ModelBuilder& b) {
     b.Conv2d(out_channels, kernel, stride, pad, bias != 0, NameOf(name));
   });
@@ -792,10 +812,12 @@ st_status st_model_add_batchnorm(st_model* model, const char* name, double eps, 
 }
 
 st_status st_model_add_relu(st_model* model, const char* name) {
-  return AddLayer(model, name, "st_model_add_relu", [&](st::ModelBuilder& b) { b.Relu(NameOf(name)); });
+  return AddLayer(model, name, "st_model_add_relu",
+                  [&](st::ModelBuilder& b) { b.Relu(NameOf(name)); });
 }
 
-st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window, int64_t stride, int64_t pad) {
+st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window, int64_t stride,
+                               int64_t pad) {
   return AddLayer(model, name, "st_model_add_maxpool",
                   [&](st::ModelBuilder& b) { b.MaxPool(window, stride, pad, NameOf(name)); });
 }
@@ -806,7 +828,8 @@ st_status st_model_add_global_avgpool(st_model* model, const char* name) {
 }
 
 st_status st_model_add_flatten(st_model* model, const char* name) {
-  return AddLayer(model, name, "st_model_add_flatten", [&](st::ModelBuilder& b) { b.Flatten(NameOf(name)); });
+  return AddLayer(model, name, "st_model_add_flatten",
+                  [&](st::ModelBuilder& b) { b.Flatten(NameOf(name)); });
 }
 
 st_status st_model_add_dropout(st_model* model, const char* name, float probability) {
@@ -814,7 +837,8 @@ st_status st_model_add_dropout(st_model* model, const char* name, float probabil
                   [&](st::ModelBuilder& b) { b.Dropout(probability, NameOf(name)); });
 }
 
-st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features, int32_t bias) {
+st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features,
+                              int32_t bias) {
   return AddLayer(model, name, "st_model_add_linear",
                   [&](st::ModelBuilder& b) { b.Linear(out_features, bias != 0, NameOf(name)); });
 }
@@ -825,11 +849,13 @@ st_status st_model_residual_begin(st_model* model, const char* name) {
 }
 
 st_status st_model_residual_shortcut(st_model* model) {
-  return AddLayer(model, nullptr, "st_model_residual_shortcut", [](st::ModelBuilder& b) { b.Shortcut(); });
+  return AddLayer(model, nullptr, "st_model_residual_shortcut",
+                  [](st::ModelBuilder& b) { b.Shortcut(); });
 }
 
 st_status st_model_residual_end(st_model* model) {
-  return AddLayer(model, nullptr, "st_model_residual_end", [](st::ModelBuilder& b) { b.EndResidual(); });
+  return AddLayer(model, nullptr, "st_model_residual_end",
+                  [](st::ModelBuilder& b) { b.EndResidual(); });
 }
 
 st_status st_model_finish(st_model* model, uint64_t seed) {
@@ -848,7 +874,8 @@ st_status st_model_destroy(st_model* model) {
   return DestroyHandle(model, Kind::kModel, "st_model_destroy");
 }
 
-st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height, int64_t* width) {
+st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height,
+                              int64_t* width) {
   return Guard("st_model_input_dims", [&] {
     ModelObject* m = nullptr;
     ST_RETURN_IF_ERROR(LookupModel(model, false, "st_model_input_dims", &m));
@@ -911,7 +938,8 @@ st_status st_model_set_optimizer(st_model* model, const st_optimizer_config* con
         c.kind = st::OptimizerKind::kAdamW;
         break;
       default:
-        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown optimizer kind " + std::to_string(int(config->kind)));
+        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown optimizer kind " +
+                                             std::to_string(int(config->kind)));
     }
     switch (config->schedule) {
       case ST_SCHEDULE_CONSTANT:
@@ -924,7 +952,8 @@ st_status st_model_set_optimizer(st_model* model, const st_optimizer_config* con
         c.schedule.kind = st::ScheduleKind::kCosine;
         break;
       default:
-        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown schedule " + std::to_string(int(config->schedule)));
+        return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": unknown schedule " +
+                                             std::to_string(int(config->schedule)));
     }
     c.lr = config->learning_rate;
     c.momentum = config->momentum;
@@ -987,8 +1016,9 @@ st_status st_model_train_step(st_model* model, const float* images, size_t image
   });
 }
 
-st_status st_model_eval_step(st_model* model, const float* images, size_t image_count, const int32_t* labels,
-                             int64_t batch, st_step_result* result, float* logits, size_t logit_count) {
+st_status st_model_eval_step(st_model* model, const float* images, size_t image_count,
+                             const int32_t* labels, int64_t batch, st_step_result* result,
+                             float* logits, size_t logit_count) {
   const char* call = "st_model_eval_step";
   return Guard(call, [&] {
     ModelObject* m = nullptr;
@@ -1069,7 +1099,8 @@ st_status st_model_layer_info(const st_model* model, int64_t index, st_layer_inf
     const std::vector<st::LayerReport> reports = m->model->Telemetry();
     if (index < 0 || index >= int64_t(reports.size())) {
       return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": index " + std::to_string(index) +
-                                           " is outside [0, " + std::to_string(reports.size()) + ")");
+                                           " is outside [0, " + std::to_string(reports.size()) +
+                                           ")");
     }
     const st::LayerReport& r = reports[size_t(index)];
     *info = st_layer_info{};

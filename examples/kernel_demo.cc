@@ -43,8 +43,9 @@ double BestMs(const std::function<void()>& run) {
   for (int i = 0; i < 5; ++i) {
     const auto start = std::chrono::steady_clock::now();
     run();
-    best = std::min(best, std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
   }
   return best;
 }
@@ -79,8 +80,9 @@ int main() {
   const st::AlignedFloats w = RandomBlocked(s.weights(), 0.0, rng);  // any values will do
   st::AlignedFloats w_t(w.size()), dense_out, sparse_out;
   pthreadpool_t pool = pthreadpool_create(2);
-  if (!(status = st::Reorder(w.data(), st::Layout::kOIhw16i16o, w_t.data(),
-                             st::Layout::kIOhw16o16i, s.weights(), pool)).ok()) {
+  if (!(status = st::Reorder(w.data(), st::Layout::kOIhw16i16o, w_t.data(), st::Layout::kIOhw16o16i,
+                             s.weights(), pool))
+           .ok()) {
     return Fail(status);
   }
 
@@ -88,8 +90,8 @@ int main() {
               100 * x_zeros, 100 * dy_zeros);
   std::printf("%-12s %10s %10s %8s  %-7s %s\n", "pass", "dense ms", "sparse ms", "speedup",
               "choice", "max difference");
-  for (st::ConvPass pass : {st::ConvPass::kForward, st::ConvPass::kBackwardData,
-                            st::ConvPass::kBackwardWeights}) {
+  for (st::ConvPass pass :
+       {st::ConvPass::kForward, st::ConvPass::kBackwardData, st::ConvPass::kBackwardWeights}) {
     const bool forward = pass == st::ConvPass::kForward;
     const bool weights = pass == st::ConvPass::kBackwardWeights;
     const st::Dims out_dims = forward ? s.output() : weights ? s.weights() : s.input();

@@ -69,22 +69,37 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       return v != nullptr;
     };
     bool ok = true;
-    if (arg == "--epochs") ok = number(&o->epochs);
-    else if (arg == "--batch") ok = number(&o->batch);
-    else if (arg == "--threads") ok = number(&o->threads);
-    else if (arg == "--train-limit") ok = number(&o->train_limit);
-    else if (arg == "--seed") ok = number(&o->seed);
-    else if (arg == "--lr") ok = number(&o->lr);
-    else if (arg == "--isa") ok = text(&o->isa);
-    else if (arg == "--optimizer") ok = text(&o->optimizer);
-    else if (arg == "--init-from") ok = text(&o->init_from);
-    else if (arg == "--freeze") ok = text(&o->freeze);
-    else if (arg == "--data-dir") ok = text(&o->data_dir);
-    else if (arg == "--out-dir") ok = text(&o->out_dir);
-    else if (arg == "--dense-only") o->dense_only = true;
-    else ok = false;
+    if (arg == "--epochs")
+      ok = number(&o->epochs);
+    else if (arg == "--batch")
+      ok = number(&o->batch);
+    else if (arg == "--threads")
+      ok = number(&o->threads);
+    else if (arg == "--train-limit")
+      ok = number(&o->train_limit);
+    else if (arg == "--seed")
+      ok = number(&o->seed);
+    else if (arg == "--lr")
+      ok = number(&o->lr);
+    else if (arg == "--isa")
+      ok = text(&o->isa);
+    else if (arg == "--optimizer")
+      ok = text(&o->optimizer);
+    else if (arg == "--init-from")
+      ok = text(&o->init_from);
+    else if (arg == "--freeze")
+      ok = text(&o->freeze);
+    else if (arg == "--data-dir")
+      ok = text(&o->data_dir);
+    else if (arg == "--out-dir")
+      ok = text(&o->out_dir);
+    else if (arg == "--dense-only")
+      o->dense_only = true;
+    else
+      ok = false;
     if (!ok) {
-      std::fprintf(stderr, "bad or unknown option '%s' (see the top of examples/train_fashion_mnist.cc)\n",
+      std::fprintf(stderr,
+                   "bad or unknown option '%s' (see the top of examples/train_fashion_mnist.cc)\n",
                    arg.c_str());
       return false;
     }
@@ -129,14 +144,16 @@ void ProgressBar(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, dou
   const int filled = int(kWidth * double(step) / double(steps));
   std::string bar(size_t(filled), '=');
   if (filled < kWidth) bar += '>' + std::string(size_t(kWidth - filled - 1), ' ');
-  std::fprintf(stderr, "\repoch %lld/%lld [%s] step %lld/%lld  loss %.4f  acc %5.1f%%  %6.0f img/s  ETA %s ",
-               (long long)epoch, (long long)epochs, bar.c_str(), (long long)step, (long long)steps,
-               loss, 100.0 * accuracy, images_per_s, Duration(eta_s).c_str());
+  std::fprintf(
+      stderr, "\repoch %lld/%lld [%s] step %lld/%lld  loss %.4f  acc %5.1f%%  %6.0f img/s  ETA %s ",
+      (long long)epoch, (long long)epochs, bar.c_str(), (long long)step, (long long)steps, loss,
+      100.0 * accuracy, images_per_s, Duration(eta_s).c_str());
   std::fflush(stderr);
 }
 
 // Test accuracy in evaluation mode, in batches.
-st::Status Evaluate(st::Model* model, const st::ImageDataset& test, int64_t batch, double* accuracy) {
+st::Status Evaluate(st::Model* model, const st::ImageDataset& test, int64_t batch,
+                    double* accuracy) {
   std::vector<float> images(size_t(batch * test.height * test.width));
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   std::vector<int64_t> indices(static_cast<size_t>(batch));
@@ -191,7 +208,8 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
     if (!status.ok()) return status;
     for (const st::LayerReport& r : model->Telemetry()) {
       for (int p = 0; p < 3; ++p) {
-        if (r.telemetry.ran[p]) (use_dense ? dense : chosen)[r.name].ms[p].push_back(r.telemetry.ms[p]);
+        if (r.telemetry.ran[p])
+          (use_dense ? dense : chosen)[r.name].ms[p].push_back(r.telemetry.ms[p]);
       }
     }
     if (use_dense) continue;
@@ -205,8 +223,10 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
   st::Status status = model->TrainStep(images.data(), labels.data(), batch, &result);
   if (!status.ok()) return status;
 
-  std::printf("\nPer layer (batch %lld, medians of %d steps; speedup = dense kernels' time / this run's):\n",
-              (long long)batch, kRounds);
+  std::printf(
+      "\nPer layer (batch %lld, medians of %d steps; speedup = dense kernels' time / this "
+      "run's):\n",
+      (long long)batch, kRounds);
   std::printf("%-10s %-14s %7s %7s  %-20s  %21s  %s\n", "layer", "kind", "x zero", "dy zero",
               "kernel fwd/bwd_d/bwd_w", "ms fwd/bwd_d/bwd_w", "speedup");
   double total_chosen = 0.0, total_dense = 0.0;
@@ -232,10 +252,12 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
       }
     }
     char speedup[16] = "";
-    if (r.telemetry.is_conv && layer_chosen > 0) std::snprintf(speedup, sizeof(speedup), "%.2fx", layer_dense / layer_chosen);
+    if (r.telemetry.is_conv && layer_chosen > 0)
+      std::snprintf(speedup, sizeof(speedup), "%.2fx", layer_dense / layer_chosen);
     std::printf("%-10s %-14s %7s %7s  %-20s  %21s  %s%s\n", r.name.c_str(), r.kind.c_str(),
-                ZerosText(r.telemetry.input_zeros).c_str(), ZerosText(r.telemetry.grad_zeros).c_str(),
-                kernels.c_str(), times, speedup, r.frozen ? " (frozen)" : "");
+                ZerosText(r.telemetry.input_zeros).c_str(),
+                ZerosText(r.telemetry.grad_zeros).c_str(), kernels.c_str(), times, speedup,
+                r.frozen ? " (frozen)" : "");
   }
   std::printf("all layers: %.2f ms per step with %s kernels, %.2f ms dense (%.2fx)\n", total_chosen,
               dense_only ? "dense" : "the chosen", total_dense,
@@ -246,16 +268,24 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
 void Plot(const std::string& out_dir, const std::vector<std::string>& conv_names) {
   std::string script =
       "set terminal pngcairo size 1200,900 noenhanced\n"
-      "set output '" + out_dir + "/training.png'\n"
+      "set output '" +
+      out_dir +
+      "/training.png'\n"
       "set datafile separator ','\nset key autotitle columnhead\nset multiplot layout 3,1\n"
-      "set xlabel 'step'\nset ylabel 'loss'\nplot '" + out_dir + "/metrics.csv' using 1:3 with lines title 'training loss'\n"
-      "set ylabel 'accuracy'\nset yrange [0.5:1]\nplot '" + out_dir + "/metrics.csv' using 1:4 with lines title 'training', '' using 1:5 with linespoints pt 7 title 'test'\n"
+      "set xlabel 'step'\nset ylabel 'loss'\nplot '" +
+      out_dir +
+      "/metrics.csv' using 1:3 with lines title 'training loss'\n"
+      "set ylabel 'accuracy'\nset yrange [0.5:1]\nplot '" +
+      out_dir +
+      "/metrics.csv' using 1:4 with lines title 'training', '' using 1:5 with linespoints pt 7 "
+      "title 'test'\n"
       "set key outside right\nset ylabel 'zero fraction'\nset yrange [0:1]\nplot ";
   int column = 7;
   for (size_t i = 0; i < conv_names.size(); ++i, column += 2) {
-    script += (i ? ", " : "") + std::string("'") + out_dir + "/metrics.csv' using 1:" +
-              std::to_string(column) + " with lines title '" + conv_names[i] + " x', '' using 1:" +
-              std::to_string(column + 1) + " with lines dt 2 title '" + conv_names[i] + " dy'";
+    script += (i ? ", " : "") + std::string("'") + out_dir +
+              "/metrics.csv' using 1:" + std::to_string(column) + " with lines title '" +
+              conv_names[i] + " x', '' using 1:" + std::to_string(column + 1) +
+              " with lines dt 2 title '" + conv_names[i] + " dy'";
   }
   script += "\nunset multiplot\n";
   FILE* gnuplot = popen("gnuplot 2>/dev/null", "w");
@@ -324,21 +354,24 @@ int main(int argc, char** argv) {
   }
 
   std::string mkdir = "mkdir -p '" + o.out_dir + "'";
-  if (std::system(mkdir.c_str()) != 0) return Fail(st::Status(st::StatusCode::kIoError, "cannot create " + o.out_dir));
+  if (std::system(mkdir.c_str()) != 0)
+    return Fail(st::Status(st::StatusCode::kIoError, "cannot create " + o.out_dir));
   std::ofstream metrics(o.out_dir + "/metrics.csv");
   std::vector<std::string> conv_names;
   for (const st::LayerReport& r : model->Telemetry()) {
     if (r.kind == "conv2d") conv_names.push_back(r.name);
   }
   metrics << "step,epoch,loss,train_accuracy,test_accuracy,images_per_s";
-  for (const std::string& name : conv_names) metrics << "," << name << "_x_zeros," << name << "_dy_zeros";
+  for (const std::string& name : conv_names)
+    metrics << "," << name << "_x_zeros," << name << "_dy_zeros";
   metrics << "\n";
 
-  std::printf("Fashion-MNIST: %lld training and %lld test images; %lld epochs of %lld steps, batch %lld, "
-              "%lld threads, ISA %s, %s kernels\n",
-              (long long)train.count, (long long)test.count, (long long)o.epochs,
-              (long long)steps_per_epoch, (long long)o.batch, (long long)o.threads,
-              st::IsaName(st::ActiveIsa()), o.dense_only ? "dense" : "dense/sparse (chosen per layer)");
+  std::printf(
+      "Fashion-MNIST: %lld training and %lld test images; %lld epochs of %lld steps, batch %lld, "
+      "%lld threads, ISA %s, %s kernels\n",
+      (long long)train.count, (long long)test.count, (long long)o.epochs,
+      (long long)steps_per_epoch, (long long)o.batch, (long long)o.threads,
+      st::IsaName(st::ActiveIsa()), o.dense_only ? "dense" : "dense/sparse (chosen per layer)");
 
   std::vector<float> images(size_t(o.batch * train.height * train.width));
   std::vector<int32_t> labels(static_cast<size_t>(o.batch));
@@ -363,14 +396,16 @@ int main(int argc, char** argv) {
       if ((step + 1) % 50 == 0 || last) {
         const double elapsed = std::chrono::duration<double>(Clock::now() - epoch_start).count();
         const double rate = double(std::min(train.count, (step + 1) * o.batch)) / elapsed;
-        const double remaining_images = double((o.epochs - epoch) * train.count + train.count - std::min(train.count, (step + 1) * o.batch));
+        const double remaining_images = double((o.epochs - epoch) * train.count + train.count -
+                                               std::min(train.count, (step + 1) * o.batch));
         ProgressBar(epoch, o.epochs, step + 1, steps_per_epoch, window_loss / window_examples,
                     window_correct / window_examples, rate, remaining_images / rate);
         if (!last) {
           metrics << model->steps() << "," << epoch << "," << window_loss / window_examples << ","
                   << window_correct / window_examples << ",," << rate;
           for (const st::LayerReport& r : model->Telemetry()) {
-            if (r.kind == "conv2d") metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
+            if (r.kind == "conv2d")
+              metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
           }
           metrics << "\n";
           window_loss = window_correct = window_examples = 0.0;
@@ -388,7 +423,8 @@ int main(int argc, char** argv) {
             << "," << window_correct / std::max(1.0, window_examples) << "," << test_accuracy << ","
             << double(train.count) / epoch_seconds;
     for (const st::LayerReport& r : model->Telemetry()) {
-      if (r.kind == "conv2d") metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
+      if (r.kind == "conv2d")
+        metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
     }
     metrics << "\n";
   }
@@ -402,14 +438,16 @@ int main(int argc, char** argv) {
 
   const st::MemoryFootprint m = model->Memory();
   const double mib = 1024.0 * 1024.0;
-  const double needed = double(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes) / mib;
+  const double needed =
+      double(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes) / mib;
   const double used = ResidentMiB("VmHWM:") - base_rss_mib;
-  std::printf("memory: training peak %.1f MiB above the loaded dataset (%.1f MiB resident at most); "
-              "weights %.2f + gradients %.2f + optimizer %.2f + kept activations %.1f = %.1f MiB "
-              "(%.2fx), workspace %.1f MiB\n",
-              used, ResidentMiB("VmHWM:"), m.parameter_bytes / mib, m.gradient_bytes / mib,
-              m.optimizer_bytes / mib, m.activation_bytes / mib, needed, used / needed,
-              m.workspace_bytes / mib);
+  std::printf(
+      "memory: training peak %.1f MiB above the loaded dataset (%.1f MiB resident at most); "
+      "weights %.2f + gradients %.2f + optimizer %.2f + kept activations %.1f = %.1f MiB "
+      "(%.2fx), workspace %.1f MiB\n",
+      used, ResidentMiB("VmHWM:"), m.parameter_bytes / mib, m.gradient_bytes / mib,
+      m.optimizer_bytes / mib, m.activation_bytes / mib, needed, used / needed,
+      m.workspace_bytes / mib);
 
   status = PrintLayerTable(model.get(), train, o.batch, o.dense_only);
   if (!status.ok()) return Fail(status);

@@ -1,12 +1,12 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/batch_norm.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include "kernels/batch_norm.h"
 
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
 
-#include "kernels/batch_norm.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
 
@@ -74,7 +74,8 @@ void ChannelAffineImpl(Dims dims, const float* a, const float* a_scale, const fl
       if (b) {
         const auto sb = hn::LoadU(d, b_scale + channel + lane);
         for (int64_t i = base + lane; i < base + pixels * kChannelBlock; i += kChannelBlock) {
-          const auto v = hn::MulAdd(sa, hn::LoadU(d, a + i), hn::MulAdd(sb, hn::LoadU(d, b + i), sh));
+          const auto v =
+              hn::MulAdd(sa, hn::LoadU(d, a + i), hn::MulAdd(sb, hn::LoadU(d, b + i), sh));
           hn::StoreU(v, d, y + i);
         }
       } else {

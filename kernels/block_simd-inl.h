@@ -8,10 +8,10 @@
 #define SPARSETRAIN_KERNELS_BLOCK_SIMD_INL_H_
 #endif
 
+#include <hwy/highway.h>
+
 #include <cstdint>
 #include <cstring>
-
-#include <hwy/highway.h>
 
 #include "kernels/layout.h"
 
@@ -52,8 +52,8 @@ HWY_INLINE void LoadTile(const float* HWY_RESTRICT base, int64_t row_stride, int
     HWY_UNROLL(16)
     for (size_t a = 0; a < kBlocks * kVecsPerBlock; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      tile[t][a] = hn::LoadU(d, base + int64_t(t) * row_stride + int64_t(j) * block_stride +
-                                    int64_t(v * kLanes));
+      tile[t][a] = hn::LoadU(
+          d, base + int64_t(t) * row_stride + int64_t(j) * block_stride + int64_t(v * kLanes));
     }
   }
 }
@@ -76,8 +76,8 @@ HWY_INLINE void StoreTile(const VF (&tile)[kT][kBlocks * kVecsPerBlock], int64_t
     HWY_UNROLL(16)
     for (size_t a = 0; a < kBlocks * kVecsPerBlock; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      hn::StoreU(tile[t][a], d, base + int64_t(t) * row_stride + int64_t(j) * block_stride +
-                                    int64_t(v * kLanes));
+      hn::StoreU(tile[t][a], d,
+                 base + int64_t(t) * row_stride + int64_t(j) * block_stride + int64_t(v * kLanes));
     }
   }
 }

@@ -55,7 +55,8 @@ double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros,
     for (int i = 1; i < kPoints; ++i) {
       if (zeros < kZeros[i]) {
         const double f = (zeros - kZeros[i - 1]) / (kZeros[i] - kZeros[i - 1]);
-        return c.sparse_over_dense[i - 1] + f * (c.sparse_over_dense[i] - c.sparse_over_dense[i - 1]);
+        return c.sparse_over_dense[i - 1] +
+               f * (c.sparse_over_dense[i] - c.sparse_over_dense[i - 1]);
       }
     }
     return c.sparse_over_dense[kPoints - 1];
@@ -78,7 +79,7 @@ ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros,
                             double correction) {
   if (!SparseSuits(pass, shape)) return ConvKernel::kDense;
   return PredictedSparseRatio(pass, shape, zeros, isa) * correction < kMargin ? ConvKernel::kSparse
-                                                                             : ConvKernel::kDense;
+                                                                              : ConvKernel::kDense;
 }
 
 ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, double zeros,

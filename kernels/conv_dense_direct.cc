@@ -4,7 +4,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_dense_direct.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
-
 #include <hwy/highway.h>
 
 #include <vector>
@@ -25,8 +24,8 @@ namespace HWY_NAMESPACE {
 // turns every broadcast address into base + constant, sparing a register per pixel.
 template <size_t kT, size_t kKB, int64_t kStep, int kSkipLo, int kSkipHi>
 HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, int64_t step,
-                                const float* HWY_RESTRICT w, int64_t w_block_stride,
-                                int64_t t_lo, int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
+                                const float* HWY_RESTRICT w, int64_t w_block_stride, int64_t t_lo,
+                                int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
   const BlockD d;
   for (size_t i = 0; i < kChannelBlock; ++i) {
     VF wv[kKB * kVecsPerBlock];
@@ -98,8 +97,8 @@ HWY_EXPORT(RunDenseDirect);
 
 Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, const float* bias,
                         float* y, pthreadpool_t pool) {
-  return direct::RunForward("conv forward", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, x, w, bias,
-                            y, pool);
+  return direct::RunForward("conv forward", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, x, w, bias, y,
+                            pool);
 }
 
 Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w_transposed,

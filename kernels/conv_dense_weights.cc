@@ -10,7 +10,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_dense_weights.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
-
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -48,8 +47,8 @@ struct WeightsProblem {
 // Sums the pixels of output rows [oh_begin, oh_end) of image n into the tile
 // dw[kb .. kb + kKB][cb][r][f0 .. f0 + kX) (zeroed first when `first`).
 template <size_t kX, size_t kKB>
-void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int64_t f0,
-                 int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int64_t f0, int64_t n,
+                 int64_t oh_begin, int64_t oh_end, bool first) {
   const BlockD d;
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
@@ -153,7 +152,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   // and each chunk of x rows by every group of the range. The split keeps every thread busy while
   // reading the least: x once per group range, dy once per input range.
   const int64_t threads = pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
-  const double x_floats = double(s.n) * s.c * std::min(s.h, s.p() * s.r) * std::min(s.w, s.q() * s.s);
+  const double x_floats =
+      double(s.n) * s.c * std::min(s.h, s.p() * s.r) * std::min(s.w, s.q() * s.s);
   const double dy_floats = double(s.n) * s.k * s.p() * s.q();
   int64_t group_splits = 1, cb_splits = 1;
   double best = -1;
@@ -203,8 +203,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
                 for (int64_t col = 0; col < s.s; ++col) {
                   for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
                     const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
-                    kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, n,
-                                                   oh, oh_end, first);
+                    kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, n, oh,
+                                                   oh_end, first);
                   }
                 }
               }
@@ -248,8 +248,8 @@ Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float*
   Status status = CheckConvCall("conv backward weights", s, {x, dy, dw});
   if (!status.ok()) return status;
   if (direct::IsStridedPointwise(s)) {
-    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(direct::SubsampledShape(s), direct::Subsampled(s, x, pool),
-                                         dy, dw, pool);
+    HWY_DYNAMIC_DISPATCH(RunWeightsConv)
+    (direct::SubsampledShape(s), direct::Subsampled(s, x, pool), dy, dw, pool);
   } else {
     HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
   }

@@ -19,14 +19,13 @@
 #define SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_
 #endif
 
+#include <hwy/highway.h>
 #include <pthreadpool.h>
 
 #include <algorithm>
 #include <array>
 #include <utility>
 #include <vector>
-
-#include <hwy/highway.h>
 
 #include "kernels/block_simd-inl.h"
 #include "kernels/conv_direct.h"
@@ -69,8 +68,9 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   const int64_t out_block_stride = p.rows.out_size * p.cols.out_size * kChannelBlock;
   const int64_t out_px_stride = run.step * kChannelBlock;
-  float* out = p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
-                        run.first) * kChannelBlock;
+  float* out =
+      p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size + run.first) *
+                  kChannelBlock;
   VF acc[kT][kAcc];
   if (!slice.first()) {
     LoadTile<kT, kKB>(out, out_px_stride, out_block_stride, acc);
@@ -85,8 +85,8 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
     for (int64_t r = slice.r_begin; r < slice.r_end; ++r) {
       int64_t sy;
       if (!p.rows.Source(y, r, &sy) || sy < 0 || sy >= p.rows.src_size) continue;
-      const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
-                                        p.cols.src_size * kChannelBlock;
+      const float* src_row =
+          p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) * p.cols.src_size * kChannelBlock;
       Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, p.WeightRow(ob, ib, r), w_block_stride,
                                             acc);
     }
@@ -95,8 +95,7 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
   StoreTile<kT, kKB>(acc, out_px_stride, out_block_stride, out);
 }
 
-using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&,
-                        const Slice&);
+using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, const Slice&);
 
 // Tiles[source step: 1, 2, other][kKB - 1][kT - 1]: one for every pixel run and block group.
 template <class Rows>

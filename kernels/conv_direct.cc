@@ -26,8 +26,7 @@ ConvShape AsLongRows(ConvShape s) {
 }  // namespace
 
 bool IsStridedPointwise(const ConvShape& s) {
-  return s.r == 1 && s.s == 1 && s.pad_h == 0 && s.pad_w == 0 &&
-         (s.stride_h > 1 || s.stride_w > 1);
+  return s.r == 1 && s.s == 1 && s.pad_h == 0 && s.pad_w == 0 && (s.stride_h > 1 || s.stride_w > 1);
 }
 
 ConvShape SubsampledShape(const ConvShape& s) {

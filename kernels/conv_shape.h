@@ -12,12 +12,12 @@
 namespace sparsetrain {
 
 struct ConvShape {
-  int64_t n = 1;                      // batch
-  int64_t c = 1, h = 1, w = 1;        // input channels and size
-  int64_t k = 1;                      // output channels
-  int64_t r = 1, s = 1;               // kernel rows, columns
+  int64_t n = 1;                // batch
+  int64_t c = 1, h = 1, w = 1;  // input channels and size
+  int64_t k = 1;                // output channels
+  int64_t r = 1, s = 1;         // kernel rows, columns
   int64_t stride_h = 1, stride_w = 1;
-  int64_t pad_h = 0, pad_w = 0;       // zeros added on each side, as in PyTorch
+  int64_t pad_h = 0, pad_w = 0;  // zeros added on each side, as in PyTorch
 
   int64_t p() const { return (h + 2 * pad_h - r) / stride_h + 1; }  // output rows
   int64_t q() const { return (w + 2 * pad_w - s) / stride_w + 1; }  // output columns
@@ -33,10 +33,10 @@ inline Status Validate(const ConvShape& s) {
   const struct {
     const char* name;
     int64_t value;
-  } positive[] = {{"batch", s.n},    {"input channels", s.c}, {"height", s.h},
-                  {"width", s.w},    {"output channels", s.k}, {"kernel rows", s.r},
-                  {"kernel columns", s.s}, {"vertical stride", s.stride_h},
-                  {"horizontal stride", s.stride_w}};
+  } positive[] = {
+      {"batch", s.n},          {"input channels", s.c},         {"height", s.h},
+      {"width", s.w},          {"output channels", s.k},        {"kernel rows", s.r},
+      {"kernel columns", s.s}, {"vertical stride", s.stride_h}, {"horizontal stride", s.stride_w}};
   for (const auto& f : positive) {
     if (f.value <= 0) {
       return InvalidArgument(std::string(f.name) + " must be positive, got " +
@@ -44,15 +44,16 @@ inline Status Validate(const ConvShape& s) {
     }
   }
   if (s.pad_h < 0 || s.pad_w < 0 || s.pad_h >= s.r || s.pad_w >= s.s) {
-    return InvalidArgument("padding must be in [0, kernel size), got " +
-                           std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+    return InvalidArgument("padding must be in [0, kernel size), got " + std::to_string(s.pad_h) +
+                           "x" + std::to_string(s.pad_w));
   }
   if (s.h + 2 * s.pad_h < s.r || s.w + 2 * s.pad_w < s.s) {
     return InvalidArgument("kernel " + std::to_string(s.r) + "x" + std::to_string(s.s) +
                            " is larger than the padded input");
   }
   constexpr double kMaxElements = double(int64_t{1} << 40);
-  if (double(s.n) * s.c * s.h * s.w > kMaxElements || double(s.k) * s.c * s.r * s.s > kMaxElements ||
+  if (double(s.n) * s.c * s.h * s.w > kMaxElements ||
+      double(s.k) * s.c * s.r * s.s > kMaxElements ||
       double(s.n) * s.k * s.p() * s.q() > kMaxElements) {
     return InvalidArgument("tensor sizes overflow");
   }

@@ -16,14 +16,14 @@
 
 namespace sparsetrain {
 
-Status ConvForwardSparse(const ConvShape& shape, const float* x, const float* w,
-                         const float* bias, float* y, pthreadpool_t pool);
+Status ConvForwardSparse(const ConvShape& shape, const float* x, const float* w, const float* bias,
+                         float* y, pthreadpool_t pool);
 
 Status ConvBackwardDataSparse(const ConvShape& shape, const float* dy, const float* w_transposed,
                               float* dx, pthreadpool_t pool);
 
-Status ConvBackwardWeightsSparse(const ConvShape& shape, const float* x, const float* dy,
-                                 float* dw, float* dbias, pthreadpool_t pool);
+Status ConvBackwardWeightsSparse(const ConvShape& shape, const float* x, const float* dy, float* dw,
+                                 float* dbias, pthreadpool_t pool);
 
 }  // namespace sparsetrain
 

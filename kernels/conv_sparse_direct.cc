@@ -11,7 +11,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_sparse_direct.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
-
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -176,8 +175,8 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   int64_t sy = 0;
   const bool row_reads = p.rows.Source(y, r, &sy) && sy >= 0 && sy < p.rows.src_size;
   if (!row_reads && !first) return;  // this kernel row adds nothing
-  const float* src_row = p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) *
-                                    p.cols.src_size * kChannelBlock;
+  const float* src_row =
+      p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) * p.cols.src_size * kChannelBlock;
   const BlockWeights<kKB> w(p.WeightRow(ob, ib, r), p.WeightBlockStride());
   const int64_t shift = kDir > 0 ? -p.cols.pad : p.cols.pad - (kSlideTaps - 1);
 
@@ -193,9 +192,10 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
         for (size_t a = 0; a < kAcc; ++a) {
           const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
           const float* at = out_row + j * out_block_stride + i * kChannelBlock + v * kLanes;
-          acc[c][a] = !first                ? hn::LoadU(d, at)
-                      : p.bias != nullptr ? hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes)
-                                          : hn::Zero(d);
+          acc[c][a] = !first ? hn::LoadU(d, at)
+                      : p.bias != nullptr
+                          ? hn::LoadU(d, p.bias + (ob + j) * kChannelBlock + v * kLanes)
+                          : hn::Zero(d);
         }
       }
       const int64_t u = i + shift;
@@ -221,9 +221,8 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
 }
 
 template <int kDir, size_t... kKBm1>
-constexpr std::array<void (*)(const direct::Problem&, int64_t, int64_t, int64_t, int64_t, int64_t,
-                              bool),
-                     kSlideKB>
+constexpr std::array<
+    void (*)(const direct::Problem&, int64_t, int64_t, int64_t, int64_t, int64_t, bool), kSlideKB>
 SlideRows(std::index_sequence<kKBm1...>) {
   return {&SlideRow<kKBm1 + 1, kDir>...};
 }
@@ -232,14 +231,16 @@ void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
   static constexpr auto kForward = SlideRows<+1>(std::make_index_sequence<kSlideKB>());
   static constexpr auto kBackward = SlideRows<-1>(std::make_index_sequence<kSlideKB>());
   const auto& slides = p.cols.transposed ? kBackward : kForward;
-  ForEachOutputRow(p, kSlideKB, pool, [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
-    // One input block and kernel row at a time: their weights (3 taps x kKB blocks) stay in L1.
-    for (int64_t ib = 0; ib < p.in_blocks; ++ib) {
-      for (int64_t r = 0; r < p.taps_h; ++r) {
-        slides[blocks - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
-      }
-    }
-  });
+  ForEachOutputRow(p, kSlideKB, pool,
+                   [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
+                     // One input block and kernel row at a time: their weights (3 taps x kKB
+                     // blocks) stay in L1.
+                     for (int64_t ib = 0; ib < p.in_blocks; ++ib) {
+                       for (int64_t r = 0; r < p.taps_h; ++r) {
+                         slides[blocks - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
+                       }
+                     }
+                   });
 }
 
 void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {

@@ -11,7 +11,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_sparse_weights.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
-
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -33,9 +32,9 @@
 namespace sparsetrain {
 struct SparseWeightsProblem {
   ConvShape s;
-  const float* x;       // nChw16c
-  const float* dy;      // NCHW, readable 16 floats past the end
-  float* dw_t;          // IOhw16o16i
+  const float* x;   // nChw16c
+  const float* dy;  // NCHW, readable 16 floats past the end
+  float* dw_t;      // IOhw16o16i
   int64_t rows_per_chunk;
 };
 
@@ -67,16 +66,16 @@ HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_ro
     HWY_UNROLL(16)
     for (size_t a = 0; a < kCB * kVecsPerBlock; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      acc[t][a] = hn::MulAdd(g, hn::LoadU(d, x_blocks[j] + iw * kChannelBlock + v * kLanes),
-                             acc[t][a]);
+      acc[t][a] =
+          hn::MulAdd(g, hn::LoadU(d, x_blocks[j] + iw * kChannelBlock + v * kLanes), acc[t][a]);
     }
   }
 }
 
 // Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS).
 template <size_t kS, size_t kCB>
-void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r,
-                       int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r, int64_t s0,
+                       int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);

@@ -1,14 +1,14 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/elementwise.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include "kernels/elementwise.h"
 
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 
-#include "kernels/elementwise.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
 
@@ -54,8 +54,8 @@ void ForEachChunk(int64_t count, pthreadpool_t pool, const Body& body) {
 // out[i] = op(i) for i in [0, count); returns how many are zero. vector_op(d, i) computes
 // Lanes(d) results from i on, scalar_op(i) one (the tail).
 template <class VectorOp, class ScalarOp>
-int64_t WriteCountingZeros(float* out, int64_t count, pthreadpool_t pool,
-                           const VectorOp& vector_op, const ScalarOp& scalar_op) {
+int64_t WriteCountingZeros(float* out, int64_t count, pthreadpool_t pool, const VectorOp& vector_op,
+                           const ScalarOp& scalar_op) {
   std::atomic<int64_t> zeros{0};
   ForEachChunk(count, pool, [&](auto d, int64_t i, int64_t end) HWY_ATTR {
     const int64_t lanes = int64_t(hn::Lanes(d));
@@ -141,8 +141,7 @@ int64_t DropoutImpl(const float* x, float* y, int64_t count, float drop, uint64_
         return hn::IfThenElseZero(keep, hn::Mul(hn::LoadU(d, x + i), hn::Set(d, keep_scale)));
       },
       [=](int64_t i) {
-        return int32_t(DropoutKey(seed_bits, uint32_t(i))) >= threshold ? x[i] * keep_scale
-                                                                         : 0.0f;
+        return int32_t(DropoutKey(seed_bits, uint32_t(i))) >= threshold ? x[i] * keep_scale : 0.0f;
       });
 }
 

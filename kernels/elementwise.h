@@ -15,8 +15,7 @@ namespace sparsetrain {
 int64_t ReluForward(const float* x, float* y, int64_t count, pthreadpool_t pool);
 
 // dx = dy where y > 0, else 0 (dx may equal dy); returns how many elements of dx are zero.
-int64_t ReluBackward(const float* dy, const float* y, float* dx, int64_t count,
-                     pthreadpool_t pool);
+int64_t ReluBackward(const float* dy, const float* y, float* dx, int64_t count, pthreadpool_t pool);
 
 // How many of the `count` floats are zero (+0.0 or -0.0).
 int64_t CountZeros(const float* x, int64_t count, pthreadpool_t pool);

@@ -1,11 +1,11 @@
 #include "kernels/isa.h"
 
+#include <hwy/highway.h>
+#include <hwy/targets.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <string>
-
-#include <hwy/highway.h>
-#include <hwy/targets.h>
 
 namespace sparsetrain {
 namespace {

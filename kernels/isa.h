@@ -35,7 +35,8 @@ Status SelectIsaFromEnvironment();
 Isa ActiveIsa();
 
 // The Highway target kernels dispatch to now, and the one the calling thread's most recent kernel
-// call ran on (0 before any). Kernels report it through NoteTargetRan; tests and verbose mode read it.
+// call ran on (0 before any). Kernels report it through NoteTargetRan; tests and verbose mode read
+// it.
 int64_t ActiveTarget();
 int64_t LastTargetRan();
 void NoteTargetRan(int64_t target);

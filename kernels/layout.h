@@ -28,9 +28,7 @@ struct Dims {
   int64_t count() const { return n * c * h * w; }
 };
 
-inline int64_t BlocksOf(int64_t channels) {
-  return (channels + kChannelBlock - 1) / kChannelBlock;
-}
+inline int64_t BlocksOf(int64_t channels) { return (channels + kChannelBlock - 1) / kChannelBlock; }
 inline int64_t PaddedChannels(int64_t channels) { return BlocksOf(channels) * kChannelBlock; }
 
 // Number of floats a tensor of `dims` occupies in `layout` (channel padding included).

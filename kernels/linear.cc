@@ -1,11 +1,11 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/linear.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include "kernels/linear.h"
 
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include "kernels/isa.h"
-#include "kernels/linear.h"
 #include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -38,7 +38,8 @@ HWY_INLINE void SumScaledRows(int64_t terms, const Coeff& coeff, const Row& row,
   }
   for (; j + lanes <= length; j += lanes) {
     auto a = hn::Zero(d);
-    for (int64_t k = 0; k < terms; ++k) a = hn::MulAdd(hn::Set(d, coeff(k)), hn::LoadU(d, row(k) + j), a);
+    for (int64_t k = 0; k < terms; ++k)
+      a = hn::MulAdd(hn::Set(d, coeff(k)), hn::LoadU(d, row(k) + j), a);
     hn::StoreU(a, d, out + j);
   }
   for (; j < length; ++j) {
@@ -58,7 +59,8 @@ HWY_INLINE void DotRows(const float* x, const float* w, int64_t length, float* y
   int64_t j = 0;
   for (; j + lanes <= length; j += lanes) {
     const auto v = hn::LoadU(d, x + j);
-    for (int i = 0; i < kCount; ++i) acc[i] = hn::MulAdd(v, hn::LoadU(d, w + i * length + j), acc[i]);
+    for (int i = 0; i < kCount; ++i)
+      acc[i] = hn::MulAdd(v, hn::LoadU(d, w + i * length + j), acc[i]);
   }
   for (int i = 0; i < kCount; ++i) {
     float sum = hn::GetLane(hn::SumOfLanes(d, acc[i]));

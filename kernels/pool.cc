@@ -1,7 +1,8 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/pool.cc"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include "kernels/pool.h"
 
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
-#include "kernels/pool.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
@@ -43,7 +43,8 @@ int64_t MaxPoolForwardImpl(const PoolShape& shape, const float* x, float* y, int
   NoteTargetRan(HWY_TARGET);
   const Dims in = shape.input;
   const int64_t p_count = shape.p(), q_count = shape.q();
-  const int64_t in_plane = in.h * in.w * kChannelBlock, out_plane = p_count * q_count * kChannelBlock;
+  const int64_t in_plane = in.h * in.w * kChannelBlock,
+                out_plane = p_count * q_count * kChannelBlock;
   std::atomic<int64_t> zeros{0};
   ForEachPlane(in, pool, [&](size_t plane) HWY_ATTR {
     const hn::ScalableTag<float> d;
@@ -81,7 +82,8 @@ int64_t MaxPoolBackwardImpl(const PoolShape& shape, const float* dy, const int32
   NoteTargetRan(HWY_TARGET);
   const Dims in = shape.input;
   const int64_t p_count = shape.p(), q_count = shape.q();
-  const int64_t in_plane = in.h * in.w * kChannelBlock, out_plane = p_count * q_count * kChannelBlock;
+  const int64_t in_plane = in.h * in.w * kChannelBlock,
+                out_plane = p_count * q_count * kChannelBlock;
   std::atomic<int64_t> zeros{0};
   ForEachPlane(in, pool, [&](size_t plane) HWY_ATTR {
     const hn::ScalableTag<float> d;
@@ -124,7 +126,8 @@ void GlobalAvgPoolForwardImpl(Dims dims, const float* x, float* y, pthreadpool_t
     HWY_ALIGN float mean[kChannelBlock];
     for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
       auto sum = hn::Zero(d);
-      for (int64_t i = 0; i < pixels; ++i) sum = hn::Add(sum, hn::LoadU(d, x_plane + i * kChannelBlock + lane));
+      for (int64_t i = 0; i < pixels; ++i)
+        sum = hn::Add(sum, hn::LoadU(d, x_plane + i * kChannelBlock + lane));
       hn::Store(hn::Div(sum, hn::Set(d, float(pixels))), d, mean + lane);
     }
     const int64_t channels = std::min(kChannelBlock, dims.c - cb * kChannelBlock);
@@ -140,7 +143,8 @@ void GlobalAvgPoolBackwardImpl(Dims dims, const float* dy, float* dx, pthreadpoo
     const int64_t n = int64_t(plane) / blocks, cb = int64_t(plane) % blocks;
     HWY_ALIGN float share[kChannelBlock] = {};
     const int64_t channels = std::min(kChannelBlock, dims.c - cb * kChannelBlock);
-    for (int64_t i = 0; i < channels; ++i) share[i] = dy[n * dims.c + cb * kChannelBlock + i] / float(pixels);
+    for (int64_t i = 0; i < channels; ++i)
+      share[i] = dy[n * dims.c + cb * kChannelBlock + i] / float(pixels);
     float* dx_plane = dx + int64_t(plane) * pixels * kChannelBlock;
     for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
       const auto v = hn::Load(d, share + lane);

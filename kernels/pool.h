@@ -30,7 +30,8 @@ Status Validate(const PoolShape& shape);
 
 // y = max over each window (padding never wins). `argmax` receives, per element of y's storage,
 // the position r * window + s of the maximum in its window (the first on ties; -1 for a fused
-// ReLU's zero), for the backward pass. Returns how many elements of y are zero. Shapes are trusted (Validate first).
+// ReLU's zero), for the backward pass. Returns how many elements of y are zero. Shapes are trusted
+// (Validate first).
 int64_t MaxPoolForward(const PoolShape& shape, const float* x, float* y, int32_t* argmax,
                        pthreadpool_t pool);
 

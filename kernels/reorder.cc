@@ -4,17 +4,17 @@
 // (vector copies when it is 1), and padding rows are zeros.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/reorder.cc"
+#include "kernels/reorder.h"
+
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
 
 #include <algorithm>
 #include <string>
 
-#include <hwy/highway.h>
-
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
-#include "kernels/reorder.h"
 
 #ifndef SPARSETRAIN_KERNELS_REORDER_ONCE_
 #define SPARSETRAIN_KERNELS_REORDER_ONCE_
@@ -55,11 +55,11 @@ inline int64_t Offset(Layout layout, const Dims& d, const Coord& x) {
     case Layout::kNChw16c:
       return (((x.n * BlocksOf(d.c) + x.c / B) * d.h + x.h) * d.w + x.w) * B + x.c % B;
     case Layout::kOIhw16i16o:
-      return (((x.n / B * BlocksOf(d.c) + x.c / B) * d.h + x.h) * d.w + x.w) * B * B +
-             x.c % B * B + x.n % B;
+      return (((x.n / B * BlocksOf(d.c) + x.c / B) * d.h + x.h) * d.w + x.w) * B * B + x.c % B * B +
+             x.n % B;
     case Layout::kIOhw16o16i:
-      return (((x.c / B * BlocksOf(d.n) + x.n / B) * d.h + x.h) * d.w + x.w) * B * B +
-             x.n % B * B + x.c % B;
+      return (((x.c / B * BlocksOf(d.n) + x.n / B) * d.h + x.h) * d.w + x.w) * B * B + x.n % B * B +
+             x.c % B;
   }
   return 0;
 }
@@ -184,7 +184,8 @@ void TransposeWeightBlocks(const float* HWY_RESTRICT src, Layout from, float* HW
       const float* in = src + ((a * inner + b) * taps + t) * B * B;
       float* out = dst + ((b * outer + a) * taps + t) * B * B;
       for (int64_t j = 0; j < B; ++j) {
-        for (int64_t i = 0; i < B; ++i) out[j * B + i] = i < rows && j < cols ? in[i * B + j] : 0.0f;
+        for (int64_t i = 0; i < B; ++i)
+          out[j * B + i] = i < rows && j < cols ? in[i * B + j] : 0.0f;
       }
     }
   });
@@ -209,8 +210,8 @@ Status Reorder(const float* src, Layout from, float* dst, Layout to, Dims dims,
   const bool weights = IsWeightLayout(from) || IsWeightLayout(to);
   const bool activations = from == Layout::kNChw16c || to == Layout::kNChw16c;
   if (weights && activations) {
-    return InvalidArgument(std::string("Reorder: no conversion from ") + LayoutName(from) +
-                           " to " + LayoutName(to));
+    return InvalidArgument(std::string("Reorder: no conversion from ") + LayoutName(from) + " to " +
+                           LayoutName(to));
   }
   const bool block_transpose = (from == Layout::kOIhw16i16o && to == Layout::kIOhw16o16i) ||
                                (from == Layout::kIOhw16o16i && to == Layout::kOIhw16i16o);

@@ -1,6 +1,5 @@
 #include "runtime/conv_layer.h"
 
-
 namespace sparsetrain {
 
 Status Conv2d::Create(std::string name, int64_t in_channels, const Conv2dOptions& options,
@@ -42,7 +41,8 @@ Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
   if (!status.ok()) return status;
   x_ = &x;
   op_->ResetTelemetry();
-  status = op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy, ctx.pool);
+  status =
+      op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy, ctx.pool);
   telemetry_ = op_->telemetry();
   return status;
 }
@@ -54,8 +54,9 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
     Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, &input_grad_);
     if (!status.ok()) return status;
   }
-  Status status = op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
-                                need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.pool);
+  Status status =
+      op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
+                    need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.pool);
   telemetry_ = op_->telemetry();
   return status;
 }

@@ -30,7 +30,8 @@ class Conv2d : public Layer {
   void AddMemory(MemoryFootprint* memory) const override;
 
  private:
-  Conv2d(std::string name, std::unique_ptr<ConvOp> op) : Layer(std::move(name)), op_(std::move(op)) {}
+  Conv2d(std::string name, std::unique_ptr<ConvOp> op)
+      : Layer(std::move(name)), op_(std::move(op)) {}
   std::unique_ptr<ConvOp> op_;
   const Activation* x_ = nullptr;
 };

@@ -20,8 +20,8 @@ Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
   op->has_bias_ = bias;
   op->ResetTelemetry();
   // A nominal input the kernel fits, to check the geometry now rather than per call.
-  const ConvShape probe = op->ShapeFor({1, geometry.c, std::max<int64_t>(geometry.r, 1),
-                                        std::max<int64_t>(geometry.s, 1)});
+  const ConvShape probe = op->ShapeFor(
+      {1, geometry.c, std::max<int64_t>(geometry.r, 1), std::max<int64_t>(geometry.s, 1)});
   Status status = Validate(probe);
   if (!status.ok()) return Status(status.code(), "conv2d '" + op->name_ + "': " + status.message());
   const Dims weight_dims = probe.weights();
@@ -69,8 +69,8 @@ void ConvOp::Initialize(Random* random) {
   }
 }
 
-double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage,
-                            KernelPolicy policy, pthreadpool_t pool) const {
+double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
+                            pthreadpool_t pool) const {
   if (zeros < 0 && policy != KernelPolicy::kAuto && !measure_zeros_ && !Verbose()) return -1.0;
   const int64_t count = zeros >= 0 ? zeros : CountZeros(data, storage, pool);
   return double(count) / double(storage);

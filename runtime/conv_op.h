@@ -47,7 +47,10 @@ class ConvOp {
 
   // The passes of the calls since the last reset.
   const LayerTelemetry& telemetry() const { return telemetry_; }
-  void ResetTelemetry() { telemetry_ = LayerTelemetry(); telemetry_.is_conv = true; }
+  void ResetTelemetry() {
+    telemetry_ = LayerTelemetry();
+    telemetry_.is_conv = true;
+  }
   int64_t WorkspaceBytes() const { return StorageBytes(weight_transposed_); }
 
  private:

@@ -17,7 +17,8 @@ Status ReadMaybeGzip(const std::string& path, std::vector<uint8_t>* bytes) {
   bytes->clear();
   uint8_t buffer[1 << 16];
   int n = 0;
-  while ((n = gzread(file, buffer, sizeof(buffer))) > 0) bytes->insert(bytes->end(), buffer, buffer + n);
+  while ((n = gzread(file, buffer, sizeof(buffer))) > 0)
+    bytes->insert(bytes->end(), buffer, buffer + n);
   int error = Z_OK;
   const char* message = gzerror(file, &error);
   gzclose(file);
@@ -64,9 +65,11 @@ Status LoadIdxDataset(const std::string& images_path, const std::string& labels_
   if (uint64_t(images.size() - 16) != uint64_t(d.count) * d.height * d.width) {
     return Status(StatusCode::kCorruptData, "'" + images_path + "' is truncated or too long");
   }
-  if (BigEndian32(labels.data() + 4) != uint64_t(d.count) || labels.size() - 8 != uint64_t(d.count)) {
-    return Status(StatusCode::kCorruptData,
-                  "'" + labels_path + "' does not hold one label per image of '" + images_path + "'");
+  if (BigEndian32(labels.data() + 4) != uint64_t(d.count) ||
+      labels.size() - 8 != uint64_t(d.count)) {
+    return Status(
+        StatusCode::kCorruptData,
+        "'" + labels_path + "' does not hold one label per image of '" + images_path + "'");
   }
   d.pixels.assign(images.begin() + 16, images.end());
   d.labels.assign(labels.begin() + 8, labels.end());

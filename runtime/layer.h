@@ -41,28 +41,29 @@ struct ExecContext {
   pthreadpool_t pool = nullptr;  // the caller's threads (null: the calling thread only)
   bool training = true;          // batch statistics, dropout, gradients
   KernelPolicy policy = KernelPolicy::kAuto;
-  uint64_t step = 0;             // seeds per-step randomness (dropout)
+  uint64_t step = 0;  // seeds per-step randomness (dropout)
 };
 
 // A learnable tensor or a buffer (batch-norm running statistics) of a layer.
 struct Parameter {
-  std::string name;             // "<layer>.<field>", as in a PyTorch state_dict
-  std::vector<int64_t> shape;   // PyTorch's shape, e.g. (K, C, R, S) for conv weights
-  Tensor value;                 // in the layer's own layout; Tensor::CopyTo(kNCHW) gives PyTorch order
-  Tensor grad;                  // same layout as value; empty for buffers
-  bool is_buffer = false;       // saved and loaded, never updated by the optimiser
-  uint64_t version = 0;         // bumped whenever value changes outside the layer (update, load)
+  std::string name;            // "<layer>.<field>", as in a PyTorch state_dict
+  std::vector<int64_t> shape;  // PyTorch's shape, e.g. (K, C, R, S) for conv weights
+  Tensor value;            // in the layer's own layout; Tensor::CopyTo(kNCHW) gives PyTorch order
+  Tensor grad;             // same layout as value; empty for buffers
+  bool is_buffer = false;  // saved and loaded, never updated by the optimiser
+  uint64_t version = 0;    // bumped whenever value changes outside the layer (update, load)
 };
 
 // Per-layer figures of the most recent step.
 enum class LayerPass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 struct LayerTelemetry {
-  double input_zeros = -1.0;      // zero fraction of the input (forward), -1 if not measured
-  double grad_zeros = -1.0;       // zero fraction of the output gradient (backward)
+  double input_zeros = -1.0;  // zero fraction of the input (forward), -1 if not measured
+  double grad_zeros = -1.0;   // zero fraction of the output gradient (backward)
   bool is_conv = false;
   ConvKernel kernel[3] = {ConvKernel::kDense, ConvKernel::kDense, ConvKernel::kDense};
   bool ran[3] = {false, false, false};
-  double ms[3] = {0.0, 0.0, 0.0};  // wall time per pass; non-conv layers put backward in kBackwardData
+  double ms[3] = {0.0, 0.0,
+                  0.0};  // wall time per pass; non-conv layers put backward in kBackwardData
 };
 
 // Bytes of a tensor's owned storage (0 when empty or wrapped).
@@ -73,7 +74,7 @@ Status PrepareActivation(const TensorSpec& spec, Activation* a);
 
 // Bytes of memory a model holds, by purpose.
 struct MemoryFootprint {
-  int64_t parameter_bytes = 0;   // values of parameters and buffers
+  int64_t parameter_bytes = 0;  // values of parameters and buffers
   int64_t gradient_bytes = 0;
   int64_t optimizer_bytes = 0;
   int64_t activation_bytes = 0;  // layer outputs and the input batch: what backward must keep

@@ -111,7 +111,8 @@ Status GlobalAvgPool::Plan(const TensorSpec& in, TensorSpec* out) const {
 
 Status GlobalAvgPool::Forward(const Activation& x, const ExecContext& ctx) {
   input_dims_ = x.tensor.dims();
-  Status status = PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW}, &output_);
+  Status status =
+      PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW}, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   GlobalAvgPoolForward(input_dims_, x.tensor.data(), output_.tensor.data(), ctx.pool);
@@ -294,7 +295,8 @@ Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
   float* running_var = running_var_.value.data();
   if (ctx.training) {
     std::vector<double> sum(padded), squares(padded);
-    ChannelSums(dims, x.tensor.data(), mean_.data(), nullptr, nullptr, sum.data(), nullptr, ctx.pool);
+    ChannelSums(dims, x.tensor.data(), mean_.data(), nullptr, nullptr, sum.data(), nullptr,
+                ctx.pool);
     for (int64_t c = 0; c < channels_; ++c) mean_[c] = float(sum[c] / count);
     ChannelSums(dims, x.tensor.data(), mean_.data(), x.tensor.data(), mean_.data(), sum.data(),
                 squares.data(), ctx.pool);
@@ -355,8 +357,9 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
       shift[c] = float(-scale * sum_dy[c] / count - slope * mean_[c]);
     }
   }
-  ChannelAffine(dims, dy.tensor.data(), a.data(), used_batch_statistics_ ? x_->tensor.data() : nullptr,
-                b.data(), shift.data(), input_grad_.tensor.data(), ctx.pool);
+  ChannelAffine(dims, dy.tensor.data(), a.data(),
+                used_batch_statistics_ ? x_->tensor.data() : nullptr, b.data(), shift.data(),
+                input_grad_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
 
@@ -381,8 +384,8 @@ Status Dropout::Forward(const Activation& x, const ExecContext& ctx) {
     return Status::Ok();
   }
   mask_seed_ = Random(seed_ ^ (ctx.step * 0x9E3779B97F4A7C15ull)).Next();
-  output_.zeros = sparsetrain::Dropout(x.tensor.data(), output_.tensor.data(), x.tensor.storage_floats(),
-                          drop_, mask_seed_, ctx.pool);
+  output_.zeros = sparsetrain::Dropout(x.tensor.data(), output_.tensor.data(),
+                                       x.tensor.storage_floats(), drop_, mask_seed_, ctx.pool);
   return Status::Ok();
 }
 

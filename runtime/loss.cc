@@ -10,7 +10,8 @@ Status SoftmaxCrossEntropy(const float* logits, const int32_t* labels, int64_t r
   for (int64_t r = 0; r < rows; ++r) {
     if (labels[r] < 0 || labels[r] >= classes) {
       return InvalidArgument("label " + std::to_string(labels[r]) + " of example " +
-                             std::to_string(r) + " is outside [0, " + std::to_string(classes) + ")");
+                             std::to_string(r) + " is outside [0, " + std::to_string(classes) +
+                             ")");
     }
   }
   double total = 0.0;

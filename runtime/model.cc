@@ -47,7 +47,8 @@ Status Model::SetOptimizer(const OptimizerConfig& config) {
 Status Model::CheckBatch(const float* images, int64_t batch, const char* call) const {
   if (images == nullptr) return InvalidArgument(std::string(call) + ": images is null");
   if (batch <= 0) {
-    return InvalidArgument(std::string(call) + ": batch must be positive, got " + std::to_string(batch));
+    return InvalidArgument(std::string(call) + ": batch must be positive, got " +
+                           std::to_string(batch));
   }
   if (check_inputs_) {
     const int64_t count = batch * input_.dims.c * input_.dims.h * input_.dims.w;
@@ -89,7 +90,8 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
   for (int64_t i = 0; i < batch; ++i) {
     if (labels[i] < 0 || labels[i] >= classes_) {
       return InvalidArgument("train_step: label " + std::to_string(labels[i]) + " of example " +
-                             std::to_string(i) + " is outside [0, " + std::to_string(classes_) + ")");
+                             std::to_string(i) + " is outside [0, " + std::to_string(classes_) +
+                             ")");
     }
   }
   const Activation* logits = nullptr;
@@ -194,7 +196,8 @@ Status Model::SaveCheckpoint(const std::string& path) const {
   for (Parameter* p : Parameters()) {
     file.tensors.push_back({p->name, p->shape, ToPyTorchOrder(p->value)});
     for (const auto& [field, state] : optimizer_->StateOf(*p)) {
-      file.tensors.push_back({kOptimizerPrefix + p->name + "." + field, p->shape, ToPyTorchOrder(*state)});
+      file.tensors.push_back(
+          {kOptimizerPrefix + p->name + "." + field, p->shape, ToPyTorchOrder(*state)});
     }
   }
   return WriteSafetensors(path, file);
@@ -255,7 +258,8 @@ Status Model::LoadCheckpoint(const std::string& path) {
         const std::string name = kOptimizerPrefix + p->name + "." + field;
         const auto it = by_name.find(name);
         if (it == by_name.end()) return corrupt("missing optimiser state '" + name + "'");
-        if (it->second->shape != p->shape) return corrupt("optimiser state '" + name + "' has the wrong shape");
+        if (it->second->shape != p->shape)
+          return corrupt("optimiser state '" + name + "' has the wrong shape");
         state_copies.emplace_back(tensor, it->second);
       }
     }
@@ -317,8 +321,8 @@ void ModelBuilder::Add(Status status, std::unique_ptr<Layer> layer) {
   (frame.in_shortcut ? frame.shortcut : frame.body).Append(std::move(layer));
 }
 
-ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad,
-                                   bool bias, const std::string& name) {
+ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t stride,
+                                   int64_t pad, bool bias, const std::string& name) {
   Conv2dOptions options;
   options.out_channels = out_channels;
   options.kernel = kernel;
@@ -326,7 +330,8 @@ ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t
   options.pad = pad < 0 ? kernel / 2 : pad;
   options.bias = bias;
   std::unique_ptr<Layer> layer;
-  Status status = sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options, &layer);
+  Status status =
+      sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options, &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }
@@ -352,8 +357,8 @@ ModelBuilder& ModelBuilder::MaxPool(int64_t window, int64_t stride, int64_t pad,
   if (error_.ok() && !sequence.empty() && std::string(sequence.layers().back()->kind()) == "relu") {
     relu = sequence.PopBack();  // its output spec equals its input's: frame.spec stays right
   }
-  Add(Status::Ok(), std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad,
-                                                relu != nullptr));
+  Add(Status::Ok(),
+      std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad, relu != nullptr));
   if (!error_.ok() && relu != nullptr) sequence.Append(std::move(relu));
   return *this;
 }
@@ -412,8 +417,8 @@ ModelBuilder& ModelBuilder::EndResidual() {
   }
   Frame frame = std::move(frames_.back());
   frames_.pop_back();
-  Add(Status::Ok(), std::make_unique<Residual>(frame.name, std::move(frame.body),
-                                               std::move(frame.shortcut)));
+  Add(Status::Ok(),
+      std::make_unique<Residual>(frame.name, std::move(frame.body), std::move(frame.shortcut)));
   return *this;
 }
 
@@ -423,7 +428,8 @@ Status ModelBuilder::Build(uint64_t seed, std::unique_ptr<Model>* model) {
   if (built_) return InvalidArgument("model builder: already built");
   if (frames_.size() != 1) return InvalidArgument("model builder: a residual block is not ended");
   const TensorSpec& out = frames_[0].spec;
-  if (frames_[0].body.empty() || out.layout != Layout::kNCHW || out.dims.h != 1 || out.dims.w != 1) {
+  if (frames_[0].body.empty() || out.layout != Layout::kNCHW || out.dims.h != 1 ||
+      out.dims.w != 1) {
     return InvalidArgument("model must end in flat class scores (a linear layer)");
   }
   std::unique_ptr<Model> m(new Model());

@@ -116,7 +116,8 @@ class ModelBuilder {
   ModelBuilder& Relu(const std::string& name = "");
   // Max pooling; a Relu added just before is fused into it (the pair reports as one layer,
   // "relu+maxpool2d", under the pooling's name).
-  ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0, const std::string& name = "");
+  ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0,
+                        const std::string& name = "");
   ModelBuilder& GlobalAvgPool(const std::string& name = "");
   ModelBuilder& Flatten(const std::string& name = "");
   ModelBuilder& Dropout(float drop, const std::string& name = "");

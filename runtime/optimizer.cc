@@ -121,7 +121,8 @@ Status Optimizer::Step(const std::vector<Parameter*>& params, pthreadpool_t pool
     if (!status.ok()) return status;
   }
   double squares = 0.0;
-  for (Parameter* p : params) squares += SumOfSquares(p->grad.data(), p->grad.storage_floats(), pool);
+  for (Parameter* p : params)
+    squares += SumOfSquares(p->grad.data(), p->grad.storage_floats(), pool);
   *grad_norm = std::sqrt(squares);
   if (!std::isfinite(*grad_norm)) {
     return Status(StatusCode::kInvalidArgument,

@@ -27,15 +27,15 @@ struct Schedule {
   int64_t warmup_steps = 0;  // the rate rises linearly from lr / warmup_steps to lr
   int64_t step_size = 1000;  // kStep: multiply by gamma every step_size steps
   double gamma = 0.1;
-  int64_t total_steps = 0;   // kCosine: the rate falls from lr to min_lr over total_steps
+  int64_t total_steps = 0;  // kCosine: the rate falls from lr to min_lr over total_steps
   double min_lr = 0.0;
 };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kAdam;
   double lr = 1e-3;
-  double momentum = 0.9;  // SGD
-  bool nesterov = false;  // SGD
+  double momentum = 0.9;                          // SGD
+  bool nesterov = false;                          // SGD
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
   double weight_decay = 0.0;
   double clip_norm = 0.0;  // > 0: scale gradients so their global L2 norm is at most this

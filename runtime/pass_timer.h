@@ -14,7 +14,8 @@ class PassTimer {
       : telemetry_(telemetry), pass_(int(pass)), start_(std::chrono::steady_clock::now()) {}
   ~PassTimer() {
     telemetry_->ms[pass_] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+            .count();
     telemetry_->ran[pass_] = true;
   }
 

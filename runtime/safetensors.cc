@@ -14,7 +14,8 @@
 namespace sparsetrain {
 namespace {
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format and this code are little-endian");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the format and this code are little-endian");
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the limit the reference implementation uses
 
@@ -56,7 +57,8 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
     int64_t count = 1;
     for (int64_t d : t.shape) count *= d;
     if (t.name.empty() || t.name == "__metadata__" || header.contains(t.name)) {
-      return InvalidArgument("checkpoint: tensor name '" + t.name + "' is empty, reserved or repeated");
+      return InvalidArgument("checkpoint: tensor name '" + t.name +
+                             "' is empty, reserved or repeated");
     }
     if (count != int64_t(t.data.size())) {
       return InvalidArgument("checkpoint: tensor '" + t.name + "' has " +
@@ -71,7 +73,8 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
   metadata["crc32"] = std::to_string(Crc32(data));
   header["__metadata__"] = metadata;
   std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned, as the spec suggests
+  text.append((8 - text.size() % 8) % 8,
+              ' ');  // keeps the data 8-byte aligned, as the spec suggests
   const uint64_t length = text.size();
 
   const std::string temp = path + ".tmp." + std::to_string(getpid());
@@ -117,7 +120,8 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
   if (!in.read(data.data(), std::streamsize(data.size()))) return Corrupt(path, "truncated data");
 
   const nlohmann::json header = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object()) return Corrupt(path, "header is not a JSON object");
+  if (header.is_discarded() || !header.is_object())
+    return Corrupt(path, "header is not a JSON object");
   SafetensorsFile file;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const auto& [name, entry] : header.items()) {
@@ -137,8 +141,8 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
     }
     const std::string dtype = entry["dtype"].get<std::string>();
     if (dtype != "F32") {
-      return Status(StatusCode::kUnsupported,
-                    "checkpoint '" + path + "': tensor '" + name + "' is " + dtype + ", only F32 is read");
+      return Status(StatusCode::kUnsupported, "checkpoint '" + path + "': tensor '" + name +
+                                                  "' is " + dtype + ", only F32 is read");
     }
     NamedTensor t;
     t.name = name;

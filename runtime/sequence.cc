@@ -94,8 +94,8 @@ Status Residual::Plan(const TensorSpec& in, TensorSpec* out) const {
   if (body_out.layout != shortcut_out.layout || a.n != b.n || a.c != b.c || a.h != b.h ||
       a.w != b.w) {
     return MismatchError("body gives " + std::to_string(a.c) + "x" + std::to_string(a.h) + "x" +
-                         std::to_string(a.w) + " but shortcut gives " + std::to_string(b.c) +
-                         "x" + std::to_string(b.h) + "x" + std::to_string(b.w));
+                         std::to_string(a.w) + " but shortcut gives " + std::to_string(b.c) + "x" +
+                         std::to_string(b.h) + "x" + std::to_string(b.w));
   }
   *out = body_out;
   return Status::Ok();

@@ -15,7 +15,7 @@ enum class StatusCode {
   kUnsupported,      // well-formed but not available here (e.g. an ISA the CPU lacks)
   kOutOfMemory,
   kIoError,
-  kCorruptData,      // a file or buffer failed validation
+  kCorruptData,  // a file or buffer failed validation
   kInternal,
 };
 

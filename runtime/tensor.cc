@@ -75,7 +75,8 @@ Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
 }
 
 Status Tensor::Reshape(Dims dims, Layout layout) {
-  if (!empty() && owned_ == nullptr) return InvalidArgument("tensor: cannot reshape a wrapped buffer");
+  if (!empty() && owned_ == nullptr)
+    return InvalidArgument("tensor: cannot reshape a wrapped buffer");
   Status status = CheckDims(dims);
   if (!status.ok()) return status;
   const int64_t bytes = StorageFloats(dims, layout) * int64_t(sizeof(float));

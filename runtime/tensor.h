@@ -1,7 +1,7 @@
 // Tensor: f32 data of logical shape (N, C, H, W) in one of the layouts of kernels/layout.h.
-// Owned storage is kAlignment (64-byte) aligned and zero-initialised (so channel padding reads as zeros),
-// from the thread's CurrentAllocator() at creation (runtime/allocator.h);
-// a tensor may instead wrap a caller's buffer, which the caller keeps alive.
+// Owned storage is kAlignment (64-byte) aligned and zero-initialised (so channel padding reads as
+// zeros), from the thread's CurrentAllocator() at creation (runtime/allocator.h); a tensor may
+// instead wrap a caller's buffer, which the caller keeps alive.
 #ifndef SPARSETRAIN_RUNTIME_TENSOR_H_
 #define SPARSETRAIN_RUNTIME_TENSOR_H_
 

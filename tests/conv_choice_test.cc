@@ -33,7 +33,8 @@ TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
   ConvShape first_layer = Shape(3);
   first_layer.c = 3;
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    EXPECT_EQ(ChooseConvKernel(ConvPass::kBackwardWeights, first_layer, 0.95, isa), ConvKernel::kDense);
+    EXPECT_EQ(ChooseConvKernel(ConvPass::kBackwardWeights, first_layer, 0.95, isa),
+              ConvKernel::kDense);
     EXPECT_EQ(ChooseConvKernel(ConvPass::kForward, first_layer, 0.95, isa), ConvKernel::kSparse);
   }
 }
@@ -52,7 +53,8 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
       const double ms = i < 2 ? 100.0 : k == ConvKernel::kDense ? 1.0 + 0.1 * i : measured_ratio;
       selector.Record(k, ms);
     }
-    EXPECT_NEAR(selector.correction(), measured_ratio / 1.2 / predicted, 1e-9);  // fastest dense: 1.2
+    EXPECT_NEAR(selector.correction(), measured_ratio / 1.2 / predicted,
+                1e-9);  // fastest dense: 1.2
     // Slower than dense where measured: dense from now on; faster: sparse.
     EXPECT_EQ(selector.Choose(ConvPass::kForward, shape, zeros, Isa::kAvx512),
               measured_ratio > 1.0 ? ConvKernel::kDense : ConvKernel::kSparse);

@@ -14,9 +14,8 @@ namespace {
 class ConvDenseTest : public ConvKernelTest {};
 
 TEST_P(ConvDenseTest, ForwardMatchesReference) {
-  ForEachCase({0.5}, 10, [](ConvTester& t, pthreadpool_t pool) {
-    t.CheckForward(ConvForwardDense, pool);
-  });
+  ForEachCase({0.5}, 10,
+              [](ConvTester& t, pthreadpool_t pool) { t.CheckForward(ConvForwardDense, pool); });
 }
 
 TEST_P(ConvDenseTest, BackwardDataMatchesReference) {

@@ -74,8 +74,7 @@ void ConvForward(const ConvShape& sh, const T* x, const T* w, const T* bias, T* 
       },
       [&](int64_t n, int64_t k, int64_t c, int64_t, int64_t, int64_t ih, int64_t iw, int64_t r,
           int64_t s) { return double(x[XIndex(sh, n, c, ih, iw)]) * w[WIndex(sh, k, c, r, s)]; },
-      [&](int64_t i) { return bias ? double(bias[i / (sh.p() * sh.q()) % sh.k]) : 0.0; }, y,
-      y_abs);
+      [&](int64_t i) { return bias ? double(bias[i / (sh.p() * sh.q()) % sh.k]) : 0.0; }, y, y_abs);
 }
 
 // dx = conv_transpose(dy, w).
@@ -97,8 +96,9 @@ void ConvBackwardWeights(const ConvShape& sh, const T* x, const T* dy, T* dw, T*
                          T* dw_abs = nullptr, T* dbias_abs = nullptr) {
   Accumulate(
       sh, sh.weights().count(),
-      [&](int64_t, int64_t k, int64_t c, int64_t, int64_t, int64_t, int64_t, int64_t r,
-          int64_t s) { return WIndex(sh, k, c, r, s); },
+      [&](int64_t, int64_t k, int64_t c, int64_t, int64_t, int64_t, int64_t, int64_t r, int64_t s) {
+        return WIndex(sh, k, c, r, s);
+      },
       [&](int64_t n, int64_t k, int64_t c, int64_t oh, int64_t ow, int64_t ih, int64_t iw,
           auto...) { return double(dy[YIndex(sh, n, k, oh, ow)]) * x[XIndex(sh, n, c, ih, iw)]; },
       NoExtra, dw, dw_abs);

@@ -17,7 +17,8 @@ const std::vector<double> kSparsities = {0.0, 0.3, 0.5, 0.8, 0.95, 1.0};
 class ConvSparseTest : public ConvKernelTest {};
 
 TEST_P(ConvSparseTest, ForwardMatchesReference) {
-  ForEachCase(kSparsities, 100, [](ConvTester& t, pthreadpool_t pool) { t.CheckForward(ConvForwardSparse, pool); });
+  ForEachCase(kSparsities, 100,
+              [](ConvTester& t, pthreadpool_t pool) { t.CheckForward(ConvForwardSparse, pool); });
 }
 
 TEST_P(ConvSparseTest, BackwardDataMatchesReference) {

@@ -24,12 +24,10 @@ namespace sparsetrain {
 // Kernel signatures of the three passes (blocked layouts, see kernels/conv_dense.h).
 using ForwardKernel = std::function<Status(const ConvShape&, const float* x, const float* w,
                                            const float* bias, float* y, pthreadpool_t)>;
-using BackwardDataKernel = std::function<Status(const ConvShape&, const float* dy,
-                                                const float* w_transposed, float* dx,
-                                                pthreadpool_t)>;
-using BackwardWeightsKernel = std::function<Status(const ConvShape&, const float* x,
-                                                   const float* dy, float* dw, float* dbias,
-                                                   pthreadpool_t)>;
+using BackwardDataKernel = std::function<Status(
+    const ConvShape&, const float* dy, const float* w_transposed, float* dx, pthreadpool_t)>;
+using BackwardWeightsKernel = std::function<Status(
+    const ConvShape&, const float* x, const float* dy, float* dw, float* dbias, pthreadpool_t)>;
 
 ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
                     int64_t stride, int64_t pad);

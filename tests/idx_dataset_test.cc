@@ -10,7 +10,8 @@
 namespace sparsetrain {
 namespace {
 
-std::string Idx(uint32_t magic, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+std::string Idx(uint32_t magic, const std::vector<uint32_t>& dims,
+                const std::vector<uint8_t>& data) {
   std::string bytes;
   for (uint32_t v : std::vector<uint32_t>{magic}) {
     for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(char(v >> shift));
@@ -64,8 +65,10 @@ TEST(IdxDatasetTest, RefusesMalformedFiles) {
     StatusCode code;
   } cases[] = {
       {testing::TempDir() + "absent", labels, StatusCode::kIoError},
-      {WriteFile("short", Idx(0x803, {1, 2, 2}, {1, 2, 3}), true), labels, StatusCode::kCorruptData},
-      {WriteFile("magic", Idx(0x801, {1, 2, 2}, {1, 2, 3, 4}), true), labels, StatusCode::kCorruptData},
+      {WriteFile("short", Idx(0x803, {1, 2, 2}, {1, 2, 3}), true), labels,
+       StatusCode::kCorruptData},
+      {WriteFile("magic", Idx(0x801, {1, 2, 2}, {1, 2, 3, 4}), true), labels,
+       StatusCode::kCorruptData},
       {images, WriteFile("count", Idx(0x801, {2}, {0, 1}), true), StatusCode::kCorruptData},
   };
   for (const auto& c : cases) {

@@ -15,7 +15,8 @@
 namespace sparsetrain {
 namespace {
 
-std::vector<float> RandomValues(int64_t count, uint32_t seed, float low = -1.0f, float high = 1.0f) {
+std::vector<float> RandomValues(int64_t count, uint32_t seed, float low = -1.0f,
+                                float high = 1.0f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(low, high);
   std::vector<float> v(count);
@@ -52,7 +53,8 @@ TEST_P(LayerKernelsTest, ChannelSumsAndAffineMatchScalar) {
         const int64_t at = (n * dims.c + c) * pixels + i;
         want_a += a[at];
         want_products += (double(a[at]) - a_center[c]) * (double(b[at]) - b_center[c]);
-        magnitude += std::fabs(a[at]) + std::fabs((double(a[at]) - a_center[c]) * (double(b[at]) - b_center[c]));
+        magnitude += std::fabs(a[at]) +
+                     std::fabs((double(a[at]) - a_center[c]) * (double(b[at]) - b_center[c]));
       }
     }
     EXPECT_NEAR(sum_a[c], want_a, 1e-6 * magnitude) << c;
@@ -68,7 +70,8 @@ TEST_P(LayerKernelsTest, ChannelSumsAndAffineMatchScalar) {
     ASSERT_TRUE(Reorder(y.data(), Layout::kNChw16c, y_nchw.data(), Layout::kNCHW, dims).ok());
     for (int64_t i = 0; i < dims.count(); ++i) {
       const int64_t c = (i / pixels) % dims.c;
-      const double want = double(scale[c]) * a[i] + (two_terms ? double(b_scale[c]) * b[i] : 0.0) + shift[c];
+      const double want =
+          double(scale[c]) * a[i] + (two_terms ? double(b_scale[c]) * b[i] : 0.0) + shift[c];
       ASSERT_NEAR(y_nchw[i], want, 1e-6) << i;
     }
     // Padding channels stay zero.
@@ -79,7 +82,8 @@ TEST_P(LayerKernelsTest, ChannelSumsAndAffineMatchScalar) {
 }
 
 TEST_P(LayerKernelsTest, LinearPassesMatchScalar) {
-  for (LinearShape shape : {LinearShape{5, 37, 10}, LinearShape{64, 130, 17}, LinearShape{1, 3, 1}}) {
+  for (LinearShape shape :
+       {LinearShape{5, 37, 10}, LinearShape{64, 130, 17}, LinearShape{1, 3, 1}}) {
     const std::vector<float> x = RandomValues(shape.rows * shape.in, 3),
                              w = RandomValues(shape.out * shape.in, 4),
                              bias = RandomValues(shape.out, 5),
@@ -164,7 +168,8 @@ TEST_P(LayerKernelsTest, AdamAndAdamWMatchPyTorchFormula) {
   constexpr int64_t kCount = 1037;
   for (bool decoupled : {false, true}) {
     std::vector<float> param = RandomValues(kCount, 9), m(kCount, 0.0f), v(kCount, 0.0f);
-    std::vector<double> want_param(param.begin(), param.end()), want_m(kCount, 0.0), want_v(kCount, 0.0);
+    std::vector<double> want_param(param.begin(), param.end()), want_m(kCount, 0.0),
+        want_v(kCount, 0.0);
     for (int step = 1; step <= 3; ++step) {
       const std::vector<float> grad = RandomValues(kCount, 20 + step);
       AdamStep hyper;
@@ -173,7 +178,10 @@ TEST_P(LayerKernelsTest, AdamAndAdamWMatchPyTorchFormula) {
       ExpectRanOnTarget();
       for (int64_t i = 0; i < kCount; ++i) {
         double p = want_param[i], g = grad[i];
-        if (decoupled) p *= 1.0 - 0.01 * 0.05; else g += 0.05 * p;
+        if (decoupled)
+          p *= 1.0 - 0.01 * 0.05;
+        else
+          g += 0.05 * p;
         want_m[i] = 0.9 * want_m[i] + 0.1 * g;
         want_v[i] = 0.999 * want_v[i] + 0.001 * g * g;
         const double m_hat = want_m[i] / (1.0 - std::pow(0.9, step));

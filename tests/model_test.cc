@@ -196,8 +196,10 @@ TEST(ModelTest, BadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r).code(),
             StatusCode::kInvalidArgument);
   batch.labels[2] = 0;
-  EXPECT_EQ(model->TrainStep(nullptr, batch.labels.data(), 4, &r).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(model->TrainStep(batch.images.data(), nullptr, 4, &r).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->TrainStep(nullptr, batch.labels.data(), 4, &r).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->TrainStep(batch.images.data(), nullptr, 4, &r).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(model->TrainStep(batch.images.data(), batch.labels.data(), 0, &r).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(model->Predict(batch.images.data(), -3, nullptr).code(), StatusCode::kInvalidArgument);
@@ -217,18 +219,29 @@ TEST(ModelTest, BuilderReportsShapesThatDoNotFit) {
     const char* message;
   };
   const Case cases[] = {
-      {"conv on flat", [](ModelBuilder& b) { b.Flatten().Conv2d(4, 3).Linear(2); }, StatusCode::kShapeMismatch, "conv1"},
-      {"linear on 4-D", [](ModelBuilder& b) { b.Linear(2); }, StatusCode::kShapeMismatch, "flat input"},
-      {"no classifier", [](ModelBuilder& b) { b.Conv2d(4, 3); }, StatusCode::kInvalidArgument, "linear"},
-      {"kernel too big", [](ModelBuilder& b) { b.Conv2d(4, 9, 1, 0).Flatten().Linear(2); }, StatusCode::kShapeMismatch, "larger"},
-      {"bad kernel", [](ModelBuilder& b) { b.Conv2d(4, 0).Flatten().Linear(2); }, StatusCode::kInvalidArgument, "kernel"},
-      {"pool too big", [](ModelBuilder& b) { b.MaxPool(9, 1).Flatten().Linear(2); }, StatusCode::kShapeMismatch, "pool1"},
-      {"branches differ", [](ModelBuilder& b) { b.BeginResidual().Conv2d(4, 3).EndResidual().Flatten().Linear(2); },
+      {"conv on flat", [](ModelBuilder& b) { b.Flatten().Conv2d(4, 3).Linear(2); },
+       StatusCode::kShapeMismatch, "conv1"},
+      {"linear on 4-D", [](ModelBuilder& b) { b.Linear(2); }, StatusCode::kShapeMismatch,
+       "flat input"},
+      {"no classifier", [](ModelBuilder& b) { b.Conv2d(4, 3); }, StatusCode::kInvalidArgument,
+       "linear"},
+      {"kernel too big", [](ModelBuilder& b) { b.Conv2d(4, 9, 1, 0).Flatten().Linear(2); },
+       StatusCode::kShapeMismatch, "larger"},
+      {"bad kernel", [](ModelBuilder& b) { b.Conv2d(4, 0).Flatten().Linear(2); },
+       StatusCode::kInvalidArgument, "kernel"},
+      {"pool too big", [](ModelBuilder& b) { b.MaxPool(9, 1).Flatten().Linear(2); },
+       StatusCode::kShapeMismatch, "pool1"},
+      {"branches differ",
+       [](ModelBuilder& b) { b.BeginResidual().Conv2d(4, 3).EndResidual().Flatten().Linear(2); },
        StatusCode::kShapeMismatch, "shortcut"},
-      {"unended block", [](ModelBuilder& b) { b.BeginResidual().Relu(); }, StatusCode::kInvalidArgument, "not ended"},
-      {"stray end", [](ModelBuilder& b) { b.EndResidual(); }, StatusCode::kInvalidArgument, "EndResidual"},
-      {"same name", [](ModelBuilder& b) { b.Relu("a").Relu("a"); }, StatusCode::kInvalidArgument, "'a'"},
-      {"dropout 1", [](ModelBuilder& b) { b.Dropout(1.0f).Flatten().Linear(2); }, StatusCode::kInvalidArgument, "dropout"},
+      {"unended block", [](ModelBuilder& b) { b.BeginResidual().Relu(); },
+       StatusCode::kInvalidArgument, "not ended"},
+      {"stray end", [](ModelBuilder& b) { b.EndResidual(); }, StatusCode::kInvalidArgument,
+       "EndResidual"},
+      {"same name", [](ModelBuilder& b) { b.Relu("a").Relu("a"); }, StatusCode::kInvalidArgument,
+       "'a'"},
+      {"dropout 1", [](ModelBuilder& b) { b.Dropout(1.0f).Flatten().Linear(2); },
+       StatusCode::kInvalidArgument, "dropout"},
   };
   for (const Case& c : cases) {
     ModelBuilder b(1, 8, 8);
@@ -239,7 +252,8 @@ TEST(ModelTest, BuilderReportsShapesThatDoNotFit) {
     EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
     EXPECT_EQ(model, nullptr) << c.what;
   }
-  EXPECT_EQ(ModelBuilder(0, 8, 8).Flatten().Linear(2).Build(1, nullptr).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ModelBuilder(0, 8, 8).Flatten().Linear(2).Build(1, nullptr).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(ModelTest, CheckpointRestoresParametersOptimizerStateAndStep) {
@@ -247,17 +261,20 @@ TEST(ModelTest, CheckpointRestoresParametersOptimizerStateAndStep) {
   auto model = Build(SmallCnn());
   model->set_policy(KernelPolicy::kDense);
   StepResult r;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
   const std::string path = TempPath("model.safetensors");
   ASSERT_TRUE(model->SaveCheckpoint(path).ok());
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
 
   auto restored = Build(SmallCnn(), 99);
   restored->set_policy(KernelPolicy::kDense);
   Status s = restored->LoadCheckpoint(path);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(restored->steps(), 3);
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(restored->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(restored->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
   EXPECT_EQ(State(*restored), State(*model));  // bit for bit: the Adam moments came back too
 }
 
@@ -280,7 +297,8 @@ TEST(ModelTest, DamagedOrForeignCheckpointsAreRefusedAndChangeNothing) {
     StatusCode code;
   } cases[] = {
       {TempPath("missing.safetensors"), StatusCode::kIoError},
-      {write(TempPath("truncated.safetensors"), bytes.substr(0, bytes.size() / 2)), StatusCode::kCorruptData},
+      {write(TempPath("truncated.safetensors"), bytes.substr(0, bytes.size() / 2)),
+       StatusCode::kCorruptData},
       {write(TempPath("short.safetensors"), bytes.substr(0, 5)), StatusCode::kCorruptData},
       {write(TempPath("flipped.safetensors"), flipped), StatusCode::kCorruptData},
       {write(TempPath("header.safetensors"), bad_header), StatusCode::kCorruptData},
@@ -303,7 +321,8 @@ TEST(ModelTest, DamagedOrForeignCheckpointsAreRefusedAndChangeNothing) {
   EXPECT_EQ(State(*other), before);
   EXPECT_EQ(other->steps(), 0);
   // Writing into a missing directory fails cleanly.
-  EXPECT_EQ(model->SaveCheckpoint(TempPath("no/such/dir/model.safetensors")).code(), StatusCode::kIoError);
+  EXPECT_EQ(model->SaveCheckpoint(TempPath("no/such/dir/model.safetensors")).code(),
+            StatusCode::kIoError);
 }
 
 TEST(ModelTest, OptimizerSchedulesAndClipping) {
@@ -348,7 +367,8 @@ TEST(ModelTest, OptimizerSchedulesAndClipping) {
   double moved = 0.0;
   for (size_t i = 0; i < params.size(); ++i) {
     if (params[i]->is_buffer) continue;
-    for (size_t j = 0; j < after[i].size(); ++j) moved += std::pow(double(after[i][j]) - before[i][j], 2);
+    for (size_t j = 0; j < after[i].size(); ++j)
+      moved += std::pow(double(after[i][j]) - before[i][j], 2);
   }
   EXPECT_NEAR(std::sqrt(moved), sgd.lr * sgd.clip_norm, 1e-3 * sgd.lr * sgd.clip_norm);
 }
@@ -359,7 +379,8 @@ TEST(LossTest, SoftmaxCrossEntropyMatchesDefinitionAndFiniteDifferences) {
   double loss = 0;
   int64_t correct = 0;
   std::vector<float> grad(8);
-  ASSERT_TRUE(SoftmaxCrossEntropy(logits.data(), labels.data(), 2, 4, &loss, &correct, grad.data()).ok());
+  ASSERT_TRUE(
+      SoftmaxCrossEntropy(logits.data(), labels.data(), 2, 4, &loss, &correct, grad.data()).ok());
   const auto reference = [&](const std::vector<float>& z) {
     double total = 0;
     for (int r = 0; r < 2; ++r) {

@@ -24,9 +24,8 @@ class PerTargetTest : public ::testing::TestWithParam<int64_t> {
 
   // Asserts the most recent kernel call on this thread ran on the forced target.
   void ExpectRanOnTarget() const {
-    EXPECT_EQ(LastTargetRan(), GetParam())
-        << "ran on " << hwy::TargetName(LastTargetRan()) << ", expected "
-        << hwy::TargetName(GetParam());
+    EXPECT_EQ(LastTargetRan(), GetParam()) << "ran on " << hwy::TargetName(LastTargetRan())
+                                           << ", expected " << hwy::TargetName(GetParam());
   }
 };
 
@@ -51,9 +50,8 @@ inline std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info
 
 }  // namespace sparsetrain
 
-#define INSTANTIATE_PER_TARGET_TEST_SUITE(suite)                                     \
-  INSTANTIATE_TEST_SUITE_P(, suite,                                                   \
-                           ::testing::ValuesIn(::hwy::SupportedAndGeneratedTargets()), \
+#define INSTANTIATE_PER_TARGET_TEST_SUITE(suite)                                                \
+  INSTANTIATE_TEST_SUITE_P(, suite, ::testing::ValuesIn(::hwy::SupportedAndGeneratedTargets()), \
                            ::sparsetrain::TargetParamName)
 
 #endif  // SPARSETRAIN_TESTS_PER_TARGET_TEST_H_

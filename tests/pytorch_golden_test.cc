@@ -35,10 +35,14 @@ ModelBuilder ResNet() {
   ModelBuilder b(1, 9, 9);
   b.Conv2d(16, 3, 1, 1, false, "conv1").BatchNorm(1e-5, 0.1, "bn1").Relu();
   b.BeginResidual()
-      .Conv2d(20, 3, 2, 1, false, "conv2").BatchNorm(1e-5, 0.1, "bn2").Relu()
-      .Conv2d(20, 3, 1, 1, false, "conv3").BatchNorm(1e-5, 0.1, "bn3")
+      .Conv2d(20, 3, 2, 1, false, "conv2")
+      .BatchNorm(1e-5, 0.1, "bn2")
+      .Relu()
+      .Conv2d(20, 3, 1, 1, false, "conv3")
+      .BatchNorm(1e-5, 0.1, "bn3")
       .Shortcut()
-      .Conv2d(20, 1, 2, 0, false, "conv4").BatchNorm(1e-5, 0.1, "bn4")
+      .Conv2d(20, 1, 2, 0, false, "conv4")
+      .BatchNorm(1e-5, 0.1, "bn4")
       .EndResidual()
       .Relu();
   b.BeginResidual().Conv2d(20, 3, 1, 1, true, "conv5").EndResidual().Relu();
@@ -104,7 +108,8 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
       ASSERT_TRUE(model->SetOptimizer(c.optimizer).ok());
       // PyTorch's initial state, through a checkpoint of just the model's tensors.
       SafetensorsFile initial;
-      for (Parameter* p : model->Parameters()) initial.tensors.push_back({p->name, shapes.at(p->name), g.at(p->name)});
+      for (Parameter* p : model->Parameters())
+        initial.tensors.push_back({p->name, shapes.at(p->name), g.at(p->name)});
       const std::string path = testing::TempDir() + "golden_initial.safetensors";
       ASSERT_TRUE(WriteSafetensors(path, initial).ok());
       Status status = model->LoadCheckpoint(path);
@@ -118,7 +123,8 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
       ExpectClose("logits", logits, g.at("logits"));
       EXPECT_NEAR(result.loss, g.at("loss")[0], 1e-4 * std::fabs(g.at("loss")[0]));
       for (Parameter* p : model->Parameters()) {
-        if (!p->is_buffer) ExpectClose("grad." + p->name, InPyTorchOrder(p->grad), g.at("grad." + p->name));
+        if (!p->is_buffer)
+          ExpectClose("grad." + p->name, InPyTorchOrder(p->grad), g.at("grad." + p->name));
       }
       for (int step = 1; step < c.steps; ++step) {
         ASSERT_TRUE(model->TrainStep(input.data(), labels.data(), batch, &result, nullptr).ok());

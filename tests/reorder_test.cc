@@ -92,7 +92,8 @@ TEST_P(ReorderTest, WeightsToBothBlockedOrdersAndBack) {
     EXPECT_EQ(Run(transposed, Layout::kIOhw16o16i, Layout::kOIhw16i16o, d), forward);
     EXPECT_EQ(Run(forward, Layout::kOIhw16i16o, Layout::kNCHW, d), kcrs);
     // Whatever a source holds in its padding, the result's padding is zero.
-    const std::vector<float> padding_marks = BlockWeights(std::vector<float>(d.count(), 1.0f), d, false);
+    const std::vector<float> padding_marks =
+        BlockWeights(std::vector<float>(d.count(), 1.0f), d, false);
     std::vector<float> poisoned = forward;
     for (size_t i = 0; i < poisoned.size(); ++i) {
       if (padding_marks[i] == 0.0f) poisoned[i] = NAN;
@@ -106,10 +107,10 @@ TEST_P(ReorderTest, RejectsBadArguments) {
   std::vector<float> buf(4096);
   EXPECT_EQ(Reorder(nullptr, Layout::kNCHW, buf.data(), Layout::kNChw16c, Dims{1, 1, 1, 1}).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(Reorder(buf.data(), Layout::kNCHW, buf.data() + 2048, Layout::kNChw16c,
-                    Dims{1, 0, 1, 1})
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Reorder(buf.data(), Layout::kNCHW, buf.data() + 2048, Layout::kNChw16c, Dims{1, 0, 1, 1})
+          .code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(Reorder(buf.data(), Layout::kNChw16c, buf.data() + 2048, Layout::kOIhw16i16o,
                     Dims{1, 1, 1, 1})
                 .code(),

@@ -1,8 +1,8 @@
 // Test entry point: applies SPARSETRAIN_ISA before tests are registered, so per-target suites
 // only cover the ISAs it allows, and says which ISA the run uses.
-#include <cstdio>
-
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 #include "kernels/isa.h"
 

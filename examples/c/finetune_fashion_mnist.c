@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "examples/c/idx.h"
 #include "sparsetrain/sparsetrain.h"
 

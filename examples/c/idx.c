@@ -41,7 +41,8 @@ void IdxBatch(const unsigned char* pixels, const unsigned char* labels, size_t f
   int64_t i;
   size_t p;
   for (i = 0; i < n; ++i) {
-    for (p = 0; p < image; ++p) images[(size_t)i * image + p] = (float)pixels[(first + (size_t)i) * image + p] / 255.0f;
+    for (p = 0; p < image; ++p)
+      images[(size_t)i * image + p] = (float)pixels[(first + (size_t)i) * image + p] / 255.0f;
     batch_labels[i] = labels[first + (size_t)i];
   }
 }

@@ -5,34 +5,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include "sparsetrain/sparsetrain.h"
 
 static int failures = 0;
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                           \
-    }                                                                       \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 /* The call returns `expected` and leaves a message naming the function. */
-#define EXPECT_STATUS(expected, call, function)                                           \
-  do {                                                                                    \
-    const st_status got_ = (call);                                                        \
-    if (got_ != (expected)) {                                                             \
-      fprintf(stderr, "%s:%d: %s gave %s (%s), expected %s\n", __FILE__, __LINE__, #call, \
-              st_status_name(got_), st_last_error_message(), st_status_name(expected));   \
-      ++failures;                                                                         \
+#define EXPECT_STATUS(expected, call, function)                                            \
+  do {                                                                                     \
+    const st_status got_ = (call);                                                         \
+    if (got_ != (expected)) {                                                              \
+      fprintf(stderr, "%s:%d: %s gave %s (%s), expected %s\n", __FILE__, __LINE__, #call,  \
+              st_status_name(got_), st_last_error_message(), st_status_name(expected));    \
+      ++failures;                                                                          \
     } else if ((expected) != ST_OK && strstr(st_last_error_message(), function) == NULL) { \
       fprintf(stderr, "%s:%d: message '%s' does not name %s\n", __FILE__, __LINE__,        \
-              st_last_error_message(), function);                                         \
-      ++failures;                                                                         \
-    }                                                                                     \
+              st_last_error_message(), function);                                          \
+      ++failures;                                                                          \
+    }                                                                                      \
   } while (0)
 
 #define OK(call) EXPECT_STATUS(ST_OK, call, "")
@@ -47,10 +46,12 @@ static void MakeBatch(unsigned seed, float* images, int32_t* labels) {
     labels[i] = label;
     for (p = 0; p < kSide * kSide; ++p) {
       seed = seed * 1103515245u + 12345u;
-      images[i * kSide * kSide + p] = (seed >> 16) % 4 == 0 ? 0.1f * (float)((seed >> 8) % 8) : 0.0f;
+      images[i * kSide * kSide + p] =
+          (seed >> 16) % 4 == 0 ? 0.1f * (float)((seed >> 8) % 8) : 0.0f;
     }
     for (y = 0; y < 4; ++y) {
-      for (x = 0; x < 4; ++x) images[i * kSide * kSide + (label * 2 + y) * kSide + label * 2 + x] = 1.0f;
+      for (x = 0; x < 4; ++x)
+        images[i * kSide * kSide + (label * 2 + y) * kSide + label * 2 + x] = 1.0f;
     }
   }
 }
@@ -130,10 +131,11 @@ static void TestTraining(void) {
   CHECK(last.loss < 0.3 * first.loss);
   OK(st_model_steps(model, &steps));
   CHECK(steps == 60);
-  OK(st_model_eval_step(model, images, sizeof images / sizeof *images, labels, kBatch, &eval, logits,
-                        kBatch * kClasses));
+  OK(st_model_eval_step(model, images, sizeof images / sizeof *images, labels, kBatch, &eval,
+                        logits, kBatch * kClasses));
   CHECK(eval.correct >= kBatch - 2 && eval.examples == kBatch);
-  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, again, kBatch * kClasses));
+  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, again,
+                      kBatch * kClasses));
   CHECK(memcmp(logits, again, sizeof logits) == 0);
 
   OK(st_model_layer_count(model, &count));
@@ -144,13 +146,15 @@ static void TestTraining(void) {
     if (info.is_conv) {
       saw_conv = 1;
       CHECK(info.ran[ST_PASS_FORWARD] == 1);
-      CHECK(info.kernel[ST_PASS_FORWARD] == ST_KERNEL_DENSE || info.kernel[ST_PASS_FORWARD] == ST_KERNEL_SPARSE);
+      CHECK(info.kernel[ST_PASS_FORWARD] == ST_KERNEL_DENSE ||
+            info.kernel[ST_PASS_FORWARD] == ST_KERNEL_SPARSE);
     }
   }
   CHECK(saw_conv);
   OK(st_model_layer_info(model, 0, &info));
   CHECK(strcmp(info.name, "conv1") == 0 && strcmp(info.kind, "conv2d") == 0);
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_layer_info(model, count, &info), "st_model_layer_info");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_layer_info(model, count, &info),
+                "st_model_layer_info");
   OK(st_model_memory(model, &memory));
   CHECK(memory.parameter_bytes > 0 && memory.optimizer_bytes == 2 * memory.gradient_bytes);
 
@@ -162,7 +166,8 @@ static void TestTraining(void) {
     OK(st_model_load(restored, path));
     OK(st_model_steps(restored, &steps));
     CHECK(steps == 60);
-    OK(st_model_predict(restored, images, sizeof images / sizeof *images, kBatch, again, kBatch * kClasses));
+    OK(st_model_predict(restored, images, sizeof images / sizeof *images, kBatch, again,
+                        kBatch * kClasses));
     CHECK(memcmp(logits, again, sizeof logits) == 0);
     OK(st_model_destroy(restored));
   }
@@ -184,8 +189,8 @@ static void TestTraining(void) {
 }
 
 /* Scalar reference convolution, NCHW, for the conv layer test. */
-static float At(const float* t, int64_t c_count, int64_t h_count, int64_t w_count, int64_t n, int64_t c,
-                int64_t h, int64_t w) {
+static float At(const float* t, int64_t c_count, int64_t h_count, int64_t w_count, int64_t n,
+                int64_t c, int64_t h, int64_t w) {
   if (h < 0 || h >= h_count || w < 0 || w >= w_count) return 0.0f;
   return t[((n * c_count + c) * h_count + h) * w_count + w];
 }
@@ -201,9 +206,11 @@ static void TestConvLayer(void) {
   float want_dx[2 * 3 * 7 * 6], want_dw[5 * 3 * 3 * 3];
   st_kernel kernel;
   size_t i;
-  for (i = 0; i < sizeof xs / sizeof *xs; ++i) xs[i] = (i % 3 == 0) ? 0.0f : (float)((int)(i * 37 % 19) - 9) / 9.0f;
+  for (i = 0; i < sizeof xs / sizeof *xs; ++i)
+    xs[i] = (i % 3 == 0) ? 0.0f : (float)((int)(i * 37 % 19) - 9) / 9.0f;
   for (i = 0; i < sizeof ws / sizeof *ws; ++i) ws[i] = (float)((int)(i * 53 % 23) - 11) / 11.0f;
-  for (i = 0; i < sizeof dys / sizeof *dys; ++i) dys[i] = (i % 2 == 0) ? 0.0f : (float)((int)(i * 29 % 17) - 8) / 8.0f;
+  for (i = 0; i < sizeof dys / sizeof *dys; ++i)
+    dys[i] = (i % 2 == 0) ? 0.0f : (float)((int)(i * 29 % 17) - 8) / 8.0f;
 
   OK(st_context_create(1, NULL, &context));
   OK(st_conv_create(context, &desc, &conv));
@@ -212,7 +219,8 @@ static void TestConvLayer(void) {
   OK(st_conv_set_weights(conv, ws, sizeof ws / sizeof *ws, bias, 5));
   OK(st_tensor_create_from(context, x_dims, ST_LAYOUT_NCHW16C, xs, sizeof xs / sizeof *xs, &x));
   OK(st_tensor_create(context, out_dims, ST_LAYOUT_NCHW16C, &y));
-  OK(st_tensor_create_from(context, out_dims, ST_LAYOUT_NCHW16C, dys, sizeof dys / sizeof *dys, &dy));
+  OK(st_tensor_create_from(context, out_dims, ST_LAYOUT_NCHW16C, dys, sizeof dys / sizeof *dys,
+                           &dy));
   OK(st_tensor_create(context, x_dims, ST_LAYOUT_NCHW16C, &dx));
 
   memset(want_dx, 0, sizeof want_dx);
@@ -241,7 +249,8 @@ static void TestConvLayer(void) {
                   const float wv = ws[((k * 3 + c) * 3 + r) * 3 + s];
                   sum += (double)At(xs, 3, 7, 6, n, c, h, w) * wv;
                   if (kernel == ST_KERNEL_DENSE) {
-                    if (h >= 0 && h < 7 && w >= 0 && w < 6) want_dx[((n * 3 + c) * 7 + h) * 6 + w] += g * wv;
+                    if (h >= 0 && h < 7 && w >= 0 && w < 6)
+                      want_dx[((n * 3 + c) * 7 + h) * 6 + w] += g * wv;
                     want_dw[((k * 3 + c) * 3 + r) * 3 + s] += g * At(xs, 3, 7, 6, n, c, h, w);
                   }
                 }
@@ -289,8 +298,10 @@ static void TestConvLayer(void) {
     EXPECT_STATUS(ST_SHAPE_MISMATCH, st_conv_forward(conv, plain, y), "st_conv_forward");
     EXPECT_STATUS(ST_SHAPE_MISMATCH, st_conv_forward(conv, y, x), "st_conv_forward");
     EXPECT_STATUS(ST_INVALID_ARGUMENT, st_conv_forward(conv, NULL, y), "st_conv_forward");
-    EXPECT_STATUS(ST_SHAPE_MISMATCH, st_conv_set_weights(conv, ws, 3, NULL, 0), "st_conv_set_weights");
-    EXPECT_STATUS(ST_INVALID_ARGUMENT, st_conv_last_call(conv, (st_pass)7, NULL), "st_conv_last_call");
+    EXPECT_STATUS(ST_SHAPE_MISMATCH, st_conv_set_weights(conv, ws, 3, NULL, 0),
+                  "st_conv_set_weights");
+    EXPECT_STATUS(ST_INVALID_ARGUMENT, st_conv_last_call(conv, (st_pass)7, NULL),
+                  "st_conv_last_call");
     OK(st_context_create(1, NULL, &other));
     OK(st_tensor_create(other, x_dims, ST_LAYOUT_NCHW16C, &foreign));
     EXPECT_STATUS(ST_BAD_HANDLE, st_conv_forward(conv, foreign, y), "st_conv_forward");
@@ -335,19 +346,26 @@ static void TestMisuse(void) {
 
   /* Tensors. */
   dims[1] = 0;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor), "st_tensor_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor),
+                "st_tensor_create");
   dims[1] = -2;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor), "st_tensor_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor),
+                "st_tensor_create");
   dims[1] = (int64_t)1 << 40;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor), "st_tensor_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, ST_LAYOUT_NCHW, &tensor),
+                "st_tensor_create");
   dims[1] = 2;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, (st_layout)9, &tensor), "st_tensor_create");
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, NULL, ST_LAYOUT_NCHW, &tensor), "st_tensor_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, dims, (st_layout)9, &tensor),
+                "st_tensor_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_create(context, NULL, ST_LAYOUT_NCHW, &tensor),
+                "st_tensor_create");
   CHECK(tensor == NULL);
   OK(st_tensor_create(context, dims, ST_LAYOUT_NCHW16C, &tensor));
   EXPECT_STATUS(ST_SHAPE_MISMATCH, st_tensor_copy_in(tensor, images, 5), "st_tensor_copy_in");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_tensor_copy_out(tensor, NULL, 24), "st_tensor_copy_out");
-  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_tensor_wrap(context, dims, ST_LAYOUT_NCHW, images, 3, &tensor), "st_tensor_wrap");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH,
+                st_tensor_wrap(context, dims, ST_LAYOUT_NCHW, images, 3, &tensor),
+                "st_tensor_wrap");
   OK(st_tensor_destroy(tensor));
   EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_copy_in(tensor, images, 24), "st_tensor_copy_in");
   {
@@ -367,21 +385,26 @@ static void TestMisuse(void) {
     OK(st_tensor_destroy(tensor));
   }
   EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_destroy(tensor), "st_tensor_destroy");
-  EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_destroy((st_tensor*)(uintptr_t)0x12345), "st_tensor_destroy");
+  EXPECT_STATUS(ST_BAD_HANDLE, st_tensor_destroy((st_tensor*)(uintptr_t)0x12345),
+                "st_tensor_destroy");
 
   /* Building. */
   OK(st_model_create(context, 1, kSide, kSide, &unfinished));
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(unfinished, images, 1, labels, 1, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_linear(unfinished, NULL, 4, 1), "st_model_add_linear");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(unfinished, images, 1, labels, 1, &r),
+                "st_model_train_step");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_linear(unfinished, NULL, 4, 1),
+                "st_model_add_linear");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_finish(unfinished, 1), "st_model_finish");
   OK(st_model_add_flatten(unfinished, NULL)); /* the failed layers left the builder usable */
-  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_conv2d(unfinished, NULL, 4, 3, 1, 1, 1), "st_model_add_conv2d");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_conv2d(unfinished, NULL, 4, 3, 1, 1, 1),
+                "st_model_add_conv2d");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_residual_end(unfinished), "st_model_residual_end");
   OK(st_model_add_linear(unfinished, NULL, 4, 1));
   OK(st_model_finish(unfinished, 1));
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_relu(unfinished, NULL), "st_model_add_relu");
   OK(st_model_destroy(unfinished));
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_create(context, 0, kSide, kSide, &unfinished), "st_model_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_create(context, 0, kSide, kSide, &unfinished),
+                "st_model_create");
 
   /* Training with bad input changes nothing. */
   model = BuildModel(context);
@@ -389,41 +412,67 @@ static void TestMisuse(void) {
   OK(st_model_set_check_inputs(model, 1));
   MakeBatch(3, images, labels);
   OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
-  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, before, kBatch * kClasses));
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, NULL, 0, labels, kBatch, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, images, sizeof images / sizeof *images, NULL, kBatch, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, images, sizeof images / sizeof *images, labels, 0, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, images, sizeof images / sizeof *images, labels, -4, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_train_step(model, images, 100, labels, kBatch, &r), "st_model_train_step");
-  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after, 3), "st_model_predict");
+  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, before,
+                      kBatch * kClasses));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, NULL, 0, labels, kBatch, &r),
+                "st_model_train_step");
+  EXPECT_STATUS(
+      ST_INVALID_ARGUMENT,
+      st_model_train_step(model, images, sizeof images / sizeof *images, NULL, kBatch, &r),
+      "st_model_train_step");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_train_step(model, images, sizeof images / sizeof *images, labels, 0, &r),
+                "st_model_train_step");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_train_step(model, images, sizeof images / sizeof *images, labels, -4, &r),
+                "st_model_train_step");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_train_step(model, images, 100, labels, kBatch, &r),
+                "st_model_train_step");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH,
+                st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after, 3),
+                "st_model_predict");
   labels[3] = kClasses;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r), "st_model_train_step");
+  EXPECT_STATUS(
+      ST_INVALID_ARGUMENT,
+      st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r),
+      "st_model_train_step");
   labels[3] = 0;
   saved = images[5];
   images[5] = NAN;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r), "st_model_train_step");
+  EXPECT_STATUS(
+      ST_INVALID_ARGUMENT,
+      st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r),
+      "st_model_train_step");
   images[5] = INFINITY;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_eval_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r, NULL, 0), "st_model_eval_step");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_eval_step(model, images, sizeof images / sizeof *images, labels, kBatch,
+                                   &r, NULL, 0),
+                "st_model_eval_step");
   images[5] = saved;
   OK(st_model_steps(model, &steps));
   CHECK(steps == 1);
   OK(st_optimizer_config_default(&config));
   config.learning_rate = -1.0;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_optimizer(model, &config), "st_model_set_optimizer");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_optimizer(model, &config),
+                "st_model_set_optimizer");
   config.learning_rate = 0.1;
   config.kind = (st_optimizer_kind)17;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_optimizer(model, &config), "st_model_set_optimizer");
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_kernel(model, (st_kernel)5), "st_model_set_kernel");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_optimizer(model, &config),
+                "st_model_set_optimizer");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_kernel(model, (st_kernel)5),
+                "st_model_set_kernel");
 
   /* Checkpoints: missing, truncated, another architecture. */
-  EXPECT_STATUS(ST_IO_ERROR, st_model_load(model, "no_such_checkpoint.safetensors"), "st_model_load");
+  EXPECT_STATUS(ST_IO_ERROR, st_model_load(model, "no_such_checkpoint.safetensors"),
+                "st_model_load");
   f = fopen("capi_truncated.safetensors", "wb");
   CHECK(f != NULL);
   if (f != NULL) {
     fputs("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\":", f);
     fclose(f);
   }
-  EXPECT_STATUS(ST_CORRUPT_DATA, st_model_load(model, "capi_truncated.safetensors"), "st_model_load");
+  EXPECT_STATUS(ST_CORRUPT_DATA, st_model_load(model, "capi_truncated.safetensors"),
+                "st_model_load");
   remove("capi_truncated.safetensors");
   OK(st_model_create(context, 1, kSide, kSide, &foreign));
   OK(st_model_add_flatten(foreign, NULL));
@@ -432,21 +481,27 @@ static void TestMisuse(void) {
   OK(st_model_save(foreign, "capi_foreign.safetensors"));
   EXPECT_STATUS(ST_CORRUPT_DATA, st_model_load(model, "capi_foreign.safetensors"), "st_model_load");
   remove("capi_foreign.safetensors");
-  EXPECT_STATUS(ST_IO_ERROR, st_model_save(model, "no/such/dir/model.safetensors"), "st_model_save");
+  EXPECT_STATUS(ST_IO_ERROR, st_model_save(model, "no/such/dir/model.safetensors"),
+                "st_model_save");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_save(model, NULL), "st_model_save");
-  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after, kBatch * kClasses));
+  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after,
+                      kBatch * kClasses));
   CHECK(memcmp(before, after, sizeof before) == 0);
 
   /* Handles: destroyed, forged, of another kind. */
   OK(st_model_destroy(foreign));
-  EXPECT_STATUS(ST_BAD_HANDLE, st_model_predict(foreign, images, sizeof images / sizeof *images, kBatch, after, kBatch * kClasses), "st_model_predict");
+  EXPECT_STATUS(ST_BAD_HANDLE,
+                st_model_predict(foreign, images, sizeof images / sizeof *images, kBatch, after,
+                                 kBatch * kClasses),
+                "st_model_predict");
   EXPECT_STATUS(ST_BAD_HANDLE, st_model_steps((const st_model*)context, &steps), "st_model_steps");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_steps(NULL, &steps), "st_model_steps");
 
   /* A destroyed context keeps its objects working but makes no new ones. */
   OK(st_context_destroy(context));
   EXPECT_STATUS(ST_BAD_HANDLE, st_model_create(context, 1, 4, 4, &unfinished), "st_model_create");
-  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after, kBatch * kClasses));
+  OK(st_model_predict(model, images, sizeof images / sizeof *images, kBatch, after,
+                      kBatch * kClasses));
   OK(st_model_destroy(model));
   OK(st_context_destroy(other));
 }
@@ -474,7 +529,8 @@ static void TestAllocator(void) {
   float images[kBatch * kSide * kSide];
   int32_t labels[kBatch];
   st_step_result r;
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create(1, &incomplete, &context), "st_context_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create(1, &incomplete, &context),
+                "st_context_create");
   OK(st_context_create(1, &allocator, &context));
   model = BuildModel(context);
   MakeBatch(5, images, labels);

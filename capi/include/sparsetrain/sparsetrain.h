@@ -54,10 +54,10 @@ typedef enum st_status {
   ST_SHAPE_MISMATCH = 2,   /* shapes or layouts of operands do not agree */
   ST_UNSUPPORTED = 3,      /* well-formed but not available here (an ISA the CPU lacks, ...) */
   ST_OUT_OF_MEMORY = 4,
-  ST_IO_ERROR = 5,         /* a file cannot be read or written */
-  ST_CORRUPT_DATA = 6,     /* a file or buffer failed validation */
-  ST_BAD_HANDLE = 7,       /* a handle that is destroyed, never created, or of another context */
-  ST_INTERNAL = 8,         /* a bug in the library; the message says where */
+  ST_IO_ERROR = 5,     /* a file cannot be read or written */
+  ST_CORRUPT_DATA = 6, /* a file or buffer failed validation */
+  ST_BAD_HANDLE = 7,   /* a handle that is destroyed, never created, or of another context */
+  ST_INTERNAL = 8,     /* a bug in the library; the message says where */
   ST_STATUS_RANGE_MIN = INT32_MIN,
   ST_STATUS_RANGE_MAX = INT32_MAX
 } st_status;
@@ -114,7 +114,8 @@ typedef struct st_allocator {
 
 /* A context runs its objects' work on `threads` threads (1: the calling thread only); the library
  * starts no other threads. `allocator` may be NULL (the C library's aligned_alloc). */
-ST_API st_status st_context_create(int32_t threads, const st_allocator* allocator, st_context** out);
+ST_API st_status st_context_create(int32_t threads, const st_allocator* allocator,
+                                   st_context** out);
 /* Releases the caller's reference. The threads end when the context's last object is destroyed;
  * until then its objects keep working, but no new objects can be created in it. */
 ST_API st_status st_context_destroy(st_context* context);
@@ -125,8 +126,8 @@ ST_API st_status st_context_threads(const st_context* context, int32_t* threads)
 typedef struct st_tensor st_tensor;
 
 typedef enum st_layout {
-  ST_LAYOUT_NCHW = 0,     /* plain; also (K, C, R, S) weights */
-  ST_LAYOUT_NCHW16C = 1,  /* activations for convolutions: channels in blocks of 16, zero-padded */
+  ST_LAYOUT_NCHW = 0,    /* plain; also (K, C, R, S) weights */
+  ST_LAYOUT_NCHW16C = 1, /* activations for convolutions: channels in blocks of 16, zero-padded */
   ST_LAYOUT_OIHW16I16O = 2, /* convolution weights, blocked */
   ST_LAYOUT_IOHW16O16I = 3, /* transposed convolution weights, blocked */
   ST_LAYOUT_RANGE_MIN = INT32_MIN,
@@ -160,12 +161,12 @@ typedef struct st_conv st_conv;
 typedef struct st_conv_desc {
   int64_t batch, in_channels, height, width; /* input */
   int64_t out_channels, kernel_h, kernel_w;
-  int64_t stride_h, stride_w, pad_h, pad_w;  /* pad: zeros added on each side, < kernel size */
-  int32_t bias;                              /* 1: with a bias */
+  int64_t stride_h, stride_w, pad_h, pad_w; /* pad: zeros added on each side, < kernel size */
+  int32_t bias;                             /* 1: with a bias */
 } st_conv_desc;
 
 typedef enum st_kernel {
-  ST_KERNEL_AUTO = 0,  /* dense or sparse per call, from the zeros of the skipped operand */
+  ST_KERNEL_AUTO = 0, /* dense or sparse per call, from the zeros of the skipped operand */
   ST_KERNEL_DENSE = 1,
   ST_KERNEL_SPARSE = 2,
   ST_KERNEL_RANGE_MIN = INT32_MIN,
@@ -182,9 +183,9 @@ typedef enum st_pass {
 
 /* What the last call of a pass did. */
 typedef struct st_conv_call {
-  int32_t ran;          /* 0 if the pass has not run yet */
-  st_kernel kernel;     /* ST_KERNEL_DENSE or ST_KERNEL_SPARSE */
-  double zeros;         /* zero fraction of the operand the sparse kernel skips (x forward, dy backward) */
+  int32_t ran;      /* 0 if the pass has not run yet */
+  st_kernel kernel; /* ST_KERNEL_DENSE or ST_KERNEL_SPARSE */
+  double zeros; /* zero fraction of the operand the sparse kernel skips (x forward, dy backward) */
   double milliseconds;
 } st_conv_call;
 
@@ -193,7 +194,8 @@ ST_API st_status st_conv_create(st_context* context, const st_conv_desc* desc, s
 ST_API st_status st_conv_destroy(st_conv* conv);
 /* Output shape {batch, out_channels, p, q}. */
 ST_API st_status st_conv_output_dims(const st_conv* conv, int64_t dims[4]);
-/* Weights (out, in, kh, kw) in NCHW order, `weight_count` floats; bias `bias_count` floats or NULL. */
+/* Weights (out, in, kh, kw) in NCHW order, `weight_count` floats; bias `bias_count` floats or NULL.
+ */
 ST_API st_status st_conv_set_weights(st_conv* conv, const float* weights, size_t weight_count,
                                      const float* bias, size_t bias_count);
 ST_API st_status st_conv_get_weights(const st_conv* conv, float* weights, size_t weight_count,
@@ -217,19 +219,21 @@ typedef struct st_model st_model;
  * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added; a
  * layer that fails is not added and construction can go on. A ReLU directly followed by max
  * pooling runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
-ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height, int64_t width,
-                                 st_model** out);
+ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height,
+                                 int64_t width, st_model** out);
 /* pad < 0: kernel / 2. */
 ST_API st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels,
                                      int64_t kernel, int64_t stride, int64_t pad, int32_t bias);
-ST_API st_status st_model_add_batchnorm(st_model* model, const char* name, double eps, double momentum);
+ST_API st_status st_model_add_batchnorm(st_model* model, const char* name, double eps,
+                                        double momentum);
 ST_API st_status st_model_add_relu(st_model* model, const char* name);
 ST_API st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window,
                                       int64_t stride, int64_t pad);
 ST_API st_status st_model_add_global_avgpool(st_model* model, const char* name);
 ST_API st_status st_model_add_flatten(st_model* model, const char* name);
 ST_API st_status st_model_add_dropout(st_model* model, const char* name, float probability);
-ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features, int32_t bias);
+ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features,
+                                     int32_t bias);
 /* Residual block: layers added after begin form the body; after st_model_residual_shortcut, the
  * shortcut (none: identity); end adds the two. */
 ST_API st_status st_model_residual_begin(st_model* model, const char* name);
@@ -240,7 +244,8 @@ ST_API st_status st_model_residual_end(st_model* model);
 ST_API st_status st_model_finish(st_model* model, uint64_t seed);
 ST_API st_status st_model_destroy(st_model* model);
 
-ST_API st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height, int64_t* width);
+ST_API st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height,
+                                     int64_t* width);
 ST_API st_status st_model_classes(const st_model* model, int64_t* classes);
 
 typedef enum st_optimizer_kind {
@@ -261,16 +266,16 @@ typedef enum st_schedule_kind {
 typedef struct st_optimizer_config {
   st_optimizer_kind kind;
   double learning_rate;
-  double momentum;        /* SGD */
-  int32_t nesterov;       /* SGD */
+  double momentum;          /* SGD */
+  int32_t nesterov;         /* SGD */
   double beta1, beta2, eps; /* Adam, AdamW */
   double weight_decay;
-  double clip_norm;       /* > 0: clip the gradients' global L2 norm to this */
+  double clip_norm; /* > 0: clip the gradients' global L2 norm to this */
   st_schedule_kind schedule;
-  int64_t warmup_steps;   /* linear warm-up over this many steps */
-  int64_t step_size;      /* ST_SCHEDULE_STEP: multiply by gamma every step_size steps */
+  int64_t warmup_steps; /* linear warm-up over this many steps */
+  int64_t step_size;    /* ST_SCHEDULE_STEP: multiply by gamma every step_size steps */
   double gamma;
-  int64_t total_steps;    /* ST_SCHEDULE_COSINE: decay to min_learning_rate over total_steps */
+  int64_t total_steps; /* ST_SCHEDULE_COSINE: decay to min_learning_rate over total_steps */
   double min_learning_rate;
 } st_optimizer_config;
 
@@ -288,8 +293,8 @@ ST_API st_status st_model_set_check_inputs(st_model* model, int32_t check);
 ST_API st_status st_model_set_frozen(st_model* model, const char* layer, int32_t frozen);
 
 typedef struct st_step_result {
-  double loss;      /* mean softmax cross-entropy over the batch */
-  int64_t correct;  /* examples whose largest logit is their label */
+  double loss;     /* mean softmax cross-entropy over the batch */
+  int64_t correct; /* examples whose largest logit is their label */
   int64_t examples;
   double grad_norm; /* train step: global gradient norm before clipping */
 } st_step_result;
@@ -316,7 +321,7 @@ ST_API st_status st_model_load(st_model* model, const char* path);
  * layers, depth first). */
 typedef struct st_layer_info {
   char name[64];
-  char kind[32];      /* "conv2d", "relu", "maxpool2d", "batchnorm2d", "linear", ... */
+  char kind[32]; /* "conv2d", "relu", "maxpool2d", "batchnorm2d", "linear", ... */
   int32_t frozen;
   int32_t is_conv;
   double input_zeros; /* zero fraction of the input (-1: not measured) */

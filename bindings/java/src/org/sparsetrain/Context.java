@@ -5,15 +5,16 @@ import org.sparsetrain.internal.sparsetrain_native;
 
 /** The threads work runs on (the library starts no others). Objects keep it alive until closed. */
 public final class Context implements AutoCloseable {
-  private SWIGTYPE_p_st_context handle;
+  private final NativeHandle<SWIGTYPE_p_st_context> handle;
 
   static {
     Native.load();
   }
 
   public Context(int threads) {
-    handle = sparsetrain_native.stb_context_create(threads);
+    SWIGTYPE_p_st_context h = sparsetrain_native.stb_context_create(threads);
     Native.check();
+    handle = new NativeHandle<>(this, h, sparsetrain_native::stb_context_destroy, "Context");
   }
 
   public int threads() {
@@ -23,14 +24,11 @@ public final class Context implements AutoCloseable {
   }
 
   SWIGTYPE_p_st_context handle() {
-    return Native.closedCheck(handle, "Context");
+    return handle.get();
   }
 
   @Override
   public void close() {
-    if (handle != null) {
-      Native.check(sparsetrain_native.stb_context_destroy(handle));
-      handle = null;
-    }
+    handle.close();
   }
 }

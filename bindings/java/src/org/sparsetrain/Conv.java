@@ -23,17 +23,18 @@ public final class Conv implements AutoCloseable {
     }
   }
 
-  private SWIGTYPE_p_st_conv handle;
+  private final NativeHandle<SWIGTYPE_p_st_conv> handle;
   private final long weightCount;
   private final long outChannels;
   private final boolean bias;
 
   /** Input (batch, inChannels, height, width); square kernel, equal strides and padding. */
-  public Conv(Context context, long batch, long inChannels, long height, long width, long outChannels,
-      long kernel, long stride, long pad, boolean bias) {
-    handle = sparsetrain_native.stb_conv_create(context.handle(), batch, inChannels, height, width,
-        outChannels, kernel, stride, pad, bias ? 1 : 0);
+  public Conv(Context context, long batch, long inChannels, long height, long width,
+      long outChannels, long kernel, long stride, long pad, boolean bias) {
+    SWIGTYPE_p_st_conv c = sparsetrain_native.stb_conv_create(context.handle(), batch, inChannels,
+        height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
     Native.check();
+    handle = new NativeHandle<>(this, c, sparsetrain_native::stb_conv_destroy, "Conv");
     this.weightCount = outChannels * inChannels * kernel * kernel;
     this.outChannels = outChannels;
     this.bias = bias;
@@ -57,7 +58,10 @@ public final class Conv implements AutoCloseable {
     return get(false);
   }
 
-  /** Weight gradients of the last backwardWeights call (the bias gradient follows via biasGradient). */
+  /**
+   * Weight gradients of the last backwardWeights call (the bias gradient follows via
+   * biasGradient).
+   */
   public float[] weightGradients() {
     return get(true);
   }
@@ -98,14 +102,11 @@ public final class Conv implements AutoCloseable {
   }
 
   SWIGTYPE_p_st_conv handle() {
-    return Native.closedCheck(handle, "Conv");
+    return handle.get();
   }
 
   @Override
   public void close() {
-    if (handle != null) {
-      Native.check(sparsetrain_native.stb_conv_destroy(handle));
-      handle = null;
-    }
+    handle.close();
   }
 }

@@ -52,9 +52,13 @@ public final class Model implements AutoCloseable {
   /** Adds layers in order; names may be null for automatic ones (conv1, relu1, fc1, ...). */
   public static final class Builder {
     private SWIGTYPE_p_st_model handle;
+    // Releases the unfinished model if the builder is dropped before build().
+    private final NativeHandle<SWIGTYPE_p_st_model> unfinished;
 
     private Builder(SWIGTYPE_p_st_model handle) {
       this.handle = handle;
+      this.unfinished =
+          new NativeHandle<>(this, handle, sparsetrain_native::stb_model_destroy, "Model.Builder");
     }
 
     private Builder add(int status) {
@@ -63,11 +67,15 @@ public final class Model implements AutoCloseable {
     }
 
     private SWIGTYPE_p_st_model h() {
-      return Native.closedCheck(handle, "Model.Builder");
+      if (handle == null)
+        throw new IllegalStateException("Model.Builder is used up");
+      return handle;
     }
 
-    public Builder conv2d(String name, long outChannels, long kernel, long stride, long pad, boolean bias) {
-      return add(sparsetrain_native.stb_model_add_conv2d(h(), name, outChannels, kernel, stride, pad, bias ? 1 : 0));
+    public Builder conv2d(
+        String name, long outChannels, long kernel, long stride, long pad, boolean bias) {
+      return add(sparsetrain_native.stb_model_add_conv2d(
+          h(), name, outChannels, kernel, stride, pad, bias ? 1 : 0));
     }
 
     /** Stride 1, padding kernel / 2, with bias. */
@@ -118,19 +126,20 @@ public final class Model implements AutoCloseable {
     /** The model, with parameters initialised from `seed`; the builder is used up. */
     public Model build(long seed) {
       Native.check(sparsetrain_native.stb_model_finish(h(), seed));
+      unfinished.disown();
       Model model = new Model(handle);
       handle = null;
       return model;
     }
   }
 
-  private SWIGTYPE_p_st_model handle;
+  private final NativeHandle<SWIGTYPE_p_st_model> handle;
   private final long classes;
 
   private Model(SWIGTYPE_p_st_model handle) {
-    this.handle = handle;
     this.classes = sparsetrain_native.stb_model_classes(handle);
     Native.check();
+    this.handle = new NativeHandle<>(this, handle, sparsetrain_native::stb_model_destroy, "Model");
   }
 
   /** A builder for inputs of (channels, height, width). */
@@ -146,9 +155,9 @@ public final class Model implements AutoCloseable {
   }
 
   public void setOptimizer(Optimizer o) {
-    Native.check(sparsetrain_native.stb_model_set_optimizer(handle(), o.kind.ordinal(), o.learningRate,
-        o.momentum, o.nesterov ? 1 : 0, o.weightDecay, o.clipNorm, o.schedule.ordinal(), o.warmupSteps,
-        o.totalSteps));
+    Native.check(sparsetrain_native.stb_model_set_optimizer(handle(), o.kind.ordinal(),
+        o.learningRate, o.momentum, o.nesterov ? 1 : 0, o.weightDecay, o.clipNorm,
+        o.schedule.ordinal(), o.warmupSteps, o.totalSteps));
   }
 
   public void setKernel(SparseTrain.Kernel kernel) {
@@ -208,26 +217,23 @@ public final class Model implements AutoCloseable {
     Native.check();
     List<LayerInfo> layers = new ArrayList<>();
     for (long i = 0; i < count; ++i) {
-      String name = sparsetrain_native.stb_model_layer_name(handle, i);
+      String name = sparsetrain_native.stb_model_layer_name(handle(), i);
       Native.check();
-      String kind = sparsetrain_native.stb_model_layer_kind(handle, i);
+      String kind = sparsetrain_native.stb_model_layer_kind(handle(), i);
       Native.check();
       double[] v = new double[13];
-      Native.check(sparsetrain_native.stb_model_layer_numbers(handle, i, v));
+      Native.check(sparsetrain_native.stb_model_layer_numbers(handle(), i, v));
       layers.add(new LayerInfo(name, kind, v));
     }
     return layers;
   }
 
   SWIGTYPE_p_st_model handle() {
-    return Native.closedCheck(handle, "Model");
+    return handle.get();
   }
 
   @Override
   public void close() {
-    if (handle != null) {
-      Native.check(sparsetrain_native.stb_model_destroy(handle));
-      handle = null;
-    }
+    handle.close();
   }
 }

@@ -18,11 +18,12 @@ final class Native {
     } catch (UnsatisfiedLinkError e) {
       UnsatisfiedLinkError error = new UnsatisfiedLinkError(
           "SparseTrain: cannot load the native library ("
-              + (path != null ? path : "libsparsetrain_jni.so on java.library.path="
-                  + System.getProperty("java.library.path"))
-              + "). Build it with `bazel build -c opt //bindings/java:libsparsetrain_jni.so` and pass "
-              + "-D" + LIBRARY_PROPERTY + "=/path/to/libsparsetrain_jni.so or -Djava.library.path=DIR. "
-              + "Cause: " + e.getMessage());
+          + (path != null ? path
+                          : "libsparsetrain_jni.so on java.library.path="
+                      + System.getProperty("java.library.path"))
+          + "). Build it with `bazel build -c opt //bindings/java:libsparsetrain_jni.so` and pass "
+          + "-D" + LIBRARY_PROPERTY + "=/path/to/libsparsetrain_jni.so or -Djava.library.path=DIR. "
+          + "Cause: " + e.getMessage());
       error.initCause(e);
       throw error;
     }
@@ -30,20 +31,17 @@ final class Native {
 
   private Native() {}
 
-  static void load() {}  // runs the static initialiser
+  static void load() {} // runs the static initialiser
 
   /** Throws unless the last native call on this thread succeeded. */
   static void check() {
     int code = sparsetrain_native.stb_status();
-    if (code != 0) throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
+    if (code != 0)
+      throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
   }
 
   static void check(int code) {
-    if (code != 0) throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
-  }
-
-  static <T> T closedCheck(T handle, String what) {
-    if (handle == null) throw new IllegalStateException(what + " is closed");
-    return handle;
+    if (code != 0)
+      throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
   }
 }

@@ -8,12 +8,16 @@ public final class Tensor implements AutoCloseable {
   /** Storage layouts; BLOCKED is what convolutions take (channels in blocks of 16). */
   public enum Layout { NCHW, BLOCKED }
 
-  private SWIGTYPE_p_st_tensor handle;
+  private final NativeHandle<SWIGTYPE_p_st_tensor> handle;
 
-  /** A zero tensor, or one filled from `nchw` (n*c*h*w values in NCHW order) when it is not null. */
+  /**
+   * A zero tensor, or one filled from `nchw` (n*c*h*w values in NCHW order) when it is not null.
+   */
   public Tensor(Context context, long n, long c, long h, long w, Layout layout, float[] nchw) {
-    handle = sparsetrain_native.stb_tensor_create(context.handle(), n, c, h, w, layout.ordinal(), nchw);
+    SWIGTYPE_p_st_tensor t =
+        sparsetrain_native.stb_tensor_create(context.handle(), n, c, h, w, layout.ordinal(), nchw);
     Native.check();
+    handle = new NativeHandle<>(this, t, sparsetrain_native::stb_tensor_destroy, "Tensor");
   }
 
   public long[] dims() {
@@ -38,14 +42,11 @@ public final class Tensor implements AutoCloseable {
   }
 
   SWIGTYPE_p_st_tensor handle() {
-    return Native.closedCheck(handle, "Tensor");
+    return handle.get();
   }
 
   @Override
   public void close() {
-    if (handle != null) {
-      Native.check(sparsetrain_native.stb_tensor_destroy(handle));
-      handle = null;
-    }
+    handle.close();
   }
 }

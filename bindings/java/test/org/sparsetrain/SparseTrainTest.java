@@ -22,7 +22,8 @@ class SparseTrainTest {
 
   /** The first `count` bytes of a gzip'd IDX file after its header. */
   static byte[] readIdx(String name, int header, int count) throws IOException {
-    try (DataInputStream in = new DataInputStream(new GZIPInputStream(new FileInputStream(DATA + "/" + name)))) {
+    try (DataInputStream in =
+             new DataInputStream(new GZIPInputStream(new FileInputStream(DATA + "/" + name)))) {
       in.skipBytes(header);
       byte[] bytes = new byte[count];
       in.readFully(bytes);
@@ -46,8 +47,13 @@ class SparseTrainTest {
 
   /** The model of bindings/reference/reference_losses.c. */
   static Model smallCnn(Context context) {
-    Model model = Model.builder(context, 1, 28, 28).conv2d(8, 3).relu().maxPool(2, 2, 0).flatten()
-        .linear(null, 10).build(7);
+    Model model = Model.builder(context, 1, 28, 28)
+                      .conv2d(8, 3)
+                      .relu()
+                      .maxPool(2, 2, 0)
+                      .flatten()
+                      .linear(null, 10)
+                      .build(7);
     model.setKernel(SparseTrain.Kernel.DENSE);
     model.setOptimizer(Optimizer.adam(1e-3));
     return model;
@@ -62,7 +68,8 @@ class SparseTrainTest {
 
   @Test
   void lossDecreasesAndEqualsTheCApi() throws IOException {
-    List<String> reference = Files.readAllLines(Paths.get(System.getProperty("sparsetrain.reference")));
+    List<String> reference =
+        Files.readAllLines(Paths.get(System.getProperty("sparsetrain.reference")));
     float[] images = images();
     int[] labels = labels();
     try (Context context = new Context(2); Model model = smallCnn(context)) {
@@ -70,7 +77,8 @@ class SparseTrainTest {
       for (int step = 0; step < 5; ++step) {
         Model.StepResult r = model.trainStep(images, labels);
         assertEquals(Double.parseDouble(reference.get(step)), r.loss, 0.0, "step " + step);
-        if (step == 0) first = r.loss;
+        if (step == 0)
+          first = r.loss;
         last = r.loss;
       }
       assertTrue(last < first);
@@ -85,8 +93,8 @@ class SparseTrainTest {
   @Test
   void badInputRaisesWithTheNativeMessage() throws IOException {
     try (Context context = new Context(1); Model model = smallCnn(context)) {
-      SparseTrainException e = assertThrows(SparseTrainException.class,
-          () -> model.trainStep(new float[10], new int[BATCH]));
+      SparseTrainException e = assertThrows(
+          SparseTrainException.class, () -> model.trainStep(new float[10], new int[BATCH]));
       assertEquals(Status.SHAPE_MISMATCH, e.status());
       assertTrue(e.getMessage().contains("st_model_train_step"), e.getMessage());
       int[] labels = labels();
@@ -99,8 +107,8 @@ class SparseTrainTest {
       assertEquals(0, model.steps());
     }
     try (Context context = new Context(1)) {
-      SparseTrainException e = assertThrows(SparseTrainException.class,
-          () -> Model.builder(context, 1, 8, 8).flatten().conv2d(4, 3));
+      SparseTrainException e = assertThrows(
+          SparseTrainException.class, () -> Model.builder(context, 1, 8, 8).flatten().conv2d(4, 3));
       assertEquals(Status.SHAPE_MISMATCH, e.status());
     }
     assertThrows(SparseTrainException.class, () -> new Context(0));
@@ -111,16 +119,18 @@ class SparseTrainTest {
     Context context = new Context(1);
     Model model = smallCnn(context);
     model.close();
-    model.close();  // closing twice is harmless
+    model.close(); // closing twice is harmless
     assertThrows(IllegalStateException.class, model::steps);
     context.close();
-    assertThrows(IllegalStateException.class, () -> new Tensor(context, 1, 1, 1, 1, Tensor.Layout.NCHW, null));
+    assertThrows(IllegalStateException.class,
+        () -> new Tensor(context, 1, 1, 1, 1, Tensor.Layout.NCHW, null));
   }
 
   @Test
   void checkpointRoundTrip(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
     float[] images = images();
-    try (Context context = new Context(2); Model model = smallCnn(context); Model other = smallCnn(context)) {
+    try (Context context = new Context(2); Model model = smallCnn(context);
+         Model other = smallCnn(context)) {
       model.trainStep(images, labels());
       String path = dir.resolve("model.safetensors").toString();
       model.save(path);
@@ -140,12 +150,13 @@ class SparseTrainTest {
     for (int i = 0; i < x.length; ++i) x[i] = (i % 3 == 0) ? 0.0f : (i % 7) - 3.0f;
     for (int i = 0; i < w.length; ++i) w[i] = ((i * 5) % 9 - 4) / 4.0f;
     try (Context context = new Context(1);
-        Conv conv = new Conv(context, 1, 2, 4, 5, 3, 3, 1, 1, true);
-        Tensor tx = new Tensor(context, 1, 2, 4, 5, Tensor.Layout.BLOCKED, x);
-        Tensor ty = new Tensor(context, 1, 3, 4, 5, Tensor.Layout.BLOCKED, null)) {
+         Conv conv = new Conv(context, 1, 2, 4, 5, 3, 3, 1, 1, true);
+         Tensor tx = new Tensor(context, 1, 2, 4, 5, Tensor.Layout.BLOCKED, x);
+         Tensor ty = new Tensor(context, 1, 3, 4, 5, Tensor.Layout.BLOCKED, null)) {
       conv.setWeights(w, b);
       assertArrayEquals(w, conv.weights());
-      for (SparseTrain.Kernel kernel : new SparseTrain.Kernel[] {SparseTrain.Kernel.DENSE, SparseTrain.Kernel.SPARSE}) {
+      for (SparseTrain.Kernel kernel :
+          new SparseTrain.Kernel[] {SparseTrain.Kernel.DENSE, SparseTrain.Kernel.SPARSE}) {
         conv.setKernel(kernel);
         conv.forward(tx, ty);
         assertEquals(kernel, conv.lastCall(Conv.Pass.FORWARD).kernel);
@@ -158,7 +169,8 @@ class SparseTrainTest {
                 for (int r = 0; r < 3; ++r) {
                   for (int s = 0; s < 3; ++s) {
                     int h = p - 1 + r, ww = q - 1 + s;
-                    if (h >= 0 && h < 4 && ww >= 0 && ww < 5) sum += x[(c * 4 + h) * 5 + ww] * w[((k * 2 + c) * 3 + r) * 3 + s];
+                    if (h >= 0 && h < 4 && ww >= 0 && ww < 5)
+                      sum += x[(c * 4 + h) * 5 + ww] * w[((k * 2 + c) * 3 + r) * 3 + s];
                   }
                 }
               }
