@@ -11,8 +11,8 @@ static class FineTune {
   const int Batch = 64, Pixels = 28 * 28;
 
   static byte[] Read(string name, int header) {
-    using (var gz = new GZipStream(File.OpenRead(Data + name), CompressionMode.Decompress))
-    using (var bytes = new MemoryStream()) {
+    using (var gz = new GZipStream(File.OpenRead(Data + name), CompressionMode.Decompress)) using (
+        var bytes = new MemoryStream()) {
       gz.CopyTo(bytes);
       var all = bytes.ToArray();
       var result = new byte[all.Length - header];
@@ -39,12 +39,20 @@ static class FineTune {
     var trainLabels = Read("train-labels-idx1-ubyte.gz", 8);
     var testImages = Read("t10k-images-idx3-ubyte.gz", 16);
     var testLabels = Read("t10k-labels-idx1-ubyte.gz", 8);
-    using (var context = new Context(2))
-    using (var model = new Model.Builder(context, 1, 28, 28)
-               .Conv2d(32, 3).Relu().MaxPool(2, 2)
-               .Conv2d(64, 3).Relu().MaxPool(2, 2)
-               .Conv2d(128, 3).Relu().MaxPool(2, 2)
-               .Flatten().Dropout(0.25f).Linear(10).Build(1)) {
+    using (var context = new Context(2)) using (var model = new Model.Builder(context, 1, 28, 28)
+                                                                .Conv2d(32, 3)
+                                                                .Relu()
+                                                                .MaxPool(2, 2)
+                                                                .Conv2d(64, 3)
+                                                                .Relu()
+                                                                .MaxPool(2, 2)
+                                                                .Conv2d(128, 3)
+                                                                .Relu()
+                                                                .MaxPool(2, 2)
+                                                                .Flatten()
+                                                                .Dropout(0.25f)
+                                                                .Linear(10)
+                                                                .Build(1)) {
       if (args.Length > 0) {
         model.Load(args[0]);
         foreach (var layer in new[] { "conv1", "conv2", "conv3" }) model.Freeze(layer);
@@ -53,7 +61,8 @@ static class FineTune {
       model.SetOptimizer(Optimizer.Adam(1e-3));
       Epoch(trainImages, trainLabels, model.TrainStep);
       long correct = Epoch(testImages, testLabels, model.EvalStep);
-      Console.WriteLine("test accuracy {0:F4}", correct / (double)(testLabels.Length / Batch * Batch));
+      Console.WriteLine("test accuracy {0:F4}",
+                        correct / (double)(testLabels.Length / Batch * Batch));
       model.Save("finetuned.safetensors");
     }
   }

@@ -7,265 +7,360 @@ using N = SparseTrain.Native.sparsetrain_native;
 
 namespace SparseTrain {
 
-/// <summary>The status codes of the C API.</summary>
-public enum Status { Ok, InvalidArgument, ShapeMismatch, Unsupported, OutOfMemory, IoError, CorruptData, BadHandle, Internal }
-
-/// <summary>Instruction sets the kernels run on.</summary>
-public enum Isa { Auto, Avx512, Avx2, Sse4, Scalar }
-
-/// <summary>Convolution kernels: chosen per layer and call, or one kind throughout.</summary>
-public enum Kernel { Auto, Dense, Sparse }
-
-/// <summary>Tensor storage: plain NCHW, or channel-blocked as convolutions take it.</summary>
-public enum Layout { Nchw, Blocked }
-
-/// <summary>A call the native library refused.</summary>
-public class SparseTrainException : Exception {
-  public Status Status { get; }
-  internal SparseTrainException(Status status, string message) : base(status + ": " + message) { Status = status; }
-}
-
-internal static class Check {
-  internal static void Ok(int code) {
-    if (code != 0) {
-      var status = code > 0 && code <= (int)Status.Internal ? (Status)code : Status.Internal;
-      throw new SparseTrainException(status, N.stb_message());
-    }
-  }
-  internal static void Last() { Ok(N.stb_status()); }
-}
-
-/// <summary>Library-wide settings.</summary>
-public static class Library {
-  public static string Version => N.stb_version_string();
-  public static bool IsaSupported(Isa isa) => N.stb_isa_supported((int)isa) != 0;
-  /// <summary>The ISA kernels run on now; setting it caps every kernel (process-wide).</summary>
-  public static Isa Isa {
-    get => (Isa)N.stb_get_isa();
-    set => Check.Ok(N.stb_set_isa((int)value));
-  }
-  public static bool Verbose { set => N.stb_set_verbose(value ? 1 : 0); }
-}
-
-/// <summary>Base of the objects that own a native handle.</summary>
-public abstract class NativeObject<THandle> : IDisposable where THandle : class {
-  private THandle handle;
-  private readonly string what;
-  protected NativeObject(THandle handle, string what) { this.handle = handle; this.what = what; }
-  internal THandle Handle => handle ?? throw new ObjectDisposedException(what);
-  protected abstract int Destroy(THandle handle);
-  public void Dispose() { Dispose(true); GC.SuppressFinalize(this); }
-  ~NativeObject() { Dispose(false); }
-  private void Dispose(bool disposing) {
-    if (handle == null) return;
-    int status = Destroy(handle);
-    handle = null;
-    if (disposing) Check.Ok(status);
-  }
-}
-
-/// <summary>The threads work runs on; the library starts no others.</summary>
-public sealed class Context : NativeObject<Native.SWIGTYPE_p_st_context> {
-  public Context(int threads) : base(Create(threads), "Context") {}
-  private static Native.SWIGTYPE_p_st_context Create(int threads) {
-    var h = N.stb_context_create(threads);
-    Check.Last();
-    return h;
-  }
-  public int Threads { get { int t = N.stb_context_threads(Handle); Check.Last(); return t; } }
-  protected override int Destroy(Native.SWIGTYPE_p_st_context h) => N.stb_context_destroy(h);
-}
-
-/// <summary>A float tensor of shape (n, c, h, w) in native memory.</summary>
-public sealed class Tensor : NativeObject<Native.SWIGTYPE_p_st_tensor> {
-  public Tensor(Context context, long n, long c, long h, long w, Layout layout, float[] nchw = null)
-      : base(Create(context, n, c, h, w, layout, nchw), "Tensor") {}
-  private static Native.SWIGTYPE_p_st_tensor Create(Context context, long n, long c, long h, long w, Layout layout, float[] nchw) {
-    var t = N.stb_tensor_create(context.Handle, n, c, h, w, (int)layout, nchw, nchw?.Length ?? 0);
-    Check.Last();
-    return t;
-  }
-  public long[] Dims {
-    get {
-      var dims = new long[4];
-      for (int i = 0; i < 4; ++i) { dims[i] = N.stb_tensor_dim(Handle, i); Check.Last(); }
-      return dims;
-    }
-  }
-  public void CopyFrom(float[] nchw) => Check.Ok(N.stb_tensor_copy_in(Handle, nchw, nchw.Length));
-  /// <summary>The values in NCHW order.</summary>
-  public float[] ToArray() {
-    var d = Dims;
-    var values = new float[checked(d[0] * d[1] * d[2] * d[3])];
-    Check.Ok(N.stb_tensor_copy_out(Handle, values, values.Length));
-    return values;
-  }
-  protected override int Destroy(Native.SWIGTYPE_p_st_tensor h) => N.stb_tensor_destroy(h);
-}
-
-/// <summary>A convolution layer on its own (square kernel, equal strides and padding).</summary>
-public sealed class Conv : NativeObject<Native.SWIGTYPE_p_st_conv> {
-  public enum Pass { Forward, BackwardData, BackwardWeights }
-  public struct Call { public bool Ran; public Kernel Kernel; public double Zeros; public double Milliseconds; }
-  private readonly long weightCount;
-
-  public Conv(Context context, long batch, long inChannels, long height, long width, long outChannels,
-              long kernel, long stride, long pad, bool bias)
-      : base(Create(context, batch, inChannels, height, width, outChannels, kernel, stride, pad, bias), "Conv") {
-    weightCount = outChannels * inChannels * kernel * kernel;
-  }
-  private static Native.SWIGTYPE_p_st_conv Create(Context context, long batch, long inChannels, long height, long width,
-                                                  long outChannels, long kernel, long stride, long pad, bool bias) {
-    var c = N.stb_conv_create(context.Handle, batch, inChannels, height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
-    Check.Last();
-    return c;
-  }
-  /// <summary>Weights (out, in, kh, kw); bias may be null.</summary>
-  public void SetWeights(float[] weights, float[] bias) =>
-      Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
-  public float[] Weights => Get(false);
-  public float[] WeightGradients => Get(true);
-  private float[] Get(bool gradients) {
-    var w = new float[weightCount];
-    Check.Ok(N.stb_conv_get(Handle, gradients ? 1 : 0, w, w.Length, null, 0));
-    return w;
-  }
-  public Kernel Kernel { set => Check.Ok(N.stb_conv_set_kernel(Handle, (int)value)); }
-  public void Forward(Tensor x, Tensor y) => Check.Ok(N.stb_conv_forward(Handle, x.Handle, y.Handle));
-  public void BackwardData(Tensor dy, Tensor dx) => Check.Ok(N.stb_conv_backward_data(Handle, dy.Handle, dx.Handle));
-  public void BackwardWeights(Tensor x, Tensor dy) => Check.Ok(N.stb_conv_backward_weights(Handle, x.Handle, dy.Handle));
-  public Call LastCall(Pass pass) {
-    var v = new double[4];
-    Check.Ok(N.stb_conv_last_call(Handle, (int)pass, v, v.Length));
-    return new Call { Ran = v[0] != 0, Kernel = (Kernel)(int)v[1], Zeros = v[2], Milliseconds = v[3] };
-  }
-  protected override int Destroy(Native.SWIGTYPE_p_st_conv h) => N.stb_conv_destroy(h);
-}
-
-/// <summary>Optimiser settings.</summary>
-public sealed class Optimizer {
-  internal int Kind;
-  internal double LearningRate, Momentum = 0.9, WeightDecay, ClipNorm;
-  internal bool Nesterov;
-  internal int Schedule;
-  internal long WarmupSteps, TotalSteps;
-  private Optimizer(int kind, double lr) { Kind = kind; LearningRate = lr; }
-  public static Optimizer Sgd(double lr, double momentum) => new Optimizer(0, lr) { Momentum = momentum };
-  public static Optimizer Adam(double lr) => new Optimizer(1, lr);
-  public static Optimizer AdamW(double lr, double weightDecay) => new Optimizer(2, lr) { WeightDecay = weightDecay };
-  public Optimizer WithClipNorm(double norm) { ClipNorm = norm; return this; }
-  public Optimizer WithCosine(long warmupSteps, long totalSteps) { Schedule = 2; WarmupSteps = warmupSteps; TotalSteps = totalSteps; return this; }
-}
-
-/// <summary>A network to train, evaluate and run; build one with Model.Builder.</summary>
-public sealed class Model : NativeObject<Native.SWIGTYPE_p_st_model> {
-  public struct StepResult { public double Loss; public long Correct; public long Examples; public double GradNorm; }
-  public sealed class LayerInfo {
-    public string Name, Kind;
-    public bool Frozen, IsConv;
-    public double InputZeros, GradZeros;
-    public bool[] Ran = new bool[3];
-    public Kernel[] Kernels = new Kernel[3];
-    public double[] Milliseconds = new double[3];
+  /// <summary>The status codes of the C API.</summary>
+  public enum Status {
+    Ok,
+    InvalidArgument,
+    ShapeMismatch,
+    Unsupported,
+    OutOfMemory,
+    IoError,
+    CorruptData,
+    BadHandle,
+    Internal
   }
 
-  /// <summary>Adds layers in order; null names get automatic ones (conv1, relu1, fc1, ...).</summary>
-  public sealed class Builder {
-    private Native.SWIGTYPE_p_st_model handle;
-    public Builder(Context context, long channels, long height, long width) {
-      handle = N.stb_model_create(context.Handle, channels, height, width);
-      Check.Last();
-    }
-    // A builder dropped before Build releases its unfinished model.
-    ~Builder() {
-      if (handle != null) N.stb_model_destroy(handle);
-    }
-    private Native.SWIGTYPE_p_st_model H => handle ?? throw new ObjectDisposedException("Model.Builder");
-    private Builder Add(int status) { Check.Ok(status); return this; }
-    public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1, bool bias = true, string name = null) =>
-        Add(N.stb_model_add_conv2d(H, name, outChannels, kernel, stride, pad, bias ? 1 : 0));
-    public Builder BatchNorm(string name = null) => Add(N.stb_model_add_batchnorm(H, name));
-    public Builder Relu(string name = null) => Add(N.stb_model_add_relu(H, name));
-    public Builder MaxPool(long window, long stride, long pad = 0, string name = null) => Add(N.stb_model_add_maxpool(H, name, window, stride, pad));
-    public Builder GlobalAvgPool(string name = null) => Add(N.stb_model_add_global_avgpool(H, name));
-    public Builder Flatten(string name = null) => Add(N.stb_model_add_flatten(H, name));
-    public Builder Dropout(float probability, string name = null) => Add(N.stb_model_add_dropout(H, name, probability));
-    public Builder Linear(long outFeatures, string name = null) => Add(N.stb_model_add_linear(H, name, outFeatures, 1));
-    public Builder ResidualBegin(string name = null) => Add(N.stb_model_residual_begin(H, name));
-    public Builder ResidualShortcut() => Add(N.stb_model_residual_shortcut(H));
-    public Builder ResidualEnd() => Add(N.stb_model_residual_end(H));
-    /// <summary>The model, with parameters initialised from the seed; the builder is used up.</summary>
-    public Model Build(long seed) {
-      Check.Ok(N.stb_model_finish(H, seed));
-      var model = new Model(handle);
-      handle = null;
-      GC.SuppressFinalize(this);
-      return model;
+  /// <summary>Instruction sets the kernels run on.</summary>
+  public enum Isa { Auto, Avx512, Avx2, Sse4, Scalar }
+
+  /// <summary>Convolution kernels: chosen per layer and call, or one kind throughout.</summary>
+  public enum Kernel { Auto, Dense, Sparse }
+
+  /// <summary>Tensor storage: plain NCHW, or channel-blocked as convolutions take it.</summary>
+  public enum Layout { Nchw, Blocked }
+
+  /// <summary>A call the native library refused.</summary>
+  public class SparseTrainException : Exception {
+    public Status Status { get; }
+    internal SparseTrainException(Status status, string message) : base(status + ": " + message) {
+      Status = status;
     }
   }
 
-  public long Classes { get; }
-  private Model(Native.SWIGTYPE_p_st_model handle) : base(handle, "Model") {
-    Classes = N.stb_model_classes(handle);
-    Check.Last();
-  }
-  protected override int Destroy(Native.SWIGTYPE_p_st_model h) => N.stb_model_destroy(h);
-
-  public void SetOptimizer(Optimizer o) => Check.Ok(N.stb_model_set_optimizer(Handle, o.Kind, o.LearningRate, o.Momentum,
-      o.Nesterov ? 1 : 0, o.WeightDecay, o.ClipNorm, o.Schedule, o.WarmupSteps, o.TotalSteps));
-  public Kernel Kernel { set => Check.Ok(N.stb_model_set_kernel(Handle, (int)value)); }
-  public bool CheckInputs { set => Check.Ok(N.stb_model_set_check_inputs(Handle, value ? 1 : 0)); }
-  public void Freeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 1));
-  public void Unfreeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 0));
-
-  private static StepResult Result(double[] v) =>
-      new StepResult { Loss = v[0], Correct = (long)v[1], Examples = (long)v[2], GradNorm = v[3] };
-  /// <summary>One step on a batch of labels.Length images (NCHW floats).</summary>
-  public StepResult TrainStep(float[] images, int[] labels) {
-    var v = new double[4];
-    Check.Ok(N.stb_model_train_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
-    return Result(v);
-  }
-  public StepResult EvalStep(float[] images, int[] labels) {
-    var v = new double[4];
-    Check.Ok(N.stb_model_eval_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
-    return Result(v);
-  }
-  /// <summary>Logits (batch x classes).</summary>
-  public float[] Predict(float[] images, int batch) {
-    var logits = new float[batch * Classes];
-    Check.Ok(N.stb_model_predict(Handle, images, images.Length, logits, logits.Length));
-    return logits;
-  }
-  public long Steps { get { long s = N.stb_model_steps(Handle); Check.Last(); return s; } }
-  public void Save(string path) => Check.Ok(N.stb_model_save(Handle, path));
-  public void Load(string path) => Check.Ok(N.stb_model_load(Handle, path));
-  public List<LayerInfo> Layers {
-    get {
-      long count = N.stb_model_layer_count(Handle);
-      Check.Last();
-      var layers = new List<LayerInfo>();
-      for (long i = 0; i < count; ++i) {
-        var info = new LayerInfo { Name = N.stb_model_layer_name(Handle, i) };
-        Check.Last();
-        info.Kind = N.stb_model_layer_kind(Handle, i);
-        Check.Last();
-        var v = new double[13];
-        Check.Ok(N.stb_model_layer_numbers(Handle, i, v, v.Length));
-        info.Frozen = v[0] != 0;
-        info.IsConv = v[1] != 0;
-        info.InputZeros = v[2];
-        info.GradZeros = v[3];
-        for (int p = 0; p < 3; ++p) {
-          info.Ran[p] = v[4 + 3 * p] != 0;
-          info.Kernels[p] = (Kernel)(int)v[5 + 3 * p];
-          info.Milliseconds[p] = v[6 + 3 * p];
-        }
-        layers.Add(info);
+  internal static class Check {
+    internal static void Ok(int code) {
+      if (code != 0) {
+        var status = code > 0 && code <= (int)Status.Internal ? (Status)code : Status.Internal;
+        throw new SparseTrainException(status, N.stb_message());
       }
-      return layers;
+    }
+    internal static void Last() {
+      Ok(N.stb_status());
     }
   }
-}
+
+  /// <summary>Library-wide settings.</summary>
+  public static class Library {
+    public static string Version => N.stb_version_string();
+    public static bool IsaSupported(Isa isa) => N.stb_isa_supported((int)isa) != 0;
+    /// <summary>The ISA kernels run on now; setting it caps every kernel (process-wide).</summary>
+    public static Isa Isa {
+      get => (Isa)N.stb_get_isa();
+      set => Check.Ok(N.stb_set_isa((int)value));
+    }
+    public static bool Verbose { set => N.stb_set_verbose(value ? 1 : 0); }
+  }
+
+  /// <summary>Base of the objects that own a native handle.</summary>
+  public abstract class NativeObject<THandle> : IDisposable
+      where THandle : class {
+    private THandle handle;
+    private readonly string what;
+    protected NativeObject(THandle handle, string what) {
+      this.handle = handle;
+      this.what = what;
+    }
+    internal THandle Handle => handle ?? throw new ObjectDisposedException(what);
+    protected abstract int Destroy(THandle handle);
+    public void Dispose() {
+      Dispose(true);
+      GC.SuppressFinalize(this);
+    }
+    ~NativeObject() {
+      Dispose(false);
+    }
+    private void Dispose(bool disposing) {
+      if (handle == null)
+        return;
+      int status = Destroy(handle);
+      handle = null;
+      if (disposing)
+        Check.Ok(status);
+    }
+  }
+
+  /// <summary>The threads work runs on; the library starts no others.</summary>
+  public sealed class Context : NativeObject<Native.SWIGTYPE_p_st_context> {
+    public Context(int threads) : base(Create(threads), "Context") {}
+    private static Native.SWIGTYPE_p_st_context Create(int threads) {
+      var h = N.stb_context_create(threads);
+      Check.Last();
+      return h;
+    }
+    public int Threads {
+      get {
+        int t = N.stb_context_threads(Handle);
+        Check.Last();
+        return t;
+      }
+    }
+    protected override int Destroy(Native.SWIGTYPE_p_st_context h) => N.stb_context_destroy(h);
+  }
+
+  /// <summary>A float tensor of shape (n, c, h, w) in native memory.</summary>
+  public sealed class Tensor : NativeObject<Native.SWIGTYPE_p_st_tensor> {
+    public Tensor(Context context, long n, long c, long h, long w, Layout layout,
+                  float[] nchw = null)
+        : base(Create(context, n, c, h, w, layout, nchw), "Tensor") {}
+    private static Native.SWIGTYPE_p_st_tensor Create(Context context, long n, long c, long h,
+                                                      long w, Layout layout, float[] nchw) {
+      var t = N.stb_tensor_create(context.Handle, n, c, h, w, (int)layout, nchw, nchw?.Length ?? 0);
+      Check.Last();
+      return t;
+    }
+    public long[] Dims {
+      get {
+        var dims = new long[4];
+        for (int i = 0; i < 4; ++i) {
+          dims[i] = N.stb_tensor_dim(Handle, i);
+          Check.Last();
+        }
+        return dims;
+      }
+    }
+    public void CopyFrom(float[] nchw) => Check.Ok(N.stb_tensor_copy_in(Handle, nchw, nchw.Length));
+    /// <summary>The values in NCHW order.</summary>
+    public float[] ToArray() {
+      var d = Dims;
+      var values = new float[checked(d[0] * d[1] * d[2] * d[3])];
+      Check.Ok(N.stb_tensor_copy_out(Handle, values, values.Length));
+      return values;
+    }
+    protected override int Destroy(Native.SWIGTYPE_p_st_tensor h) => N.stb_tensor_destroy(h);
+  }
+
+  /// <summary>A convolution layer on its own (square kernel, equal strides and padding).</summary>
+  public sealed class Conv : NativeObject<Native.SWIGTYPE_p_st_conv> {
+    public enum Pass { Forward, BackwardData, BackwardWeights }
+    public struct Call {
+      public bool Ran;
+      public Kernel Kernel;
+      public double Zeros;
+      public double Milliseconds;
+    }
+    private readonly long weightCount;
+
+    public Conv(Context context, long batch, long inChannels, long height, long width,
+                long outChannels, long kernel, long stride, long pad, bool bias)
+        : base(Create(context, batch, inChannels, height, width, outChannels, kernel, stride, pad,
+                      bias),
+               "Conv") {
+      weightCount = outChannels * inChannels * kernel * kernel;
+    }
+    private static Native.SWIGTYPE_p_st_conv Create(Context context, long batch, long inChannels,
+                                                    long height, long width, long outChannels,
+                                                    long kernel, long stride, long pad, bool bias) {
+      var c = N.stb_conv_create(context.Handle, batch, inChannels, height, width, outChannels,
+                                kernel, stride, pad, bias ? 1 : 0);
+      Check.Last();
+      return c;
+    }
+    /// <summary>Weights (out, in, kh, kw); bias may be null.</summary>
+    public void SetWeights(float[] weights, float[] bias) =>
+        Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
+    public float[] Weights => Get(false);
+    public float[] WeightGradients => Get(true);
+    private float[] Get(bool gradients) {
+      var w = new float[weightCount];
+      Check.Ok(N.stb_conv_get(Handle, gradients ? 1 : 0, w, w.Length, null, 0));
+      return w;
+    }
+    public Kernel Kernel { set => Check.Ok(N.stb_conv_set_kernel(Handle, (int)value)); }
+    public void Forward(Tensor x,
+                        Tensor y) => Check.Ok(N.stb_conv_forward(Handle, x.Handle, y.Handle));
+    public void BackwardData(Tensor dy,
+                             Tensor dx) => Check.Ok(N.stb_conv_backward_data(Handle, dy.Handle,
+                                                                             dx.Handle));
+    public void BackwardWeights(Tensor x,
+                                Tensor dy) => Check.Ok(N.stb_conv_backward_weights(Handle, x.Handle,
+                                                                                   dy.Handle));
+    public Call LastCall(Pass pass) {
+      var v = new double[4];
+      Check.Ok(N.stb_conv_last_call(Handle, (int)pass, v, v.Length));
+      return new Call { Ran = v[0] != 0, Kernel = (Kernel)(int)v[1], Zeros = v[2],
+                        Milliseconds = v[3] };
+    }
+    protected override int Destroy(Native.SWIGTYPE_p_st_conv h) => N.stb_conv_destroy(h);
+  }
+
+  /// <summary>Optimiser settings.</summary>
+  public sealed class Optimizer {
+    internal int Kind;
+    internal double LearningRate, Momentum = 0.9, WeightDecay, ClipNorm;
+    internal bool Nesterov;
+    internal int Schedule;
+    internal long WarmupSteps, TotalSteps;
+    private Optimizer(int kind, double lr) {
+      Kind = kind;
+      LearningRate = lr;
+    }
+    public static Optimizer Sgd(double lr,
+                                double momentum) => new Optimizer(0, lr) { Momentum = momentum };
+    public static Optimizer Adam(double lr) => new Optimizer(1, lr);
+    public static Optimizer AdamW(double lr, double weightDecay) => new Optimizer(2, lr) {
+      WeightDecay = weightDecay
+    };
+    public Optimizer WithClipNorm(double norm) {
+      ClipNorm = norm;
+      return this;
+    }
+    public Optimizer WithCosine(long warmupSteps, long totalSteps) {
+      Schedule = 2;
+      WarmupSteps = warmupSteps;
+      TotalSteps = totalSteps;
+      return this;
+    }
+  }
+
+  /// <summary>A network to train, evaluate and run; build one with Model.Builder.</summary>
+  public sealed class Model : NativeObject<Native.SWIGTYPE_p_st_model> {
+    public struct StepResult {
+      public double Loss;
+      public long Correct;
+      public long Examples;
+      public double GradNorm;
+    }
+    public sealed class LayerInfo {
+      public string Name, Kind;
+      public bool Frozen, IsConv;
+      public double InputZeros, GradZeros;
+      public bool[] Ran = new bool[3];
+      public Kernel[] Kernels = new Kernel[3];
+      public double[] Milliseconds = new double[3];
+    }
+
+    /// <summary>Adds layers in order; null names get automatic ones (conv1, relu1, fc1,
+    /// ...).</summary>
+    public sealed class Builder {
+      private Native.SWIGTYPE_p_st_model handle;
+      public Builder(Context context, long channels, long height, long width) {
+        handle = N.stb_model_create(context.Handle, channels, height, width);
+        Check.Last();
+      }
+      // A builder dropped before Build releases its unfinished model.
+      ~Builder() {
+        if (handle != null)
+          N.stb_model_destroy(handle);
+      }
+      private Native.SWIGTYPE_p_st_model H =>
+          handle ?? throw new ObjectDisposedException("Model.Builder");
+      private Builder Add(int status) {
+        Check.Ok(status);
+        return this;
+      }
+      public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1,
+                            bool bias = true, string name = null) =>
+          Add(N.stb_model_add_conv2d(H, name, outChannels, kernel, stride, pad, bias? 1: 0));
+      public Builder BatchNorm(string name = null) => Add(N.stb_model_add_batchnorm(H, name));
+      public Builder Relu(string name = null) => Add(N.stb_model_add_relu(H, name));
+      public Builder MaxPool(long window, long stride, long pad = 0,
+                             string name = null) => Add(N.stb_model_add_maxpool(H, name, window,
+                                                                                stride, pad));
+      public Builder GlobalAvgPool(string name = null) => Add(N.stb_model_add_global_avgpool(H,
+                                                                                             name));
+      public Builder Flatten(string name = null) => Add(N.stb_model_add_flatten(H, name));
+      public Builder Dropout(float probability,
+                             string name = null) => Add(N.stb_model_add_dropout(H, name,
+                                                                                probability));
+      public Builder Linear(long outFeatures,
+                            string name = null) => Add(N.stb_model_add_linear(H, name, outFeatures,
+                                                                              1));
+      public Builder ResidualBegin(string name = null) => Add(N.stb_model_residual_begin(H, name));
+      public Builder ResidualShortcut() => Add(N.stb_model_residual_shortcut(H));
+      public Builder ResidualEnd() => Add(N.stb_model_residual_end(H));
+      /// <summary>The model, with parameters initialised from the seed; the builder is used
+      /// up.</summary>
+      public Model Build(long seed) {
+        Check.Ok(N.stb_model_finish(H, seed));
+        var model = new Model(handle);
+        handle = null;
+        GC.SuppressFinalize(this);
+        return model;
+      }
+    }
+
+    public long Classes { get; }
+    private Model(Native.SWIGTYPE_p_st_model handle) : base(handle, "Model") {
+      Classes = N.stb_model_classes(handle);
+      Check.Last();
+    }
+    protected override int Destroy(Native.SWIGTYPE_p_st_model h) => N.stb_model_destroy(h);
+
+    public void SetOptimizer(Optimizer o) => Check.Ok(N.stb_model_set_optimizer(
+        Handle, o.Kind, o.LearningRate, o.Momentum, o.Nesterov? 1: 0, o.WeightDecay, o.ClipNorm,
+        o.Schedule, o.WarmupSteps, o.TotalSteps));
+    public Kernel Kernel { set => Check.Ok(N.stb_model_set_kernel(Handle, (int)value)); }
+    public bool CheckInputs { set => Check.Ok(N.stb_model_set_check_inputs(Handle, value? 1: 0)); }
+    public void Freeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 1));
+    public void Unfreeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 0));
+
+    private static StepResult Result(double[] v) => new StepResult {
+      Loss = v[0], Correct = (long)v[1], Examples = (long)v[2], GradNorm = v[3]
+    };
+    /// <summary>One step on a batch of labels.Length images (NCHW floats).</summary>
+    public StepResult TrainStep(float[] images, int[] labels) {
+      var v = new double[4];
+      Check.Ok(N.stb_model_train_step(Handle, images, images.Length, labels, labels.Length, v,
+                                      v.Length));
+      return Result(v);
+    }
+    public StepResult EvalStep(float[] images, int[] labels) {
+      var v = new double[4];
+      Check.Ok(
+          N.stb_model_eval_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
+      return Result(v);
+    }
+    /// <summary>Logits (batch x classes).</summary>
+    public float[] Predict(float[] images, int batch) {
+      var logits = new float[batch * Classes];
+      Check.Ok(N.stb_model_predict(Handle, images, images.Length, logits, logits.Length));
+      return logits;
+    }
+    public long Steps {
+      get {
+        long s = N.stb_model_steps(Handle);
+        Check.Last();
+        return s;
+      }
+    }
+    public void Save(string path) => Check.Ok(N.stb_model_save(Handle, path));
+    public void Load(string path) => Check.Ok(N.stb_model_load(Handle, path));
+    public List<LayerInfo> Layers {
+      get {
+        long count = N.stb_model_layer_count(Handle);
+        Check.Last();
+        var layers = new List<LayerInfo>();
+        for (long i = 0; i < count; ++i) {
+          var info = new LayerInfo { Name = N.stb_model_layer_name(Handle, i) };
+          Check.Last();
+          info.Kind = N.stb_model_layer_kind(Handle, i);
+          Check.Last();
+          var v = new double[13];
+          Check.Ok(N.stb_model_layer_numbers(Handle, i, v, v.Length));
+          info.Frozen = v[0] != 0;
+          info.IsConv = v[1] != 0;
+          info.InputZeros = v[2];
+          info.GradZeros = v[3];
+          for (int p = 0; p < 3; ++p) {
+            info.Ran[p] = v[4 + 3 * p] != 0;
+            info.Kernels[p] = (Kernel)(int)v[5 + 3 * p];
+            info.Milliseconds[p] = v[6 + 3 * p];
+          }
+          layers.Add(info);
+        }
+        return layers;
+      }
+    }
+  }
 
 }  // namespace SparseTrain

@@ -6,157 +6,174 @@ using SparseTrain;
 
 namespace SparseTrain.Tests {
 
-[TestFixture]
-public class SparseTrainTests {
-  const string Data = "/usr/share/datasets/fashion-mnist";
-  const int BatchSize = 64;
+  [TestFixture]
+  public class SparseTrainTests {
+    const string Data = "/usr/share/datasets/fashion-mnist";
+    const int BatchSize = 64;
 
-  static byte[] ReadIdx(string name, int header, int count) {
-    using (var gz = new GZipStream(File.OpenRead(Path.Combine(Data, name)), CompressionMode.Decompress)) {
-      var bytes = new byte[header + count];
-      int done = 0, n;
-      while (done < bytes.Length && (n = gz.Read(bytes, done, bytes.Length - done)) > 0) done += n;
-      var result = new byte[count];
-      Array.Copy(bytes, header, result, 0, count);
-      return result;
-    }
-  }
-
-  static float[] Images() {
-    var pixels = ReadIdx("train-images-idx3-ubyte.gz", 16, BatchSize * 784);
-    var images = new float[pixels.Length];
-    for (int i = 0; i < pixels.Length; ++i) images[i] = pixels[i] / 255.0f;
-    return images;
-  }
-
-  static int[] Labels() {
-    var bytes = ReadIdx("train-labels-idx1-ubyte.gz", 8, BatchSize);
-    var labels = new int[BatchSize];
-    for (int i = 0; i < BatchSize; ++i) labels[i] = bytes[i];
-    return labels;
-  }
-
-  // The model of bindings/reference/reference_losses.c.
-  static Model SmallCnn(Context context) {
-    var model = new Model.Builder(context, 1, 28, 28).Conv2d(8, 3).Relu().MaxPool(2, 2).Flatten().Linear(10).Build(7);
-    model.Kernel = Kernel.Dense;
-    model.SetOptimizer(Optimizer.Adam(1e-3));
-    return model;
-  }
-
-  [Test]
-  public void VersionAndIsa() {
-    Assert.AreEqual("1.0.0", Library.Version);
-    Assert.AreNotEqual(Isa.Auto, Library.Isa);
-    Assert.IsTrue(Library.IsaSupported(Isa.Auto));
-  }
-
-  [Test]
-  public void LossDecreasesAndEqualsTheCApi() {
-    var reference = File.ReadAllLines(Environment.GetEnvironmentVariable("SPARSETRAIN_REFERENCE"));
-    var images = Images();
-    var labels = Labels();
-    using (var context = new Context(2))
-    using (var model = SmallCnn(context)) {
-      double first = 0, last = 0;
-      for (int step = 0; step < 5; ++step) {
-        var r = model.TrainStep(images, labels);
-        Assert.AreEqual(double.Parse(reference[step], System.Globalization.CultureInfo.InvariantCulture), r.Loss, 0.0, "step " + step);
-        if (step == 0) first = r.Loss;
-        last = r.Loss;
+    static byte[] ReadIdx(string name, int header, int count) {
+      using (var gz = new GZipStream(File.OpenRead(Path.Combine(Data, name)),
+                                     CompressionMode.Decompress)) {
+        var bytes = new byte[header + count];
+        int done = 0, n;
+        while (done < bytes.Length && (n = gz.Read(bytes, done, bytes.Length - done)) > 0)
+          done += n;
+        var result = new byte[count];
+        Array.Copy(bytes, header, result, 0, count);
+        return result;
       }
-      Assert.Less(last, first);
-      Assert.AreEqual(5, model.Steps);
-      var layers = model.Layers;
-      Assert.AreEqual("conv1", layers[0].Name);
-      Assert.IsTrue(layers[0].IsConv && layers[0].Ran[0]);
-      Assert.AreEqual(Kernel.Dense, layers[0].Kernels[0]);
     }
-  }
 
-  [Test]
-  public void BadInputThrowsWithTheNativeMessage() {
-    using (var context = new Context(1))
-    using (var model = SmallCnn(context)) {
-      var e = Assert.Throws<SparseTrainException>(() => model.TrainStep(new float[10], new int[BatchSize]));
-      Assert.AreEqual(Status.ShapeMismatch, e.Status);
-      StringAssert.Contains("st_model_train_step", e.Message);
+    static float[] Images() {
+      var pixels = ReadIdx("train-images-idx3-ubyte.gz", 16, BatchSize * 784);
+      var images = new float[pixels.Length];
+      for (int i = 0; i < pixels.Length; ++i) images[i] = pixels[i] / 255.0f;
+      return images;
+    }
+
+    static int[] Labels() {
+      var bytes = ReadIdx("train-labels-idx1-ubyte.gz", 8, BatchSize);
+      var labels = new int[BatchSize];
+      for (int i = 0; i < BatchSize; ++i) labels[i] = bytes[i];
+      return labels;
+    }
+
+    // The model of bindings/reference/reference_losses.c.
+    static Model SmallCnn(Context context) {
+      var model = new Model.Builder(context, 1, 28, 28)
+                      .Conv2d(8, 3)
+                      .Relu()
+                      .MaxPool(2, 2)
+                      .Flatten()
+                      .Linear(10)
+                      .Build(7);
+      model.Kernel = Kernel.Dense;
+      model.SetOptimizer(Optimizer.Adam(1e-3));
+      return model;
+    }
+
+    [Test]
+    public void VersionAndIsa() {
+      Assert.AreEqual("1.0.0", Library.Version);
+      Assert.AreNotEqual(Isa.Auto, Library.Isa);
+      Assert.IsTrue(Library.IsaSupported(Isa.Auto));
+    }
+
+    [Test]
+    public void LossDecreasesAndEqualsTheCApi() {
+      var reference =
+          File.ReadAllLines(Environment.GetEnvironmentVariable("SPARSETRAIN_REFERENCE"));
+      var images = Images();
       var labels = Labels();
-      labels[3] = 10;
-      e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
-      Assert.AreEqual(Status.InvalidArgument, e.Status);
-      StringAssert.Contains("label 10", e.Message);
-      e = Assert.Throws<SparseTrainException>(() => model.Load("/no/such/file.safetensors"));
-      Assert.AreEqual(Status.IoError, e.Status);
-      Assert.AreEqual(0, model.Steps);
-      e = Assert.Throws<SparseTrainException>(() => new Model.Builder(context, 1, 8, 8).Flatten().Conv2d(4, 3));
-      Assert.AreEqual(Status.ShapeMismatch, e.Status);
-    }
-    Assert.Throws<SparseTrainException>(() => new Context(0));
-  }
-
-  [Test]
-  public void DisposedObjectsCannotBeUsed() {
-    var context = new Context(1);
-    var model = SmallCnn(context);
-    model.Dispose();
-    model.Dispose();  // disposing twice is harmless
-    Assert.Throws<ObjectDisposedException>(() => { var s = model.Steps; });
-    context.Dispose();
-    Assert.Throws<ObjectDisposedException>(() => new Tensor(context, 1, 1, 1, 1, Layout.Nchw));
-  }
-
-  [Test]
-  public void CheckpointRoundTrip() {
-    var images = Images();
-    var path = Path.Combine(Environment.GetEnvironmentVariable("TEST_TMPDIR") ?? Path.GetTempPath(), "cs_model.safetensors");
-    using (var context = new Context(2))
-    using (var model = SmallCnn(context))
-    using (var other = SmallCnn(context)) {
-      model.TrainStep(images, Labels());
-      model.Save(path);
-      other.Load(path);
-      CollectionAssert.AreEqual(model.Predict(images, BatchSize), other.Predict(images, BatchSize));
-      other.Freeze("conv1");
-      Assert.IsTrue(other.Layers[0].Frozen);
-    }
-  }
-
-  [Test]
-  public void ConvLayerMatchesAScalarReference() {
-    var x = new float[2 * 4 * 5];
-    var w = new float[3 * 2 * 3 * 3];
-    var b = new float[] { 0.5f, -1.0f, 0.25f };
-    for (int i = 0; i < x.Length; ++i) x[i] = (i % 3 == 0) ? 0.0f : (i % 7) - 3.0f;
-    for (int i = 0; i < w.Length; ++i) w[i] = ((i * 5) % 9 - 4) / 4.0f;
-    using (var context = new Context(1))
-    using (var conv = new Conv(context, 1, 2, 4, 5, 3, 3, 1, 1, true))
-    using (var tx = new Tensor(context, 1, 2, 4, 5, Layout.Blocked, x))
-    using (var ty = new Tensor(context, 1, 3, 4, 5, Layout.Blocked)) {
-      conv.SetWeights(w, b);
-      CollectionAssert.AreEqual(w, conv.Weights);
-      foreach (var kernel in new[] { Kernel.Dense, Kernel.Sparse }) {
-        conv.Kernel = kernel;
-        conv.Forward(tx, ty);
-        Assert.AreEqual(kernel, conv.LastCall(Conv.Pass.Forward).Kernel);
-        var y = ty.ToArray();
-        for (int k = 0; k < 3; ++k)
-          for (int p = 0; p < 4; ++p)
-            for (int q = 0; q < 5; ++q) {
-              double sum = b[k];
-              for (int c = 0; c < 2; ++c)
-                for (int r = 0; r < 3; ++r)
-                  for (int s = 0; s < 3; ++s) {
-                    int h = p - 1 + r, ww = q - 1 + s;
-                    if (h >= 0 && h < 4 && ww >= 0 && ww < 5) sum += x[(c * 4 + h) * 5 + ww] * w[((k * 2 + c) * 3 + r) * 3 + s];
-                  }
-              Assert.AreEqual(sum, y[(k * 4 + p) * 5 + q], 1e-4);
-            }
+      using (var context = new Context(2)) using (var model = SmallCnn(context)) {
+        double first = 0, last = 0;
+        for (int step = 0; step < 5; ++step) {
+          var r = model.TrainStep(images, labels);
+          Assert.AreEqual(
+              double.Parse(reference[step], System.Globalization.CultureInfo.InvariantCulture),
+              r.Loss, 0.0, "step " + step);
+          if (step == 0)
+            first = r.Loss;
+          last = r.Loss;
+        }
+        Assert.Less(last, first);
+        Assert.AreEqual(5, model.Steps);
+        var layers = model.Layers;
+        Assert.AreEqual("conv1", layers[0].Name);
+        Assert.IsTrue(layers[0].IsConv && layers[0].Ran[0]);
+        Assert.AreEqual(Kernel.Dense, layers[0].Kernels[0]);
       }
-      var e = Assert.Throws<SparseTrainException>(() => conv.Forward(ty, tx));
-      Assert.AreEqual(Status.ShapeMismatch, e.Status);
+    }
+
+    [Test]
+    public void BadInputThrowsWithTheNativeMessage() {
+      using (var context = new Context(1)) using (var model = SmallCnn(context)) {
+        var e = Assert.Throws<SparseTrainException>(
+            () => model.TrainStep(new float[10], new int[BatchSize]));
+        Assert.AreEqual(Status.ShapeMismatch, e.Status);
+        StringAssert.Contains("st_model_train_step", e.Message);
+        var labels = Labels();
+        labels[3] = 10;
+        e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
+        StringAssert.Contains("label 10", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => model.Load("/no/such/file.safetensors"));
+        Assert.AreEqual(Status.IoError, e.Status);
+        Assert.AreEqual(0, model.Steps);
+        e = Assert.Throws<SparseTrainException>(
+            () => new Model.Builder(context, 1, 8, 8).Flatten().Conv2d(4, 3));
+        Assert.AreEqual(Status.ShapeMismatch, e.Status);
+      }
+      Assert.Throws<SparseTrainException>(() => new Context(0));
+    }
+
+    [Test]
+    public void DisposedObjectsCannotBeUsed() {
+      var context = new Context(1);
+      var model = SmallCnn(context);
+      model.Dispose();
+      model.Dispose();  // disposing twice is harmless
+      Assert.Throws<ObjectDisposedException>(() => { var s = model.Steps; });
+      context.Dispose();
+      Assert.Throws<ObjectDisposedException>(() => new Tensor(context, 1, 1, 1, 1, Layout.Nchw));
+    }
+
+    [Test]
+    public void CheckpointRoundTrip() {
+      var images = Images();
+      var path =
+          Path.Combine(Environment.GetEnvironmentVariable("TEST_TMPDIR") ?? Path.GetTempPath(),
+                       "cs_model.safetensors");
+      using (var context = new Context(2)) using (var model = SmallCnn(context)) using (
+          var other = SmallCnn(context)) {
+        model.TrainStep(images, Labels());
+        model.Save(path);
+        other.Load(path);
+        CollectionAssert.AreEqual(model.Predict(images, BatchSize),
+                                  other.Predict(images, BatchSize));
+        other.Freeze("conv1");
+        Assert.IsTrue(other.Layers[0].Frozen);
+      }
+    }
+
+    [Test]
+    public void ConvLayerMatchesAScalarReference() {
+      var x = new float[2 * 4 * 5];
+      var w = new float[3 * 2 * 3 * 3];
+      var b = new float[] { 0.5f, -1.0f, 0.25f };
+      for (int i = 0; i < x.Length; ++i) x[i] = (i % 3 == 0) ? 0.0f : (i % 7) - 3.0f;
+      for (int i = 0; i < w.Length; ++i) w[i] = ((i * 5) % 9 - 4) / 4.0f;
+      using (var context = new Context(1)) using (
+          var conv = new Conv(
+              context, 1, 2, 4, 5, 3, 3, 1, 1,
+              true)) using (var tx = new Tensor(context, 1, 2, 4, 5, Layout.Blocked,
+                                                x)) using (var ty = new Tensor(context, 1, 3, 4, 5,
+                                                                               Layout.Blocked)) {
+        conv.SetWeights(w, b);
+        CollectionAssert.AreEqual(w, conv.Weights);
+        foreach (var kernel in new[] { Kernel.Dense, Kernel.Sparse }) {
+          conv.Kernel = kernel;
+          conv.Forward(tx, ty);
+          Assert.AreEqual(kernel, conv.LastCall(Conv.Pass.Forward).Kernel);
+          var y = ty.ToArray();
+          for (int k = 0; k < 3; ++k)
+            for (int p = 0; p < 4; ++p)
+              for (int q = 0; q < 5; ++q) {
+                double sum = b[k];
+                for (int c = 0; c < 2; ++c)
+                  for (int r = 0; r < 3; ++r)
+                    for (int s = 0; s < 3; ++s) {
+                      int h = p - 1 + r, ww = q - 1 + s;
+                      if (h >= 0 && h < 4 && ww >= 0 && ww < 5)
+                        sum += x[(c * 4 + h) * 5 + ww] * w[((k * 2 + c) * 3 + r) * 3 + s];
+                    }
+                Assert.AreEqual(sum, y[(k * 4 + p) * 5 + q], 1e-4);
+              }
+        }
+        var e = Assert.Throws<SparseTrainException>(() => conv.Forward(ty, tx));
+        Assert.AreEqual(Status.ShapeMismatch, e.Status);
+      }
     }
   }
-}
 
 }  // namespace SparseTrain.Tests
