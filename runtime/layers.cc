@@ -136,22 +136,22 @@ Status Flatten::Plan(const TensorSpec& in, TensorSpec* out) const {
 }
 
 Status Flatten::Forward(const Activation& x, const ExecContext& ctx) {
-  input_dims_ = x.tensor.dims();
-  const Dims& d = input_dims_;
+  input_ = {x.tensor.dims(), x.tensor.layout()};
+  const Dims& d = input_.dims;
   Status status = PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
-  return Reorder(x.tensor.data(), x.tensor.layout(), output_.tensor.data(), Layout::kNCHW, d,
-                 ctx.pool);
+  return Reorder(x.tensor.data(), input_.layout, output_.tensor.data(), Layout::kNCHW, d, ctx.pool);
 }
 
 Status Flatten::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, &input_grad_);
+  // Back into the input's own layout: blocked after convolutions, flat after global pooling.
+  Status status = PrepareActivation(input_, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
-  return Reorder(dy.tensor.data(), Layout::kNCHW, input_grad_.tensor.data(), Layout::kNChw16c,
-                 input_dims_, ctx.pool);
+  return Reorder(dy.tensor.data(), Layout::kNCHW, input_grad_.tensor.data(), input_.layout,
+                 input_.dims, ctx.pool);
 }
 
 // ---- Linear

@@ -64,7 +64,7 @@ class Flatten : public Layer {
   Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 
  private:
-  Dims input_dims_;
+  TensorSpec input_;  // of the last forward pass
 };
 
 // y = x W^T + b on flat inputs; W is (out, in) as in PyTorch.

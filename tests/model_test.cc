@@ -117,6 +117,25 @@ TEST(ModelTest, PredictMatchesEvalLogitsAndIsDeterministic) {
   EXPECT_NE(State(*model), State(*Build(SmallCnn(), 2)));
 }
 
+TEST(ModelTest, FlattenAfterGlobalPoolingIsTheIdentityBothWays) {
+  // 20 channels: not a whole channel block, so a gradient in the wrong layout would show.
+  const auto build = [](bool flatten) {
+    ModelBuilder b(1, 12, 12);
+    b.Conv2d(20, 3).Relu().GlobalAvgPool();
+    if (flatten) b.Flatten();
+    b.Linear(5, true, "fc1");
+    return Build(std::move(b));
+  };
+  auto plain = build(false), flattened = build(true);
+  const Batch batch = MakeBatch(8, 8);
+  for (Model* m : {plain.get(), flattened.get()}) {
+    m->set_policy(KernelPolicy::kDense);
+    StepResult r;
+    ASSERT_TRUE(m->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  }
+  EXPECT_EQ(State(*plain), State(*flattened));
+}
+
 TEST(ModelTest, DropoutActsInTrainingOnly) {
   ModelBuilder builder(1, 12, 12);
   builder.Flatten().Dropout(0.5f).Linear(5);
