@@ -40,11 +40,7 @@ Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
   Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, &output_);
   if (!status.ok()) return status;
   x_ = &x;
-  op_->ResetTelemetry();
-  status =
-      op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy, ctx.pool);
-  telemetry_ = op_->telemetry();
-  return status;
+  return op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy, ctx.pool);
 }
 
 Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
@@ -54,11 +50,8 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
     Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, &input_grad_);
     if (!status.ok()) return status;
   }
-  Status status =
-      op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
-                    need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.pool);
-  telemetry_ = op_->telemetry();
-  return status;
+  return op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
+                       need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.pool);
 }
 
 }  // namespace sparsetrain

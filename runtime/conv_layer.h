@@ -28,6 +28,9 @@ class Conv2d : public Layer {
   std::vector<Parameter*> Parameters() override { return op_->Parameters(); }
   void Initialize(Random* random) override { op_->Initialize(random); }
   void AddMemory(MemoryFootprint* memory) const override;
+  // The op keeps the figures of its passes.
+  const LayerTelemetry& telemetry() const override { return op_->telemetry(); }
+  void ResetTelemetry() override { op_->ResetTelemetry(); }
 
  private:
   Conv2d(std::string name, std::unique_ptr<ConvOp> op)

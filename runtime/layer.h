@@ -125,8 +125,8 @@ class Layer {
   // Whether Backward has parameter gradients to write.
   bool HasTrainableParameters() { return !TrainableParameters().empty(); }
 
-  const LayerTelemetry& telemetry() const { return telemetry_; }
-  void ResetTelemetry() { telemetry_ = LayerTelemetry(); }
+  virtual const LayerTelemetry& telemetry() const { return telemetry_; }
+  virtual void ResetTelemetry() { telemetry_ = LayerTelemetry(); }
   // Adds the activation and workspace bytes this layer holds (parameters are counted by the model).
   virtual void AddMemory(MemoryFootprint* memory) const;
 

@@ -68,9 +68,7 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
   dims.n = batch;
   Status status = PrepareActivation({dims, Layout::kNChw16c}, &input_batch_);
   if (!status.ok()) return status;
-  std::vector<Layer*> layers;
-  body_.CollectLayers(&layers);
-  for (Layer* layer : layers) layer->ResetTelemetry();
+  for (Layer* layer : layers_) layer->ResetTelemetry();
   status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW, pool_);
   if (!status.ok()) return status;
   const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps())};
@@ -154,9 +152,7 @@ Status Model::Predict(const float* images, int64_t batch, float* logits_out) {
 }
 
 Status Model::SetFrozen(const std::string& name, bool frozen) {
-  std::vector<Layer*> layers;
-  body_.CollectLayers(&layers);
-  for (Layer* layer : layers) {
+  for (Layer* layer : layers_) {
     if (layer->name() == name) {
       layer->SetFrozen(frozen);
       return Status::Ok();
@@ -166,10 +162,8 @@ Status Model::SetFrozen(const std::string& name, bool frozen) {
 }
 
 std::vector<LayerReport> Model::Telemetry() const {
-  std::vector<Layer*> layers;
-  body_.CollectLayers(&layers);
   std::vector<LayerReport> reports;
-  for (Layer* layer : layers) {
+  for (Layer* layer : layers_) {
     reports.push_back({layer->name(), layer->kind(), layer->frozen(), layer->telemetry()});
   }
   return reports;
@@ -436,6 +430,7 @@ Status ModelBuilder::Build(uint64_t seed, std::unique_ptr<Model>* model) {
   m->input_ = input_;
   m->classes_ = out.dims.c;
   m->body_ = std::move(frames_[0].body);
+  m->body_.CollectLayers(&m->layers_);
   m->optimizer_ = std::make_unique<Optimizer>(OptimizerConfig());
   Random random(seed);
   m->body_.Initialize(&random);

@@ -97,6 +97,7 @@ class Model {
   TensorSpec input_;
   int64_t classes_ = 0;
   Sequence body_;
+  std::vector<Layer*> layers_;  // body_'s layers, blocks and their insides (CollectLayers)
   std::unique_ptr<Optimizer> optimizer_;
   pthreadpool_t pool_ = nullptr;
   KernelPolicy policy_ = KernelPolicy::kAuto;
