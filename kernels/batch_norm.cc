@@ -1,12 +1,12 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/batch_norm.cc"
-#include "kernels/batch_norm.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include <algorithm>
 
+#include "kernels/batch_norm.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
 

@@ -1,14 +1,14 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/elementwise.cc"
-#include "kernels/elementwise.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 
+#include "kernels/elementwise.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
 

@@ -1,11 +1,11 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/linear.cc"
-#include "kernels/linear.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include "kernels/isa.h"
+#include "kernels/linear.h"
 #include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();

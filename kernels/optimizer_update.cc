@@ -1,14 +1,14 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/optimizer_update.cc"
-#include "kernels/optimizer_update.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "kernels/isa.h"
+#include "kernels/optimizer_update.h"
 #include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();

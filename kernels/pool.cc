@@ -1,8 +1,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/pool.cc"
-#include "kernels/pool.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
+#include "kernels/pool.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {

@@ -4,9 +4,8 @@
 // (vector copies when it is 1), and padding rows are zeros.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/reorder.cc"
-#include "kernels/reorder.h"
-
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
+#include "kernels/reorder.h"
 
 #ifndef SPARSETRAIN_KERNELS_REORDER_ONCE_
 #define SPARSETRAIN_KERNELS_REORDER_ONCE_
