@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "kernels/chunks-inl.h"
 #include "kernels/elementwise.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
@@ -15,10 +16,6 @@
 #ifndef SPARSETRAIN_KERNELS_ELEMENTWISE_ONCE_
 #define SPARSETRAIN_KERNELS_ELEMENTWISE_ONCE_
 namespace sparsetrain {
-
-constexpr int64_t kChunk = 16384;  // floats per work item: big enough to amortise scheduling
-
-inline size_t ChunksOf(int64_t count) { return size_t((count + kChunk - 1) / kChunk); }
 
 // Dropout's keep decision for element i: a 24-bit uniform value from a hash of (seed, i)
 // (MurmurHash3's finaliser), compared with the threshold drop * 2^24.
@@ -41,15 +38,6 @@ HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// Calls body(d, begin, end) on chunks of [0, count) spread over `pool`.
-template <class Body>
-void ForEachChunk(int64_t count, pthreadpool_t pool, const Body& body) {
-  ParallelFor(pool, ChunksOf(count), [&](size_t chunk) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    body(d, int64_t(chunk) * kChunk, std::min(count, int64_t(chunk + 1) * kChunk));
-  });
-}
 
 // out[i] = op(i) for i in [0, count); returns how many are zero. vector_op(d, i) computes
 // Lanes(d) results from i on, scalar_op(i) one (the tail).
@@ -110,11 +98,8 @@ int64_t CountZerosImpl(const float* x, int64_t count, pthreadpool_t pool) {
 
 void AddImpl(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  ForEachChunk(count, pool, [&](auto d, int64_t i, int64_t end) HWY_ATTR {
-    for (; i + int64_t(hn::Lanes(d)) <= end; i += int64_t(hn::Lanes(d))) {
-      hn::StoreU(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, y + i);
-    }
-    for (; i < end; ++i) y[i] = a[i] + b[i];
+  ForEachElement(count, pool, [&](auto d, int64_t i) HWY_ATTR {
+    hn::StoreU(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, y + i);
   });
 }
 
@@ -169,11 +154,8 @@ double SumOfSquaresImpl(const float* x, int64_t count, pthreadpool_t pool) {
 
 void ScaleImpl(float* x, int64_t count, float alpha, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  ForEachChunk(count, pool, [&](auto d, int64_t i, int64_t end) HWY_ATTR {
-    for (; i + int64_t(hn::Lanes(d)) <= end; i += int64_t(hn::Lanes(d))) {
-      hn::StoreU(hn::Mul(hn::LoadU(d, x + i), hn::Set(d, alpha)), d, x + i);
-    }
-    for (; i < end; ++i) x[i] *= alpha;
+  ForEachElement(count, pool, [&](auto d, int64_t i) HWY_ATTR {
+    hn::StoreU(hn::Mul(hn::LoadU(d, x + i), hn::Set(d, alpha)), d, x + i);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/chunks-inl.h"
 #include "kernels/isa.h"
 #include "kernels/optimizer_update.h"
 #include "kernels/parallel.h"
@@ -15,21 +16,6 @@ HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-constexpr int64_t kChunk = 16384;  // floats per work item
-
-// Calls update(d, i) for every vector of [0, count) and update(scalar tag, i) for the tail.
-template <class Update>
-void ForEachElement(int64_t count, pthreadpool_t pool, const Update& update) {
-  ParallelFor(pool, size_t((count + kChunk - 1) / kChunk), [&](size_t chunk) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    const hn::CappedTag<float, 1> d1;
-    const int64_t end = std::min(count, int64_t(chunk + 1) * kChunk);
-    int64_t i = int64_t(chunk) * kChunk;
-    for (; i + int64_t(hn::Lanes(d)) <= end; i += int64_t(hn::Lanes(d))) update(d, i);
-    for (; i < end; ++i) update(d1, i);
-  });
-}
 
 void SgdUpdateImpl(float* param, const float* grad, float* velocity, int64_t count,
                    const SgdStep& step, pthreadpool_t pool) {
