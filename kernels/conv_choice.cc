@@ -73,13 +73,16 @@ bool SparseSuits(ConvPass pass, const ConvShape& shape) {
   return !(pass == ConvPass::kBackwardWeights && shape.c < kChannelBlock);
 }
 
+// The kernel for a predicted sparse/dense time ratio.
+ConvKernel KernelFor(double sparse_over_dense) {
+  return sparse_over_dense < kMargin ? ConvKernel::kSparse : ConvKernel::kDense;
+}
+
 }  // namespace
 
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa,
-                            double correction) {
+ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa) {
   if (!SparseSuits(pass, shape)) return ConvKernel::kDense;
-  return PredictedSparseRatio(pass, shape, zeros, isa) * correction < kMargin ? ConvKernel::kSparse
-                                                                              : ConvKernel::kDense;
+  return KernelFor(PredictedSparseRatio(pass, shape, zeros, isa));
 }
 
 ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, double zeros,
@@ -93,7 +96,7 @@ ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, dou
     if (probes_ >= kWarmups) predicted_sum_ += predicted;
     return probes_ % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse;
   }
-  return ChooseConvKernel(pass, shape, zeros, isa, correction_);
+  return KernelFor(predicted * correction_);
 }
 
 void ConvKernelSelector::Record(ConvKernel kernel, double ms) {

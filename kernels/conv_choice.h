@@ -26,10 +26,8 @@ double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros);
 // Predicted sparse time / dense time on `isa` (never kAuto) with `zeros` of the skipped operand.
 double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
 
-// Sparse only where it is predicted faster by a margin, so a wrong guess costs little; the
-// prediction is scaled by `correction` (measured / predicted ratio, see ConvKernelSelector).
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa,
-                            double correction = 1.0);
+// Sparse only where it is predicted faster by a margin, so a wrong guess costs little.
+ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
 
 // The choice for one pass of one layer, corrected by measurement. The calibration curves come
 // from mid-sized layers; a small or unusual layer (few channels, small images) can be off by 2x.
