@@ -742,7 +742,6 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dx, "dx", c->shape.input(), call, &tdx));
-    st::ScopedAllocator scope(c->context->allocator_or_null());
     return Check(c->op->Backward(c->shape, nullptr, tdy->tensor.data(), -1, /*weight_grads=*/false,
                                  tdx->tensor.data(), c->policy, c->context->pool),
                  call);
