@@ -122,6 +122,18 @@ st::ModelBuilder FashionMnistModel() {
   return b;
 }
 
+// ",x_zeros,dy_zeros" of each convolution in the last step, for metrics.csv.
+std::string ConvZeros(const st::Model& model) {
+  std::string text;
+  for (const st::LayerReport& r : model.Telemetry()) {
+    if (r.kind == "conv2d") {
+      text += "," + std::to_string(r.telemetry.input_zeros) + "," +
+              std::to_string(r.telemetry.grad_zeros);
+    }
+  }
+  return text;
+}
+
 double ResidentMiB(const char* field) {  // from /proc/self/status, e.g. "VmRSS:" or "VmHWM:"
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -212,7 +224,6 @@ st::Status PrintLayerTable(st::Model* model, const st::ImageDataset& train, int6
           (use_dense ? dense : chosen)[r.name].ms[p].push_back(r.telemetry.ms[p]);
       }
     }
-    if (use_dense) continue;
   }
   model->set_policy(policy);
   // One more step with the chosen kernels, so the telemetry shown is theirs.
@@ -365,6 +376,13 @@ int main(int argc, char** argv) {
   for (const std::string& name : conv_names)
     metrics << "," << name << "_x_zeros," << name << "_dy_zeros";
   metrics << "\n";
+  // One row of metrics.csv; test_accuracy is empty between epochs.
+  const auto write_row = [&](int64_t epoch, double loss, double accuracy,
+                             const std::string& test_accuracy, double rate,
+                             const std::string& conv_zeros) {
+    metrics << model->steps() << "," << epoch << "," << loss << "," << accuracy << ","
+            << test_accuracy << "," << rate << conv_zeros << "\n";
+  };
 
   std::printf(
       "Fashion-MNIST: %lld training and %lld test images; %lld epochs of %lld steps, batch %lld, "
@@ -401,32 +419,23 @@ int main(int argc, char** argv) {
         ProgressBar(epoch, o.epochs, step + 1, steps_per_epoch, window_loss / window_examples,
                     window_correct / window_examples, rate, remaining_images / rate);
         if (!last) {
-          metrics << model->steps() << "," << epoch << "," << window_loss / window_examples << ","
-                  << window_correct / window_examples << ",," << rate;
-          for (const st::LayerReport& r : model->Telemetry()) {
-            if (r.kind == "conv2d")
-              metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
-          }
-          metrics << "\n";
+          write_row(epoch, window_loss / window_examples, window_correct / window_examples, "",
+                    rate, ConvZeros(*model));
           window_loss = window_correct = window_examples = 0.0;
         }
       }
     }
     const double epoch_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     train_seconds += epoch_seconds;
+    const std::string train_zeros = ConvZeros(*model);  // evaluation replaces the telemetry
     status = Evaluate(model.get(), test, o.batch, &test_accuracy);
     if (!status.ok()) return Fail(status);
     std::fprintf(stderr, "\n");
     std::printf("epoch %lld: %.1f s, %.0f images/s, test accuracy %.4f\n", (long long)epoch,
                 epoch_seconds, double(train.count) / epoch_seconds, test_accuracy);
-    metrics << model->steps() << "," << epoch << "," << window_loss / std::max(1.0, window_examples)
-            << "," << window_correct / std::max(1.0, window_examples) << "," << test_accuracy << ","
-            << double(train.count) / epoch_seconds;
-    for (const st::LayerReport& r : model->Telemetry()) {
-      if (r.kind == "conv2d")
-        metrics << "," << r.telemetry.input_zeros << "," << r.telemetry.grad_zeros;
-    }
-    metrics << "\n";
+    write_row(epoch, window_loss / std::max(1.0, window_examples),
+              window_correct / std::max(1.0, window_examples), std::to_string(test_accuracy),
+              double(train.count) / epoch_seconds, train_zeros);
   }
   metrics.close();
   const double images_per_s = double(images_seen) / train_seconds;
