@@ -132,29 +132,29 @@ Status Optimizer::Step(const std::vector<Parameter*>& params, pthreadpool_t pool
     const float scale = float(config_.clip_norm / (*grad_norm + 1e-6));
     for (Parameter* p : params) Scale(p->grad.data(), p->grad.storage_floats(), scale, pool);
   }
-  const float lr = float(LearningRate(config_, steps_));
+  // The hyper-parameters of this update, the same for every parameter.
+  SgdStep sgd;
+  sgd.lr = float(LearningRate(config_, steps_));
+  sgd.momentum = float(config_.momentum);
+  sgd.weight_decay = float(config_.weight_decay);
+  sgd.nesterov = config_.nesterov;
+  AdamStep adam;
+  adam.lr = sgd.lr;
+  adam.beta1 = float(config_.beta1);
+  adam.beta2 = float(config_.beta2);
+  adam.eps = float(config_.eps);
+  adam.weight_decay = sgd.weight_decay;
+  adam.decoupled = config_.kind == OptimizerKind::kAdamW;
+  adam.step = steps_ + 1;
   for (Parameter* p : params) {
     State& state = state_[p->name];
     const int64_t count = p->value.storage_floats();
     if (config_.kind == OptimizerKind::kSgd) {
-      SgdStep step;
-      step.lr = lr;
-      step.momentum = float(config_.momentum);
-      step.weight_decay = float(config_.weight_decay);
-      step.nesterov = config_.nesterov;
       SgdUpdate(p->value.data(), p->grad.data(), state.first.empty() ? nullptr : state.first.data(),
-                count, step, pool);
+                count, sgd, pool);
     } else {
-      AdamStep step;
-      step.lr = lr;
-      step.beta1 = float(config_.beta1);
-      step.beta2 = float(config_.beta2);
-      step.eps = float(config_.eps);
-      step.weight_decay = float(config_.weight_decay);
-      step.decoupled = config_.kind == OptimizerKind::kAdamW;
-      step.step = steps_ + 1;
       AdamUpdate(p->value.data(), p->grad.data(), state.first.data(), state.second.data(), count,
-                 step, pool);
+                 adam, pool);
     }
     ++p->version;
   }
