@@ -31,8 +31,6 @@ Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
     status = Tensor::Create(weight_dims, Layout::kOIhw16i16o, t);
     if (!status.ok()) return status;
   }
-  status = Tensor::Create(weight_dims, Layout::kIOhw16o16i, &op->weight_transposed_);
-  if (!status.ok()) return status;
   if (bias) {
     op->bias_.name = op->name_ + ".bias";
     op->bias_.shape = {geometry.k};
@@ -134,6 +132,10 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
     if (!status.ok()) return status;
   }
   if (dx == nullptr) return Status::Ok();
+  if (weight_transposed_.empty()) {  // a first layer never needs it
+    Status status = Tensor::Create(shape.weights(), Layout::kIOhw16o16i, &weight_transposed_);
+    if (!status.ok()) return status;
+  }
   const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, zeros, policy);
   return Timed(ConvPass::kBackwardData, kernel, zeros, [&] {
     if (transposed_version_ != weight_.version) {  // once per weight update, counted in the pass

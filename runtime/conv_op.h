@@ -66,7 +66,9 @@ class ConvOp {
   ConvShape geometry_;
   bool has_bias_ = false;
   Parameter weight_, bias_;
-  Tensor weight_transposed_;  // IOhw16o16i for backward-by-input, rebuilt when weight_ changes
+  // IOhw16o16i for backward-by-input: made on first use, rebuilt when weight_ changes.
+  Tensor weight_transposed_;
+  // weight_ changes
   uint64_t transposed_version_ = ~uint64_t{0};
   ConvKernelSelector selectors_[3];  // per ConvPass
   LayerTelemetry telemetry_;
