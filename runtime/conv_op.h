@@ -68,7 +68,6 @@ class ConvOp {
   Parameter weight_, bias_;
   // IOhw16o16i for backward-by-input: made on first use, rebuilt when weight_ changes.
   Tensor weight_transposed_;
-  // weight_ changes
   uint64_t transposed_version_ = ~uint64_t{0};
   ConvKernelSelector selectors_[3];  // per ConvPass
   LayerTelemetry telemetry_;
