@@ -121,15 +121,22 @@ struct Tiles {
 
 // Calls body(n, ob, blocks, y) for every image n, group of `blocks` (at most `group`) output
 // channel blocks from ob, and output row y: the work items of a pass, spread over `pool`.
+// Consecutive items share what is worth keeping in cache: a group's weights along the rows
+// (kernels with several taps read each source row for several output rows), or, for 1x1
+// kernels, whose weights are small, a row's sources across the groups.
 template <class Body>
 void ForEachOutputRow(const direct::Problem& p, int64_t group, pthreadpool_t pool,
                       const Body& body) {
   const int64_t groups = (p.out_blocks + group - 1) / group;
   const int64_t rows = p.rows.out_size;
+  const bool groups_inner = p.taps_h * p.taps_w == 1;
   ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
-    const int64_t ob = int64_t(item) / rows % groups * group;
+    const int64_t inner = int64_t(item) % (groups_inner ? groups : rows);
+    const int64_t outer =
+        int64_t(item) / (groups_inner ? groups : rows) % (groups_inner ? rows : groups);
+    const int64_t ob = (groups_inner ? inner : outer) * group;
     body(int64_t(item) / (rows * groups), ob, std::min(group, p.out_blocks - ob),
-         int64_t(item) % rows);
+         groups_inner ? outer : inner);
   });
 }
 

@@ -13,12 +13,18 @@ namespace {
 // (1x1 kernels have few taps per block), while their weights stay in L1.
 int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 8 / (s.r * s.s)); }
 
-// A 1x1, stride 1, unpadded convolution maps pixels one to one, so each image can be treated as
-// a single row of H*W pixels: the same memory, with no short rows to leave tiles partly empty.
+// A 1x1, stride 1, unpadded convolution maps pixels one to one, so an image's H*W pixels can be
+// cut into rows of any length that divides H*W: the same memory. Long rows leave few tiles
+// partly empty; rows of at most kMaxLongRow pixels keep a row's sources in cache while every
+// output-block group passes over it (see ForEachOutputRow).
 ConvShape AsLongRows(ConvShape s) {
+  constexpr int64_t kMaxLongRow = 256;
   if (s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0) {
-    s.w *= s.h;
-    s.h = 1;
+    const int64_t pixels = s.h * s.w;
+    int64_t row = std::min(pixels, kMaxLongRow);
+    while (pixels % row != 0) --row;
+    s.w = std::max(row, s.w);  // never shorter than the image's own rows
+    s.h = pixels / s.w;
   }
   return s;
 }
@@ -36,36 +42,35 @@ ConvShape SubsampledShape(const ConvShape& s) {
   return sub;
 }
 
-namespace {
-
-// Calls copy(dense_pixel, strided_pixel) for every output pixel, one input row per item.
-template <class Copy>
-void ForEachStridedPixel(const ConvShape& s, pthreadpool_t pool, const Copy& copy) {
-  const int64_t p = s.p(), q = s.q(), blocks = s.n * BlocksOf(s.c);
-  ParallelFor(pool, size_t(blocks * p), [&](size_t item) {
-    const int64_t nc = int64_t(item) / p, oh = int64_t(item) % p;
-    for (int64_t ow = 0; ow < q; ++ow) {
-      copy(((nc * p + oh) * q + ow) * kChannelBlock,
-           ((nc * s.h + oh * s.stride_h) * s.w + ow * s.stride_w) * kChannelBlock);
-    }
-  });
-}
-
-}  // namespace
-
 const float* Subsampled(const ConvShape& s, const float* x, pthreadpool_t pool) {
   thread_local AlignedFloats buffer;
   float* x_sub = Scratch(buffer, StorageFloats(SubsampledShape(s).input(), Layout::kNChw16c));
-  ForEachStridedPixel(s, pool, [&](int64_t dense, int64_t strided) {
-    std::copy_n(x + strided, kChannelBlock, x_sub + dense);
+  const int64_t p = s.p(), q = s.q();
+  ParallelFor(pool, size_t(s.n * BlocksOf(s.c) * p), [&](size_t item) {
+    const int64_t nc = int64_t(item) / p, oh = int64_t(item) % p;
+    const float* row = x + (nc * s.h + oh * s.stride_h) * s.w * kChannelBlock;
+    float* sub_row = x_sub + int64_t(item) * q * kChannelBlock;
+    for (int64_t ow = 0; ow < q; ++ow) {
+      std::copy_n(row + ow * s.stride_w * kChannelBlock, kChannelBlock,
+                  sub_row + ow * kChannelBlock);
+    }
   });
   return x_sub;
 }
 
 void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t pool) {
-  std::fill_n(dx, StorageFloats(s.input(), Layout::kNChw16c), 0.0f);
-  ForEachStridedPixel(s, pool, [&](int64_t dense, int64_t strided) {
-    std::copy_n(dx_sub + dense, kChannelBlock, dx + strided);
+  const int64_t p = s.p(), q = s.q();
+  // Each row of dx is written once, by one thread: zeros, then the pixels the stride reads.
+  ParallelFor(pool, size_t(s.n * BlocksOf(s.c) * s.h), [&](size_t item) {
+    const int64_t nc = int64_t(item) / s.h, ih = int64_t(item) % s.h;
+    float* row = dx + int64_t(item) * s.w * kChannelBlock;
+    std::fill_n(row, s.w * kChannelBlock, 0.0f);
+    if (ih % s.stride_h != 0 || ih / s.stride_h >= p) return;
+    const float* sub_row = dx_sub + (nc * p + ih / s.stride_h) * q * kChannelBlock;
+    for (int64_t ow = 0; ow < q; ++ow) {
+      std::copy_n(sub_row + ow * kChannelBlock, kChannelBlock,
+                  row + ow * s.stride_w * kChannelBlock);
+    }
   });
 }
 
