@@ -147,26 +147,89 @@ struct SparseRows {
 constexpr size_t kSlideKB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 constexpr int64_t kSlideTaps = 3;
 
-// Multiplies x[ci] into the open outputs i - back (back = 0, 1, 2, those inside the row): slot
-// (c - back) mod 3, through tap `back` (forward) or 2 - back (backward by input).
-template <size_t kKB, int kDir>
+// The walk's weights, packed per (output-block group, input block, kernel row) as
+// [input channel][tap][kSlideKB blocks][16 outputs]: the 3 x kKB weight vectors a non-zero
+// feeds sit at one address plus constants. In the forward layout they lie a weight-block stride
+// apart, and their kKB base addresses would not all fit in the general registers.
+constexpr int64_t kPackedTap = int64_t(kSlideKB) * kChannelBlock;
+constexpr int64_t kPackedChannel = kSlideTaps * kPackedTap;
+constexpr int64_t kPackedRow = kChannelBlock * kPackedChannel;
+
+// p.w packed for the walk, in a scratch buffer of the calling thread.
+const float* PackSlideWeights(const direct::Problem& p, pthreadpool_t pool) {
+  thread_local AlignedFloats buffer;
+  const int64_t groups = (p.out_blocks + int64_t(kSlideKB) - 1) / int64_t(kSlideKB);
+  float* packed = direct::Scratch(buffer, groups * p.in_blocks * p.taps_h * kPackedRow);
+  ParallelFor(pool, size_t(groups * p.in_blocks), [&](size_t item) HWY_ATTR {
+    const BlockD d;
+    const int64_t og = int64_t(item) / p.in_blocks, ib = int64_t(item) % p.in_blocks;
+    const int64_t blocks =
+        std::min<int64_t>(int64_t(kSlideKB), p.out_blocks - og * int64_t(kSlideKB));
+    for (int64_t r = 0; r < p.taps_h; ++r) {
+      float* dst = packed + (int64_t(item) * p.taps_h + r) * kPackedRow;
+      for (int64_t j = 0; j < blocks; ++j) {
+        const float* src = p.WeightRow(og * int64_t(kSlideKB) + j, ib, r);
+        for (int64_t tap = 0; tap < kSlideTaps; ++tap) {
+          for (int64_t ci = 0; ci < kChannelBlock; ++ci) {
+            for (size_t v = 0; v < kVecsPerBlock; ++v) {
+              hn::StoreU(
+                  hn::LoadU(d, src + (tap * kChannelBlock + ci) * kChannelBlock + v * kLanes), d,
+                  dst + ci * kPackedChannel + tap * kPackedTap + j * kChannelBlock + v * kLanes);
+            }
+          }
+        }
+      }
+    }
+  });
+  return packed;
+}
+
+// acc += x * w for the kKB blocks of one tap (w: packed weights of the input channel).
+template <size_t kKB>
+HWY_INLINE void MultiplyAddTap(VF x, const float* HWY_RESTRICT w, int64_t tap,
+                               VF (&acc)[kKB * kVecsPerBlock]) {
+  HWY_UNROLL(16)
+  for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
+    acc[a] = hn::MulAdd(x, hn::LoadU(BlockD(), w + tap * kPackedTap + int64_t(a * kLanes)), acc[a]);
+  }
+}
+
+// Multiplies x[ci] into the open outputs i - back (back = 0, 1, 2; all of them when kAllOpen,
+// else those inside the row): slot (c - back) mod 3, through tap `back` (forward) or 2 - back
+// (backward by input).
+template <size_t kKB, int kDir, bool kAllOpen>
 HWY_INLINE void FeedOpenOutputs(size_t ci, const float* HWY_RESTRICT x, int64_t c, int64_t i,
-                                int64_t q, const BlockWeights<kKB>& w,
+                                int64_t q, const float* HWY_RESTRICT w,
                                 VF (&acc)[kSlideTaps][kKB * kVecsPerBlock]) {
   const VF xv = hn::Set(BlockD(), x[ci]);
+  const float* w_channel = w + int64_t(ci) * kPackedChannel;
   HWY_UNROLL(3)
   for (int64_t back = 0; back < kSlideTaps; ++back) {
-    if (i - back < 0 || i - back >= q) continue;
-    MultiplyAddWeights<kKB>(xv, w, kDir > 0 ? back : kSlideTaps - 1 - back, ci,
-                            acc[(c - back + kSlideTaps) % kSlideTaps]);
+    if (!kAllOpen && (i - back < 0 || i - back >= q)) continue;
+    MultiplyAddTap<kKB>(xv, w_channel, kDir > 0 ? back : kSlideTaps - 1 - back,
+                        acc[(c - back + kSlideTaps) % kSlideTaps]);
+  }
+}
+
+// Feeds every non-zero of source pixel x: the first without a branch on whether there is one
+// (at high sparsity most pixels hold none or one, and that branch is the one the predictor
+// misses most; a zero lane then adds zeros).
+template <size_t kKB, int kDir, bool kAllOpen>
+HWY_INLINE void FeedPixel(const float* HWY_RESTRICT x, int64_t c, int64_t i, int64_t q,
+                          const float* HWY_RESTRICT w, VF (&acc)[kSlideTaps][kKB * kVecsPerBlock]) {
+  uint64_t bits = NonzeroBits(x);
+  FeedOpenOutputs<kKB, kDir, kAllOpen>(FirstNonzeroLane(bits), x, c, i, q, w, acc);
+  for (bits &= bits - 1; bits != 0; bits &= bits - 1) {
+    FeedOpenOutputs<kKB, kDir, kAllOpen>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits), x, c, i, q, w,
+                                         acc);
   }
 }
 
 // kDir = +1 (forward): step i reads source pixel i - pad; open output i - d gets tap d.
 // kDir = -1 (backward by input): it reads i + pad - 2, and output i - d gets tap 2 - d.
 template <size_t kKB, int kDir>
-void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_t ib, int64_t r,
-              bool first) {
+void SlideRow(const direct::Problem& p, const float* packed, int64_t n, int64_t ob, int64_t y,
+              int64_t ib, int64_t r, bool first) {
   const BlockD d;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   const int64_t q = p.cols.out_size;
@@ -177,7 +240,8 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   if (!row_reads && !first) return;  // this kernel row adds nothing
   const float* src_row =
       p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) * p.cols.src_size * kChannelBlock;
-  const BlockWeights<kKB> w(p.WeightRow(ob, ib, r), p.WeightBlockStride());
+  const float* w =
+      packed + ((ob / int64_t(kSlideKB) * p.in_blocks + ib) * p.taps_h + r) * kPackedRow;
   const int64_t shift = kDir > 0 ? -p.cols.pad : p.cols.pad - (kSlideTaps - 1);
 
   VF acc[kSlideTaps][kAcc];
@@ -201,10 +265,10 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
       const int64_t u = i + shift;
       if (row_reads && u >= 0 && u < p.cols.src_size) {
         const float* x = src_row + u * kChannelBlock;
-        uint64_t bits = NonzeroBits(x);
-        FeedOpenOutputs<kKB, kDir>(FirstNonzeroLane(bits), x, c, i, q, w, acc);
-        for (bits &= bits - 1; bits != 0; bits &= bits - 1) {
-          FeedOpenOutputs<kKB, kDir>(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits), x, c, i, q, w, acc);
+        if (i >= kSlideTaps - 1 && i < q) {  // all three open outputs inside the row
+          FeedPixel<kKB, kDir, true>(x, c, i, q, w, acc);
+        } else {
+          FeedPixel<kKB, kDir, false>(x, c, i, q, w, acc);
         }
       }
       const int64_t done = i - (kSlideTaps - 1);  // output leaving slot (c + 1) % 3
@@ -220,10 +284,10 @@ void SlideRow(const direct::Problem& p, int64_t n, int64_t ob, int64_t y, int64_
   }
 }
 
+using SlideFn = void (*)(const direct::Problem&, const float*, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, bool);
 template <int kDir, size_t... kKBm1>
-constexpr std::array<
-    void (*)(const direct::Problem&, int64_t, int64_t, int64_t, int64_t, int64_t, bool), kSlideKB>
-SlideRows(std::index_sequence<kKBm1...>) {
+constexpr std::array<SlideFn, kSlideKB> SlideRows(std::index_sequence<kKBm1...>) {
   return {&SlideRow<kKBm1 + 1, kDir>...};
 }
 
@@ -231,13 +295,14 @@ void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
   static constexpr auto kForward = SlideRows<+1>(std::make_index_sequence<kSlideKB>());
   static constexpr auto kBackward = SlideRows<-1>(std::make_index_sequence<kSlideKB>());
   const auto& slides = p.cols.transposed ? kBackward : kForward;
+  const float* packed = PackSlideWeights(p, pool);
   ForEachOutputRow(p, kSlideKB, pool,
                    [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
                      // One input block and kernel row at a time: their weights (3 taps x kKB
                      // blocks) stay in L1.
                      for (int64_t ib = 0; ib < p.in_blocks; ++ib) {
                        for (int64_t r = 0; r < p.taps_h; ++r) {
-                         slides[blocks - 1](p, n, ob, y, ib, r, ib == 0 && r == 0);
+                         slides[blocks - 1](p, packed, n, ob, y, ib, r, ib == 0 && r == 0);
                        }
                      }
                    });
