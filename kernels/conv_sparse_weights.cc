@@ -52,7 +52,8 @@ constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
 constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 
 // acc[t] += dy_row[ow] * x at input column ow * stride - pad + s0 + t (inside the row).
-template <size_t kS, size_t kCB>
+// kInside: every tap lies inside the row.
+template <size_t kS, size_t kCB, bool kInside>
 HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_row,
                          const float* const (&x_blocks)[kCB], const ConvShape& s,
                          VF (&acc)[kS][kCB * kVecsPerBlock]) {
@@ -62,7 +63,7 @@ HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_ro
   HWY_UNROLL(8)
   for (size_t t = 0; t < kS; ++t) {
     const int64_t iw = iw0 + int64_t(t);
-    if (iw < 0 || iw >= s.w) continue;  // padding
+    if (!kInside && (iw < 0 || iw >= s.w)) continue;  // padding
     HWY_UNROLL(16)
     for (size_t a = 0; a < kCB * kVecsPerBlock; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
@@ -91,6 +92,10 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
   } else {
     LoadTile<kS, kCB>(dw, kWeightBlock, dw_block_stride, acc);
   }
+  // Output pixels whose taps s0 .. s0 + kS - 1 all read inside the row.
+  const int64_t ow_inside_begin = (s.pad_w - s0 + s.stride_w - 1) / s.stride_w;
+  const int64_t last_start = s.w + s.pad_w - s0 - int64_t(kS);  // of the last inside pixel
+  const int64_t ow_inside_end = last_start < 0 ? 0 : last_start / s.stride_w + 1;
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
     if (ih < 0 || ih >= s.h) continue;
@@ -104,8 +109,12 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
       for (; bits != 0; bits &= bits - 1) {
-        FeedTaps<kS, kCB>(ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)), s0, dy_row,
-                          x_blocks, s, acc);
+        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+        if (ow >= ow_inside_begin && ow < ow_inside_end) {
+          FeedTaps<kS, kCB, true>(ow, s0, dy_row, x_blocks, s, acc);
+        } else {
+          FeedTaps<kS, kCB, false>(ow, s0, dy_row, x_blocks, s, acc);
+        }
       }
     }
   }

@@ -49,6 +49,7 @@ std::vector<ConvShape> AwkwardShapes() {
       MakeShape(1, 64, 3, 3, 64, 3, 3, 1, 1),   MakeShape(1, 16, 13, 13, 16, 3, 1, 1, 0),
       MakeShape(2, 16, 13, 11, 20, 3, 3, 3, 1),  // stride 3: steps known only at run time
       MakeShape(2, 17, 28, 28, 48, 1, 1, 1, 0),  // 1x1 over 784 pixels: cut into rows of 196
+      MakeShape(3, 16, 2, 1, 16, 3, 3, 2, 1),    // rows narrower than the kernel
   };
 }
 
