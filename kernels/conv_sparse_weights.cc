@@ -52,8 +52,7 @@ constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
 constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 
 // acc[t] += dy_row[ow] * x at input column ow * stride - pad + s0 + t (inside the row).
-// kInside: every tap lies inside the row.
-template <size_t kS, size_t kCB, bool kInside>
+template <size_t kS, size_t kCB>
 HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_row,
                          const float* const (&x_blocks)[kCB], const ConvShape& s,
                          VF (&acc)[kS][kCB * kVecsPerBlock]) {
@@ -63,7 +62,7 @@ HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_ro
   HWY_UNROLL(8)
   for (size_t t = 0; t < kS; ++t) {
     const int64_t iw = iw0 + int64_t(t);
-    if (!kInside && (iw < 0 || iw >= s.w)) continue;  // padding
+    if (iw < 0 || iw >= s.w) continue;  // padding
     HWY_UNROLL(16)
     for (size_t a = 0; a < kCB * kVecsPerBlock; ++a) {
       const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
@@ -92,10 +91,6 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
   } else {
     LoadTile<kS, kCB>(dw, kWeightBlock, dw_block_stride, acc);
   }
-  // Output pixels whose taps s0 .. s0 + kS - 1 all read inside the row.
-  const int64_t ow_inside_begin = (s.pad_w - s0 + s.stride_w - 1) / s.stride_w;
-  const int64_t last_start = s.w + s.pad_w - s0 - int64_t(kS);  // of the last inside pixel
-  const int64_t ow_inside_end = last_start < 0 ? 0 : last_start / s.stride_w + 1;
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
     if (ih < 0 || ih >= s.h) continue;
@@ -109,12 +104,8 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
       for (; bits != 0; bits &= bits - 1) {
-        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
-        if (ow >= ow_inside_begin && ow < ow_inside_end) {
-          FeedTaps<kS, kCB, true>(ow, s0, dy_row, x_blocks, s, acc);
-        } else {
-          FeedTaps<kS, kCB, false>(ow, s0, dy_row, x_blocks, s, acc);
-        }
+        FeedTaps<kS, kCB>(ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)), s0, dy_row,
+                          x_blocks, s, acc);
       }
     }
   }
@@ -138,33 +129,66 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
   const ConvShape& s = p.s;
   const int64_t cblocks = BlocksOf(s.c);
   const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
-  // Split output channels too when there are few input-block groups, so every thread has work;
-  // items of one group sit together, so a thread keeps that group's x rows in cache.
-  const size_t threads = pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
-  const int64_t k_splits = std::min<int64_t>(s.k, (int64_t(threads) * 4 + groups - 1) / groups);
+  // Items: a group of input blocks x a range of output channels x a range of images. Each item
+  // reads its images' x once, so splitting output channels re-reads x, and splitting images
+  // needs a copy of dw per image range (summed at the end). Choose the split that keeps every
+  // thread busy while moving the fewest floats: images for large activations and few channels
+  // (first layers: x of tens of MiB, dw of a few hundred KiB), channels otherwise.
+  const int64_t threads = pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
+  const double x_floats = double(s.n) * s.c * s.h * s.w;
+  const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
+  int64_t k_splits = 1, batch_splits = 1;
+  double best = -1;
+  for (int64_t bs = 1; bs <= s.n; ++bs) {
+    const int64_t ks = std::min(s.k, (4 * threads + groups * bs - 1) / (groups * bs));
+    const double traffic = double(ks) * x_floats + 2.0 * double(bs - 1) * double(dw_floats);
+    if (best < 0 || traffic < best) best = traffic, k_splits = ks, batch_splits = bs;
+  }
   const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
+  thread_local AlignedFloats partial_buffer;
+  float* partials =
+      batch_splits > 1 ? direct::Scratch(partial_buffer, (batch_splits - 1) * dw_floats) : nullptr;
   const bool three_wide = s.s == 3;
-  ParallelFor(pool, size_t(groups * k_splits), [&](size_t item) HWY_ATTR {
-    const int64_t g = int64_t(item) / k_splits;
-    const int64_t k_begin = int64_t(item) % k_splits * k_per_item;
+  const int64_t items = groups * k_splits;
+  // Items of one group sit together, so a thread keeps that group's x rows in cache.
+  ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {
+    const int64_t split = int64_t(index) / items, item = int64_t(index) % items;
+    SparseWeightsProblem part = p;
+    if (split > 0) part.dw_t = partials + (split - 1) * dw_floats;
+    const int64_t n_begin = split * s.n / batch_splits;
+    const int64_t n_end = (split + 1) * s.n / batch_splits;
+    const int64_t g = item / k_splits;
+    const int64_t k_begin = item % k_splits * k_per_item;
     const int64_t k_end = std::min(s.k, k_begin + k_per_item);
     const int64_t cb = g * kMaxCB;
     const int64_t ncb = std::min<int64_t>(kMaxCB, cblocks - cb);
-    for (int64_t n = 0; n < s.n; ++n) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
-        const bool first = n == 0 && oh == 0;
+        const bool first = n == n_begin && oh == 0;
         for (int64_t k = k_begin; k < k_end; ++k) {
           for (int64_t r = 0; r < s.r; ++r) {
             if (three_wide) {
-              kTiles3[ncb - 1](p, k, cb, r, 0, n, oh, oh_end, first);
+              kTiles3[ncb - 1](part, k, cb, r, 0, n, oh, oh_end, first);
             } else {
               for (int64_t s0 = 0; s0 < s.s; ++s0) {
-                kTiles1[ncb - 1](p, k, cb, r, s0, n, oh, oh_end, first);
+                kTiles1[ncb - 1](part, k, cb, r, s0, n, oh, oh_end, first);
               }
             }
           }
         }
+      }
+    }
+  });
+  if (batch_splits == 1) return;
+  ParallelFor(pool, size_t((dw_floats + kChannelBlock - 1) / kChannelBlock), [&](size_t row) {
+    const BlockD d;
+    float* sum = p.dw_t + int64_t(row) * kChannelBlock;
+    for (int64_t split = 1; split < batch_splits; ++split) {
+      const float* part = partials + (split - 1) * dw_floats + int64_t(row) * kChannelBlock;
+      for (size_t v = 0; v < kVecsPerBlock; ++v) {
+        hn::StoreU(hn::Add(hn::LoadU(d, sum + v * kLanes), hn::LoadU(d, part + v * kLanes)), d,
+                   sum + v * kLanes);
       }
     }
   });
