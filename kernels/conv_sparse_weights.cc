@@ -51,40 +51,74 @@ constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
 // AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
 constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
 
-// acc[t] += dy_row[ow] * x at input column ow * stride - pad + s0 + t (inside the row).
+// The x rows one chunk of output rows reads, for one group of kCB input blocks, packed with
+// their padding columns as zeros: [row][pad_w + iw][kCB blocks][16 channels]. A non-zero's
+// kS x kCB vectors of x then sit at one address plus constants, and no tap needs a check for
+// the row's edges. Made once per chunk, they serve every (output channel, kernel row) tile.
+struct PackedRows {
+  const float* rows;
+  int64_t first_row, row_floats;
+};
+
+int64_t PackedRowPixels(const ConvShape& s) { return s.w + 2 * s.pad_w; }
+
+// Packs rows [row_begin, row_end) of image n, input blocks [cb, cb + blocks), into `buffer`.
+PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_t blocks,
+                    int64_t row_begin, int64_t row_end, AlignedFloats& buffer) {
+  const ConvShape& s = p.s;
+  const BlockD d;
+  const int64_t pixel = blocks * kChannelBlock;
+  const int64_t row_floats = PackedRowPixels(s) * pixel;
+  float* out = direct::Scratch(buffer, std::max<int64_t>(1, row_end - row_begin) * row_floats);
+  for (int64_t ih = row_begin; ih < row_end; ++ih) {
+    float* row = out + (ih - row_begin) * row_floats;
+    std::fill_n(row, s.pad_w * pixel, 0.0f);
+    std::fill_n(row + (s.pad_w + s.w) * pixel, s.pad_w * pixel, 0.0f);
+    for (int64_t j = 0; j < blocks; ++j) {
+      const float* src = p.x + ((n * BlocksOf(s.c) + cb + j) * s.h + ih) * s.w * kChannelBlock;
+      for (int64_t iw = 0; iw < s.w; ++iw) {
+        for (size_t v = 0; v < kVecsPerBlock; ++v) {
+          hn::StoreU(hn::LoadU(d, src + iw * kChannelBlock + v * kLanes), d,
+                     row + (s.pad_w + iw) * pixel + j * kChannelBlock + v * kLanes);
+        }
+      }
+    }
+  }
+  return {out, row_begin, row_floats};
+}
+
+// acc[t] += g * x at packed pixel x_px + t, for kS kernel columns.
 template <size_t kS, size_t kCB>
-HWY_INLINE void FeedTaps(int64_t ow, int64_t s0, const float* HWY_RESTRICT dy_row,
-                         const float* const (&x_blocks)[kCB], const ConvShape& s,
+HWY_INLINE void FeedTaps(float g, const float* HWY_RESTRICT x_px,
                          VF (&acc)[kS][kCB * kVecsPerBlock]) {
   const BlockD d;
-  const VF g = hn::Set(d, dy_row[ow]);
-  const int64_t iw0 = ow * s.stride_w - s.pad_w + s0;
+  const VF gv = hn::Set(d, g);
   HWY_UNROLL(8)
   for (size_t t = 0; t < kS; ++t) {
-    const int64_t iw = iw0 + int64_t(t);
-    if (iw < 0 || iw >= s.w) continue;  // padding
     HWY_UNROLL(16)
     for (size_t a = 0; a < kCB * kVecsPerBlock; ++a) {
-      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
-      acc[t][a] =
-          hn::MulAdd(g, hn::LoadU(d, x_blocks[j] + iw * kChannelBlock + v * kLanes), acc[t][a]);
+      acc[t][a] = hn::MulAdd(
+          gv, hn::LoadU(d, x_px + int64_t(t * kCB) * kChannelBlock + int64_t(a * kLanes)),
+          acc[t][a]);
     }
   }
 }
 
-// Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS).
+// Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS),
+// reading x from `x` (those rows' sources, packed).
 template <size_t kS, size_t kCB>
-void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int64_t r, int64_t s0,
-                       int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64_t k, int64_t cb,
+                       int64_t r, int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end,
+                       bool first) {
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
-  const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
+  constexpr int64_t kPixel = int64_t(kCB) * kChannelBlock;
+  const int64_t kblocks = BlocksOf(s.k);
   const int64_t q = s.q();
   // dw_t[cb][kb][r][s][ko][ci]: the 16 input channels of (cb, k, r, s) are one block row.
   const int64_t dw_block_stride = kblocks * s.r * s.s * kWeightBlock;
   float* dw = p.dw_t + (((cb * kblocks + k / kChannelBlock) * s.r + r) * s.s + s0) * kWeightBlock +
               k % kChannelBlock * kChannelBlock;
-  const int64_t x_block_stride = s.h * s.w * kChannelBlock;
   VF acc[kS][kAcc];
   if (first) {
     ZeroTile<kS, kCB>(acc);
@@ -95,25 +129,22 @@ void SparseWeightsTile(const SparseWeightsProblem& p, int64_t k, int64_t cb, int
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
     if (ih < 0 || ih >= s.h) continue;
     const float* dy_row = p.dy + ((n * s.k + k) * s.p() + oh) * q;
-    // One pointer per input block: each multiply-add then addresses x as pointer + pixel
-    // offset + constant tap offset.
-    const float* x_row = p.x + ((n * cblocks + cb) * s.h + ih) * s.w * kChannelBlock;
-    const float* x_blocks[kCB];
-    for (size_t j = 0; j < kCB; ++j) x_blocks[j] = x_row + j * x_block_stride;
+    // Output pixel ow's first tap reads packed column ow * stride + s0.
+    const float* x_row = x.rows + (ih - x.first_row) * x.row_floats + s0 * kPixel;
     for (int64_t ow0 = 0; ow0 < q; ow0 += kChannelBlock) {
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
       for (; bits != 0; bits &= bits - 1) {
-        FeedTaps<kS, kCB>(ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits)), s0, dy_row,
-                          x_blocks, s, acc);
+        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+        FeedTaps<kS, kCB>(dy_row[ow], x_row + ow * s.stride_w * kPixel, acc);
       }
     }
   }
   StoreTile<kS, kCB>(acc, kWeightBlock, dw_block_stride, dw);
 }
 
-using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, int64_t, int64_t, int64_t,
-                                     int64_t, int64_t, int64_t, int64_t, bool);
+using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, const PackedRows&, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 
 template <size_t kS, size_t... kCBm1>
 constexpr std::array<SparseWeightsTileFn, kMaxCB> SparseWeightsTiles(
@@ -166,13 +197,17 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
         const bool first = n == n_begin && oh == 0;
+        const int64_t row_begin = std::max<int64_t>(0, oh * s.stride_h - s.pad_h);
+        const int64_t row_end = std::min(s.h, (oh_end - 1) * s.stride_h - s.pad_h + s.r);
+        thread_local AlignedFloats rows_buffer;
+        const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows_buffer);
         for (int64_t k = k_begin; k < k_end; ++k) {
           for (int64_t r = 0; r < s.r; ++r) {
             if (three_wide) {
-              kTiles3[ncb - 1](part, k, cb, r, 0, n, oh, oh_end, first);
+              kTiles3[ncb - 1](part, x, k, cb, r, 0, n, oh, oh_end, first);
             } else {
               for (int64_t s0 = 0; s0 < s.s; ++s0) {
-                kTiles1[ncb - 1](part, k, cb, r, s0, n, oh, oh_end, first);
+                kTiles1[ncb - 1](part, x, k, cb, r, s0, n, oh, oh_end, first);
               }
             }
           }
