@@ -62,16 +62,21 @@ struct PackedRows {
 
 int64_t PackedRowPixels(const ConvShape& s) { return s.w + 2 * s.pad_w; }
 
-// Packs rows [row_begin, row_end) of image n, input blocks [cb, cb + blocks), into `buffer`.
+// Packs rows [row_begin, row_end) of image n, input blocks [cb, cb + blocks), into `buffer`;
+// rows outside the image (padding) are zeros.
 PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_t blocks,
                     int64_t row_begin, int64_t row_end, AlignedFloats& buffer) {
   const ConvShape& s = p.s;
   const BlockD d;
   const int64_t pixel = blocks * kChannelBlock;
   const int64_t row_floats = PackedRowPixels(s) * pixel;
-  float* out = direct::Scratch(buffer, std::max<int64_t>(1, row_end - row_begin) * row_floats);
+  float* out = direct::Scratch(buffer, (row_end - row_begin) * row_floats);
   for (int64_t ih = row_begin; ih < row_end; ++ih) {
     float* row = out + (ih - row_begin) * row_floats;
+    if (ih < 0 || ih >= s.h) {
+      std::fill_n(row, row_floats, 0.0f);
+      continue;
+    }
     std::fill_n(row, s.pad_w * pixel, 0.0f);
     std::fill_n(row + (s.pad_w + s.w) * pixel, s.pad_w * pixel, 0.0f);
     for (int64_t j = 0; j < blocks; ++j) {
@@ -104,11 +109,12 @@ HWY_INLINE void FeedTaps(float g, const float* HWY_RESTRICT x_px,
   }
 }
 
-// Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r][s0 .. s0+kS),
-// reading x from `x` (those rows' sources, packed).
-template <size_t kS, size_t kCB>
+// Adds the output rows [oh_begin, oh_end) of image n into dw_t[cb .. cb + kCB][k][r0 .. r0 + kR)
+// [s0 .. s0 + kS), reading x from `x` (those rows' sources, packed). Each non-zero of dy feeds
+// kR x kS x kCB multiply-adds.
+template <size_t kS, size_t kCB, size_t kR>
 void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64_t k, int64_t cb,
-                       int64_t r, int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end,
+                       int64_t r0, int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end,
                        bool first) {
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
@@ -117,43 +123,81 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64
   const int64_t q = s.q();
   // dw_t[cb][kb][r][s][ko][ci]: the 16 input channels of (cb, k, r, s) are one block row.
   const int64_t dw_block_stride = kblocks * s.r * s.s * kWeightBlock;
-  float* dw = p.dw_t + (((cb * kblocks + k / kChannelBlock) * s.r + r) * s.s + s0) * kWeightBlock +
+  float* dw = p.dw_t + (((cb * kblocks + k / kChannelBlock) * s.r + r0) * s.s + s0) * kWeightBlock +
               k % kChannelBlock * kChannelBlock;
-  VF acc[kS][kAcc];
-  if (first) {
-    ZeroTile<kS, kCB>(acc);
-  } else {
-    LoadTile<kS, kCB>(dw, kWeightBlock, dw_block_stride, acc);
+  VF acc[kR][kS][kAcc];
+  HWY_UNROLL(3)
+  for (size_t rr = 0; rr < kR; ++rr) {
+    if (first) {
+      ZeroTile<kS, kCB>(acc[rr]);
+    } else {
+      LoadTile<kS, kCB>(dw + int64_t(rr) * s.s * kWeightBlock, kWeightBlock, dw_block_stride,
+                        acc[rr]);
+    }
   }
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
-    const int64_t ih = oh * s.stride_h - s.pad_h + r;
-    if (ih < 0 || ih >= s.h) continue;
     const float* dy_row = p.dy + ((n * s.k + k) * s.p() + oh) * q;
-    // Output pixel ow's first tap reads packed column ow * stride + s0.
-    const float* x_row = x.rows + (ih - x.first_row) * x.row_floats + s0 * kPixel;
+    // Output pixel ow's first tap reads packed column ow * stride + s0 of row ih.
+    const float* x_row =
+        x.rows + (oh * s.stride_h - s.pad_h + r0 - x.first_row) * x.row_floats + s0 * kPixel;
     for (int64_t ow0 = 0; ow0 < q; ow0 += kChannelBlock) {
       uint64_t bits = NonzeroBits(dy_row + ow0);
       if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
       for (; bits != 0; bits &= bits - 1) {
         const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
-        FeedTaps<kS, kCB>(dy_row[ow], x_row + ow * s.stride_w * kPixel, acc);
+        const float g = dy_row[ow];
+        HWY_UNROLL(3)
+        for (size_t rr = 0; rr < kR; ++rr) {
+          FeedTaps<kS, kCB>(g, x_row + int64_t(rr) * x.row_floats + ow * s.stride_w * kPixel,
+                            acc[rr]);
+        }
       }
     }
   }
-  StoreTile<kS, kCB>(acc, kWeightBlock, dw_block_stride, dw);
+  HWY_UNROLL(3)
+  for (size_t rr = 0; rr < kR; ++rr) {
+    StoreTile<kS, kCB>(acc[rr], kWeightBlock, dw_block_stride,
+                       dw + int64_t(rr) * s.s * kWeightBlock);
+  }
 }
 
 using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, const PackedRows&, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 
+// Kernel rows per tile: as many as the registers hold (AVX-512 with 4 input blocks: 2 rows x 3
+// columns x 4 blocks = 24 accumulators), so each non-zero feeds more multiply-adds and each walk
+// over dy - with a branch the predictor misses about once per 16 pixels - serves more of them.
+template <size_t kS, size_t kCB>
+constexpr size_t RowsPerTile() {
+  constexpr size_t kBudget = kLanes >= 16 ? 24 : 12;  // accumulators, of 32 or 16 registers
+  constexpr size_t kRows = kBudget / (kS * kCB * kVecsPerBlock);
+  return kRows < 1 ? 1 : kRows > 3 ? 3 : kRows;
+}
+
+// The widest tile of kCB input blocks, and the same with one kernel row (for rows left over).
+struct TilePair {
+  SparseWeightsTileFn wide, single;
+  int64_t rows;  // of `wide`
+};
 template <size_t kS, size_t... kCBm1>
-constexpr std::array<SparseWeightsTileFn, kMaxCB> SparseWeightsTiles(
-    std::index_sequence<kCBm1...>) {
-  return {&SparseWeightsTile<kS, kCBm1 + 1>...};
+constexpr std::array<TilePair, kMaxCB> SparseWeightsTiles(std::index_sequence<kCBm1...>) {
+  return {TilePair{&SparseWeightsTile<kS, kCBm1 + 1, RowsPerTile<kS, kCBm1 + 1>()>,
+                   &SparseWeightsTile<kS, kCBm1 + 1, 1>, int64_t(RowsPerTile<kS, kCBm1 + 1>())}...};
 }
 // Tiles of 3 kernel columns (3-wide kernels) and of 1 (any other width, one column at a time).
 constexpr auto kTiles3 = SparseWeightsTiles<3>(std::make_index_sequence<kMaxCB>());
 constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB>());
+
+// Every kernel row of one column range: tiles of `tiles.rows` rows, then single rows.
+HWY_INLINE void AddKernelRows(const TilePair& tiles, const SparseWeightsProblem& p,
+                              const PackedRows& x, int64_t k, int64_t cb, int64_t s0, int64_t n,
+                              int64_t oh, int64_t oh_end, bool first) {
+  int64_t r = 0;
+  for (; r + tiles.rows <= p.s.r; r += tiles.rows) {
+    tiles.wide(p, x, k, cb, r, s0, n, oh, oh_end, first);
+  }
+  for (; r < p.s.r; ++r) tiles.single(p, x, k, cb, r, s0, n, oh, oh_end, first);
+}
 
 void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
@@ -197,18 +241,17 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
         const bool first = n == n_begin && oh == 0;
-        const int64_t row_begin = std::max<int64_t>(0, oh * s.stride_h - s.pad_h);
-        const int64_t row_end = std::min(s.h, (oh_end - 1) * s.stride_h - s.pad_h + s.r);
+        // Source rows of the chunk, padding rows included (as zeros).
+        const int64_t row_begin = oh * s.stride_h - s.pad_h;
+        const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
         thread_local AlignedFloats rows_buffer;
         const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows_buffer);
         for (int64_t k = k_begin; k < k_end; ++k) {
-          for (int64_t r = 0; r < s.r; ++r) {
-            if (three_wide) {
-              kTiles3[ncb - 1](part, x, k, cb, r, 0, n, oh, oh_end, first);
-            } else {
-              for (int64_t s0 = 0; s0 < s.s; ++s0) {
-                kTiles1[ncb - 1](part, x, k, cb, r, s0, n, oh, oh_end, first);
-              }
+          if (three_wide) {
+            AddKernelRows(kTiles3[ncb - 1], part, x, k, cb, 0, n, oh, oh_end, first);
+          } else {
+            for (int64_t s0 = 0; s0 < s.s; ++s0) {
+              AddKernelRows(kTiles1[ncb - 1], part, x, k, cb, s0, n, oh, oh_end, first);
             }
           }
         }
