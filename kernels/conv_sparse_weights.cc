@@ -2,12 +2,14 @@
 //
 // dw[k][c][r][s] = sum over n, oh, ow of dy[n][k][oh][ow] * x[n][c][ih][iw] (ih = oh * stride -
 // pad + r, iw = ow * stride - pad + s). Both operands' channels index the result, so zeros can
-// only be found along a dimension that does not: here the output row of dy, read 16 pixels at
-// a time from an NCHW copy of dy. For each non-zero dy value the tile - one output channel k,
-// one kernel row r, kS kernel columns x kCB input-channel blocks of dw, 16 input channels per
-// vector - gains kS x kCB multiply-adds against x vectors at the pixels that value touches.
+// only be found along a dimension that does not: here the output row of dy. Its zero masks (a
+// word per output channel and 16 pixels) come from dy's blocked layout - one compare per pixel
+// covers 16 channels, whose bits are then gathered per channel - a chunk of rows at a time, so
+// dy is never copied. For each non-zero dy value the tile - one output channel k, kR kernel
+// rows, kS kernel columns x kCB input-channel blocks of dw, 16 input channels per vector - gains
+// kR x kS x kCB multiply-adds against x vectors at the pixels that value touches.
 // The tile accumulates in the transposed weight layout (input channels innermost); the result
-// is reordered into the forward layout at the end. Both reorders count in the pass's time.
+// is reordered into the forward layout at the end, in the pass's time.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/conv_sparse_weights.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -33,7 +35,7 @@ namespace sparsetrain {
 struct SparseWeightsProblem {
   ConvShape s;
   const float* x;   // nChw16c
-  const float* dy;  // NCHW, readable 16 floats past the end
+  const float* dy;  // nChw16c
   float* dw_t;      // IOhw16o16i
   int64_t rows_per_chunk;
 };
@@ -92,6 +94,46 @@ PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_
   return {out, row_begin, row_floats};
 }
 
+// Zero masks of dy for output channels [k_begin, k_end) and rows [oh_begin, oh_end) of image n:
+// bit i of masks[((k - k_begin) * rows + oh - oh_begin) * words + ow / 16] is set where
+// dy[n][k][oh][ow] (ow = ow / 16 * 16 + i) is not zero; words = ceil(q / 16).
+void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t k_end,
+             int64_t oh_begin, int64_t oh_end, std::vector<uint32_t>& masks) {
+  const ConvShape& s = p.s;
+  const BlockD d;
+  const hn::RebindToUnsigned<BlockD> du;
+  using VU = hn::Vec<decltype(du)>;
+  const int64_t q = s.q(), words = (q + kChannelBlock - 1) / kChannelBlock;
+  const int64_t rows = oh_end - oh_begin;
+  masks.resize(size_t((k_end - k_begin) * rows * words));
+  for (int64_t kb = k_begin / kChannelBlock; kb * kChannelBlock < k_end; ++kb) {
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+      const float* row = p.dy + ((n * BlocksOf(s.k) + kb) * s.p() + oh) * q * kChannelBlock;
+      for (int64_t word = 0; word < words; ++word) {
+        VU bits[kVecsPerBlock];
+        for (size_t v = 0; v < kVecsPerBlock; ++v) bits[v] = hn::Zero(du);
+        const int64_t pixels = std::min<int64_t>(kChannelBlock, q - word * kChannelBlock);
+        for (int64_t i = 0; i < pixels; ++i) {
+          const float* pixel = row + (word * kChannelBlock + i) * kChannelBlock;
+          for (size_t v = 0; v < kVecsPerBlock; ++v) {
+            const auto nonzero = hn::Ne(hn::LoadU(d, pixel + v * kLanes), hn::Zero(d));
+            bits[v] = hn::Or(bits[v], hn::IfThenElseZero(hn::RebindMask(du, nonzero),
+                                                         hn::Set(du, uint32_t{1} << i)));
+          }
+        }
+        uint32_t lanes[kChannelBlock];
+        for (size_t v = 0; v < kVecsPerBlock; ++v) hn::StoreU(bits[v], du, lanes + v * kLanes);
+        const int64_t k0 = std::max(k_begin, kb * kChannelBlock);
+        const int64_t k1 = std::min(k_end, (kb + 1) * kChannelBlock);
+        for (int64_t k = k0; k < k1; ++k) {
+          masks[size_t(((k - k_begin) * rows + oh - oh_begin) * words + word)] =
+              lanes[k - kb * kChannelBlock];
+        }
+      }
+    }
+  }
+}
+
 // acc[t] += g * x at packed pixel x_px + t, for kS kernel columns.
 template <size_t kS, size_t kCB>
 HWY_INLINE void FeedTaps(float g, const float* HWY_RESTRICT x_px,
@@ -113,9 +155,9 @@ HWY_INLINE void FeedTaps(float g, const float* HWY_RESTRICT x_px,
 // [s0 .. s0 + kS), reading x from `x` (those rows' sources, packed). Each non-zero of dy feeds
 // kR x kS x kCB multiply-adds.
 template <size_t kS, size_t kCB, size_t kR>
-void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64_t k, int64_t cb,
-                       int64_t r0, int64_t s0, int64_t n, int64_t oh_begin, int64_t oh_end,
-                       bool first) {
+void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const uint32_t* masks,
+                       int64_t k, int64_t cb, int64_t r0, int64_t s0, int64_t n, int64_t oh_begin,
+                       int64_t oh_end, bool first) {
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
   constexpr int64_t kPixel = int64_t(kCB) * kChannelBlock;
@@ -135,17 +177,20 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64
                         acc[rr]);
     }
   }
+  const int64_t words = (q + kChannelBlock - 1) / kChannelBlock;
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
-    const float* dy_row = p.dy + ((n * s.k + k) * s.p() + oh) * q;
+    // dy[n][k][oh][ow] sits at dy_row[ow * 16].
+    const float* dy_row = p.dy +
+                          ((n * kblocks + k / kChannelBlock) * s.p() + oh) * q * kChannelBlock +
+                          k % kChannelBlock;
+    const uint32_t* row_masks = masks + (oh - oh_begin) * words;
     // Output pixel ow's first tap reads packed column ow * stride + s0 of row ih.
     const float* x_row =
         x.rows + (oh * s.stride_h - s.pad_h + r0 - x.first_row) * x.row_floats + s0 * kPixel;
-    for (int64_t ow0 = 0; ow0 < q; ow0 += kChannelBlock) {
-      uint64_t bits = NonzeroBits(dy_row + ow0);
-      if (q - ow0 < kChannelBlock) bits &= (uint64_t{1} << (q - ow0)) - 1;  // row's end
-      for (; bits != 0; bits &= bits - 1) {
-        const int64_t ow = ow0 + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
-        const float g = dy_row[ow];
+    for (int64_t word = 0; word < words; ++word) {
+      for (uint64_t bits = row_masks[word]; bits != 0; bits &= bits - 1) {
+        const int64_t ow = word * kChannelBlock + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+        const float g = dy_row[ow * kChannelBlock];
         HWY_UNROLL(3)
         for (size_t rr = 0; rr < kR; ++rr) {
           FeedTaps<kS, kCB>(g, x_row + int64_t(rr) * x.row_floats + ow * s.stride_w * kPixel,
@@ -161,8 +206,9 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, int64
   }
 }
 
-using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, const PackedRows&, int64_t,
-                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
+using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, const PackedRows&,
+                                     const uint32_t*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, bool);
 
 // Kernel rows per tile: as many as the registers hold (AVX-512 with 4 input blocks: 2 rows x 3
 // columns x 4 blocks = 24 accumulators), so each non-zero feeds more multiply-adds and each walk
@@ -190,13 +236,13 @@ constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB>(
 
 // Every kernel row of one column range: tiles of `tiles.rows` rows, then single rows.
 HWY_INLINE void AddKernelRows(const TilePair& tiles, const SparseWeightsProblem& p,
-                              const PackedRows& x, int64_t k, int64_t cb, int64_t s0, int64_t n,
-                              int64_t oh, int64_t oh_end, bool first) {
+                              const PackedRows& x, const uint32_t* masks, int64_t k, int64_t cb,
+                              int64_t s0, int64_t n, int64_t oh, int64_t oh_end, bool first) {
   int64_t r = 0;
   for (; r + tiles.rows <= p.s.r; r += tiles.rows) {
-    tiles.wide(p, x, k, cb, r, s0, n, oh, oh_end, first);
+    tiles.wide(p, x, masks, k, cb, r, s0, n, oh, oh_end, first);
   }
-  for (; r < p.s.r; ++r) tiles.single(p, x, k, cb, r, s0, n, oh, oh_end, first);
+  for (; r < p.s.r; ++r) tiles.single(p, x, masks, k, cb, r, s0, n, oh, oh_end, first);
 }
 
 void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
@@ -235,6 +281,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
     const int64_t g = item / k_splits;
     const int64_t k_begin = item % k_splits * k_per_item;
     const int64_t k_end = std::min(s.k, k_begin + k_per_item);
+    if (k_begin >= k_end) return;  // the split's last channel range can be empty
     const int64_t cb = g * kMaxCB;
     const int64_t ncb = std::min<int64_t>(kMaxCB, cblocks - cb);
     for (int64_t n = n_begin; n < n_end; ++n) {
@@ -246,12 +293,16 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
         const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
         thread_local AlignedFloats rows_buffer;
         const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows_buffer);
+        thread_local std::vector<uint32_t> masks;
+        DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
+        const int64_t k_masks = (oh_end - oh) * ((s.q() + kChannelBlock - 1) / kChannelBlock);
         for (int64_t k = k_begin; k < k_end; ++k) {
+          const uint32_t* k_mask = masks.data() + (k - k_begin) * k_masks;
           if (three_wide) {
-            AddKernelRows(kTiles3[ncb - 1], part, x, k, cb, 0, n, oh, oh_end, first);
+            AddKernelRows(kTiles3[ncb - 1], part, x, k_mask, k, cb, 0, n, oh, oh_end, first);
           } else {
             for (int64_t s0 = 0; s0 < s.s; ++s0) {
-              AddKernelRows(kTiles1[ncb - 1], part, x, k, cb, s0, n, oh, oh_end, first);
+              AddKernelRows(kTiles1[ncb - 1], part, x, k_mask, k, cb, s0, n, oh, oh_end, first);
             }
           }
         }
@@ -284,17 +335,12 @@ Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float
                                  float* dbias, pthreadpool_t pool) {
   Status status = CheckConvCall("sparse conv backward weights", s, {x, dy, dw});
   if (!status.ok()) return status;
-  thread_local AlignedFloats dy_scratch, dw_scratch;
-  // dy's rows with pixels innermost; 16 spare floats let the last row be read a block at a time.
-  float* dy_rows = direct::Scratch(dy_scratch, s.output().count() + kChannelBlock);
+  thread_local AlignedFloats dw_scratch;
   float* dw_t = direct::Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
-  status = Reorder(dy, Layout::kNChw16c, dy_rows, Layout::kNCHW, s.output(), pool);
-  if (!status.ok()) return status;
-  std::fill(dy_rows + s.output().count(), dy_rows + s.output().count() + kChannelBlock, 0.0f);
   // Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near 256 KiB.
   const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
   const int64_t rows_per_chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
-  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy_rows, dw_t, rows_per_chunk}, pool);
+  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy, dw_t, rows_per_chunk}, pool);
   // Tiles skip padded output channels; the reorder reads real channels only.
   status = Reorder(dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
   if (!status.ok()) return status;
