@@ -131,12 +131,10 @@ void ForEachOutputRow(const direct::Problem& p, int64_t group, pthreadpool_t poo
   const int64_t rows = p.rows.out_size;
   const bool groups_inner = p.taps_h * p.taps_w == 1;
   ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
-    const int64_t inner = int64_t(item) % (groups_inner ? groups : rows);
-    const int64_t outer =
-        int64_t(item) / (groups_inner ? groups : rows) % (groups_inner ? rows : groups);
-    const int64_t ob = (groups_inner ? inner : outer) * group;
-    body(int64_t(item) / (rows * groups), ob, std::min(group, p.out_blocks - ob),
-         groups_inner ? outer : inner);
+    const int64_t n = int64_t(item) / (groups * rows), in_image = int64_t(item) % (groups * rows);
+    const int64_t g = groups_inner ? in_image % groups : in_image / rows;
+    const int64_t y = groups_inner ? in_image / groups : in_image % rows;
+    body(n, g * group, std::min(group, p.out_blocks - g * group), y);
   });
 }
 
