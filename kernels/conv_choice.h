@@ -30,7 +30,8 @@ double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros,
 ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
 
 // The choice for one pass of one layer, corrected by measurement. The calibration curves come
-// from mid-sized layers; a small or unusual layer (few channels, small images) can be off by 2x.
+// from mid-sized layers; for a small or unusual layer (few channels, small images) the true
+// ratio can lie on the other side of the margin.
 // So the first calls alternate the two kernels (both give the same result), time them through
 // Record - the first call of each only warms up (scratch memory, caches) - and scale the
 // prediction by what was measured against what was predicted; after that the choice follows the

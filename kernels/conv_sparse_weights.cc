@@ -94,16 +94,19 @@ PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_
   return {out, row_begin, row_floats};
 }
 
+// Mask words per row of dy: one 16-bit mask per 16 pixels.
+int64_t MaskWords(const ConvShape& s) { return BlocksOf(s.q()); }
+
 // Zero masks of dy for output channels [k_begin, k_end) and rows [oh_begin, oh_end) of image n:
 // bit i of masks[((k - k_begin) * rows + oh - oh_begin) * words + ow / 16] is set where
-// dy[n][k][oh][ow] (ow = ow / 16 * 16 + i) is not zero; words = ceil(q / 16).
+// dy[n][k][oh][ow] (ow = ow / 16 * 16 + i) is not zero; words = MaskWords(s).
 void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t k_end,
              int64_t oh_begin, int64_t oh_end, std::vector<uint32_t>& masks) {
   const ConvShape& s = p.s;
   const BlockD d;
   const hn::RebindToUnsigned<BlockD> du;
   using VU = hn::Vec<decltype(du)>;
-  const int64_t q = s.q(), words = (q + kChannelBlock - 1) / kChannelBlock;
+  const int64_t q = s.q(), words = MaskWords(s);
   const int64_t rows = oh_end - oh_begin;
   masks.resize(size_t((k_end - k_begin) * rows * words));
   for (int64_t kb = k_begin / kChannelBlock; kb * kChannelBlock < k_end; ++kb) {
@@ -177,7 +180,7 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
                         acc[rr]);
     }
   }
-  const int64_t words = (q + kChannelBlock - 1) / kChannelBlock;
+  const int64_t words = MaskWords(s);
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
     // dy[n][k][oh][ow] sits at dy_row[ow * 16].
     const float* dy_row = p.dy +
@@ -295,7 +298,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
         const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows_buffer);
         thread_local std::vector<uint32_t> masks;
         DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
-        const int64_t k_masks = (oh_end - oh) * ((s.q() + kChannelBlock - 1) / kChannelBlock);
+        const int64_t k_masks = (oh_end - oh) * MaskWords(s);
         for (int64_t k = k_begin; k < k_end; ++k) {
           const uint32_t* k_mask = masks.data() + (k - k_begin) * k_masks;
           if (three_wide) {
@@ -310,7 +313,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
     }
   });
   if (batch_splits == 1) return;
-  ParallelFor(pool, size_t((dw_floats + kChannelBlock - 1) / kChannelBlock), [&](size_t row) {
+  ParallelFor(pool, size_t(dw_floats / kChannelBlock), [&](size_t row) {
     const BlockD d;
     float* sum = p.dw_t + int64_t(row) * kChannelBlock;
     for (int64_t split = 1; split < batch_splits; ++split) {
