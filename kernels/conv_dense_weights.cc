@@ -151,7 +151,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   // of dy rows is read from memory once and reused from cache by every input block of the range,
   // and each chunk of x rows by every group of the range. The split keeps every thread busy while
   // reading the least: x once per group range, dy once per input range.
-  const int64_t threads = pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
+  const int64_t threads = ThreadCount(pool);
   const double x_floats =
       double(s.n) * s.c * std::min(s.h, s.p() * s.r) * std::min(s.w, s.q() * s.s);
   const double dy_floats = double(s.n) * s.k * s.p() * s.q();

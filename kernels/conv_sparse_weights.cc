@@ -258,7 +258,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
   // needs a copy of dw per image range (summed at the end). Choose the split that keeps every
   // thread busy while moving the fewest floats: images for large activations and few channels
   // (first layers: x of tens of MiB, dw of a few hundred KiB), channels otherwise.
-  const int64_t threads = pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
+  const int64_t threads = ThreadCount(pool);
   const double x_floats = double(s.n) * s.c * s.h * s.w;
   const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
   int64_t k_splits = 1, batch_splits = 1;

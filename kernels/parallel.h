@@ -6,6 +6,7 @@
 #include <pthreadpool.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sparsetrain {
 
@@ -15,6 +16,11 @@ void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
   pthreadpool_parallelize_1d(
       pool, [](void* context, size_t i) { (*static_cast<const Body*>(context))(i); },
       const_cast<Body*>(&body), count, PTHREADPOOL_FLAG_DISABLE_DENORMALS);
+}
+
+// The number of threads ParallelFor spreads work over.
+inline int64_t ThreadCount(pthreadpool_t pool) {
+  return pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
 }
 
 }  // namespace sparsetrain
