@@ -11,7 +11,7 @@ constexpr double kZeros[kPoints] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
 
 struct Curve {
   Isa isa;
-  bool wide;  // kernels with more than one tap (3x3, ...); else 1x1
+  bool three_wide;  // measured on a 3x3 layer with stride 1, else on a 1x1 layer
   ConvPass pass;
   double sparse_over_dense[kPoints];  // at kZeros
 };
@@ -47,10 +47,18 @@ double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros) {
   return pass == ConvPass::kForward ? x_zeros : dy_zeros;
 }
 
+// Whether a layer's sparse pass runs the walk the 3x3 curves measured. Forward and
+// backward-by-input slide along rows only for 3-wide kernels with stride 1 (conv_sparse_direct.cc);
+// any other shape walks tiles, as a 1x1 layer does. Backward-by-weights feeds three kernel
+// columns per non-zero for every 3-wide kernel, whatever the stride.
+bool RunsLikeThreeWide(ConvPass pass, const ConvShape& shape) {
+  return shape.s == 3 && (pass == ConvPass::kBackwardWeights || shape.stride_w == 1);
+}
+
 double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa) {
-  const bool wide = shape.r * shape.s > 1;
+  const bool three_wide = RunsLikeThreeWide(pass, shape);
   for (const Curve& c : kCurves) {
-    if (c.isa != isa || c.wide != wide || c.pass != pass) continue;
+    if (c.isa != isa || c.three_wide != three_wide || c.pass != pass) continue;
     if (!(zeros > kZeros[0])) return c.sparse_over_dense[0];
     for (int i = 1; i < kPoints; ++i) {
       if (zeros < kZeros[i]) {

@@ -328,8 +328,8 @@ void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
 
 void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  const bool slides = p.taps_w == kSlideTaps && p.cols.SourceStep() == 1 &&
-                      (!p.cols.transposed || p.cols.stride == 1) && kLanes > 1;
+  // Consecutive sources (stride 1, forward or transposed); conv_choice.cc's curves follow this.
+  const bool slides = p.taps_w == kSlideTaps && p.cols.stride == 1 && kLanes > 1;
   if (slides) {
     RunSliding(p, pool);
   } else {

@@ -29,6 +29,23 @@ TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   }
 }
 
+TEST(ConvChoiceTest, StridedForwardAndBackwardDataFollowTheTileCurve) {
+  // With stride 2 the sparse forward and backward-by-input walk tiles, as for 1x1, not the
+  // sliding walk the 3x3 curve measured; backward-by-weights runs the same tiles either way.
+  ConvShape strided = Shape(3);
+  strided.stride_h = strided.stride_w = 2;
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    for (ConvPass pass : kPasses) {
+      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << ConvPassName(pass));
+      const ConvShape& like = pass == ConvPass::kBackwardWeights ? Shape(3) : Shape(1);
+      for (double zeros : {0.0, 0.5, 0.9}) {
+        EXPECT_EQ(PredictedSparseRatio(pass, strided, zeros, isa),
+                  PredictedSparseRatio(pass, like, zeros, isa));
+      }
+    }
+  }
+}
+
 TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
   ConvShape first_layer = Shape(3);
   first_layer.c = 3;
