@@ -47,6 +47,11 @@ namespace SparseTrain {
     internal static void Last() {
       Ok(N.stb_status());
     }
+    /// <summary>value, from a native call that reports failure through the last status.</summary>
+    internal static T Value<T>(T value) {
+      Last();
+      return value;
+    }
   }
 
   /// <summary>Library-wide settings.</summary>
@@ -92,18 +97,9 @@ namespace SparseTrain {
   /// <summary>The threads work runs on; the library starts no others.</summary>
   public sealed class Context : NativeObject<Native.SWIGTYPE_p_st_context> {
     public Context(int threads) : base(Create(threads), "Context") {}
-    private static Native.SWIGTYPE_p_st_context Create(int threads) {
-      var h = N.stb_context_create(threads);
-      Check.Last();
-      return h;
-    }
-    public int Threads {
-      get {
-        int t = N.stb_context_threads(Handle);
-        Check.Last();
-        return t;
-      }
-    }
+    private static Native.SWIGTYPE_p_st_context Create(int threads) =>
+        Check.Value(N.stb_context_create(threads));
+    public int Threads => Check.Value(N.stb_context_threads(Handle));
     protected override int Destroy(Native.SWIGTYPE_p_st_context h) => N.stb_context_destroy(h);
   }
 
@@ -113,18 +109,13 @@ namespace SparseTrain {
                   float[] nchw = null)
         : base(Create(context, n, c, h, w, layout, nchw), "Tensor") {}
     private static Native.SWIGTYPE_p_st_tensor Create(Context context, long n, long c, long h,
-                                                      long w, Layout layout, float[] nchw) {
-      var t = N.stb_tensor_create(context.Handle, n, c, h, w, (int)layout, nchw, nchw?.Length ?? 0);
-      Check.Last();
-      return t;
-    }
+                                                      long w, Layout layout, float[] nchw) =>
+        Check.Value(N.stb_tensor_create(context.Handle, n, c, h, w, (int)layout, nchw,
+                                        nchw?.Length ?? 0));
     public long[] Dims {
       get {
         var dims = new long[4];
-        for (int i = 0; i < 4; ++i) {
-          dims[i] = N.stb_tensor_dim(Handle, i);
-          Check.Last();
-        }
+        for (int i = 0; i < 4; ++i) dims[i] = Check.Value(N.stb_tensor_dim(Handle, i));
         return dims;
       }
     }
@@ -159,12 +150,10 @@ namespace SparseTrain {
     }
     private static Native.SWIGTYPE_p_st_conv Create(Context context, long batch, long inChannels,
                                                     long height, long width, long outChannels,
-                                                    long kernel, long stride, long pad, bool bias) {
-      var c = N.stb_conv_create(context.Handle, batch, inChannels, height, width, outChannels,
-                                kernel, stride, pad, bias ? 1 : 0);
-      Check.Last();
-      return c;
-    }
+                                                    long kernel, long stride, long pad,
+                                                    bool bias) =>
+        Check.Value(N.stb_conv_create(context.Handle, batch, inChannels, height, width, outChannels,
+                                      kernel, stride, pad, bias? 1: 0));
     /// <summary>Weights (out, in, kh, kw); bias may be null.</summary>
     public void SetWeights(float[] weights, float[] bias) =>
         Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
@@ -244,8 +233,7 @@ namespace SparseTrain {
     public sealed class Builder {
       private Native.SWIGTYPE_p_st_model handle;
       public Builder(Context context, long channels, long height, long width) {
-        handle = N.stb_model_create(context.Handle, channels, height, width);
-        Check.Last();
+        handle = Check.Value(N.stb_model_create(context.Handle, channels, height, width));
       }
       // A builder dropped before Build releases its unfinished model.
       ~Builder() {
@@ -291,8 +279,7 @@ namespace SparseTrain {
 
     public long Classes { get; }
     private Model(Native.SWIGTYPE_p_st_model handle) : base(handle, "Model") {
-      Classes = N.stb_model_classes(handle);
-      Check.Last();
+      Classes = Check.Value(N.stb_model_classes(handle));
     }
     protected override int Destroy(Native.SWIGTYPE_p_st_model h) => N.stb_model_destroy(h);
 
@@ -326,25 +313,16 @@ namespace SparseTrain {
       Check.Ok(N.stb_model_predict(Handle, images, images.Length, logits, logits.Length));
       return logits;
     }
-    public long Steps {
-      get {
-        long s = N.stb_model_steps(Handle);
-        Check.Last();
-        return s;
-      }
-    }
+    public long Steps => Check.Value(N.stb_model_steps(Handle));
     public void Save(string path) => Check.Ok(N.stb_model_save(Handle, path));
     public void Load(string path) => Check.Ok(N.stb_model_load(Handle, path));
     public List<LayerInfo> Layers {
       get {
-        long count = N.stb_model_layer_count(Handle);
-        Check.Last();
+        long count = Check.Value(N.stb_model_layer_count(Handle));
         var layers = new List<LayerInfo>();
         for (long i = 0; i < count; ++i) {
-          var info = new LayerInfo { Name = N.stb_model_layer_name(Handle, i) };
-          Check.Last();
-          info.Kind = N.stb_model_layer_kind(Handle, i);
-          Check.Last();
+          var info = new LayerInfo { Name = Check.Value(N.stb_model_layer_name(Handle, i)),
+                                     Kind = Check.Value(N.stb_model_layer_kind(Handle, i)) };
           var v = new double[13];
           Check.Ok(N.stb_model_layer_numbers(Handle, i, v, v.Length));
           info.Frozen = v[0] != 0;
