@@ -75,20 +75,21 @@ int Main(int argc, char** argv) {
     if (flag == "--iters") iters = std::max(1, std::atoi(argv[i + 1]));
   }
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
-  ConvShape wide, pointwise;  // a mid-sized VGG 3x3 layer and a ResNet 1x1 layer
-  wide.n = 4, wide.c = wide.k = 256, wide.h = wide.w = 28, wide.r = wide.s = 3;
-  wide.pad_h = wide.pad_w = 1;
+  // A mid-sized VGG 3x3 layer (stride 1: the sparse sliding walk) and a ResNet 1x1 layer.
+  ConvShape three_wide, pointwise;
+  three_wide.n = 4, three_wide.c = three_wide.k = 256, three_wide.h = three_wide.w = 28;
+  three_wide.r = three_wide.s = 3, three_wide.pad_h = three_wide.pad_w = 1;
   pointwise.n = 8, pointwise.c = pointwise.k = 256, pointwise.h = pointwise.w = 14;
   std::printf("// sparse / dense time at zeros");
   for (double z : kZeros) std::printf(" %.2f", z);
   std::printf("; %d threads, median of %d\n", threads, iters);
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
-    for (const ConvShape* s : {&wide, &pointwise}) {
+    for (const ConvShape* s : {&three_wide, &pointwise}) {
       for (ConvPass pass :
            {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
         std::printf("    {Isa::k%s, %s, ConvPass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
-                    s == &wide ? "true" : "false",
+                    s == &three_wide ? "true" : "false",
                     pass == ConvPass::kForward        ? "Forward"
                     : pass == ConvPass::kBackwardData ? "BackwardData"
                                                       : "BackwardWeights");

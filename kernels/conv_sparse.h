@@ -5,8 +5,9 @@
 //  - backward by input skips zeros of dy;
 //  - backward by weights skips zeros of dy (in VGG-style nets dy, behind ReLU and max pooling,
 //    is the sparser operand: 72-96% zeros against 49-86% for x).
-// They pay off from about 30-50% zeros on 3x3 kernels and 65-75% on 1x1 ones (AVX-512, 2
-// threads; conv_choice_curves.inc holds the measured ratios); below that the dense kernels win.
+// They pay off from about 20-50% zeros on 3x3 kernels with stride 1 and 60-70% on 1x1 ones
+// (AVX-512, 2 threads; conv_choice_curves.inc holds the measured ratios); below that the dense
+// kernels win.
 #ifndef SPARSETRAIN_KERNELS_CONV_SPARSE_H_
 #define SPARSETRAIN_KERNELS_CONV_SPARSE_H_
 
