@@ -63,7 +63,7 @@ Status ReadLayerList(const std::string& path, std::vector<LayerSpec>* layers) {
     layer.x_sparsity = v[9];
     layer.dy_sparsity = v[10];
     Status status = Validate(s);
-    if (!status.ok()) return Status(status.code(), where + ": " + status.message());
+    if (!status.ok()) return status.Within(where);
     if (!(v[9] >= 0 && v[9] <= 1 && v[10] >= 0 && v[10] <= 1)) {
       return Status(StatusCode::kCorruptData, where + ": sparsity must be in [0, 1]");
     }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kernels/conv_shape.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

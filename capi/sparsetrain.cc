@@ -624,10 +624,7 @@ st_status st_tensor_storage_size(const int64_t dims[4], st_layout layout, size_t
     ST_RETURN_IF_ERROR(ToDims(dims, &d, "st_tensor_storage_size"));
     ST_RETURN_IF_ERROR(ToLayout(layout, &l, "st_tensor_storage_size"));
     ST_RETURN_IF_ERROR(NotNull(floats, "floats", "st_tensor_storage_size"));
-    if (double(st::PaddedChannels(d.n)) * st::PaddedChannels(d.c) * d.h * d.w >
-        double(int64_t{1} << 40)) {
-      return Fail(ST_INVALID_ARGUMENT, "st_tensor_storage_size: size overflows");
-    }
+    ST_RETURN_IF_ERROR(Check(st::CheckDims(d), "st_tensor_storage_size"));
     *floats = size_t(st::StorageFloats(d, l));
     return ST_OK;
   });

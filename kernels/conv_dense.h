@@ -10,7 +10,7 @@
 #include <pthreadpool.h>
 
 #include "kernels/conv_shape.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

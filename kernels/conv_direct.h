@@ -16,7 +16,7 @@
 #include "kernels/aligned.h"
 #include "kernels/conv_shape.h"
 #include "kernels/layout.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 namespace direct {

@@ -7,7 +7,8 @@
 #include <string>
 
 #include "kernels/layout.h"
-#include "runtime/status.h"
+#include "kernels/base/limits.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 
@@ -51,10 +52,9 @@ inline Status Validate(const ConvShape& s) {
     return InvalidArgument("kernel " + std::to_string(s.r) + "x" + std::to_string(s.s) +
                            " is larger than the padded input");
   }
-  constexpr double kMaxElements = double(int64_t{1} << 40);
-  if (double(s.n) * s.c * s.h * s.w > kMaxElements ||
-      double(s.k) * s.c * s.r * s.s > kMaxElements ||
-      double(s.n) * s.k * s.p() * s.q() > kMaxElements) {
+  if (!WithinTensorLimit(double(s.n) * s.c * s.h * s.w) ||
+      !WithinTensorLimit(double(s.k) * s.c * s.r * s.s) ||
+      !WithinTensorLimit(double(s.n) * s.k * s.p() * s.q())) {
     return InvalidArgument("tensor sizes overflow");
   }
   return Status::Ok();
@@ -64,7 +64,7 @@ inline Status Validate(const ConvShape& s) {
 inline Status CheckConvCall(const char* pass, const ConvShape& shape,
                             std::initializer_list<const float*> tensors) {
   Status status = Validate(shape);
-  if (!status.ok()) return Status(status.code(), std::string(pass) + ": " + status.message());
+  if (!status.ok()) return status.Within(pass);
   for (const float* t : tensors) {
     if (t == nullptr) return InvalidArgument(std::string(pass) + ": null tensor");
   }

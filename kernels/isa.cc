@@ -96,10 +96,8 @@ Status SelectIsaFromEnvironment() {
   if (value == nullptr || *value == '\0') return Status::Ok();
   Isa isa;
   Status status = ParseIsa(value, &isa);
-  if (!status.ok()) return Status(status.code(), "SPARSETRAIN_ISA: " + status.message());
-  status = SelectIsa(isa);
-  if (!status.ok()) return Status(status.code(), "SPARSETRAIN_ISA: " + status.message());
-  return Status::Ok();
+  if (status.ok()) status = SelectIsa(isa);
+  return status.Within("SPARSETRAIN_ISA");
 }
 
 int64_t ActiveTarget() {

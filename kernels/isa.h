@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

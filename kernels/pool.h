@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "kernels/layout.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

@@ -5,7 +5,7 @@
 #include <pthreadpool.h>
 
 #include "kernels/layout.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

@@ -23,7 +23,7 @@ Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
   const ConvShape probe = op->ShapeFor(
       {1, geometry.c, std::max<int64_t>(geometry.r, 1), std::max<int64_t>(geometry.s, 1)});
   Status status = Validate(probe);
-  if (!status.ok()) return Status(status.code(), "conv2d '" + op->name_ + "': " + status.message());
+  if (!status.ok()) return status.Within("conv2d '" + op->name_ + "'");
   const Dims weight_dims = probe.weights();
   op->weight_.name = op->name_ + ".weight";
   op->weight_.shape = {geometry.k, geometry.c, geometry.r, geometry.s};

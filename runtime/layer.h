@@ -16,7 +16,7 @@
 #include "kernels/conv_choice.h"
 #include "kernels/layout.h"
 #include "runtime/random.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 #include "runtime/tensor.h"
 
 namespace sparsetrain {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
 

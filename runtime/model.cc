@@ -132,7 +132,7 @@ Status Model::EvalStep(const float* images, const int32_t* labels, int64_t batch
   r.examples = batch;
   status = SoftmaxCrossEntropy(logits->tensor.data(), labels, batch, classes_, &r.loss, &r.correct,
                                nullptr);
-  if (!status.ok()) return Status(status.code(), "eval_step: " + status.message());
+  if (!status.ok()) return status.Within("eval_step");
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
   }

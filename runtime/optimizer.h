@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "runtime/layer.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 #include "runtime/tensor.h"
 
 namespace sparsetrain {

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "kernels/base/limits.h"
+
 namespace sparsetrain {
 namespace {
 
@@ -148,12 +150,12 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
     t.name = name;
     uint64_t count = 1;
     for (const auto& d : entry["shape"]) {
-      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t{1} << 40)) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(kMaxTensorElements)) {
         return Corrupt(path, "tensor '" + name + "' has a bad shape");
       }
       t.shape.push_back(d.get<int64_t>());
       count *= d.get<uint64_t>();
-      if (count > (uint64_t{1} << 40)) return Corrupt(path, "tensor '" + name + "' is too large");
+      if (count > uint64_t(kMaxTensorElements)) return Corrupt(path, "tensor '" + name + "' is too large");
     }
     const auto& offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {

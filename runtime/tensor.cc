@@ -5,10 +5,10 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/base/limits.h"
 #include "kernels/reorder.h"
 
 namespace sparsetrain {
-namespace {
 
 Status CheckDims(Dims dims) {
   if (dims.n <= 0 || dims.c <= 0 || dims.h <= 0 || dims.w <= 0) {
@@ -16,13 +16,11 @@ Status CheckDims(Dims dims) {
                            "x" + std::to_string(dims.c) + "x" + std::to_string(dims.h) + "x" +
                            std::to_string(dims.w));
   }
-  // Padded sizes must fit in memory; 2^40 floats is far beyond any real tensor.
+  // The largest storage any layout gives these dims (padding of both n and c) must fit.
   const double padded = double(PaddedChannels(dims.n)) * PaddedChannels(dims.c) * dims.h * dims.w;
-  if (padded > double(int64_t{1} << 40)) return InvalidArgument("tensor: size overflows");
+  if (!WithinTensorLimit(padded)) return InvalidArgument("tensor: size overflows");
   return Status::Ok();
 }
-
-}  // namespace
 
 namespace {
 thread_local const Allocator* current_allocator = nullptr;
@@ -59,8 +57,7 @@ Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
     return Status(StatusCode::kInvalidArgument, "tensor: the allocator returned misaligned memory");
   }
   if (data == nullptr) {
-    return Status(StatusCode::kOutOfMemory,
-                  "tensor: cannot allocate " + std::to_string(rounded) + " bytes");
+    return OutOfMemory("tensor: cannot allocate " + std::to_string(rounded) + " bytes");
   }
   std::memset(data, 0, rounded);
   Tensor t;

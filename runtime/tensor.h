@@ -13,9 +13,12 @@
 #include "kernels/aligned.h"
 #include "kernels/layout.h"
 #include "runtime/allocator.h"
-#include "runtime/status.h"
+#include "kernels/base/status.h"
 
 namespace sparsetrain {
+
+// OK if every dimension is positive and a tensor of `dims` fits kMaxTensorElements in any layout.
+Status CheckDims(Dims dims);
 
 class Tensor {
  public:

@@ -1,7 +1,8 @@
-// Status: the error type of the C++ core. Every fallible call returns one; the C ABI maps it to
-// st_status and a thread-local message, so no exception ever has to cross a boundary.
-#ifndef SPARSETRAIN_RUNTIME_STATUS_H_
-#define SPARSETRAIN_RUNTIME_STATUS_H_
+// Status: the error type of every layer of the library, from the kernels up. Every fallible call
+// returns one; the C ABI maps it to st_status and a thread-local message, so no exception ever
+// has to cross a boundary.
+#ifndef SPARSETRAIN_KERNELS_BASE_STATUS_H_
+#define SPARSETRAIN_KERNELS_BASE_STATUS_H_
 
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@ enum class StatusCode {
   kCorruptData,  // a file or buffer failed validation
   kInternal,
 };
+constexpr int kStatusCodeCount = int(StatusCode::kInternal) + 1;
 
 class [[nodiscard]] Status {
  public:
@@ -29,6 +31,11 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // The same status with "`context`: " in front of its message (OK stays OK).
+  Status Within(const std::string& context) const {
+    return ok() ? Status() : Status(code_, context + ": " + message_);
+  }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
@@ -38,6 +45,10 @@ inline Status InvalidArgument(std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message));
 }
 
+inline Status OutOfMemory(std::string message) {
+  return Status(StatusCode::kOutOfMemory, std::move(message));
+}
+
 }  // namespace sparsetrain
 
-#endif  // SPARSETRAIN_RUNTIME_STATUS_H_
+#endif  // SPARSETRAIN_KERNELS_BASE_STATUS_H_
