@@ -19,6 +19,7 @@
 #include "runtime/allocator.h"
 #include "runtime/conv_op.h"
 #include "runtime/model.h"
+#include "runtime/thread_pool.h"
 #include "runtime/verbose.h"
 
 namespace st = sparsetrain;
@@ -61,13 +62,10 @@ st_status Guard(const char* call, const Body& body) {
 // ---- Objects and the handle registry
 
 struct ContextState {
-  pthreadpool_t pool = nullptr;
-  int32_t threads = 1;
+  std::unique_ptr<st::ThreadPool> threads;
   bool has_allocator = false;
   st::Allocator allocator;
-  ~ContextState() {
-    if (pool != nullptr) pthreadpool_destroy(pool);
-  }
+  pthreadpool_t pool() const { return threads->get(); }
   const st::Allocator* allocator_or_null() const { return has_allocator ? &allocator : nullptr; }
 };
 
@@ -442,7 +440,11 @@ extern "C" {
 
 uint32_t st_version(void) { return ST_VERSION; }
 
-const char* st_version_string(void) { return "1.0.0"; }
+#define ST_TEXT(x) #x
+#define ST_VERSION_TEXT(major, minor, patch) ST_TEXT(major) "." ST_TEXT(minor) "." ST_TEXT(patch)
+const char* st_version_string(void) {
+  return ST_VERSION_TEXT(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH);
+}
 
 st_status st_check_abi(uint32_t header_version) {
   const uint32_t major = header_version >> 16, minor = (header_version >> 8) & 0xFF;
@@ -518,34 +520,44 @@ void st_set_verbose(int32_t level) { st::SetVerbose(level); }
 
 // ---- Contexts
 
-st_status st_context_create(int32_t threads, const st_allocator* allocator, st_context** out) {
-  return Guard("st_context_create", [&] {
-    ST_RETURN_IF_ERROR(NotNull(out, "out", "st_context_create"));
-    if (threads < 1 || threads > 1024) {
-      return Fail(ST_INVALID_ARGUMENT, "st_context_create: threads must be in [1, 1024], got " +
+st_status CreateContext(int32_t threads, bool exact, const st_allocator* allocator,
+                        st_context** out, const char* call) {
+  return Guard(call, [&] {
+    ST_RETURN_IF_ERROR(NotNull(out, "out", call));
+    const int32_t lowest = exact ? 1 : 0;
+    if (threads < lowest || threads > 1024) {
+      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": threads must be in [" +
+                                           std::to_string(lowest) + ", 1024], got " +
                                            std::to_string(threads));
     }
     if (allocator != nullptr && (allocator->alloc == nullptr || allocator->free == nullptr)) {
-      return Fail(ST_INVALID_ARGUMENT,
-                  "st_context_create: the allocator needs both alloc and free");
+      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the allocator needs both alloc and free");
     }
     auto state = std::make_shared<ContextState>();
-    state->threads = threads;
     if (allocator != nullptr) {
       state->has_allocator = true;
       state->allocator = {allocator->alloc, allocator->free, allocator->user};
     }
-    if (threads > 1) {
-      state->pool = pthreadpool_create(size_t(threads));
-      if (state->pool == nullptr)
-        return Fail(ST_OUT_OF_MEMORY, "st_context_create: cannot start threads");
-    }
+    ST_RETURN_IF_ERROR(Check(
+        st::ThreadPool::Create(st::ThreadCountFor(threads, exact, st::AvailableCpus()), &state->threads),
+        call));
     auto object = std::make_unique<ContextObject>();
     object->context = std::move(state);
     *out = Publish<st_context>(std::move(object));
     return ST_OK;
   });
 }
+
+st_status st_context_create(int32_t threads, const st_allocator* allocator, st_context** out) {
+  return CreateContext(threads, /*exact=*/false, allocator, out, "st_context_create");
+}
+
+st_status st_context_create_exact(int32_t threads, const st_allocator* allocator,
+                                  st_context** out) {
+  return CreateContext(threads, /*exact=*/true, allocator, out, "st_context_create_exact");
+}
+
+int32_t st_available_cpus(void) { return st::AvailableCpus(); }
 
 st_status st_context_destroy(st_context* context) {
   return DestroyHandle(context, Kind::kContext, "st_context_destroy");
@@ -556,7 +568,7 @@ st_status st_context_threads(const st_context* context, int32_t* threads) {
     Object* c = nullptr;
     ST_RETURN_IF_ERROR(Lookup(context, Kind::kContext, "st_context_threads", &c));
     ST_RETURN_IF_ERROR(NotNull(threads, "threads", "st_context_threads"));
-    *threads = c->context->threads;
+    *threads = c->context->threads->threads();
     return ST_OK;
   });
 }
@@ -726,7 +738,7 @@ st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y) {
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, y, "y", c->shape.output(), call, &ty));
     return Check(c->op->Forward(c->shape, tx->tensor.data(), -1, ty->tensor.data(), c->policy,
-                                c->context->pool),
+                                c->context->pool()),
                  call);
   });
 }
@@ -740,7 +752,7 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dx, "dx", c->shape.input(), call, &tdx));
     return Check(c->op->Backward(c->shape, nullptr, tdy->tensor.data(), -1, /*weight_grads=*/false,
-                                 tdx->tensor.data(), c->policy, c->context->pool),
+                                 tdx->tensor.data(), c->policy, c->context->pool()),
                  call);
   });
 }
@@ -754,7 +766,7 @@ st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_t
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     return Check(c->op->Backward(c->shape, tx->tensor.data(), tdy->tensor.data(), -1,
-                                 /*weight_grads=*/true, nullptr, c->policy, c->context->pool),
+                                 /*weight_grads=*/true, nullptr, c->policy, c->context->pool()),
                  call);
   });
 }
@@ -860,7 +872,7 @@ st_status st_model_finish(st_model* model, uint64_t seed) {
     ST_RETURN_IF_ERROR(LookupModel(model, /*building=*/true, "st_model_finish", &m));
     st::ScopedAllocator scope(m->context->allocator_or_null());
     ST_RETURN_IF_ERROR(Check(m->builder->Build(seed, &m->model), "st_model_finish"));
-    m->model->set_pool(m->context->pool);
+    m->model->set_pool(m->context->pool());
     m->builder.reset();
     return ST_OK;
   });

@@ -1,7 +1,8 @@
 // Trains a small CNN on Fashion-MNIST with the SparseTrain runtime: the main job of tools/demo.sh.
 //
 //   bazel run -c opt //examples:train_fashion_mnist -- [options]
-//     --epochs N (8)  --batch N (64)  --threads N (2)  --isa auto|avx512|avx2|sse4|scalar
+//     --epochs N (8)  --batch N (64)  --isa auto|avx512|avx2|sse4|scalar
+//     --threads N (2; 0: every CPU the process may use, and never more than those)
 //     --dense-only           dense kernels throughout (no per-layer sparse choice)
 //     --optimizer adam|adamw|sgd (adam)  --lr X (0.001)  --seed N (1)
 //     --init-from FILE       start from a checkpoint (fine-tuning)
@@ -32,6 +33,7 @@
 #include "kernels/isa.h"
 #include "runtime/idx_dataset.h"
 #include "runtime/model.h"
+#include "runtime/thread_pool.h"
 #include "runtime/random.h"
 
 namespace st = sparsetrain;
@@ -335,7 +337,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<st::Model> model;
   status = FashionMnistModel().Build(o.seed, &model);
   if (!status.ok()) return Fail(status);
-  pthreadpool_t pool = pthreadpool_create(size_t(o.threads));
+  std::unique_ptr<st::ThreadPool> threads;
+  status = st::ThreadPool::Create(
+      st::ThreadCountFor(int(o.threads), /*exact=*/false, st::AvailableCpus()), &threads);
+  if (!status.ok()) return Fail(status);
+  pthreadpool_t pool = threads->get();
   model->set_pool(pool);
   model->set_policy(o.dense_only ? st::KernelPolicy::kDense : st::KernelPolicy::kAuto);
   const int64_t steps_per_epoch = (train.count + o.batch - 1) / o.batch;
@@ -388,7 +394,7 @@ int main(int argc, char** argv) {
       "Fashion-MNIST: %lld training and %lld test images; %lld epochs of %lld steps, batch %lld, "
       "%lld threads, ISA %s, %s kernels\n",
       (long long)train.count, (long long)test.count, (long long)o.epochs,
-      (long long)steps_per_epoch, (long long)o.batch, (long long)o.threads,
+      (long long)steps_per_epoch, (long long)o.batch, (long long)threads->threads(),
       st::IsaName(st::ActiveIsa()), o.dense_only ? "dense" : "dense/sparse (chosen per layer)");
 
   std::vector<float> images(size_t(o.batch * train.height * train.width));
@@ -461,7 +467,6 @@ int main(int argc, char** argv) {
   status = PrintLayerTable(model.get(), train, o.batch, o.dense_only);
   if (!status.ok()) return Fail(status);
   Plot(o.out_dir, conv_names);
-  pthreadpool_destroy(pool);
   std::printf("RESULT test_accuracy=%.4f images_per_s=%.1f epochs=%lld\n", test_accuracy,
               images_per_s, (long long)o.epochs);
   return 0;

@@ -103,7 +103,7 @@ const (
 	LayoutBlocked
 )
 
-// Version is the library's version, "1.0.0".
+// Version is the library's version, "1.1.0".
 func Version() string { return native.Stb_version_string() }
 
 // IsaSupported tells whether this CPU can run isa.
@@ -158,7 +158,8 @@ type Context struct {
 	handle[native.Struct_SS_st_context]
 }
 
-// NewContext makes a context running work on threads threads.
+// NewContext makes a context running work on threads threads, the caller's included; 0 means
+// every CPU the process may use, and larger counts are capped to those.
 func NewContext(threads int) (*Context, error) {
 	h, err := value(func() native.Struct_SS_st_context { return native.Stb_context_create(threads) })
 	if err != nil {

@@ -62,7 +62,7 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 }
 
 func TestVersionAndIsa(t *testing.T) {
-	if Version() != "1.0.0" {
+	if Version() != "1.1.0" {
 		t.Errorf("version %q", Version())
 	}
 	if CurrentIsa() == IsaAuto || !IsaSupported(IsaAuto) {
@@ -137,7 +137,7 @@ func TestBadInputReturnsTheNativeError(t *testing.T) {
 		e.Status != ShapeMismatch {
 		t.Errorf("got %v", err)
 	}
-	if _, err := NewContext(0); !errors.As(err, &e) || e.Status != InvalidArgument {
+	if _, err := NewContext(-1); !errors.As(err, &e) || e.Status != InvalidArgument {
 		t.Errorf("got %v", err)
 	}
 }

@@ -77,7 +77,7 @@ static st_model* BuildModel(st_context* context) {
 
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
-  CHECK(strcmp(st_version_string(), "1.0.0") == 0);
+  CHECK(strcmp(st_version_string(), "1.1.0") == 0);
   OK(st_check_abi(ST_VERSION));
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(2, 0, 0)), "st_check_abi");
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(1, 9, 0)), "st_check_abi");
@@ -92,6 +92,26 @@ static void TestLibrary(void) {
     EXPECT_STATUS(ST_UNSUPPORTED, st_set_isa(ST_ISA_AVX512), "st_set_isa");
     CHECK(st_get_isa() == before);
   }
+}
+
+/* Thread counts: 0 means every available CPU, larger counts are capped unless insisted on. */
+static void TestThreads(void) {
+  st_context* context;
+  int32_t threads = -1;
+  const int32_t cpus = st_available_cpus();
+  CHECK(cpus >= 1);
+  OK(st_context_create(0, NULL, &context));
+  OK(st_context_threads(context, &threads));
+  CHECK(threads == cpus);
+  OK(st_context_destroy(context));
+  OK(st_context_create(cpus * 4, NULL, &context));
+  OK(st_context_threads(context, &threads));
+  CHECK(threads == cpus);
+  OK(st_context_destroy(context));
+  OK(st_context_create_exact(cpus * 4, NULL, &context));
+  OK(st_context_threads(context, &threads));
+  CHECK(threads == cpus * 4);
+  OK(st_context_destroy(context));
 }
 
 static void TestTraining(void) {
@@ -339,8 +359,12 @@ static void TestMisuse(void) {
   st_optimizer_config config;
   FILE* f;
 
-  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create(0, NULL, &context), "st_context_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create(-1, NULL, &context), "st_context_create");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create(2, NULL, NULL), "st_context_create");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create_exact(0, NULL, &context),
+                "st_context_create_exact");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_context_create_exact(1025, NULL, &context),
+                "st_context_create_exact");
   OK(st_context_create(2, NULL, &context));
   OK(st_context_create(1, NULL, &other));
 
@@ -543,6 +567,7 @@ static void TestAllocator(void) {
 
 int main(void) {
   TestLibrary();
+  TestThreads();
   TestTraining();
   TestConvLayer();
   TestMisuse();

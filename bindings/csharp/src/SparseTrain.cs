@@ -96,6 +96,8 @@ namespace SparseTrain {
 
   /// <summary>The threads work runs on; the library starts no others.</summary>
   public sealed class Context : NativeObject<Native.SWIGTYPE_p_st_context> {
+    /// <summary>A context on <paramref name="threads"/> threads, the caller's included; 0 means
+    /// every CPU the process may use, and larger counts are capped to those.</summary>
     public Context(int threads) : base(Create(threads), "Context") {}
     private static Native.SWIGTYPE_p_st_context Create(int threads) =>
         Check.Value(N.stb_context_create(threads));

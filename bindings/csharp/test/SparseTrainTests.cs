@@ -54,7 +54,7 @@ namespace SparseTrain.Tests {
 
     [Test]
     public void VersionAndIsa() {
-      Assert.AreEqual("1.0.0", Library.Version);
+      Assert.AreEqual("1.1.0", Library.Version);
       Assert.AreNotEqual(Isa.Auto, Library.Isa);
       Assert.IsTrue(Library.IsaSupported(Isa.Auto));
     }
@@ -104,7 +104,7 @@ namespace SparseTrain.Tests {
             () => new Model.Builder(context, 1, 8, 8).Flatten().Conv2d(4, 3));
         Assert.AreEqual(Status.ShapeMismatch, e.Status);
       }
-      Assert.Throws<SparseTrainException>(() => new Context(0));
+      Assert.Throws<SparseTrainException>(() => new Context(-1));
     }
 
     [Test]

@@ -43,7 +43,7 @@ extern "C" {
 /* The version of this header. The major number is the ABI version: a program built against
  * major M runs with any library of major M and the same or a later minor number. */
 #define ST_VERSION_MAJOR 1
-#define ST_VERSION_MINOR 0
+#define ST_VERSION_MINOR 1
 #define ST_VERSION_PATCH 0
 #define ST_VERSION_ENCODE(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
 #define ST_VERSION ST_VERSION_ENCODE(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH)
@@ -64,7 +64,7 @@ typedef enum st_status {
 
 /* The library's version, encoded as ST_VERSION. */
 ST_API uint32_t st_version(void);
-/* "1.0.0". */
+/* "1.1.0": ST_VERSION as text. */
 ST_API const char* st_version_string(void);
 /* ST_OK if this library serves programs built against header version `header_version`
  * (pass ST_VERSION); ST_UNSUPPORTED with the reason otherwise. */
@@ -112,10 +112,19 @@ typedef struct st_allocator {
   void* user;
 } st_allocator;
 
-/* A context runs its objects' work on `threads` threads (1: the calling thread only); the library
- * starts no other threads. `allocator` may be NULL (the C library's aligned_alloc). */
+/* A context runs its objects' work on `threads` threads, the calling thread included (1: that
+ * thread only; 0: as many as st_available_cpus()); the library starts no other threads. A count
+ * above st_available_cpus() is capped to it: threads beyond the free cores only wait on each
+ * other, which makes every step many times slower. `allocator` may be NULL (the C library's
+ * aligned_alloc). */
 ST_API st_status st_context_create(int32_t threads, const st_allocator* allocator,
                                    st_context** out);
+/* The same with exactly `threads` (1 to 1024) threads, beyond the CPUs available if asked: for
+ * callers that place threads on cores themselves. */
+ST_API st_status st_context_create_exact(int32_t threads, const st_allocator* allocator,
+                                         st_context** out);
+/* The CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota. */
+ST_API int32_t st_available_cpus(void);
 /* Releases the caller's reference. The threads end when the context's last object is destroyed;
  * until then its objects keep working, but no new objects can be created in it. */
 ST_API st_status st_context_destroy(st_context* context);

@@ -11,6 +11,10 @@ public final class Context implements AutoCloseable {
     Native.load();
   }
 
+  /**
+   * A context on {@code threads} threads, the caller's included; 0 means every CPU the process may
+   * use, and larger counts are capped to those (extra threads only wait on each other).
+   */
   public Context(int threads) {
     SWIGTYPE_p_st_context h = sparsetrain_native.stb_context_create(threads);
     Native.check();

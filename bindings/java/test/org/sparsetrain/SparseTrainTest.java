@@ -61,7 +61,7 @@ class SparseTrainTest {
 
   @Test
   void versionAndIsa() {
-    assertEquals("1.0.0", SparseTrain.version());
+    assertEquals("1.1.0", SparseTrain.version());
     assertNotEquals(SparseTrain.Isa.AUTO, SparseTrain.isa());
     assertTrue(SparseTrain.isaSupported(SparseTrain.Isa.AUTO));
   }
@@ -111,7 +111,7 @@ class SparseTrainTest {
           SparseTrainException.class, () -> Model.builder(context, 1, 8, 8).flatten().conv2d(4, 3));
       assertEquals(Status.SHAPE_MISMATCH, e.status());
     }
-    assertThrows(SparseTrainException.class, () -> new Context(0));
+    assertThrows(SparseTrainException.class, () -> new Context(-1));
   }
 
   @Test
