@@ -18,10 +18,10 @@
 #include "bench/timing.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
-#include "kernels/conv_dense.h"
-#include "kernels/conv_sparse.h"
+#include "kernels/conv_family.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
+#include "kernels/parallel.h"
 #include "kernels/reorder.h"
 
 namespace sparsetrain {
@@ -45,18 +45,18 @@ std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadp
     const AlignedFloats x = RandomActivations(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
     const AlignedFloats dy = RandomActivations(s.output(), z, rng);
     auto run = [&](bool sparse) {
+      const ConvFamily& family = ConvFamilyOf(sparse ? ConvKernel::kSparse : ConvKernel::kDense);
+      AlignedFloats scratch(size_t(family.workspace_floats(pass, s, ThreadCount(pool))));
+      const Workspace ws{scratch.data(), int64_t(scratch.size())};
       switch (pass) {
         case ConvPass::kForward:
-          (void)(sparse ? ConvForwardSparse : ConvForwardDense)(s, x.data(), w.data(), nullptr,
-                                                                y.data(), pool);
+          (void)family.forward(s, x.data(), w.data(), nullptr, y.data(), ws, pool);
           break;
         case ConvPass::kBackwardData:
-          (void)(sparse ? ConvBackwardDataSparse : ConvBackwardDataDense)(s, dy.data(), w.data(),
-                                                                          dx.data(), pool);
+          (void)family.backward_data(s, dy.data(), w.data(), dx.data(), ws, pool);
           break;
         case ConvPass::kBackwardWeights:
-          (void)(sparse ? ConvBackwardWeightsSparse : ConvBackwardWeightsDense)(
-              s, x.data(), dy.data(), dw.data(), nullptr, pool);
+          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, ws, pool);
           break;
       }
     };

@@ -34,10 +34,10 @@
 #include "bench/timing.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
-#include "kernels/conv_dense.h"
-#include "kernels/conv_sparse.h"
+#include "kernels/conv_family.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
+#include "kernels/parallel.h"
 #include "kernels/reorder.h"
 
 namespace sparsetrain {
@@ -203,22 +203,26 @@ int Run(const Options& o) {
           o.kernel == "sparse" ||
           (o.kernel == "auto" && ChooseConvKernel(which, s, SkippedOperandZeros(which, xs, dys),
                                                   ActiveIsa()) == ConvKernel::kSparse);
+      const ConvFamily& family = ConvFamilyOf(sparse ? ConvKernel::kSparse : ConvKernel::kDense);
+      AlignedFloats scratch(size_t(family.workspace_floats(which, s, ThreadCount(pool))));
+      const Workspace ws{scratch.data(), int64_t(scratch.size())};
       std::function<void()> ours, theirs;
       if (pass == "fwd") {
-        const auto kernel = sparse ? ConvForwardSparse : ConvForwardDense;
-        ours = [&, kernel] { (void)kernel(s, x.data(), w.data(), bias.data(), y.data(), pool); };
+        ours = [&] {
+          (void)family.forward(s, x.data(), w.data(), bias.data(), y.data(), ws, pool);
+        };
         theirs = [&] { onednn.Forward(); };
       } else if (pass == "bwd_data") {
-        const auto kernel = sparse ? ConvBackwardDataSparse : ConvBackwardDataDense;
-        ours = [&, kernel] {
+        ours = [&] {
           (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i, s.weights(),
                         pool);
-          (void)kernel(s, dy.data(), w_t.data(), dx.data(), pool);
+          (void)family.backward_data(s, dy.data(), w_t.data(), dx.data(), ws, pool);
         };
         theirs = [&] { onednn.BackwardData(); };
       } else {
-        const auto kernel = sparse ? ConvBackwardWeightsSparse : ConvBackwardWeightsDense;
-        ours = [&, kernel] { (void)kernel(s, x.data(), dy.data(), dw.data(), dbias.data(), pool); };
+        ours = [&] {
+          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), dbias.data(), ws, pool);
+        };
         theirs = [&] { onednn.BackwardWeights(); };
       }
       Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};

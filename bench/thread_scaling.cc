@@ -148,8 +148,8 @@ void Table(const Options& o, bool busy) {
   const std::map<int, double> ms = StepMs(counts, o.steps);
   for (int requested : o.threads) {
     const int capped = ThreadCountFor(requested, /*exact=*/false, AvailableCpus());
-    std::printf("%-10d %-14d %-12.2f %-14d %-12.2f\n", requested, capped, ms.at(capped),
-                requested, ms.at(requested));
+    std::printf("%-10d %-14d %-12.2f %-14d %-12.2f\n", requested, capped, ms.at(capped), requested,
+                ms.at(requested));
   }
   if (spinner > 0) {
     kill(spinner, SIGKILL);

@@ -99,6 +99,7 @@ struct TensorObject : Object {
 struct ConvObject : Object {
   ConvObject() : Object(Kind::kConv) {}
   std::unique_ptr<st::ConvOp> op;
+  st::WorkspaceArena workspace;
   st::ConvShape shape;
   st::KernelPolicy policy = st::KernelPolicy::kAuto;
 };
@@ -531,16 +532,18 @@ st_status CreateContext(int32_t threads, bool exact, const st_allocator* allocat
                                            std::to_string(threads));
     }
     if (allocator != nullptr && (allocator->alloc == nullptr || allocator->free == nullptr)) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the allocator needs both alloc and free");
+      return Fail(ST_INVALID_ARGUMENT,
+                  std::string(call) + ": the allocator needs both alloc and free");
     }
     auto state = std::make_shared<ContextState>();
     if (allocator != nullptr) {
       state->has_allocator = true;
       state->allocator = {allocator->alloc, allocator->free, allocator->user};
     }
-    ST_RETURN_IF_ERROR(Check(
-        st::ThreadPool::Create(st::ThreadCountFor(threads, exact, st::AvailableCpus()), &state->threads),
-        call));
+    ST_RETURN_IF_ERROR(
+        Check(st::ThreadPool::Create(st::ThreadCountFor(threads, exact, st::AvailableCpus()),
+                                     &state->threads),
+              call));
     auto object = std::make_unique<ContextObject>();
     object->context = std::move(state);
     *out = Publish<st_context>(std::move(object));
@@ -738,7 +741,7 @@ st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y) {
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, y, "y", c->shape.output(), call, &ty));
     return Check(c->op->Forward(c->shape, tx->tensor.data(), -1, ty->tensor.data(), c->policy,
-                                c->context->pool()),
+                                &c->workspace, c->context->pool()),
                  call);
   });
 }
@@ -752,7 +755,7 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dx, "dx", c->shape.input(), call, &tdx));
     return Check(c->op->Backward(c->shape, nullptr, tdy->tensor.data(), -1, /*weight_grads=*/false,
-                                 tdx->tensor.data(), c->policy, c->context->pool()),
+                                 tdx->tensor.data(), c->policy, &c->workspace, c->context->pool()),
                  call);
   });
 }
@@ -766,7 +769,8 @@ st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_t
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     return Check(c->op->Backward(c->shape, tx->tensor.data(), tdy->tensor.data(), -1,
-                                 /*weight_grads=*/true, nullptr, c->policy, c->context->pool()),
+                                 /*weight_grads=*/true, nullptr, c->policy, &c->workspace,
+                                 c->context->pool()),
                  call);
   });
 }

@@ -12,10 +12,10 @@
 
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
-#include "kernels/conv_dense.h"
-#include "kernels/conv_sparse.h"
+#include "kernels/conv_family.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
+#include "kernels/parallel.h"
 #include "kernels/reorder.h"
 
 namespace st = sparsetrain;
@@ -99,15 +99,16 @@ int main() {
     dense_out.assign(st::StorageFloats(out_dims, out_layout), 0.0f);
     sparse_out.assign(dense_out.size(), 0.0f);
     auto run = [&](bool sparse, float* out) {
+      const st::ConvFamily& family =
+          st::ConvFamilyOf(sparse ? st::ConvKernel::kSparse : st::ConvKernel::kDense);
+      st::AlignedFloats scratch(size_t(family.workspace_floats(pass, s, st::ThreadCount(pool))));
+      const st::Workspace ws{scratch.data(), int64_t(scratch.size())};
       if (forward) {
-        status = (sparse ? st::ConvForwardSparse : st::ConvForwardDense)(s, x.data(), w.data(),
-                                                                         nullptr, out, pool);
+        status = family.forward(s, x.data(), w.data(), nullptr, out, ws, pool);
       } else if (weights) {
-        status = (sparse ? st::ConvBackwardWeightsSparse : st::ConvBackwardWeightsDense)(
-            s, x.data(), dy.data(), out, nullptr, pool);
+        status = family.backward_weights(s, x.data(), dy.data(), out, nullptr, ws, pool);
       } else {
-        status = (sparse ? st::ConvBackwardDataSparse : st::ConvBackwardDataDense)(
-            s, dy.data(), w_t.data(), out, pool);
+        status = family.backward_data(s, dy.data(), w_t.data(), out, ws, pool);
       }
     };
     const double dense_ms = BestMs([&] { run(false, dense_out.data()); });

@@ -33,8 +33,8 @@
 #include "kernels/isa.h"
 #include "runtime/idx_dataset.h"
 #include "runtime/model.h"
-#include "runtime/thread_pool.h"
 #include "runtime/random.h"
+#include "runtime/thread_pool.h"
 
 namespace st = sparsetrain;
 

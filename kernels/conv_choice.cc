@@ -27,18 +27,6 @@ constexpr double kMargin = 0.9;
 
 }  // namespace
 
-const char* ConvPassName(ConvPass pass) {
-  switch (pass) {
-    case ConvPass::kForward:
-      return "fwd";
-    case ConvPass::kBackwardData:
-      return "bwd_data";
-    case ConvPass::kBackwardWeights:
-      return "bwd_weights";
-  }
-  return "unknown";
-}
-
 const char* ConvKernelName(ConvKernel kernel) {
   return kernel == ConvKernel::kSparse ? "sparse" : "dense";
 }

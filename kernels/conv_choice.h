@@ -13,10 +13,8 @@
 
 namespace sparsetrain {
 
-enum class ConvPass { kForward, kBackwardData, kBackwardWeights };
 enum class ConvKernel { kDense, kSparse };
 
-const char* ConvPassName(ConvPass pass);        // "fwd", "bwd_data", "bwd_weights"
 const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
 
 // The fraction of zeros that matters for `pass`: of x for forward, of dy for both backward

@@ -96,15 +96,15 @@ namespace sparsetrain {
 HWY_EXPORT(RunDenseDirect);
 
 Status ConvForwardDense(const ConvShape& s, const float* x, const float* w, const float* bias,
-                        float* y, pthreadpool_t pool) {
+                        float* y, Workspace workspace, pthreadpool_t pool) {
   return direct::RunForward("conv forward", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, x, w, bias, y,
-                            pool);
+                            workspace, pool);
 }
 
 Status ConvBackwardDataDense(const ConvShape& s, const float* dy, const float* w_transposed,
-                             float* dx, pthreadpool_t pool) {
+                             float* dx, Workspace workspace, pthreadpool_t pool) {
   return direct::RunBackwardData("conv backward data", HWY_DYNAMIC_DISPATCH(RunDenseDirect), s, dy,
-                                 w_transposed, dx, pool);
+                                 w_transposed, dx, workspace, pool);
 }
 
 }  // namespace sparsetrain

@@ -138,20 +138,19 @@ void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool
   });
 }
 
-void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw,
-                    pthreadpool_t pool) {
-  NoteTargetRan(HWY_TARGET);
-  // Enough rows per chunk that a tile's load and store are amortised over its pixels.
-  const WeightsProblem p{s, x, dy, dw, std::max<int64_t>(1, 64 / s.q())};
+// How a call's work is cut: ranges of output block groups x ranges of input blocks x ranges of
+// images.
+struct WeightsSplit {
+  int64_t group_splits = 1, cb_splits = 1, batch_splits = 1;
+};
+
+WeightsSplit PlanWeightsSplit(const ConvShape& s, int64_t threads) {
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
-  const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
-  const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
   // An item is a range of output block groups x a range of input blocks. Within it, each chunk
   // of dy rows is read from memory once and reused from cache by every input block of the range,
   // and each chunk of x rows by every group of the range. The split keeps every thread busy while
   // reading the least: x once per group range, dy once per input range.
-  const int64_t threads = ThreadCount(pool);
   const double x_floats =
       double(s.n) * s.c * std::min(s.h, s.p() * s.r) * std::min(s.w, s.q() * s.s);
   const double dy_floats = double(s.n) * s.k * s.p() * s.q();
@@ -162,16 +161,36 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
     const double traffic = gs * x_floats + cs * dy_floats;
     if (best < 0 || traffic < best) best = traffic, group_splits = gs, cb_splits = cs;
   }
-  const int64_t groups_per_item = (groups + group_splits - 1) / group_splits;
-  const int64_t cb_per_item = (cblocks + cb_splits - 1) / cb_splits;
   const int64_t items = group_splits * cb_splits;
   // A layer too small to give every thread its own part of dw (a first layer's few channels)
   // splits the batch too: each part sums into its own copy of dw, added up at the end.
   const int64_t batch_splits = items < threads ? std::min(s.n, threads / items) : 1;
+  return {group_splits, cb_splits, batch_splits};
+}
+
+// Floats of the dw copies of the batch splits after the first.
+int64_t PartialFloats(const ConvShape& s, int64_t threads) {
+  return (PlanWeightsSplit(s, threads).batch_splits - 1) *
+         StorageFloats(s.weights(), Layout::kOIhw16i16o);
+}
+
+// `partials` holds PartialFloats(s, ThreadCount(pool)) floats.
+void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw, float* partials,
+                    pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  // Enough rows per chunk that a tile's load and store are amortised over its pixels.
+  const WeightsProblem p{s, x, dy, dw, std::max<int64_t>(1, 64 / s.q())};
+  const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
+  const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
+  const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
+  const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
+  const WeightsSplit plan = PlanWeightsSplit(s, ThreadCount(pool));
+  const int64_t group_splits = plan.group_splits, cb_splits = plan.cb_splits;
+  const int64_t batch_splits = plan.batch_splits;
+  const int64_t groups_per_item = (groups + group_splits - 1) / group_splits;
+  const int64_t cb_per_item = (cblocks + cb_splits - 1) / cb_splits;
+  const int64_t items = group_splits * cb_splits;
   const int64_t dw_floats = StorageFloats(s.weights(), Layout::kOIhw16i16o);
-  thread_local AlignedFloats partial_buffer;
-  float* partials =
-      batch_splits > 1 ? direct::Scratch(partial_buffer, (batch_splits - 1) * dw_floats) : nullptr;
   ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {
     const int64_t split = int64_t(index) / items, item = int64_t(index) % items;
     WeightsProblem part = p;
@@ -237,21 +256,58 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace sparsetrain {
 HWY_EXPORT(RunWeightsConv);
+HWY_EXPORT(PartialFloats);
 HWY_EXPORT(BiasGradient);
+
+namespace {
+
+// The pieces of backward-by-weights' workspace: x subsampled (strided 1x1), dw copies.
+struct WeightsWorkspace {
+  float* x_sub;
+  float* partials;
+  int64_t floats;
+};
+
+WeightsWorkspace CarveWeights(const ConvShape& s, int64_t threads, Workspace workspace) {
+  WorkspaceCarver carver(workspace);
+  float* x_sub = carver.Take(direct::SubsampledFloats(s));
+  const ConvShape& run = direct::IsStridedPointwise(s) ? direct::SubsampledShape(s) : s;
+  float* partials = carver.Take(HWY_DYNAMIC_DISPATCH(PartialFloats)(run, threads));
+  return {x_sub, partials, carver.floats()};
+}
+
+}  // namespace
+
+int64_t ConvWorkspaceFloatsDense(ConvPass pass, const ConvShape& s, int64_t threads) {
+  switch (pass) {
+    case ConvPass::kForward:
+      return direct::ForwardWorkspaceFloats(s);
+    case ConvPass::kBackwardData:
+      return direct::BackwardDataWorkspaceFloats(s);
+    case ConvPass::kBackwardWeights:
+      break;
+  }
+  return CarveWeights(s, threads, {}).floats;
+}
 
 void ConvBiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
   HWY_DYNAMIC_DISPATCH(BiasGradient)(s, dy, dbias, pool);
 }
 
 Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float* dy, float* dw,
-                                float* dbias, pthreadpool_t pool) {
-  Status status = CheckConvCall("conv backward weights", s, {x, dy, dw});
+                                float* dbias, Workspace workspace, pthreadpool_t pool) {
+  const char* pass = "conv backward weights";
+  Status status = CheckConvCall(pass, s, {x, dy, dw});
+  if (!status.ok()) return status;
+  const WeightsWorkspace pieces = CarveWeights(s, ThreadCount(pool), workspace);
+  status = CheckWorkspace(pass, workspace, pieces.floats);
   if (!status.ok()) return status;
   if (direct::IsStridedPointwise(s)) {
     HWY_DYNAMIC_DISPATCH(RunWeightsConv)
-    (direct::SubsampledShape(s), direct::Subsampled(s, x, pool), dy, dw, pool);
+    (direct::SubsampledShape(s), direct::Subsample(s, x, pieces.x_sub, pool), dy, dw,
+     pieces.partials, pool);
   } else {
-    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pool);
+    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pieces.partials, pool);
   }
   if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
   return Status::Ok();

@@ -138,25 +138,28 @@ void ForEachOutputRow(const direct::Problem& p, int64_t group, pthreadpool_t poo
   });
 }
 
+// Calls run_fn(run) for the pixel runs of one output row: each phase of the stride (or the whole
+// row) cut into as few runs of at most kMaxT as possible, of near-equal length - a short leftover
+// run would have too few accumulators to hide the multiply-add latency.
+template <int64_t kMaxT, class RunFn>
+void ForEachPixelRun(const direct::Axis& cols, const RunFn& run_fn) {
+  const int64_t step = cols.OutputStep();
+  for (int64_t phase = 0; phase < std::min(step, cols.out_size); ++phase) {
+    const int64_t count = (cols.out_size - phase + step - 1) / step;
+    const int64_t pieces = (count + kMaxT - 1) / kMaxT;
+    for (int64_t i = 0, t = 0; i < pieces; ++i) {
+      const int64_t length = count / pieces + (i < count % pieces ? 1 : 0);
+      run_fn(direct::PixelRun{phase + t * step, step, length});
+      t += length;
+    }
+  }
+}
+
 // Runs the whole pass, one output row of one block group per work item.
 template <class Rows>
 void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
   using direct::PixelRun;
   constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
-  // Pixel runs of one output row: each phase of the stride (or the whole row) cut into as few
-  // runs of at most kMaxT as possible, of near-equal length - a short leftover run would have
-  // too few accumulators to hide the multiply-add latency.
-  std::vector<PixelRun> runs;
-  const int64_t step = p.cols.OutputStep();
-  for (int64_t phase = 0; phase < std::min(step, p.cols.out_size); ++phase) {
-    const int64_t count = (p.cols.out_size - phase + step - 1) / step;
-    const int64_t pieces = (count + kMaxT - 1) / kMaxT;
-    for (int64_t i = 0, t = 0; i < pieces; ++i) {
-      const int64_t length = count / pieces + (i < count % pieces ? 1 : 0);
-      runs.push_back({phase + t * step, step, length});
-      t += length;
-    }
-  }
   const auto& tiles =
       direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1];
   const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
@@ -165,9 +168,9 @@ void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
       for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
         const direct_engine::Slice slice{ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
                                          std::min(p.taps_h, r + rows_per_pass)};
-        for (const PixelRun& run : runs) {
+        ForEachPixelRun<kMaxT>(p.cols, [&](const PixelRun& run) HWY_ATTR {
           tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
-        }
+        });
       }
     }
   });

@@ -42,9 +42,11 @@ ConvShape SubsampledShape(const ConvShape& s) {
   return sub;
 }
 
-const float* Subsampled(const ConvShape& s, const float* x, pthreadpool_t pool) {
-  thread_local AlignedFloats buffer;
-  float* x_sub = Scratch(buffer, StorageFloats(SubsampledShape(s).input(), Layout::kNChw16c));
+int64_t SubsampledFloats(const ConvShape& s) {
+  return IsStridedPointwise(s) ? StorageFloats(SubsampledShape(s).input(), Layout::kNChw16c) : 0;
+}
+
+const float* Subsample(const ConvShape& s, const float* x, float* x_sub, pthreadpool_t pool) {
   const int64_t p = s.p(), q = s.q();
   ParallelFor(pool, size_t(s.n * BlocksOf(s.c) * p), [&](size_t item) {
     const int64_t nc = int64_t(item) / p, oh = int64_t(item) % p;
@@ -74,49 +76,51 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
   });
 }
 
-float* Scratch(AlignedFloats& buffer, int64_t floats) {
-  if (buffer.size() < size_t(floats)) buffer.resize(floats);
-  return buffer.data();
+int64_t ForwardWorkspaceFloats(const ConvShape& s) {
+  WorkspaceCarver carver;
+  carver.Take(SubsampledFloats(s));
+  carver.Take(PaddedChannels(s.k));
+  return carver.floats();
 }
 
+int64_t BackwardDataWorkspaceFloats(const ConvShape& s) { return SubsampledFloats(s); }
+
 Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const float* x,
-                  const float* w, const float* bias, float* y, pthreadpool_t pool) {
+                  const float* w, const float* bias, float* y, Workspace workspace,
+                  pthreadpool_t pool) {
   Status status = CheckConvCall(pass, shape, {x, w, y});
+  if (status.ok()) status = CheckWorkspace(pass, workspace, ForwardWorkspaceFloats(shape));
   if (!status.ok()) return status;
-  if (IsStridedPointwise(shape)) {
-    return RunForward(pass, engine, SubsampledShape(shape), Subsampled(shape, x, pool), w, bias, y,
-                      pool);
-  }
-  const ConvShape s = AsLongRows(shape);
-  AlignedFloats padded_bias;
+  WorkspaceCarver carver(workspace);
+  float* x_sub = carver.Take(SubsampledFloats(shape));
+  float* padded_bias = carver.Take(PaddedChannels(shape.k));
+  if (IsStridedPointwise(shape)) x = Subsample(shape, x, x_sub, pool);
+  const ConvShape s = AsLongRows(IsStridedPointwise(shape) ? SubsampledShape(shape) : shape);
   if (bias != nullptr) {
-    padded_bias.assign(PaddedChannels(s.k), 0.0f);
-    std::copy(bias, bias + s.k, padded_bias.begin());
+    std::copy(bias, bias + s.k, padded_bias);
+    std::fill(padded_bias + s.k, padded_bias + PaddedChannels(s.k), 0.0f);
   }
-  engine(Problem{x, w, bias ? padded_bias.data() : nullptr, y, s.n, BlocksOf(s.k), BlocksOf(s.c),
-                 s.r, s.s, Axis{s.p(), s.h, s.stride_h, s.pad_h, false},
+  engine(Problem{x, w, bias ? padded_bias : nullptr, y, s.n, BlocksOf(s.k), BlocksOf(s.c), s.r, s.s,
+                 Axis{s.p(), s.h, s.stride_h, s.pad_h, false},
                  Axis{s.q(), s.w, s.stride_w, s.pad_w, false}, InBlockChunk(s)},
          pool);
   return Status::Ok();
 }
 
 Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, const float* dy,
-                       const float* w_transposed, float* dx, pthreadpool_t pool) {
+                       const float* w_transposed, float* dx, Workspace workspace,
+                       pthreadpool_t pool) {
   Status status = CheckConvCall(pass, shape, {dy, w_transposed, dx});
+  if (status.ok()) status = CheckWorkspace(pass, workspace, BackwardDataWorkspaceFloats(shape));
   if (!status.ok()) return status;
-  if (IsStridedPointwise(shape)) {
-    thread_local AlignedFloats buffer;
-    const ConvShape sub = SubsampledShape(shape);
-    float* dx_sub = Scratch(buffer, StorageFloats(sub.input(), Layout::kNChw16c));
-    status = RunBackwardData(pass, engine, sub, dy, w_transposed, dx_sub, pool);
-    Upsample(shape, dx_sub, dx, pool);
-    return status;
-  }
-  const ConvShape s = AsLongRows(shape);
-  engine(Problem{dy, w_transposed, nullptr, dx, s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
+  const bool strided = IsStridedPointwise(shape);
+  const ConvShape s = AsLongRows(strided ? SubsampledShape(shape) : shape);
+  float* out = strided ? WorkspaceCarver(workspace).Take(SubsampledFloats(shape)) : dx;
+  engine(Problem{dy, w_transposed, nullptr, out, s.n, BlocksOf(s.c), BlocksOf(s.k), s.r, s.s,
                  Axis{s.h, s.p(), s.stride_h, s.pad_h, true},
                  Axis{s.w, s.q(), s.stride_w, s.pad_w, true}, InBlockChunk(s)},
          pool);
+  if (strided) Upsample(shape, out, dx, pool);
   return Status::Ok();
 }
 

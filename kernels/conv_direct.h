@@ -14,9 +14,10 @@
 #include <vector>
 
 #include "kernels/aligned.h"
+#include "kernels/base/status.h"
 #include "kernels/conv_shape.h"
 #include "kernels/layout.h"
-#include "kernels/base/status.h"
+#include "kernels/workspace.h"
 
 namespace sparsetrain {
 namespace direct {
@@ -70,26 +71,30 @@ struct PixelRun {
 // An engine that runs a whole pass (one per kernel family and ISA).
 using Engine = void (*)(const Problem&, pthreadpool_t);
 
+// The workspace RunForward and RunBackwardData need for `shape` (the same for every engine).
+int64_t ForwardWorkspaceFloats(const ConvShape& shape);
+int64_t BackwardDataWorkspaceFloats(const ConvShape& shape);
+
 // Checks the call and runs the forward pass (y = conv(x, w) + bias) on `engine`; `pass` names
 // the call in error messages.
 Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const float* x,
-                  const float* w, const float* bias, float* y, pthreadpool_t pool);
+                  const float* w, const float* bias, float* y, Workspace workspace,
+                  pthreadpool_t pool);
 // The same for backward by input (weights transposed, IOhw16o16i).
 Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, const float* dy,
-                       const float* w_transposed, float* dx, pthreadpool_t pool);
+                       const float* w_transposed, float* dx, Workspace workspace,
+                       pthreadpool_t pool);
 
 // A 1x1 convolution with stride > 1 and no padding reads only every stride-th pixel: it equals
 // a stride-1 convolution of the subsampled input, whose pixels are then contiguous.
 bool IsStridedPointwise(const ConvShape& shape);
 ConvShape SubsampledShape(const ConvShape& shape);  // input (N, C, P, Q), stride 1
-// x (nChw16c, shape's input) as SubsampledShape's input, in a per-thread buffer that the
-// calling thread's next call reuses.
-const float* Subsampled(const ConvShape& shape, const float* x, pthreadpool_t pool);
+// Floats of SubsampledShape's input when IsStridedPointwise(shape), else 0.
+int64_t SubsampledFloats(const ConvShape& shape);
+// Writes x (nChw16c, shape's input) as SubsampledShape's input to x_sub, and returns x_sub.
+const float* Subsample(const ConvShape& shape, const float* x, float* x_sub, pthreadpool_t pool);
 // The reverse, writing zeros where the stride skips: dx_sub -> dx.
 void Upsample(const ConvShape& shape, const float* dx_sub, float* dx, pthreadpool_t pool);
-
-// Per-thread scratch, grown as needed and kept between calls to spare page faults.
-float* Scratch(AlignedFloats& buffer, int64_t floats);
 
 }  // namespace direct
 }  // namespace sparsetrain

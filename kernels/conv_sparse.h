@@ -13,19 +13,22 @@
 
 #include <pthreadpool.h>
 
-#include "kernels/conv_shape.h"
 #include "kernels/base/status.h"
+#include "kernels/conv_shape.h"
+#include "kernels/workspace.h"
 
 namespace sparsetrain {
 
+int64_t ConvWorkspaceFloatsSparse(ConvPass pass, const ConvShape& shape, int64_t threads);
+
 Status ConvForwardSparse(const ConvShape& shape, const float* x, const float* w, const float* bias,
-                         float* y, pthreadpool_t pool);
+                         float* y, Workspace workspace, pthreadpool_t pool);
 
 Status ConvBackwardDataSparse(const ConvShape& shape, const float* dy, const float* w_transposed,
-                              float* dx, pthreadpool_t pool);
+                              float* dx, Workspace workspace, pthreadpool_t pool);
 
 Status ConvBackwardWeightsSparse(const ConvShape& shape, const float* x, const float* dy, float* dw,
-                                 float* dbias, pthreadpool_t pool);
+                                 float* dbias, Workspace workspace, pthreadpool_t pool);
 
 }  // namespace sparsetrain
 

@@ -164,8 +164,9 @@ void PackSlice(const direct::Problem& p, int64_t ob, int64_t blocks, int64_t ib,
     for (int64_t tap = 0; tap < kSlideTaps; ++tap) {
       for (int64_t ci = 0; ci < kChannelBlock; ++ci) {
         for (size_t v = 0; v < kVecsPerBlock; ++v) {
-          hn::StoreU(hn::LoadU(d, src + (tap * kChannelBlock + ci) * kChannelBlock + v * kLanes), d,
-                     slice + ci * kPackedChannel + tap * kPackedTap + j * kChannelBlock + v * kLanes);
+          hn::StoreU(
+              hn::LoadU(d, src + (tap * kChannelBlock + ci) * kChannelBlock + v * kLanes), d,
+              slice + ci * kPackedChannel + tap * kPackedTap + j * kChannelBlock + v * kLanes);
         }
       }
     }
@@ -346,15 +347,15 @@ namespace sparsetrain {
 HWY_EXPORT(RunSparseDirect);
 
 Status ConvForwardSparse(const ConvShape& s, const float* x, const float* w, const float* bias,
-                         float* y, pthreadpool_t pool) {
+                         float* y, Workspace workspace, pthreadpool_t pool) {
   return direct::RunForward("sparse conv forward", HWY_DYNAMIC_DISPATCH(RunSparseDirect), s, x, w,
-                            bias, y, pool);
+                            bias, y, workspace, pool);
 }
 
 Status ConvBackwardDataSparse(const ConvShape& s, const float* dy, const float* w_transposed,
-                              float* dx, pthreadpool_t pool) {
+                              float* dx, Workspace workspace, pthreadpool_t pool) {
   return direct::RunBackwardData("sparse conv backward data", HWY_DYNAMIC_DISPATCH(RunSparseDirect),
-                                 s, dy, w_transposed, dx, pool);
+                                 s, dy, w_transposed, dx, workspace, pool);
 }
 
 }  // namespace sparsetrain

@@ -3,9 +3,9 @@
 // dw[k][c][r][s] = sum over n, oh, ow of dy[n][k][oh][ow] * x[n][c][ih][iw] (ih = oh * stride -
 // pad + r, iw = ow * stride - pad + s). Both operands' channels index the result, so zeros can
 // only be found along a dimension that does not: here the output row of dy. Its zero masks (a
-// 64-bit word per output channel and 64 pixels) come from dy's blocked layout - one compare per pixel
-// covers 16 channels, whose bits are then gathered per channel - a chunk of rows at a time, so
-// dy is never copied. For each non-zero dy value the tile - one output channel k, kR kernel
+// 64-bit word per output channel and 64 pixels) come from dy's blocked layout - one compare per
+// pixel covers 16 channels, whose bits are then gathered per channel - a chunk of rows at a time,
+// so dy is never copied. For each non-zero dy value the tile - one output channel k, kR kernel
 // rows, kS kernel columns x kCB input-channel blocks of dw, 16 input channels per vector - gains
 // kR x kS x kCB multiply-adds against x vectors at the pixels that value touches.
 // The tile accumulates in the transposed weight layout (input channels innermost); the result
@@ -17,8 +17,8 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
-#include <vector>
 
 #include "kernels/block_simd-inl.h"
 #include "kernels/conv_dense.h"
@@ -39,6 +39,12 @@ struct SparseWeightsProblem {
   float* dw_t;      // IOhw16o16i
   int64_t rows_per_chunk;
 };
+
+// Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near 256 KiB.
+inline int64_t RowsPerChunk(const ConvShape& s) {
+  const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
+  return std::max<int64_t>(1, (256 << 10) / row_bytes);
+}
 
 }  // namespace sparsetrain
 #endif  // SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
@@ -67,12 +73,11 @@ int64_t PackedRowPixels(const ConvShape& s) { return s.w + 2 * s.pad_w; }
 // Packs rows [row_begin, row_end) of image n, input blocks [cb, cb + blocks), into `buffer`;
 // rows outside the image (padding) are zeros.
 PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_t blocks,
-                    int64_t row_begin, int64_t row_end, AlignedFloats& buffer) {
+                    int64_t row_begin, int64_t row_end, float* out) {
   const ConvShape& s = p.s;
   const BlockD d;
   const int64_t pixel = blocks * kChannelBlock;
   const int64_t row_floats = PackedRowPixels(s) * pixel;
-  float* out = direct::Scratch(buffer, (row_end - row_begin) * row_floats);
   for (int64_t ih = row_begin; ih < row_end; ++ih) {
     float* row = out + (ih - row_begin) * row_floats;
     if (ih < 0 || ih >= s.h) {
@@ -104,14 +109,14 @@ int64_t MaskWords(const ConvShape& s) { return (s.q() + kMaskPixels - 1) / kMask
 // bit i of masks[((k - k_begin) * rows + oh - oh_begin) * words + ow / 64] is set where
 // dy[n][k][oh][ow] (ow = ow / 64 * 64 + i) is not zero; words = MaskWords(s).
 void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t k_end,
-             int64_t oh_begin, int64_t oh_end, std::vector<uint64_t>& masks) {
+             int64_t oh_begin, int64_t oh_end, uint64_t* masks) {
   const ConvShape& s = p.s;
   const BlockD d;
   const hn::RebindToUnsigned<BlockD> du;
   using VU = hn::Vec<decltype(du)>;
   const int64_t q = s.q(), words = MaskWords(s);
   const int64_t rows = oh_end - oh_begin;
-  masks.assign(size_t((k_end - k_begin) * rows * words), 0);
+  std::fill_n(masks, (k_end - k_begin) * rows * words, uint64_t{0});
   for (int64_t kb = k_begin / kChannelBlock; kb * kChannelBlock < k_end; ++kb) {
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
       const float* row = p.dy + ((n * BlocksOf(s.k) + kb) * s.p() + oh) * q * kChannelBlock;
@@ -135,7 +140,7 @@ void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t 
         const int64_t word = piece * kChannelBlock / kMaskPixels;
         const int64_t shift = piece * kChannelBlock % kMaskPixels;
         for (int64_t k = k0; k < k1; ++k) {
-          masks[size_t(((k - k_begin) * rows + oh - oh_begin) * words + word)] |=
+          masks[((k - k_begin) * rows + oh - oh_begin) * words + word] |=
               uint64_t{lanes[k - kb * kChannelBlock]} << shift;
         }
       }
@@ -254,17 +259,19 @@ HWY_INLINE void AddKernelRows(const TilePair& tiles, const SparseWeightsProblem&
   for (; r < p.s.r; ++r) tiles.single(p, x, masks, k, cb, r, s0, n, oh, oh_end, first);
 }
 
-void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
-  NoteTargetRan(HWY_TARGET);
-  const ConvShape& s = p.s;
-  const int64_t cblocks = BlocksOf(s.c);
-  const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
+// How a call's work is cut: ranges of output channels x ranges of images (x groups of input
+// blocks).
+struct SparseWeightsSplit {
+  int64_t k_splits = 1, batch_splits = 1;
+};
+
+SparseWeightsSplit PlanSparseWeightsSplit(const ConvShape& s, int64_t threads) {
+  const int64_t groups = (BlocksOf(s.c) + kMaxCB - 1) / kMaxCB;
   // Items: a group of input blocks x a range of output channels x a range of images. Each item
   // reads its images' x once, so splitting output channels re-reads x, and splitting images
   // needs a copy of dw per image range (summed at the end). Choose the split that keeps every
   // thread busy while moving the fewest floats: images for large activations and few channels
   // (first layers: x of tens of MiB, dw of a few hundred KiB), channels otherwise.
-  const int64_t threads = ThreadCount(pool);
   const double x_floats = double(s.n) * s.c * s.h * s.w;
   const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
   int64_t k_splits = 1, batch_splits = 1;
@@ -274,10 +281,56 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
     const double traffic = double(ks) * x_floats + 2.0 * double(bs - 1) * double(dw_floats);
     if (best < 0 || traffic < best) best = traffic, k_splits = ks, batch_splits = bs;
   }
-  const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
-  thread_local AlignedFloats partial_buffer;
+  return {k_splits, batch_splits};
+}
+
+// The per-target pieces of the workspace: dw copies of the batch splits after the first, then
+// per thread a slot for packed x rows and a slot for dy's masks.
+struct SparseWeightsScratch {
+  float* partials;
+  ThreadSlots rows, masks;
+  int64_t floats;
+};
+
+SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, float* base) {
+  const SparseWeightsSplit plan = PlanSparseWeightsSplit(s, threads);
+  const int64_t rows_per_chunk = RowsPerChunk(s);
+  const int64_t chunk_rows = (rows_per_chunk - 1) * s.stride_h + s.r;
+  const int64_t row_floats =
+      PackedRowPixels(s) * std::min<int64_t>(kMaxCB, BlocksOf(s.c)) * kChannelBlock;
+  const int64_t k_per_item = (s.k + plan.k_splits - 1) / plan.k_splits;
+  const int64_t mask_floats =
+      k_per_item * rows_per_chunk * MaskWords(s) * int64_t(sizeof(uint64_t) / sizeof(float));
+  WorkspaceCarver carver({base, 0});
   float* partials =
-      batch_splits > 1 ? direct::Scratch(partial_buffer, (batch_splits - 1) * dw_floats) : nullptr;
+      carver.Take((plan.batch_splits - 1) * StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  WorkspaceCarver slot;
+  slot.Take(chunk_rows * row_floats);
+  const int64_t rows_slot = slot.floats();
+  float* rows = carver.Take(threads * rows_slot);
+  slot = WorkspaceCarver();
+  slot.Take(mask_floats);
+  const int64_t masks_slot = slot.floats();
+  float* masks = carver.Take(threads * masks_slot);
+  return {partials, ThreadSlots(rows, rows_slot), ThreadSlots(masks, masks_slot), carver.floats()};
+}
+
+int64_t SparseWeightsScratchFloats(const ConvShape& s, int64_t threads) {
+  return CarveSparseWeights(s, threads, nullptr).floats;
+}
+
+// `scratch` holds SparseWeightsScratchFloats(p.s, ThreadCount(pool)) floats.
+void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  const ConvShape& s = p.s;
+  const int64_t cblocks = BlocksOf(s.c);
+  const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
+  const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
+  const SparseWeightsSplit plan = PlanSparseWeightsSplit(s, ThreadCount(pool));
+  const int64_t k_splits = plan.k_splits, batch_splits = plan.batch_splits;
+  const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
+  SparseWeightsScratch pieces = CarveSparseWeights(s, ThreadCount(pool), scratch);
+  float* const partials = pieces.partials;
   const bool three_wide = s.s == 3;
   const int64_t items = groups * k_splits;
   // Items of one group sit together, so a thread keeps that group's x rows in cache.
@@ -300,13 +353,13 @@ void RunSparseWeights(const SparseWeightsProblem& p, pthreadpool_t pool) {
         // Source rows of the chunk, padding rows included (as zeros).
         const int64_t row_begin = oh * s.stride_h - s.pad_h;
         const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
-        thread_local AlignedFloats rows_buffer;
-        const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows_buffer);
-        thread_local std::vector<uint64_t> masks;
+        const ThreadSlots::Claim rows(pieces.rows), mask_slot(pieces.masks);
+        const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows.data());
+        uint64_t* const masks = reinterpret_cast<uint64_t*>(mask_slot.data());
         DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
         const int64_t k_masks = (oh_end - oh) * MaskWords(s);
         for (int64_t k = k_begin; k < k_end; ++k) {
-          const uint64_t* k_mask = masks.data() + (k - k_begin) * k_masks;
+          const uint64_t* k_mask = masks + (k - k_begin) * k_masks;
           if (three_wide) {
             AddKernelRows(kTiles3[ncb - 1], part, x, k_mask, k, cb, 0, n, oh, oh_end, first);
           } else {
@@ -339,17 +392,48 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace sparsetrain {
 HWY_EXPORT(RunSparseWeights);
+HWY_EXPORT(SparseWeightsScratchFloats);
+
+namespace {
+
+// The workspace of backward-by-weights: dw in the transposed layout, then the target's scratch.
+int64_t SparseWeightsFloats(const ConvShape& s, int64_t threads, float* base, float** dw_t,
+                            float** scratch) {
+  WorkspaceCarver carver({base, 0});
+  *dw_t = carver.Take(StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  *scratch = carver.Take(HWY_DYNAMIC_DISPATCH(SparseWeightsScratchFloats)(s, threads));
+  return carver.floats();
+}
+
+}  // namespace
+
+int64_t ConvWorkspaceFloatsSparse(ConvPass pass, const ConvShape& s, int64_t threads) {
+  switch (pass) {
+    case ConvPass::kForward:
+      return direct::ForwardWorkspaceFloats(s);
+    case ConvPass::kBackwardData:
+      return direct::BackwardDataWorkspaceFloats(s);
+    case ConvPass::kBackwardWeights:
+      break;
+  }
+  float *dw_t, *scratch;
+  return SparseWeightsFloats(s, threads, nullptr, &dw_t, &scratch);
+}
 
 Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float* dy, float* dw,
-                                 float* dbias, pthreadpool_t pool) {
-  Status status = CheckConvCall("sparse conv backward weights", s, {x, dy, dw});
+                                 float* dbias, Workspace workspace, pthreadpool_t pool) {
+  const char* pass = "sparse conv backward weights";
+  Status status = CheckConvCall(pass, s, {x, dy, dw});
   if (!status.ok()) return status;
-  thread_local AlignedFloats dw_scratch;
-  float* dw_t = direct::Scratch(dw_scratch, StorageFloats(s.weights(), Layout::kIOhw16o16i));
-  // Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near 256 KiB.
-  const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
-  const int64_t rows_per_chunk = std::max<int64_t>(1, (256 << 10) / row_bytes);
-  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy, dw_t, rows_per_chunk}, pool);
+  if (ThreadCount(pool) > ThreadSlots::kMaxSlots) {
+    return InvalidArgument(std::string(pass) + ": pools of more than " +
+                           std::to_string(ThreadSlots::kMaxSlots) + " threads are not supported");
+  }
+  float *dw_t, *scratch;
+  const int64_t needed = SparseWeightsFloats(s, ThreadCount(pool), workspace.data, &dw_t, &scratch);
+  status = CheckWorkspace(pass, workspace, needed);
+  if (!status.ok()) return status;
+  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy, dw_t, RowsPerChunk(s)}, scratch, pool);
   // Tiles skip padded output channels; the reorder reads real channels only.
   status = Reorder(dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
   if (!status.ok()) return status;

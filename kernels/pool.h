@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "kernels/layout.h"
 #include "kernels/base/status.h"
+#include "kernels/layout.h"
 
 namespace sparsetrain {
 

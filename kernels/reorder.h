@@ -4,8 +4,8 @@
 
 #include <pthreadpool.h>
 
-#include "kernels/layout.h"
 #include "kernels/base/status.h"
+#include "kernels/layout.h"
 
 namespace sparsetrain {
 

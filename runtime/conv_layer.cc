@@ -40,7 +40,8 @@ Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
   Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, &output_);
   if (!status.ok()) return status;
   x_ = &x;
-  return op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy, ctx.pool);
+  return op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy,
+                      ctx.workspace, ctx.pool);
 }
 
 Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
@@ -51,7 +52,8 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
     if (!status.ok()) return status;
   }
   return op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
-                       need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.pool);
+                       need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.workspace,
+                       ctx.pool);
 }
 
 }  // namespace sparsetrain

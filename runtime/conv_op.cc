@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "kernels/conv_dense.h"
-#include "kernels/conv_sparse.h"
+#include "kernels/conv_family.h"
 #include "kernels/elementwise.h"
 #include "kernels/isa.h"
+#include "kernels/parallel.h"
 #include "kernels/reorder.h"
 #include "runtime/verbose.h"
 
@@ -88,9 +88,15 @@ ConvKernel ConvOp::Choose(ConvPass pass, const ConvShape& shape, double zeros,
 }
 
 template <class Run>
-Status ConvOp::Timed(ConvPass pass, ConvKernel kernel, double zeros, const Run& run) {
+Status ConvOp::Timed(ConvPass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
+                     WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
+  const ConvFamily& family = ConvFamilyOf(kernel);
+  Workspace workspace;
+  Status status =
+      arena->Reserve(family.workspace_floats(pass, shape, ThreadCount(pool)), &workspace);
+  if (!status.ok()) return status;
   const auto start = std::chrono::steady_clock::now();
-  Status status = run();
+  status = run(family, workspace);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   selectors_[int(pass)].Record(kernel, ms);
@@ -103,32 +109,32 @@ Status ConvOp::Timed(ConvPass pass, ConvKernel kernel, double zeros, const Run& 
 }
 
 Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
-                       KernelPolicy policy, pthreadpool_t pool) {
+                       KernelPolicy policy, WorkspaceArena* arena, pthreadpool_t pool) {
   const double zeros =
       ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c), policy, pool);
   telemetry_.input_zeros = zeros;
   const ConvKernel kernel = Choose(ConvPass::kForward, shape, zeros, policy);
   const float* b = has_bias_ ? bias_.value.data() : nullptr;
-  return Timed(ConvPass::kForward, kernel, zeros, [&] {
-    return kernel == ConvKernel::kSparse
-               ? ConvForwardSparse(shape, x, weight_.value.data(), b, y, pool)
-               : ConvForwardDense(shape, x, weight_.value.data(), b, y, pool);
-  });
+  return Timed(ConvPass::kForward, shape, kernel, zeros, arena, pool,
+               [&](const ConvFamily& family, Workspace workspace) {
+                 return family.forward(shape, x, weight_.value.data(), b, y, workspace, pool);
+               });
 }
 
 Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
-                        bool weight_grads, float* dx, KernelPolicy policy, pthreadpool_t pool) {
+                        bool weight_grads, float* dx, KernelPolicy policy, WorkspaceArena* arena,
+                        pthreadpool_t pool) {
   const double zeros =
       ZeroFraction(dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), policy, pool);
   telemetry_.grad_zeros = zeros;
   if (weight_grads) {
     const ConvKernel kernel = Choose(ConvPass::kBackwardWeights, shape, zeros, policy);
     float* dbias = has_bias_ ? bias_.grad.data() : nullptr;
-    Status status = Timed(ConvPass::kBackwardWeights, kernel, zeros, [&] {
-      return kernel == ConvKernel::kSparse
-                 ? ConvBackwardWeightsSparse(shape, x, dy, weight_.grad.data(), dbias, pool)
-                 : ConvBackwardWeightsDense(shape, x, dy, weight_.grad.data(), dbias, pool);
-    });
+    Status status = Timed(ConvPass::kBackwardWeights, shape, kernel, zeros, arena, pool,
+                          [&](const ConvFamily& family, Workspace workspace) {
+                            return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias,
+                                                           workspace, pool);
+                          });
     if (!status.ok()) return status;
   }
   if (dx == nullptr) return Status::Ok();
@@ -137,17 +143,19 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
     if (!status.ok()) return status;
   }
   const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, zeros, policy);
-  return Timed(ConvPass::kBackwardData, kernel, zeros, [&] {
-    if (transposed_version_ != weight_.version) {  // once per weight update, counted in the pass
-      Status status = Reorder(weight_.value.data(), Layout::kOIhw16i16o, weight_transposed_.data(),
-                              Layout::kIOhw16o16i, shape.weights(), pool);
-      if (!status.ok()) return status;
-      transposed_version_ = weight_.version;
-    }
-    return kernel == ConvKernel::kSparse
-               ? ConvBackwardDataSparse(shape, dy, weight_transposed_.data(), dx, pool)
-               : ConvBackwardDataDense(shape, dy, weight_transposed_.data(), dx, pool);
-  });
+  return Timed(ConvPass::kBackwardData, shape, kernel, zeros, arena, pool,
+               [&](const ConvFamily& family, Workspace workspace) {
+                 if (transposed_version_ !=
+                     weight_.version) {  // once per weight update, counted in the pass
+                   Status status =
+                       Reorder(weight_.value.data(), Layout::kOIhw16i16o, weight_transposed_.data(),
+                               Layout::kIOhw16o16i, shape.weights(), pool);
+                   if (!status.ok()) return status;
+                   transposed_version_ = weight_.version;
+                 }
+                 return family.backward_data(shape, dy, weight_transposed_.data(), dx, workspace,
+                                             pool);
+               });
 }
 
 }  // namespace sparsetrain

@@ -34,12 +34,14 @@ class ConvOp {
   void Initialize(Random* random);
 
   // Tensors are nChw16c of `shape`; `*_zeros` is the zero count of that operand's storage when
-  // its producer counted it, else -1 (counted here if the choice needs it).
+  // its producer counted it, else -1 (counted here if the choice needs it). The kernels' scratch
+  // comes from `workspace`.
   Status Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
-                 KernelPolicy policy, pthreadpool_t pool);
+                 KernelPolicy policy, WorkspaceArena* workspace, pthreadpool_t pool);
   // Weight (and bias) gradients when `weight_grads`, and dx when not null.
   Status Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
-                  bool weight_grads, float* dx, KernelPolicy policy, pthreadpool_t pool);
+                  bool weight_grads, float* dx, KernelPolicy policy, WorkspaceArena* workspace,
+                  pthreadpool_t pool);
 
   // Count the zeros of each pass's operand even when the policy does not need them (for callers
   // that report them per call).
@@ -58,9 +60,11 @@ class ConvOp {
   double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
                       pthreadpool_t pool) const;
   ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
-  // Runs `run` (the kernel of `pass`), timing it for the selector, telemetry and verbose mode.
+  // Runs `run(family, workspace)` - the pass on the chosen family, with the scratch it needs from
+  // `arena` - timing it for the selector, telemetry and verbose mode.
   template <class Run>
-  Status Timed(ConvPass pass, ConvKernel kernel, double zeros, const Run& run);
+  Status Timed(ConvPass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
+               WorkspaceArena* arena, pthreadpool_t pool, const Run& run);
 
   std::string name_;
   ConvShape geometry_;

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/base/status.h"
 #include "kernels/conv_choice.h"
 #include "kernels/layout.h"
 #include "runtime/random.h"
-#include "kernels/base/status.h"
 #include "runtime/tensor.h"
 
 namespace sparsetrain {
@@ -41,7 +41,8 @@ struct ExecContext {
   pthreadpool_t pool = nullptr;  // the caller's threads (null: the calling thread only)
   bool training = true;          // batch statistics, dropout, gradients
   KernelPolicy policy = KernelPolicy::kAuto;
-  uint64_t step = 0;  // seeds per-step randomness (dropout)
+  uint64_t step = 0;                    // seeds per-step randomness (dropout)
+  WorkspaceArena* workspace = nullptr;  // kernels' scratch, shared by the model's layers
 };
 
 // A learnable tensor or a buffer (batch-norm running statistics) of a layer.

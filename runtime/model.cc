@@ -71,7 +71,7 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
   for (Layer* layer : layers_) layer->ResetTelemetry();
   status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW, pool_);
   if (!status.ok()) return status;
-  const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps())};
+  const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps()), &workspace_};
   return body_.Forward(input_batch_, ctx, logits);
 }
 
@@ -105,7 +105,7 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
   }
-  const ExecContext ctx{pool_, true, policy_, uint64_t(optimizer_->steps())};
+  const ExecContext ctx{pool_, true, policy_, uint64_t(optimizer_->steps()), &workspace_};
   const Activation* input_grad = nullptr;
   status = body_.Backward(logits_grad_, /*need_dx=*/false, ctx, &input_grad);
   if (!status.ok()) return status;
@@ -178,7 +178,7 @@ MemoryFootprint Model::Memory() const {
   m.optimizer_bytes = optimizer_->StateBytes();
   body_.AddMemory(&m);
   m.activation_bytes += StorageBytes(input_batch_.tensor);
-  m.workspace_bytes += StorageBytes(logits_grad_.tensor);
+  m.workspace_bytes += StorageBytes(logits_grad_.tensor) + workspace_.bytes();
   return m;
 }
 

@@ -103,6 +103,7 @@ class Model {
   KernelPolicy policy_ = KernelPolicy::kAuto;
   bool check_inputs_ = false;
   Activation input_batch_, logits_grad_;
+  WorkspaceArena workspace_;  // the kernels' scratch, shared by all layers
 };
 
 class ModelBuilder {

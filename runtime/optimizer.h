@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/layer.h"
 #include "kernels/base/status.h"
+#include "runtime/layer.h"
 #include "runtime/tensor.h"
 
 namespace sparsetrain {

@@ -155,7 +155,8 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
       }
       t.shape.push_back(d.get<int64_t>());
       count *= d.get<uint64_t>();
-      if (count > uint64_t(kMaxTensorElements)) return Corrupt(path, "tensor '" + name + "' is too large");
+      if (count > uint64_t(kMaxTensorElements))
+        return Corrupt(path, "tensor '" + name + "' is too large");
     }
     const auto& offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {

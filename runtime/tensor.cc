@@ -107,4 +107,14 @@ Status Tensor::CopyTo(float* dst, Layout to, pthreadpool_t pool) const {
   return Reorder(data_, layout_, dst, to, dims_, pool);
 }
 
+Status WorkspaceArena::Reserve(int64_t floats, Workspace* out) {
+  const int64_t held = storage_.capacity_bytes() / int64_t(sizeof(float));
+  if (floats > held) {
+    Status status = Tensor::Create({floats, 1, 1, 1}, Layout::kNCHW, &storage_);
+    if (!status.ok()) return status.Within("workspace");
+  }
+  *out = {storage_.data(), storage_.capacity_bytes() / int64_t(sizeof(float))};
+  return Status::Ok();
+}
+
 }  // namespace sparsetrain

@@ -11,9 +11,10 @@
 #include <memory>
 
 #include "kernels/aligned.h"
-#include "kernels/layout.h"
-#include "runtime/allocator.h"
 #include "kernels/base/status.h"
+#include "kernels/layout.h"
+#include "kernels/workspace.h"
+#include "runtime/allocator.h"
 
 namespace sparsetrain {
 
@@ -58,6 +59,18 @@ class Tensor {
   Dims dims_;
   Layout layout_ = Layout::kNCHW;
   int64_t capacity_bytes_ = 0;
+};
+
+// Scratch memory for kernel calls (kernels/workspace.h), grown to the largest need seen and then
+// reused: after the first step of a model nothing is allocated for it again.
+class WorkspaceArena {
+ public:
+  // A workspace of at least `floats` floats; allocates only when that is more than ever before.
+  Status Reserve(int64_t floats, Workspace* out);
+  int64_t bytes() const { return storage_.capacity_bytes(); }
+
+ private:
+  Tensor storage_;
 };
 
 }  // namespace sparsetrain

@@ -46,9 +46,10 @@ int CgroupCpus() {
     std::string path = line.substr(second + 1);
     if (path == "/") path.clear();
     if (controllers.empty()) {
-      tightest = Tighter(tightest, TightestUpwards("/sys/fs/cgroup", path, [](const std::string& dir) {
-        return CpusOfQuota(ReadFile(dir + "/cpu.max"));
-      }));
+      tightest =
+          Tighter(tightest, TightestUpwards("/sys/fs/cgroup", path, [](const std::string& dir) {
+                    return CpusOfQuota(ReadFile(dir + "/cpu.max"));
+                  }));
       continue;
     }
     std::stringstream names(controllers);
@@ -58,11 +59,11 @@ int CgroupCpus() {
     if (!has_cpu) continue;
     const std::string root = "/sys/fs/cgroup/" + controllers;
     tightest = Tighter(tightest, TightestUpwards(root, path, [](const std::string& dir) {
-      const std::string quota = ReadFile(dir + "/cpu.cfs_quota_us");
-      const std::string period = ReadFile(dir + "/cpu.cfs_period_us");
-      if (quota.empty() || period.empty()) return 0;
-      return CpusOfQuota(std::atoll(quota.c_str()), std::atoll(period.c_str()));
-    }));
+                         const std::string quota = ReadFile(dir + "/cpu.cfs_quota_us");
+                         const std::string period = ReadFile(dir + "/cpu.cfs_period_us");
+                         if (quota.empty() || period.empty()) return 0;
+                         return CpusOfQuota(std::atoll(quota.c_str()), std::atoll(period.c_str()));
+                       }));
   }
   return tightest;
 }
@@ -95,7 +96,8 @@ int ThreadCountFor(int requested, bool exact, int available) {
 }
 
 Status ThreadPool::Create(int threads, std::unique_ptr<ThreadPool>* out) {
-  if (threads < 1) return InvalidArgument("threads must be positive, got " + std::to_string(threads));
+  if (threads < 1)
+    return InvalidArgument("threads must be positive, got " + std::to_string(threads));
   pthreadpool_t pool = nullptr;
   if (threads > 1) {
     pool = pthreadpool_create(size_t(threads));

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "kernels/aligned.h"
+#include "kernels/parallel.h"
+
 namespace sparsetrain {
 namespace {
 
@@ -80,31 +83,61 @@ std::vector<float> ConvTester::Unblocked(const std::vector<float>& blocked, Dims
   return out;
 }
 
-void ConvTester::CheckForward(const ForwardKernel& kernel, pthreadpool_t pool) {
+namespace {
+
+// The workspace a pass asks for, then a guard band the kernel must not write.
+class GuardedWorkspace {
+ public:
+  GuardedWorkspace(const ConvFamily& family, ConvPass pass, const ConvShape& s, pthreadpool_t pool)
+      : floats_(family.workspace_floats(pass, s, ThreadCount(pool))),
+        storage_(size_t(floats_ + kGuard), kSentinel) {}
+  Workspace get() { return {storage_.data(), floats_}; }
+  void ExpectGuardIntact() const {
+    for (int64_t i = floats_; i < floats_ + kGuard; ++i) {
+      ASSERT_EQ(storage_[size_t(i)], kSentinel) << "workspace overrun at float " << i - floats_;
+    }
+  }
+
+ private:
+  static constexpr int64_t kGuard = 256;
+  static constexpr float kSentinel = -12345.0f;
+  int64_t floats_;
+  AlignedFloats storage_;
+};
+
+}  // namespace
+
+void ConvTester::CheckForward(const ConvFamily& family, pthreadpool_t pool) {
   std::vector<float> want(s_.output().count()), abs_sum(want.size());
   reference::ConvForward(s_, x_.data(), w_.data(), bias_.data(), want.data(), abs_sum.data());
   const std::vector<float> x = Blocked(x_, s_.input(), Layout::kNChw16c);
   const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kOIhw16i16o);
   std::vector<float> y(StorageFloats(s_.output(), Layout::kNChw16c), NAN);
-  const Status status = kernel(s_, x.data(), w.data(), bias_.data(), y.data(), pool);
+  GuardedWorkspace workspace(family, ConvPass::kForward, s_, pool);
+  const Status status =
+      family.forward(s_, x.data(), w.data(), bias_.data(), y.data(), workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
+  workspace.ExpectGuardIntact();
   ExpectClose(Unblocked(y, s_.output(), Layout::kNChw16c), want, abs_sum, s_.c * s_.r * s_.s + 1,
               "forward " + Describe(s_));
 }
 
-void ConvTester::CheckBackwardData(const BackwardDataKernel& kernel, pthreadpool_t pool) {
+void ConvTester::CheckBackwardData(const ConvFamily& family, pthreadpool_t pool) {
   std::vector<float> want(s_.input().count()), abs_sum(want.size());
   reference::ConvBackwardData(s_, dy_.data(), w_.data(), want.data(), abs_sum.data());
   const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
   const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kIOhw16o16i);
   std::vector<float> dx(StorageFloats(s_.input(), Layout::kNChw16c), NAN);
-  const Status status = kernel(s_, dy.data(), w.data(), dx.data(), pool);
+  GuardedWorkspace workspace(family, ConvPass::kBackwardData, s_, pool);
+  const Status status =
+      family.backward_data(s_, dy.data(), w.data(), dx.data(), workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
+  workspace.ExpectGuardIntact();
   ExpectClose(Unblocked(dx, s_.input(), Layout::kNChw16c), want, abs_sum, s_.k * s_.r * s_.s,
               "backward data " + Describe(s_));
 }
 
-void ConvTester::CheckBackwardWeights(const BackwardWeightsKernel& kernel, pthreadpool_t pool) {
+void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool) {
   std::vector<float> want(s_.weights().count()), abs_sum(want.size());
   std::vector<float> want_bias(s_.k), bias_abs(s_.k);
   reference::ConvBackwardWeights(s_, x_.data(), dy_.data(), want.data(), want_bias.data(),
@@ -113,8 +146,11 @@ void ConvTester::CheckBackwardWeights(const BackwardWeightsKernel& kernel, pthre
   const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
   std::vector<float> dw(StorageFloats(s_.weights(), Layout::kOIhw16i16o), NAN);
   std::vector<float> dbias(s_.k, NAN);
-  const Status status = kernel(s_, x.data(), dy.data(), dw.data(), dbias.data(), pool);
+  GuardedWorkspace workspace(family, ConvPass::kBackwardWeights, s_, pool);
+  const Status status = family.backward_weights(s_, x.data(), dy.data(), dw.data(), dbias.data(),
+                                                workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
+  workspace.ExpectGuardIntact();
   const int64_t terms = s_.n * s_.p() * s_.q();
   ExpectClose(Unblocked(dw, s_.weights(), Layout::kOIhw16i16o), want, abs_sum, terms,
               "backward weights " + Describe(s_));

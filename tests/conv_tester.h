@@ -8,11 +8,11 @@
 #include <pthreadpool.h>
 
 #include <cmath>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/conv_family.h"
 #include "kernels/conv_shape.h"
 #include "kernels/layout.h"
 #include "kernels/reorder.h"
@@ -20,14 +20,6 @@
 #include "tests/per_target_test.h"
 
 namespace sparsetrain {
-
-// Kernel signatures of the three passes (blocked layouts, see kernels/conv_dense.h).
-using ForwardKernel = std::function<Status(const ConvShape&, const float* x, const float* w,
-                                           const float* bias, float* y, pthreadpool_t)>;
-using BackwardDataKernel = std::function<Status(
-    const ConvShape&, const float* dy, const float* w_transposed, float* dx, pthreadpool_t)>;
-using BackwardWeightsKernel = std::function<Status(
-    const ConvShape&, const float* x, const float* dy, float* dw, float* dbias, pthreadpool_t)>;
 
 ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
                     int64_t stride, int64_t pad);
@@ -43,9 +35,11 @@ class ConvTester {
   // dy for backward-by-input and backward-by-weights) that are exactly zero.
   ConvTester(const ConvShape& shape, double zeros, uint32_t seed);
 
-  void CheckForward(const ForwardKernel& kernel, pthreadpool_t pool);
-  void CheckBackwardData(const BackwardDataKernel& kernel, pthreadpool_t pool);
-  void CheckBackwardWeights(const BackwardWeightsKernel& kernel, pthreadpool_t pool);
+  // Each runs the family's pass with exactly the workspace its query asks for (followed by a
+  // guard band that must stay untouched) and compares the result with the reference.
+  void CheckForward(const ConvFamily& family, pthreadpool_t pool);
+  void CheckBackwardData(const ConvFamily& family, pthreadpool_t pool);
+  void CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool);
 
  private:
   std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) const;

@@ -79,13 +79,14 @@ TEST(ThreadPoolTest, OversubscribedPoolsDoNotCollapse) {
       StepResult r;
       ASSERT_TRUE(run.model->TrainStep(images.data(), labels.data(), kBatch, &r).ok());
       const auto end = std::chrono::steady_clock::now();
-      if (step >= kWarmups) run.ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+      if (step >= kWarmups)
+        run.ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
     }
   }
   for (Run& run : runs) std::sort(run.ms.begin(), run.ms.end());
   const double one = runs[0].ms[kSteps / 2], many = runs[1].ms[kSteps / 2];
-  EXPECT_LT(many, 3.0 * one) << counts[1] << " threads: " << many << " ms per step, 1 thread: "
-                             << one << " ms";
+  EXPECT_LT(many, 3.0 * one) << counts[1] << " threads: " << many
+                             << " ms per step, 1 thread: " << one << " ms";
 }
 
 }  // namespace
