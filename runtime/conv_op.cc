@@ -90,10 +90,14 @@ ConvKernel ConvOp::Choose(ConvPass pass, const ConvShape& shape, double zeros,
 template <class Run>
 Status ConvOp::Timed(ConvPass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
                      WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
+  // Room for either family, so that the selector trying the other one never allocates mid-run.
+  const int64_t threads = ThreadCount(pool);
+  const int64_t floats =
+      std::max(ConvFamilyOf(ConvKernel::kDense).workspace_floats(pass, shape, threads),
+               ConvFamilyOf(ConvKernel::kSparse).workspace_floats(pass, shape, threads));
   const ConvFamily& family = ConvFamilyOf(kernel);
   Workspace workspace;
-  Status status =
-      arena->Reserve(family.workspace_floats(pass, shape, ThreadCount(pool)), &workspace);
+  Status status = arena->Reserve(floats, &workspace);
   if (!status.ok()) return status;
   const auto start = std::chrono::steady_clock::now();
   status = run(family, workspace);
