@@ -6,7 +6,6 @@
 
 #include <vector>
 
-#include "kernels/aligned.h"
 #include "tests/conv_tester.h"
 
 namespace sparsetrain {
@@ -50,26 +49,7 @@ TEST_P(ConvDenseTest, RejectsInvalidShapesAndNullTensors) {
 }
 
 TEST_P(ConvDenseTest, RefusesAWorkspaceSmallerThanItsQuery) {
-  const ConvShape s = MakeShape(2, 16, 6, 6, 16, 1, 1, 2, 0);  // strided 1x1: needs scratch
-  AlignedFloats x(4096), w(4096), bias(16), y(4096), dy(4096), dw(4096);
-  const ConvFamily& family = ConvFamilyOf(ConvKernel::kDense);
-  for (ConvPass pass : {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
-    const int64_t needed = family.workspace_floats(pass, s, 1);
-    ASSERT_GT(needed, 0);
-    AlignedFloats scratch(static_cast<size_t>(needed));
-    const Workspace short_by_one{scratch.data(), needed - 1};
-    Status status;
-    if (pass == ConvPass::kForward) {
-      status = family.forward(s, x.data(), w.data(), bias.data(), y.data(), short_by_one, nullptr);
-    } else if (pass == ConvPass::kBackwardData) {
-      status = family.backward_data(s, dy.data(), w.data(), x.data(), short_by_one, nullptr);
-    } else {
-      status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, short_by_one,
-                                       nullptr);
-    }
-    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << ConvPassName(pass);
-    EXPECT_NE(status.message().find("workspace"), std::string::npos) << status.message();
-  }
+  ExpectShortWorkspaceRefused(ConvFamilyOf(ConvKernel::kDense));
 }
 
 INSTANTIATE_PER_TARGET_TEST_SUITE(ConvDenseTest);

@@ -157,6 +157,28 @@ void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t po
   ExpectClose(dbias, want_bias, bias_abs, terms, "bias gradient " + Describe(s_));
 }
 
+void ExpectShortWorkspaceRefused(const ConvFamily& family) {
+  const ConvShape s = MakeShape(2, 16, 6, 6, 16, 1, 1, 2, 0);  // strided 1x1: needs scratch
+  AlignedFloats x(4096), w(4096), bias(16), y(4096), dy(4096), dw(4096);
+  for (ConvPass pass : {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
+    const int64_t needed = family.workspace_floats(pass, s, 1);
+    ASSERT_GT(needed, 0);
+    AlignedFloats scratch(static_cast<size_t>(needed));
+    const Workspace short_by_one{scratch.data(), needed - 1};
+    Status status;
+    if (pass == ConvPass::kForward) {
+      status = family.forward(s, x.data(), w.data(), bias.data(), y.data(), short_by_one, nullptr);
+    } else if (pass == ConvPass::kBackwardData) {
+      status = family.backward_data(s, dy.data(), w.data(), x.data(), short_by_one, nullptr);
+    } else {
+      status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, short_by_one,
+                                       nullptr);
+    }
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << ConvPassName(pass);
+    EXPECT_NE(status.message().find("workspace"), std::string::npos) << status.message();
+  }
+}
+
 void ExpectClose(const std::vector<float>& got, const std::vector<float>& want,
                  const std::vector<float>& abs_sum, int64_t terms, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;

@@ -50,6 +50,9 @@ class ConvTester {
   std::vector<float> x_, w_, bias_, dy_;  // NCHW / KCRS
 };
 
+// Asserts that each pass of `family` refuses a workspace one float short of what it asks for.
+void ExpectShortWorkspaceRefused(const ConvFamily& family);
+
 // A per-target suite with a 2-thread pool: cases alternate between the pool and the calling
 // thread alone, so both paths of every kernel run.
 class ConvKernelTest : public PerTargetPoolTest {
