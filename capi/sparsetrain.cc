@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "kernels/base/limits.h"
 #include "kernels/isa.h"
 #include "runtime/allocator.h"
 #include "runtime/conv_op.h"
@@ -526,10 +527,10 @@ st_status CreateContext(int32_t threads, bool exact, const st_allocator* allocat
   return Guard(call, [&] {
     ST_RETURN_IF_ERROR(NotNull(out, "out", call));
     const int32_t lowest = exact ? 1 : 0;
-    if (threads < lowest || threads > 1024) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": threads must be in [" +
-                                           std::to_string(lowest) + ", 1024], got " +
-                                           std::to_string(threads));
+    if (threads < lowest || threads > st::kMaxThreads) {
+      return Fail(ST_INVALID_ARGUMENT,
+                  std::string(call) + ": threads must be in [" + std::to_string(lowest) + ", " +
+                      std::to_string(st::kMaxThreads) + "], got " + std::to_string(threads));
     }
     if (allocator != nullptr && (allocator->alloc == nullptr || allocator->free == nullptr)) {
       return Fail(ST_INVALID_ARGUMENT,
@@ -740,6 +741,7 @@ st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y) {
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, y, "y", c->shape.output(), call, &ty));
+    st::ScopedAllocator scope(c->context->allocator_or_null());  // workspace, transposed weights
     return Check(c->op->Forward(c->shape, tx->tensor.data(), -1, ty->tensor.data(), c->policy,
                                 &c->workspace, c->context->pool()),
                  call);
@@ -754,6 +756,7 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dx, "dx", c->shape.input(), call, &tdx));
+    st::ScopedAllocator scope(c->context->allocator_or_null());
     return Check(c->op->Backward(c->shape, nullptr, tdy->tensor.data(), -1, /*weight_grads=*/false,
                                  tdx->tensor.data(), c->policy, &c->workspace, c->context->pool()),
                  call);
@@ -768,6 +771,7 @@ st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_t
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
+    st::ScopedAllocator scope(c->context->allocator_or_null());
     return Check(c->op->Backward(c->shape, tx->tensor.data(), tdy->tensor.data(), -1,
                                  /*weight_grads=*/true, nullptr, c->policy, &c->workspace,
                                  c->context->pool()),

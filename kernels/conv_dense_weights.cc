@@ -279,14 +279,7 @@ WeightsWorkspace CarveWeights(const ConvShape& s, int64_t threads, Workspace wor
 }  // namespace
 
 int64_t ConvWorkspaceFloatsDense(ConvPass pass, const ConvShape& s, int64_t threads) {
-  switch (pass) {
-    case ConvPass::kForward:
-      return direct::ForwardWorkspaceFloats(s);
-    case ConvPass::kBackwardData:
-      return direct::BackwardDataWorkspaceFloats(s);
-    case ConvPass::kBackwardWeights:
-      break;
-  }
+  if (pass != ConvPass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
   return CarveWeights(s, threads, {}).floats;
 }
 

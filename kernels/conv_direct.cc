@@ -76,6 +76,10 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
   });
 }
 
+int64_t WorkspaceFloats(ConvPass pass, const ConvShape& s) {
+  return pass == ConvPass::kForward ? ForwardWorkspaceFloats(s) : BackwardDataWorkspaceFloats(s);
+}
+
 int64_t ForwardWorkspaceFloats(const ConvShape& s) {
   WorkspaceCarver carver;
   carver.Take(SubsampledFloats(s));
@@ -94,8 +98,9 @@ Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const
   WorkspaceCarver carver(workspace);
   float* x_sub = carver.Take(SubsampledFloats(shape));
   float* padded_bias = carver.Take(PaddedChannels(shape.k));
-  if (IsStridedPointwise(shape)) x = Subsample(shape, x, x_sub, pool);
-  const ConvShape s = AsLongRows(IsStridedPointwise(shape) ? SubsampledShape(shape) : shape);
+  const bool strided = IsStridedPointwise(shape);
+  if (strided) x = Subsample(shape, x, x_sub, pool);
+  const ConvShape s = AsLongRows(strided ? SubsampledShape(shape) : shape);
   if (bias != nullptr) {
     std::copy(bias, bias + s.k, padded_bias);
     std::fill(padded_bias + s.k, padded_bias + PaddedChannels(s.k), 0.0f);

@@ -71,9 +71,11 @@ struct PixelRun {
 // An engine that runs a whole pass (one per kernel family and ISA).
 using Engine = void (*)(const Problem&, pthreadpool_t);
 
-// The workspace RunForward and RunBackwardData need for `shape` (the same for every engine).
+// The workspace RunForward and RunBackwardData need for `shape` (the same for every engine);
+// WorkspaceFloats picks one by pass (forward or backward by input).
 int64_t ForwardWorkspaceFloats(const ConvShape& shape);
 int64_t BackwardDataWorkspaceFloats(const ConvShape& shape);
+int64_t WorkspaceFloats(ConvPass pass, const ConvShape& shape);
 
 // Checks the call and runs the forward pass (y = conv(x, w) + bias) on `engine`; `pass` names
 // the call in error messages.

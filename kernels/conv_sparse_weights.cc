@@ -285,10 +285,12 @@ SparseWeightsSplit PlanSparseWeightsSplit(const ConvShape& s, int64_t threads) {
 }
 
 // The per-target pieces of the workspace: dw copies of the batch splits after the first, then
-// per thread a slot for packed x rows and a slot for dy's masks.
+// a slot per thread holding a chunk's packed x rows and, at masks_offset, its dy masks.
 struct SparseWeightsScratch {
+  SparseWeightsSplit plan;
   float* partials;
-  ThreadSlots rows, masks;
+  ThreadSlots slots;
+  int64_t masks_offset;
   int64_t floats;
 };
 
@@ -306,13 +308,10 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
       carver.Take((plan.batch_splits - 1) * StorageFloats(s.weights(), Layout::kIOhw16o16i));
   WorkspaceCarver slot;
   slot.Take(chunk_rows * row_floats);
-  const int64_t rows_slot = slot.floats();
-  float* rows = carver.Take(threads * rows_slot);
-  slot = WorkspaceCarver();
+  const int64_t masks_offset = slot.floats();
   slot.Take(mask_floats);
-  const int64_t masks_slot = slot.floats();
-  float* masks = carver.Take(threads * masks_slot);
-  return {partials, ThreadSlots(rows, rows_slot), ThreadSlots(masks, masks_slot), carver.floats()};
+  float* slots = carver.Take(threads * slot.floats());
+  return {plan, partials, ThreadSlots(slots, slot.floats()), masks_offset, carver.floats()};
 }
 
 int64_t SparseWeightsScratchFloats(const ConvShape& s, int64_t threads) {
@@ -326,10 +325,9 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   const int64_t cblocks = BlocksOf(s.c);
   const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
   const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
-  const SparseWeightsSplit plan = PlanSparseWeightsSplit(s, ThreadCount(pool));
-  const int64_t k_splits = plan.k_splits, batch_splits = plan.batch_splits;
-  const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
   SparseWeightsScratch pieces = CarveSparseWeights(s, ThreadCount(pool), scratch);
+  const int64_t k_splits = pieces.plan.k_splits, batch_splits = pieces.plan.batch_splits;
+  const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
   float* const partials = pieces.partials;
   const bool three_wide = s.s == 3;
   const int64_t items = groups * k_splits;
@@ -346,6 +344,8 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
     if (k_begin >= k_end) return;  // the split's last channel range can be empty
     const int64_t cb = g * kMaxCB;
     const int64_t ncb = std::min<int64_t>(kMaxCB, cblocks - cb);
+    const ThreadSlots::Claim slot(pieces.slots);
+    uint64_t* const masks = reinterpret_cast<uint64_t*>(slot.data() + pieces.masks_offset);
     for (int64_t n = n_begin; n < n_end; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
@@ -353,9 +353,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
         // Source rows of the chunk, padding rows included (as zeros).
         const int64_t row_begin = oh * s.stride_h - s.pad_h;
         const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
-        const ThreadSlots::Claim rows(pieces.rows), mask_slot(pieces.masks);
-        const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, rows.data());
-        uint64_t* const masks = reinterpret_cast<uint64_t*>(mask_slot.data());
+        const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, slot.data());
         DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
         const int64_t k_masks = (oh_end - oh) * MaskWords(s);
         for (int64_t k = k_begin; k < k_end; ++k) {
@@ -408,14 +406,7 @@ int64_t SparseWeightsFloats(const ConvShape& s, int64_t threads, float* base, fl
 }  // namespace
 
 int64_t ConvWorkspaceFloatsSparse(ConvPass pass, const ConvShape& s, int64_t threads) {
-  switch (pass) {
-    case ConvPass::kForward:
-      return direct::ForwardWorkspaceFloats(s);
-    case ConvPass::kBackwardData:
-      return direct::BackwardDataWorkspaceFloats(s);
-    case ConvPass::kBackwardWeights:
-      break;
-  }
+  if (pass != ConvPass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
   float *dw_t, *scratch;
   return SparseWeightsFloats(s, threads, nullptr, &dw_t, &scratch);
 }

@@ -13,7 +13,7 @@ namespace sparsetrain {
 // Calls body(i) for i in [0, count), items spread over the pool's threads. Workers sleep
 // between loops instead of spinning: a spinning worker takes the core from a thread that has
 // work, so a pool larger than the free cores (or one sharing them with other processes) ran a
-// training step 10-50x slower; sleeping costs the 2-thread step nothing measurable.
+// training step many times slower (bench/thread_scaling shows both).
 template <class Body>
 void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
   pthreadpool_parallelize_1d(

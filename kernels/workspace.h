@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/base/limits.h"
 #include "kernels/base/status.h"
 
 namespace sparsetrain {
@@ -47,12 +48,12 @@ inline Status CheckWorkspace(const char* pass, Workspace workspace, int64_t need
   return Status::Ok();
 }
 
-// Per-thread pieces of scratch: `count` slots of equal size, of which each work item claims one
-// while it runs. A pool runs at most as many items at once as it has threads, so with a slot
-// per thread a claim always finds one free (pthreadpool does not tell an item its thread).
+// Per-thread pieces of scratch: slots of equal size, one per thread of the pool, of which each
+// work item claims one while it runs. A pool runs at most as many items at once as it has
+// threads, so a claim always finds one free (pthreadpool does not tell an item its thread).
 class ThreadSlots {
  public:
-  static constexpr int64_t kMaxSlots = 1024;  // the most threads a context may have
+  static constexpr int64_t kMaxSlots = kMaxThreads;
 
   ThreadSlots(float* base, int64_t slot_floats) : base_(base), slot_floats_(slot_floats) {}
 

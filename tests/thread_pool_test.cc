@@ -49,8 +49,8 @@ TEST(ThreadPoolTest, PoolsRunTheirThreadCount) {
   EXPECT_FALSE(ThreadPool::Create(0, &pool).ok());
 }
 
-// Many more threads than cores once made a step 25-120x slower than one thread (workers spun
-// against each other). The bound is loose on purpose: this guards against the collapse, it
+// Many more threads than cores once made a step many times slower than one thread (workers
+// spun against each other). The bound is loose on purpose: this guards against the collapse, it
 // does not measure speed.
 TEST(ThreadPoolTest, OversubscribedPoolsDoNotCollapse) {
   struct Run {

@@ -10,6 +10,9 @@ namespace sparsetrain {
 // real tensor, and products of a few such sizes still fit in int64_t and double exactly.
 constexpr int64_t kMaxTensorElements = int64_t{1} << 40;
 
+// Threads of one pool (a context's, or any the kernels are given).
+constexpr int kMaxThreads = 1024;
+
 // Whether a product of sizes, computed in double so that it cannot overflow, is within the limit.
 inline bool WithinTensorLimit(double elements) { return elements <= double(kMaxTensorElements); }
 

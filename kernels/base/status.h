@@ -19,7 +19,6 @@ enum class StatusCode {
   kCorruptData,  // a file or buffer failed validation
   kInternal,
 };
-constexpr int kStatusCodeCount = int(StatusCode::kInternal) + 1;
 
 class [[nodiscard]] Status {
  public:

@@ -563,6 +563,32 @@ static void TestAllocator(void) {
   OK(st_model_destroy(model));
   OK(st_context_destroy(context));
   CHECK(live_allocations == 0);
+
+  /* A standalone convolution's scratch (a strided 1x1 subsamples its input) and transposed
+   * weights come through the allocator too. */
+  {
+    const st_conv_desc desc = {2, 16, 6, 6, 16, 1, 1, 2, 2, 0, 0, 1};
+    const int64_t x_dims[4] = {2, 16, 6, 6}, y_dims[4] = {2, 16, 3, 3};
+    st_conv* conv;
+    st_tensor *x, *y;
+    size_t before;
+    OK(st_context_create(1, &allocator, &context));
+    OK(st_conv_create(context, &desc, &conv));
+    OK(st_tensor_create(context, x_dims, ST_LAYOUT_NCHW16C, &x));
+    OK(st_tensor_create(context, y_dims, ST_LAYOUT_NCHW16C, &y));
+    before = total_allocations;
+    OK(st_conv_forward(conv, x, y));
+    CHECK(total_allocations > before);
+    before = total_allocations;
+    OK(st_conv_backward_data(conv, y, x));
+    CHECK(total_allocations > before);
+    OK(st_conv_backward_weights(conv, x, y));
+    OK(st_tensor_destroy(x));
+    OK(st_tensor_destroy(y));
+    OK(st_conv_destroy(conv));
+    OK(st_context_destroy(context));
+    CHECK(live_allocations == 0);
+  }
 }
 
 int main(void) {
