@@ -123,8 +123,15 @@ class Layer {
     }
     return trainable;
   }
-  // Whether Backward has parameter gradients to write.
-  bool HasTrainableParameters() { return !TrainableParameters().empty(); }
+  // Whether Backward has parameter gradients to write. Called every step, so it builds no list:
+  // whether the layer has learnable parameters at all is found once.
+  virtual bool HasTrainableParameters() {
+    if (learnable_ < 0) {
+      learnable_ = 0;
+      for (Parameter* p : Parameters()) learnable_ |= p->is_buffer ? 0 : 1;
+    }
+    return !frozen_ && learnable_ == 1;
+  }
 
   virtual const LayerTelemetry& telemetry() const { return telemetry_; }
   virtual void ResetTelemetry() { telemetry_ = LayerTelemetry(); }
@@ -141,6 +148,7 @@ class Layer {
  private:
   std::string name_;
   bool frozen_ = false;
+  int learnable_ = -1;  // whether Parameters() holds a non-buffer; -1 until first asked
 };
 
 }  // namespace sparsetrain

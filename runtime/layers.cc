@@ -294,7 +294,10 @@ Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
   float* running_mean = running_mean_.value.data();
   float* running_var = running_var_.value.data();
   if (ctx.training) {
-    std::vector<double> sum(padded), squares(padded);
+    std::vector<double>& sum = sums_;
+    std::vector<double>& squares = squares_;
+    sum.assign(size_t(padded), 0.0);
+    squares.assign(size_t(padded), 0.0);
     ChannelSums(dims, x.tensor.data(), mean_.data(), nullptr, nullptr, sum.data(), nullptr,
                 ctx.pool);
     for (int64_t c = 0; c < channels_; ++c) mean_[c] = float(sum[c] / count);
@@ -313,7 +316,10 @@ Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
       inv_std_[c] = float(1.0 / std::sqrt(double(running_var[c]) + eps_));
     }
   }
-  std::vector<float> scale(padded, 0.0f), shift(padded, 0.0f);
+  std::vector<float>& scale = scale_;
+  std::vector<float>& shift = shift_;
+  scale.assign(size_t(padded), 0.0f);
+  shift.assign(size_t(padded), 0.0f);
   const float* gamma = weight_.value.data();
   const float* beta = bias_.value.data();
   for (int64_t c = 0; c < channels_; ++c) {
@@ -332,9 +338,12 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
   const int64_t padded = PaddedChannels(channels_);
   const double count = double(dims.n * dims.h * dims.w);
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
-  std::vector<double> sum_dy(padded), sum_dy_xc(padded);
-  const std::vector<float> zero(padded, 0.0f);
-  ChannelSums(dims, dy.tensor.data(), zero.data(), x_->tensor.data(), mean_.data(), sum_dy.data(),
+  std::vector<double>& sum_dy = sums_;
+  std::vector<double>& sum_dy_xc = squares_;
+  sum_dy.assign(size_t(padded), 0.0);
+  sum_dy_xc.assign(size_t(padded), 0.0);
+  zero_.assign(size_t(padded), 0.0f);
+  ChannelSums(dims, dy.tensor.data(), zero_.data(), x_->tensor.data(), mean_.data(), sum_dy.data(),
               sum_dy_xc.data(), ctx.pool);
   if (!frozen()) {
     for (int64_t c = 0; c < channels_; ++c) {
@@ -346,7 +355,12 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
   Status status = PrepareActivation({dims, Layout::kNChw16c}, &input_grad_);
   if (!status.ok()) return status;
   // dx = a dy + b x + shift: with batch statistics the mean and variance depend on x too.
-  std::vector<float> a(padded, 0.0f), b(padded, 0.0f), shift(padded, 0.0f);
+  std::vector<float>& a = scale_;
+  std::vector<float>& b = slope_;
+  std::vector<float>& shift = shift_;
+  a.assign(size_t(padded), 0.0f);
+  b.assign(size_t(padded), 0.0f);
+  shift.assign(size_t(padded), 0.0f);
   const float* gamma = weight_.value.data();
   for (int64_t c = 0; c < channels_; ++c) {
     const double scale = double(gamma[c]) * inv_std_[c];

@@ -109,6 +109,9 @@ class BatchNorm2d : public Layer {
   Parameter weight_, bias_, running_mean_, running_var_;
   // Of the last forward pass, per padded channel: the mean and 1/sqrt(var + eps) it used.
   std::vector<float> mean_, inv_std_;
+  // Per-channel scratch of both passes, kept so that steps after the first allocate nothing.
+  std::vector<double> sums_, squares_;
+  std::vector<float> scale_, shift_, slope_, zero_;
   bool used_batch_statistics_ = false;
   const Activation* x_ = nullptr;
 };

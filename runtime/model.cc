@@ -75,7 +75,10 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
   return body_.Forward(input_batch_, ctx, logits);
 }
 
-std::vector<Parameter*> Model::TrainableParameters() const { return body_.TrainableParameters(); }
+const std::vector<Parameter*>& Model::TrainableParameters() {
+  if (!trainable_known_) trainable_ = body_.TrainableParameters(), trainable_known_ = true;
+  return trainable_;
+}
 
 Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batch,
                         StepResult* result, float* logits_out) {
@@ -109,7 +112,7 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
   const Activation* input_grad = nullptr;
   status = body_.Backward(logits_grad_, /*need_dx=*/false, ctx, &input_grad);
   if (!status.ok()) return status;
-  const std::vector<Parameter*> params = TrainableParameters();
+  const std::vector<Parameter*>& params = TrainableParameters();
   if (!params.empty()) {
     status = optimizer_->Step(params, pool_, &r.grad_norm);
     if (!status.ok()) return status;
@@ -155,6 +158,7 @@ Status Model::SetFrozen(const std::string& name, bool frozen) {
   for (Layer* layer : layers_) {
     if (layer->name() == name) {
       layer->SetFrozen(frozen);
+      trainable_known_ = false;
       return Status::Ok();
     }
   }

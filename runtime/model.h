@@ -92,7 +92,8 @@ class Model {
   Model() = default;
   Status CheckBatch(const float* images, int64_t batch, const char* call) const;
   Status RunForward(const float* images, int64_t batch, bool training, const Activation** logits);
-  std::vector<Parameter*> TrainableParameters() const;
+  // What the optimiser updates; rebuilt on the first step after a freeze or unfreeze.
+  const std::vector<Parameter*>& TrainableParameters();
 
   TensorSpec input_;
   int64_t classes_ = 0;
@@ -104,6 +105,8 @@ class Model {
   bool check_inputs_ = false;
   Activation input_batch_, logits_grad_;
   WorkspaceArena workspace_;  // the kernels' scratch, shared by all layers
+  std::vector<Parameter*> trainable_;
+  bool trainable_known_ = false;
 };
 
 class ModelBuilder {

@@ -76,19 +76,19 @@ double LearningRate(const OptimizerConfig& config, int64_t step) {
   return lr;
 }
 
-std::vector<std::string> Optimizer::StateNames() const {
-  if (config_.kind == OptimizerKind::kSgd) {
-    if (config_.momentum == 0.0) return {};
-    return {"momentum_buffer"};
-  }
-  return {"exp_avg", "exp_avg_sq"};
+size_t Optimizer::StateCount() const {
+  if (config_.kind == OptimizerKind::kSgd) return config_.momentum == 0.0 ? 0 : 1;
+  return 2;
+}
+
+const char* Optimizer::StateName(size_t i) const {
+  return config_.kind == OptimizerKind::kSgd ? kSgdStateNames[i] : kAdamStateNames[i];
 }
 
 Status Optimizer::EnsureState(const Parameter& param) {
   State& state = state_[param.name];
-  const std::vector<std::string> names = StateNames();
   Tensor* slots[] = {&state.first, &state.second};
-  for (size_t i = 0; i < names.size(); ++i) {
+  for (size_t i = 0; i < StateCount(); ++i) {
     if (!slots[i]->empty()) continue;
     Status status = Tensor::Create(param.value.dims(), param.value.layout(), slots[i]);
     if (!status.ok()) return status;
@@ -100,9 +100,8 @@ std::map<std::string, Tensor*> Optimizer::StateOf(const Parameter& param) {
   std::map<std::string, Tensor*> fields;
   auto it = state_.find(param.name);
   if (it == state_.end()) return fields;
-  const std::vector<std::string> names = StateNames();
   Tensor* slots[] = {&it->second.first, &it->second.second};
-  for (size_t i = 0; i < names.size(); ++i) fields[names[i]] = slots[i];
+  for (size_t i = 0; i < StateCount(); ++i) fields[StateName(i)] = slots[i];
   return fields;
 }
 

@@ -63,7 +63,11 @@ class Optimizer {
   std::map<std::string, Tensor*> StateOf(const Parameter& param);
   // The state tensors Step would create for `param`, created now (zero) if missing.
   Status EnsureState(const Parameter& param);
-  std::vector<std::string> StateNames() const;
+  // The names of the state tensors kept per parameter: the first StateCount() of these.
+  size_t StateCount() const;
+  static constexpr const char* kSgdStateNames[] = {"momentum_buffer"};
+  static constexpr const char* kAdamStateNames[] = {"exp_avg", "exp_avg_sq"};
+  const char* StateName(size_t i) const;
   void set_steps(int64_t steps) { steps_ = steps; }
   int64_t StateBytes() const;
 

@@ -76,6 +76,13 @@ std::vector<Parameter*> Sequence::TrainableParameters() const {
   return all;
 }
 
+bool Sequence::HasTrainableParameters() const {
+  for (const auto& layer : layers_) {
+    if (layer->HasTrainableParameters()) return true;
+  }
+  return false;
+}
+
 void Sequence::SetFrozen(bool frozen) const {
   for (const auto& layer : layers_) layer->SetFrozen(frozen);
 }
@@ -150,6 +157,10 @@ std::vector<Parameter*> Residual::TrainableParameters() {
   std::vector<Parameter*> all = body_.TrainableParameters();
   for (Parameter* p : shortcut_.TrainableParameters()) all.push_back(p);
   return all;
+}
+
+bool Residual::HasTrainableParameters() {
+  return body_.HasTrainableParameters() || shortcut_.HasTrainableParameters();
 }
 
 void Residual::SetFrozen(bool frozen) {

@@ -33,7 +33,7 @@ class Sequence {
   void CollectLayers(std::vector<Layer*>* layers) const;
   void Initialize(Random* random) const;
   std::vector<Parameter*> TrainableParameters() const;
-  bool HasTrainableParameters() const { return !TrainableParameters().empty(); }
+  bool HasTrainableParameters() const;
   void SetFrozen(bool frozen) const;
   void AddMemory(MemoryFootprint* memory) const;
 
@@ -54,6 +54,7 @@ class Residual : public Layer {
   void CollectLayers(std::vector<Layer*>* layers) override;
   void Initialize(Random* random) override;
   std::vector<Parameter*> TrainableParameters() override;
+  bool HasTrainableParameters() override;
   void SetFrozen(bool frozen) override;
   void AddMemory(MemoryFootprint* memory) const override;
 

@@ -1,0 +1,102 @@
+// After its first training step, a model trains, evaluates and predicts without a single heap
+// allocation (games and real-time apps call it from a frame loop), on every ISA. malloc and
+// friends are interposed for the whole process, so allocations by the pool's worker threads
+// count too.
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <pthreadpool.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "runtime/model.h"
+#include "tests/per_target_test.h"
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void __libc_free(void*);
+}
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<int64_t> allocations{0};
+void Count() {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
+}
+}  // namespace
+
+extern "C" {
+void* malloc(size_t bytes) {
+  Count();
+  return __libc_malloc(bytes);
+}
+void* calloc(size_t n, size_t bytes) {
+  Count();
+  return __libc_calloc(n, bytes);
+}
+void* realloc(void* p, size_t bytes) {
+  Count();
+  return __libc_realloc(p, bytes);
+}
+void* memalign(size_t alignment, size_t bytes) {
+  Count();
+  return __libc_memalign(alignment, bytes);
+}
+void* aligned_alloc(size_t alignment, size_t bytes) { return memalign(alignment, bytes); }
+int posix_memalign(void** out, size_t alignment, size_t bytes) {
+  *out = memalign(alignment, bytes);
+  return *out != nullptr ? 0 : ENOMEM;
+}
+void free(void* p) { __libc_free(p); }
+}
+
+namespace sparsetrain {
+namespace {
+
+class ZeroAllocationTest : public PerTargetPoolTest {};
+
+TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
+  // Every kind of layer: conv (3x3, strided 1x1), batch norm, ReLU, fused ReLU + max pooling,
+  // a residual block, global pooling, dropout, linear.
+  ModelBuilder b(3, 16, 16);
+  b.Conv2d(16, 3).BatchNorm().Relu().MaxPool(2, 2);
+  b.BeginResidual().Conv2d(32, 3, 2).BatchNorm().Relu().Conv2d(32, 3).BatchNorm();
+  b.Shortcut().Conv2d(32, 1, 2, 0).EndResidual().Relu();
+  b.GlobalAvgPool().Flatten().Dropout(0.2f).Linear(10);
+  std::unique_ptr<Model> model;
+  ASSERT_TRUE(b.Build(3, &model).ok());
+  model->set_pool(pool_);
+  constexpr int64_t kBatch = 4;
+  std::vector<float> images(kBatch * 3 * 16 * 16), logits(kBatch * 10);
+  std::vector<int32_t> labels(kBatch);
+  for (size_t i = 0; i < images.size(); ++i) images[i] = float(int(i * 37 % 23) - 9) / 9.0f;
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 3 % 10);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(images.data(), labels.data(), kBatch, &r).ok());
+  ASSERT_TRUE(model->EvalStep(images.data(), labels.data(), kBatch, &r).ok());
+  ASSERT_TRUE(model->Predict(images.data(), kBatch, logits.data()).ok());
+
+  allocations = 0;
+  counting = true;
+  // Enough steps for the kernel selector to try both kernels and settle.
+  for (int step = 0; step < 12; ++step) {
+    if (!model->TrainStep(images.data(), labels.data(), kBatch, &r).ok()) break;
+  }
+  const Status eval = model->EvalStep(images.data(), labels.data(), kBatch, &r);
+  const Status predict = model->Predict(images.data(), kBatch, logits.data());
+  counting = false;
+  ASSERT_TRUE(eval.ok() && predict.ok());
+  EXPECT_EQ(model->steps(), 13);
+  EXPECT_EQ(allocations.load(), 0);
+  ExpectRanOnTarget();
+}
+
+INSTANTIATE_PER_TARGET_TEST_SUITE(ZeroAllocationTest);
+
+}  // namespace
+}  // namespace sparsetrain
