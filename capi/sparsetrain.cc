@@ -64,10 +64,8 @@ st_status Guard(const char* call, const Body& body) {
 
 struct ContextState {
   std::unique_ptr<st::ThreadPool> threads;
-  bool has_allocator = false;
-  st::Allocator allocator;
+  st::Allocator allocator;  // the caller's hooks, or the C library's
   pthreadpool_t pool() const { return threads->get(); }
-  const st::Allocator* allocator_or_null() const { return has_allocator ? &allocator : nullptr; }
 };
 
 enum class Kind { kContext, kTensor, kConv, kModel };
@@ -312,7 +310,6 @@ st_status AddLayer(st_model* handle, const char* name, const char* call, const A
     if (name != nullptr && std::strlen(name) >= sizeof(st_layer_info{}.name)) {
       return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": layer names are at most 63 bytes");
     }
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     add(*m->builder);
     return Check(m->builder->TakeError(), call);
   });
@@ -347,7 +344,6 @@ st_status CreateTensor(st_context* context, const int64_t dims[4], st_layout lay
     st::Layout l;
     ST_RETURN_IF_ERROR(ToDims(dims, &d, call));
     ST_RETURN_IF_ERROR(ToLayout(layout, &l, call));
-    st::ScopedAllocator scope(c->context->allocator_or_null());
     auto t = std::make_unique<TensorObject>();
     t->context = c->context;
     if (wrap != nullptr) {
@@ -363,7 +359,7 @@ st_status CreateTensor(st_context* context, const int64_t dims[4], st_layout lay
       }
       ST_RETURN_IF_ERROR(Check(st::Tensor::Wrap(wrap, d, l, &t->tensor), call));
     } else {
-      ST_RETURN_IF_ERROR(Check(st::Tensor::Create(d, l, &t->tensor), call));
+      ST_RETURN_IF_ERROR(Check(st::Tensor::Create(d, l, c->context->allocator, &t->tensor), call));
       if (nchw != nullptr) {
         ST_RETURN_IF_ERROR(CheckCount(count, d.count(), "data", call));
         ST_RETURN_IF_ERROR(Check(t->tensor.CopyFrom(nchw, st::Layout::kNCHW), call));
@@ -537,10 +533,7 @@ st_status CreateContext(int32_t threads, bool exact, const st_allocator* allocat
                   std::string(call) + ": the allocator needs both alloc and free");
     }
     auto state = std::make_shared<ContextState>();
-    if (allocator != nullptr) {
-      state->has_allocator = true;
-      state->allocator = {allocator->alloc, allocator->free, allocator->user};
-    }
+    if (allocator != nullptr) state->allocator = {allocator->alloc, allocator->free, allocator->user};
     ST_RETURN_IF_ERROR(
         Check(st::ThreadPool::Create(st::ThreadCountFor(threads, exact, st::AvailableCpus()),
                                      &state->threads),
@@ -680,12 +673,13 @@ st_status st_conv_create(st_context* context, const st_conv_desc* desc, st_conv*
     s.stride_h = desc->stride_h, s.stride_w = desc->stride_w, s.pad_h = desc->pad_h,
     s.pad_w = desc->pad_w;
     ST_RETURN_IF_ERROR(Check(st::Validate(s), "st_conv_create"));
-    st::ScopedAllocator scope(c->context->allocator_or_null());
     auto conv = std::make_unique<ConvObject>();
     conv->context = c->context;
     conv->shape = s;
-    ST_RETURN_IF_ERROR(
-        Check(st::ConvOp::Create("conv", s, desc->bias != 0, &conv->op), "st_conv_create"));
+    conv->workspace = st::WorkspaceArena(c->context->allocator);
+    ST_RETURN_IF_ERROR(Check(
+        st::ConvOp::Create("conv", s, desc->bias != 0, c->context->allocator, &conv->op),
+        "st_conv_create"));
     conv->op->set_measure_zeros(true);
     *out = Publish<st_conv>(std::move(conv));
     return ST_OK;
@@ -741,7 +735,6 @@ st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y) {
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, y, "y", c->shape.output(), call, &ty));
-    st::ScopedAllocator scope(c->context->allocator_or_null());  // workspace, transposed weights
     return Check(c->op->Forward(c->shape, tx->tensor.data(), -1, ty->tensor.data(), c->policy,
                                 &c->workspace, c->context->pool()),
                  call);
@@ -756,7 +749,6 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dx, "dx", c->shape.input(), call, &tdx));
-    st::ScopedAllocator scope(c->context->allocator_or_null());
     return Check(c->op->Backward(c->shape, nullptr, tdy->tensor.data(), -1, /*weight_grads=*/false,
                                  tdx->tensor.data(), c->policy, &c->workspace, c->context->pool()),
                  call);
@@ -771,7 +763,6 @@ st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_t
     ST_RETURN_IF_ERROR(Lookup(conv, Kind::kConv, call, &c));
     ST_RETURN_IF_ERROR(ConvOperand(*c, x, "x", c->shape.input(), call, &tx));
     ST_RETURN_IF_ERROR(ConvOperand(*c, dy, "dy", c->shape.output(), call, &tdy));
-    st::ScopedAllocator scope(c->context->allocator_or_null());
     return Check(c->op->Backward(c->shape, tx->tensor.data(), tdy->tensor.data(), -1,
                                  /*weight_grads=*/true, nullptr, c->policy, &c->workspace,
                                  c->context->pool()),
@@ -808,7 +799,8 @@ st_status st_model_create(st_context* context, int64_t channels, int64_t height,
     ST_RETURN_IF_ERROR(NotNull(out, "out", "st_model_create"));
     auto m = std::make_unique<ModelObject>();
     m->context = c->context;
-    m->builder = std::make_unique<st::ModelBuilder>(channels, height, width);
+    m->builder =
+        std::make_unique<st::ModelBuilder>(channels, height, width, c->context->allocator);
     ST_RETURN_IF_ERROR(Check(m->builder->TakeError(), "st_model_create"));
     *out = Publish<st_model>(std::move(m));
     return ST_OK;
@@ -878,7 +870,6 @@ st_status st_model_finish(st_model* model, uint64_t seed) {
   return Guard("st_model_finish", [&] {
     ModelObject* m = nullptr;
     ST_RETURN_IF_ERROR(LookupModel(model, /*building=*/true, "st_model_finish", &m));
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     ST_RETURN_IF_ERROR(Check(m->builder->Build(seed, &m->model), "st_model_finish"));
     m->model->set_pool(m->context->pool());
     m->builder.reset();
@@ -1024,7 +1015,6 @@ st_status st_model_train_step(st_model* model, const float* images, size_t image
     ST_RETURN_IF_ERROR(CheckImages(*m->model, images, image_count, batch, call));
     ST_RETURN_IF_ERROR(NotNull(labels, "labels", call));
     ST_RETURN_IF_ERROR(NotNull(result, "result", call));
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     st::StepResult r;
     ST_RETURN_IF_ERROR(Check(m->model->TrainStep(images, labels, batch, &r), call));
     ToResult(r, result);
@@ -1045,7 +1035,6 @@ st_status st_model_eval_step(st_model* model, const float* images, size_t image_
     if (logits != nullptr) {
       ST_RETURN_IF_ERROR(CheckCount(logit_count, batch * m->model->classes(), "logits", call));
     }
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     st::StepResult r;
     ST_RETURN_IF_ERROR(Check(m->model->EvalStep(images, labels, batch, &r, logits), call));
     ToResult(r, result);
@@ -1062,7 +1051,6 @@ st_status st_model_predict(st_model* model, const float* images, size_t image_co
     ST_RETURN_IF_ERROR(CheckImages(*m->model, images, image_count, batch, call));
     ST_RETURN_IF_ERROR(NotNull(logits, "logits", call));
     ST_RETURN_IF_ERROR(CheckCount(logit_count, batch * m->model->classes(), "logits", call));
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     return Check(m->model->Predict(images, batch, logits), call);
   });
 }
@@ -1091,7 +1079,6 @@ st_status st_model_load(st_model* model, const char* path) {
     ModelObject* m = nullptr;
     ST_RETURN_IF_ERROR(LookupModel(model, false, "st_model_load", &m));
     ST_RETURN_IF_ERROR(NotNull(path, "path", "st_model_load"));
-    st::ScopedAllocator scope(m->context->allocator_or_null());
     return Check(m->model->LoadCheckpoint(path), "st_model_load");
   });
 }

@@ -3,7 +3,7 @@
 namespace sparsetrain {
 
 Status Conv2d::Create(std::string name, int64_t in_channels, const Conv2dOptions& options,
-                      std::unique_ptr<Layer>* out) {
+                      const Allocator& allocator, std::unique_ptr<Layer>* out) {
   ConvShape geometry;
   geometry.c = in_channels;
   geometry.k = options.out_channels;
@@ -11,7 +11,7 @@ Status Conv2d::Create(std::string name, int64_t in_channels, const Conv2dOptions
   geometry.stride_h = geometry.stride_w = options.stride;
   geometry.pad_h = geometry.pad_w = options.pad;
   std::unique_ptr<ConvOp> op;
-  Status status = ConvOp::Create(name, geometry, options.bias, &op);
+  Status status = ConvOp::Create(name, geometry, options.bias, allocator, &op);
   if (!status.ok()) return status;
   out->reset(new Conv2d(std::move(name), std::move(op)));
   return Status::Ok();
@@ -37,7 +37,7 @@ void Conv2d::AddMemory(MemoryFootprint* memory) const {
 
 Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
   const ConvShape shape = op_->ShapeFor(x.tensor.dims());
-  Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, &output_);
+  Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   x_ = &x;
   return op_->Forward(shape, x.tensor.data(), x.zeros, output_.tensor.data(), ctx.policy,
@@ -48,7 +48,7 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
   if (x_ == nullptr) return MismatchError("backward before forward");
   const ConvShape shape = op_->ShapeFor(x_->tensor.dims());
   if (need_dx) {
-    Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, &input_grad_);
+    Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, ctx.allocator, &input_grad_);
     if (!status.ok()) return status;
   }
   return op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),

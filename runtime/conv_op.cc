@@ -14,8 +14,8 @@
 namespace sparsetrain {
 
 Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
-                      std::unique_ptr<ConvOp>* out) {
-  std::unique_ptr<ConvOp> op(new ConvOp(std::move(name)));
+                      const Allocator& allocator, std::unique_ptr<ConvOp>* out) {
+  std::unique_ptr<ConvOp> op(new ConvOp(std::move(name), allocator));
   op->geometry_ = geometry;
   op->has_bias_ = bias;
   op->ResetTelemetry();
@@ -28,14 +28,14 @@ Status ConvOp::Create(std::string name, const ConvShape& geometry, bool bias,
   op->weight_.name = op->name_ + ".weight";
   op->weight_.shape = {geometry.k, geometry.c, geometry.r, geometry.s};
   for (Tensor* t : {&op->weight_.value, &op->weight_.grad}) {
-    status = Tensor::Create(weight_dims, Layout::kOIhw16i16o, t);
+    status = Tensor::Create(weight_dims, Layout::kOIhw16i16o, allocator, t);
     if (!status.ok()) return status;
   }
   if (bias) {
     op->bias_.name = op->name_ + ".bias";
     op->bias_.shape = {geometry.k};
     for (Tensor* t : {&op->bias_.value, &op->bias_.grad}) {
-      status = Tensor::Create({geometry.k, 1, 1, 1}, Layout::kNCHW, t);
+      status = Tensor::Create({geometry.k, 1, 1, 1}, Layout::kNCHW, allocator, t);
       if (!status.ok()) return status;
     }
   }
@@ -143,7 +143,7 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
   }
   if (dx == nullptr) return Status::Ok();
   if (weight_transposed_.empty()) {  // a first layer never needs it
-    Status status = Tensor::Create(shape.weights(), Layout::kIOhw16o16i, &weight_transposed_);
+    Status status = Tensor::Create(shape.weights(), Layout::kIOhw16o16i, allocator_, &weight_transposed_);
     if (!status.ok()) return status;
   }
   const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, zeros, policy);

@@ -20,9 +20,10 @@ namespace sparsetrain {
 
 class ConvOp {
  public:
-  // `geometry` gives every ConvShape field but the per-call n, h and w.
+  // `geometry` gives every ConvShape field but the per-call n, h and w; the weights, and the
+  // transposed copy backward-by-input makes, come from `allocator`.
   static Status Create(std::string name, const ConvShape& geometry, bool bias,
-                       std::unique_ptr<ConvOp>* out);
+                       const Allocator& allocator, std::unique_ptr<ConvOp>* out);
 
   const std::string& name() const { return name_; }
   // The shape of a call on input of `dims` (N, C, H, W).
@@ -56,7 +57,8 @@ class ConvOp {
   int64_t WorkspaceBytes() const { return StorageBytes(weight_transposed_); }
 
  private:
-  explicit ConvOp(std::string name) : name_(std::move(name)) {}
+  ConvOp(std::string name, const Allocator& allocator)
+      : name_(std::move(name)), allocator_(allocator) {}
   double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
                       pthreadpool_t pool) const;
   ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
@@ -67,6 +69,7 @@ class ConvOp {
                WorkspaceArena* arena, pthreadpool_t pool, const Run& run);
 
   std::string name_;
+  Allocator allocator_;
   ConvShape geometry_;
   bool has_bias_ = false;
   Parameter weight_, bias_;

@@ -2,14 +2,14 @@
 
 namespace sparsetrain {
 
-Status PrepareActivation(const TensorSpec& spec, Activation* a) {
+Status PrepareActivation(const TensorSpec& spec, const Allocator& allocator, Activation* a) {
   a->zeros = -1;
   const Dims& have = a->tensor.dims();
   if (!a->tensor.empty() && a->tensor.layout() == spec.layout && have.n == spec.dims.n &&
       have.c == spec.dims.c && have.h == spec.dims.h && have.w == spec.dims.w) {
     return Status::Ok();
   }
-  return a->tensor.Reshape(spec.dims, spec.layout);
+  return a->tensor.Reshape(spec.dims, spec.layout, allocator);
 }
 
 Status Layer::MismatchError(const std::string& what) const {

@@ -43,6 +43,7 @@ struct ExecContext {
   KernelPolicy policy = KernelPolicy::kAuto;
   uint64_t step = 0;                    // seeds per-step randomness (dropout)
   WorkspaceArena* workspace = nullptr;  // kernels' scratch, shared by the model's layers
+  Allocator allocator;                  // the model's: activations and layers' scratch
 };
 
 // A learnable tensor or a buffer (batch-norm running statistics) of a layer.
@@ -70,8 +71,8 @@ struct LayerTelemetry {
 // Bytes of a tensor's owned storage (0 when empty or wrapped).
 int64_t StorageBytes(const Tensor& t);
 
-// Makes `a` a tensor of `spec` (reallocating only when it grows), zeros unknown.
-Status PrepareActivation(const TensorSpec& spec, Activation* a);
+// Makes `a` a tensor of `spec` (reallocating from `allocator` only when it grows), zeros unknown.
+Status PrepareActivation(const TensorSpec& spec, const Allocator& allocator, Activation* a);
 
 // Bytes of memory a model holds, by purpose.
 struct MemoryFootprint {

@@ -17,16 +17,16 @@ bool IsFlat(const TensorSpec& spec) {
 }
 
 Status CreateVector(Parameter* p, const std::string& name, int64_t length, Layout layout,
-                    bool is_buffer) {
+                    bool is_buffer, const Allocator& allocator) {
   p->name = name;
   p->shape = {length};
   p->is_buffer = is_buffer;
   // Per-channel vectors of 4-D layers are (1, C, 1, 1) in nChw16c: padded to whole channel
   // blocks with zeros, as the channel kernels load them.
   const Dims dims = layout == Layout::kNChw16c ? Dims{1, length, 1, 1} : Dims{length, 1, 1, 1};
-  Status status = Tensor::Create(dims, layout, &p->value);
+  Status status = Tensor::Create(dims, layout, allocator, &p->value);
   if (!status.ok() || is_buffer) return status;
-  return Tensor::Create(dims, layout, &p->grad);
+  return Tensor::Create(dims, layout, allocator, &p->grad);
 }
 
 void CopyActivation(const Activation& from, Activation* to) {
@@ -45,7 +45,7 @@ Status Relu::Plan(const TensorSpec& in, TensorSpec* out) const {
 }
 
 Status Relu::Forward(const Activation& x, const ExecContext& ctx) {
-  Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, &output_);
+  Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   output_.zeros =
@@ -55,7 +55,7 @@ Status Relu::Forward(const Activation& x, const ExecContext& ctx) {
 
 Status Relu::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, &input_grad_);
+  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   input_grad_.zeros = ReluBackward(dy.tensor.data(), output_.tensor.data(),
@@ -76,29 +76,31 @@ Status MaxPool2d::Plan(const TensorSpec& in, TensorSpec* out) const {
 
 Status MaxPool2d::Forward(const Activation& x, const ExecContext& ctx) {
   const PoolShape shape = ShapeFor(x.tensor.dims());
-  Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, &output_);
+  Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, ctx.allocator, &output_);
   if (!status.ok()) return status;
+  status = argmax_.Grow(size_t(output_.tensor.storage_floats()) * sizeof(int32_t), ctx.allocator);
+  if (!status.ok()) return status.Within("maxpool2d '" + name() + "'");
   PassTimer timer(&telemetry_, LayerPass::kForward);
-  argmax_.resize(size_t(output_.tensor.storage_floats()));
   input_dims_ = x.tensor.dims();
-  output_.zeros =
-      MaxPoolForward(shape, x.tensor.data(), output_.tensor.data(), argmax_.data(), ctx.pool);
+  output_.zeros = MaxPoolForward(shape, x.tensor.data(), output_.tensor.data(),
+                                 static_cast<int32_t*>(argmax_.data()), ctx.pool);
   return Status::Ok();
 }
 
 Status MaxPool2d::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, &input_grad_);
+  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
-  input_grad_.zeros = MaxPoolBackward(ShapeFor(input_dims_), dy.tensor.data(), argmax_.data(),
+  input_grad_.zeros = MaxPoolBackward(ShapeFor(input_dims_), dy.tensor.data(),
+                                      static_cast<const int32_t*>(argmax_.data()),
                                       input_grad_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
 
 void MaxPool2d::AddMemory(MemoryFootprint* memory) const {
   Layer::AddMemory(memory);
-  memory->activation_bytes += int64_t(argmax_.capacity() * sizeof(int32_t));  // backward needs them
+  memory->activation_bytes += argmax_.bytes();  // backward needs them
 }
 
 // ---- GlobalAvgPool
@@ -112,7 +114,7 @@ Status GlobalAvgPool::Plan(const TensorSpec& in, TensorSpec* out) const {
 Status GlobalAvgPool::Forward(const Activation& x, const ExecContext& ctx) {
   input_dims_ = x.tensor.dims();
   Status status =
-      PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW}, &output_);
+      PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   GlobalAvgPoolForward(input_dims_, x.tensor.data(), output_.tensor.data(), ctx.pool);
@@ -121,7 +123,7 @@ Status GlobalAvgPool::Forward(const Activation& x, const ExecContext& ctx) {
 
 Status GlobalAvgPool::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, &input_grad_);
+  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   GlobalAvgPoolBackward(input_dims_, dy.tensor.data(), input_grad_.tensor.data(), ctx.pool);
@@ -138,7 +140,7 @@ Status Flatten::Plan(const TensorSpec& in, TensorSpec* out) const {
 Status Flatten::Forward(const Activation& x, const ExecContext& ctx) {
   input_ = {x.tensor.dims(), x.tensor.layout()};
   const Dims& d = input_.dims;
-  Status status = PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, &output_);
+  Status status = PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   return Reorder(x.tensor.data(), input_.layout, output_.tensor.data(), Layout::kNCHW, d, ctx.pool);
@@ -147,7 +149,7 @@ Status Flatten::Forward(const Activation& x, const ExecContext& ctx) {
 Status Flatten::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
   // Back into the input's own layout: blocked after convolutions, flat after global pooling.
-  Status status = PrepareActivation(input_, &input_grad_);
+  Status status = PrepareActivation(input_, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   return Reorder(dy.tensor.data(), Layout::kNCHW, input_grad_.tensor.data(), input_.layout,
@@ -157,7 +159,7 @@ Status Flatten::Backward(const Activation& dy, bool need_dx, const ExecContext& 
 // ---- Linear
 
 Status Linear::Create(std::string name, int64_t in_features, int64_t out_features, bool bias,
-                      std::unique_ptr<Layer>* out) {
+                      const Allocator& allocator, std::unique_ptr<Layer>* out) {
   if (in_features <= 0 || out_features <= 0) {
     return InvalidArgument("linear '" + name + "': feature counts must be positive");
   }
@@ -165,12 +167,12 @@ Status Linear::Create(std::string name, int64_t in_features, int64_t out_feature
   linear->weight_.name = linear->name() + ".weight";
   linear->weight_.shape = {out_features, in_features};
   for (Tensor* t : {&linear->weight_.value, &linear->weight_.grad}) {
-    Status status = Tensor::Create({out_features, in_features, 1, 1}, Layout::kNCHW, t);
+    Status status = Tensor::Create({out_features, in_features, 1, 1}, Layout::kNCHW, allocator, t);
     if (!status.ok()) return status;
   }
   if (bias) {
     Status status = CreateVector(&linear->bias_, linear->name() + ".bias", out_features,
-                                 Layout::kNCHW, /*is_buffer=*/false);
+                                 Layout::kNCHW, /*is_buffer=*/false, allocator);
     if (!status.ok()) return status;
   }
   *out = std::move(linear);
@@ -205,7 +207,7 @@ std::vector<Parameter*> Linear::Parameters() {
 
 Status Linear::Forward(const Activation& x, const ExecContext& ctx) {
   const int64_t rows = x.tensor.dims().n;
-  Status status = PrepareActivation({{rows, out_, 1, 1}, Layout::kNCHW}, &output_);
+  Status status = PrepareActivation({{rows, out_, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   x_ = &x;
@@ -224,7 +226,7 @@ Status Linear::Backward(const Activation& dy, bool need_dx, const ExecContext& c
                           bias_.grad.empty() ? nullptr : bias_.grad.data(), ctx.pool);
   }
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({x_->tensor.dims(), Layout::kNCHW}, &input_grad_);
+  Status status = PrepareActivation({x_->tensor.dims(), Layout::kNCHW}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   LinearBackwardData(shape, dy.tensor.data(), weight_.value.data(), input_grad_.tensor.data(),
@@ -235,7 +237,7 @@ Status Linear::Backward(const Activation& dy, bool need_dx, const ExecContext& c
 // ---- BatchNorm2d
 
 Status BatchNorm2d::Create(std::string name, int64_t channels, double eps, double momentum,
-                           std::unique_ptr<Layer>* out) {
+                           const Allocator& allocator, std::unique_ptr<Layer>* out) {
   if (channels <= 0 || !(eps > 0.0) || !(momentum >= 0.0 && momentum <= 1.0)) {
     return InvalidArgument("batchnorm2d '" + name +
                            "': needs channels > 0, eps > 0 and momentum in [0, 1]");
@@ -251,8 +253,20 @@ Status BatchNorm2d::Create(std::string name, int64_t channels, double eps, doubl
                  {&bn->running_mean_, "running_mean", true},
                  {&bn->running_var_, "running_var", true}};
   for (const auto& v : vectors) {
-    Status status = CreateVector(v.p, n + "." + v.field, channels, Layout::kNChw16c, v.is_buffer);
+    Status status = CreateVector(v.p, n + "." + v.field, channels, Layout::kNChw16c, v.is_buffer,
+                                 allocator);
     if (!status.ok()) return status;
+  }
+  const size_t padded = size_t(PaddedChannels(channels));
+  Status status = bn->scratch_.Allocate(padded * (2 * sizeof(double) + 6 * sizeof(float)), allocator);
+  if (!status.ok()) return status.Within("batchnorm2d '" + n + "'");
+  double* doubles = static_cast<double*>(bn->scratch_.data());
+  bn->sums_ = doubles;
+  bn->squares_ = doubles + padded;
+  float* floats = reinterpret_cast<float*>(doubles + 2 * padded);
+  for (float** f : {&bn->mean_, &bn->inv_std_, &bn->scale_, &bn->shift_, &bn->slope_, &bn->zero_}) {
+    *f = floats;
+    floats += padded;
   }
   bn->Initialize(nullptr);
   *out = std::move(bn);
@@ -265,6 +279,11 @@ void BatchNorm2d::Initialize(Random* /*random*/) {
   std::fill(bias_.value.data(), bias_.value.data() + channels_, 0.0f);
   std::fill(running_mean_.value.data(), running_mean_.value.data() + channels_, 0.0f);
   for (Parameter* p : Parameters()) ++p->version;
+}
+
+void BatchNorm2d::AddMemory(MemoryFootprint* memory) const {
+  Layer::AddMemory(memory);
+  memory->workspace_bytes += scratch_.bytes();
 }
 
 std::vector<Parameter*> BatchNorm2d::Parameters() {
@@ -283,29 +302,25 @@ Status BatchNorm2d::Plan(const TensorSpec& in, TensorSpec* out) const {
 
 Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
   const Dims dims = x.tensor.dims();
-  Status status = PrepareActivation({dims, Layout::kNChw16c}, &output_);
+  Status status = PrepareActivation({dims, Layout::kNChw16c}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   const int64_t padded = PaddedChannels(channels_);
   const double count = double(dims.n * dims.h * dims.w);
-  mean_.assign(size_t(padded), 0.0f);
-  inv_std_.assign(size_t(padded), 0.0f);
+  std::fill_n(mean_, padded, 0.0f);
+  std::fill_n(inv_std_, padded, 0.0f);
   used_batch_statistics_ = ctx.training;
   float* running_mean = running_mean_.value.data();
   float* running_var = running_var_.value.data();
   if (ctx.training) {
-    std::vector<double>& sum = sums_;
-    std::vector<double>& squares = squares_;
-    sum.assign(size_t(padded), 0.0);
-    squares.assign(size_t(padded), 0.0);
-    ChannelSums(dims, x.tensor.data(), mean_.data(), nullptr, nullptr, sum.data(), nullptr,
-                ctx.pool);
-    for (int64_t c = 0; c < channels_; ++c) mean_[c] = float(sum[c] / count);
-    ChannelSums(dims, x.tensor.data(), mean_.data(), x.tensor.data(), mean_.data(), sum.data(),
-                squares.data(), ctx.pool);
+    std::fill_n(sums_, padded, 0.0);
+    std::fill_n(squares_, padded, 0.0);
+    ChannelSums(dims, x.tensor.data(), mean_, nullptr, nullptr, sums_, nullptr, ctx.pool);
+    for (int64_t c = 0; c < channels_; ++c) mean_[c] = float(sums_[c] / count);
+    ChannelSums(dims, x.tensor.data(), mean_, x.tensor.data(), mean_, sums_, squares_, ctx.pool);
     const double unbiased = count > 1.0 ? count / (count - 1.0) : 1.0;
     for (int64_t c = 0; c < channels_; ++c) {
-      const double var = squares[c] / count;
+      const double var = squares_[c] / count;
       inv_std_[c] = float(1.0 / std::sqrt(var + eps_));
       running_mean[c] = float((1.0 - momentum_) * running_mean[c] + momentum_ * mean_[c]);
       running_var[c] = float((1.0 - momentum_) * running_var[c] + momentum_ * var * unbiased);
@@ -316,19 +331,17 @@ Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
       inv_std_[c] = float(1.0 / std::sqrt(double(running_var[c]) + eps_));
     }
   }
-  std::vector<float>& scale = scale_;
-  std::vector<float>& shift = shift_;
-  scale.assign(size_t(padded), 0.0f);
-  shift.assign(size_t(padded), 0.0f);
+  std::fill_n(scale_, padded, 0.0f);
+  std::fill_n(shift_, padded, 0.0f);
   const float* gamma = weight_.value.data();
   const float* beta = bias_.value.data();
   for (int64_t c = 0; c < channels_; ++c) {
-    scale[c] = gamma[c] * inv_std_[c];
-    shift[c] = float(double(beta[c]) - double(mean_[c]) * scale[c]);
+    scale_[c] = gamma[c] * inv_std_[c];
+    shift_[c] = float(double(beta[c]) - double(mean_[c]) * scale_[c]);
   }
   x_ = &x;
-  ChannelAffine(dims, x.tensor.data(), scale.data(), nullptr, nullptr, shift.data(),
-                output_.tensor.data(), ctx.pool);
+  ChannelAffine(dims, x.tensor.data(), scale_, nullptr, nullptr, shift_, output_.tensor.data(),
+                ctx.pool);
   return Status::Ok();
 }
 
@@ -338,13 +351,14 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
   const int64_t padded = PaddedChannels(channels_);
   const double count = double(dims.n * dims.h * dims.w);
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
-  std::vector<double>& sum_dy = sums_;
-  std::vector<double>& sum_dy_xc = squares_;
-  sum_dy.assign(size_t(padded), 0.0);
-  sum_dy_xc.assign(size_t(padded), 0.0);
-  zero_.assign(size_t(padded), 0.0f);
-  ChannelSums(dims, dy.tensor.data(), zero_.data(), x_->tensor.data(), mean_.data(), sum_dy.data(),
-              sum_dy_xc.data(), ctx.pool);
+  // With the input's mean as "centre", ChannelSums gives sum(dy) and sum(dy * (x - mean)).
+  double* sum_dy = sums_;
+  double* sum_dy_xc = squares_;
+  std::fill_n(sum_dy, padded, 0.0);
+  std::fill_n(sum_dy_xc, padded, 0.0);
+  std::fill_n(zero_, padded, 0.0f);
+  ChannelSums(dims, dy.tensor.data(), zero_, x_->tensor.data(), mean_, sum_dy, sum_dy_xc,
+              ctx.pool);
   if (!frozen()) {
     for (int64_t c = 0; c < channels_; ++c) {
       weight_.grad.data()[c] = float(sum_dy_xc[c] * inv_std_[c]);
@@ -352,15 +366,14 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
     }
   }
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({dims, Layout::kNChw16c}, &input_grad_);
+  Status status = PrepareActivation({dims, Layout::kNChw16c}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   // dx = a dy + b x + shift: with batch statistics the mean and variance depend on x too.
-  std::vector<float>& a = scale_;
-  std::vector<float>& b = slope_;
-  std::vector<float>& shift = shift_;
-  a.assign(size_t(padded), 0.0f);
-  b.assign(size_t(padded), 0.0f);
-  shift.assign(size_t(padded), 0.0f);
+  float* a = scale_;
+  float* b = slope_;
+  std::fill_n(a, padded, 0.0f);
+  std::fill_n(b, padded, 0.0f);
+  std::fill_n(shift_, padded, 0.0f);
   const float* gamma = weight_.value.data();
   for (int64_t c = 0; c < channels_; ++c) {
     const double scale = double(gamma[c]) * inv_std_[c];
@@ -368,12 +381,11 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
     if (used_batch_statistics_) {
       const double slope = -scale * double(inv_std_[c]) * inv_std_[c] * sum_dy_xc[c] / count;
       b[c] = float(slope);
-      shift[c] = float(-scale * sum_dy[c] / count - slope * mean_[c]);
+      shift_[c] = float(-scale * sum_dy[c] / count - slope * mean_[c]);
     }
   }
-  ChannelAffine(dims, dy.tensor.data(), a.data(),
-                used_batch_statistics_ ? x_->tensor.data() : nullptr, b.data(), shift.data(),
-                input_grad_.tensor.data(), ctx.pool);
+  ChannelAffine(dims, dy.tensor.data(), a, used_batch_statistics_ ? x_->tensor.data() : nullptr, b,
+                shift_, input_grad_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
 
@@ -389,7 +401,7 @@ Status Dropout::Plan(const TensorSpec& in, TensorSpec* out) const {
 }
 
 Status Dropout::Forward(const Activation& x, const ExecContext& ctx) {
-  Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, &output_);
+  Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   masked_ = ctx.training && drop_ > 0.0f;
@@ -405,7 +417,7 @@ Status Dropout::Forward(const Activation& x, const ExecContext& ctx) {
 
 Status Dropout::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, &input_grad_);
+  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   if (!masked_) {

@@ -37,7 +37,7 @@ class MaxPool2d : public Layer {
   PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_, relu_}; }
   int64_t window_, stride_, pad_;
   bool relu_;
-  std::vector<int32_t> argmax_;
+  Buffer argmax_;  // int32 per output element: where backward sends its gradient
   Dims input_dims_;
 };
 
@@ -71,7 +71,7 @@ class Flatten : public Layer {
 class Linear : public Layer {
  public:
   static Status Create(std::string name, int64_t in_features, int64_t out_features, bool bias,
-                       std::unique_ptr<Layer>* out);
+                       const Allocator& allocator, std::unique_ptr<Layer>* out);
   const char* kind() const override { return "linear"; }
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;
   Status Forward(const Activation& x, const ExecContext& ctx) override;
@@ -92,7 +92,7 @@ class Linear : public Layer {
 class BatchNorm2d : public Layer {
  public:
   static Status Create(std::string name, int64_t channels, double eps, double momentum,
-                       std::unique_ptr<Layer>* out);
+                       const Allocator& allocator, std::unique_ptr<Layer>* out);
   const char* kind() const override { return "batchnorm2d"; }
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;
   Status Forward(const Activation& x, const ExecContext& ctx) override;
@@ -100,6 +100,7 @@ class BatchNorm2d : public Layer {
   std::vector<Parameter*> Parameters() override;
   // Weight 1, bias 0, running mean 0, running variance 1.
   void Initialize(Random* random) override;
+  void AddMemory(MemoryFootprint* memory) const override;
 
  private:
   BatchNorm2d(std::string name, int64_t channels, double eps, double momentum)
@@ -107,11 +108,13 @@ class BatchNorm2d : public Layer {
   int64_t channels_;
   double eps_, momentum_;
   Parameter weight_, bias_, running_mean_, running_var_;
-  // Of the last forward pass, per padded channel: the mean and 1/sqrt(var + eps) it used.
-  std::vector<float> mean_, inv_std_;
-  // Per-channel scratch of both passes, kept so that steps after the first allocate nothing.
-  std::vector<double> sums_, squares_;
-  std::vector<float> scale_, shift_, slope_, zero_;
+  // Per padded channel, carved from scratch_ (allocated with the layer, so steps allocate
+  // nothing). mean_ and inv_std_ keep what the last forward pass used for backward; the rest is
+  // scratch of either pass.
+  Buffer scratch_;
+  double *sums_ = nullptr, *squares_ = nullptr;
+  float *mean_ = nullptr, *inv_std_ = nullptr, *scale_ = nullptr, *shift_ = nullptr,
+        *slope_ = nullptr, *zero_ = nullptr;
   bool used_batch_statistics_ = false;
   const Activation* x_ = nullptr;
 };

@@ -40,7 +40,7 @@ std::vector<float> ToPyTorchOrder(const Tensor& t) {
 Status Model::SetOptimizer(const OptimizerConfig& config) {
   Status status = Validate(config);
   if (!status.ok()) return status;
-  optimizer_ = std::make_unique<Optimizer>(config);
+  optimizer_ = std::make_unique<Optimizer>(config, allocator_);
   return Status::Ok();
 }
 
@@ -66,13 +66,16 @@ Status Model::RunForward(const float* images, int64_t batch, bool training,
                          const Activation** logits) {
   Dims dims = input_.dims;
   dims.n = batch;
-  Status status = PrepareActivation({dims, Layout::kNChw16c}, &input_batch_);
+  Status status = PrepareActivation({dims, Layout::kNChw16c}, allocator_, &input_batch_);
   if (!status.ok()) return status;
   for (Layer* layer : layers_) layer->ResetTelemetry();
   status = input_batch_.tensor.CopyFrom(images, Layout::kNCHW, pool_);
   if (!status.ok()) return status;
-  const ExecContext ctx{pool_, training, policy_, uint64_t(optimizer_->steps()), &workspace_};
-  return body_.Forward(input_batch_, ctx, logits);
+  return body_.Forward(input_batch_, Context(training), logits);
+}
+
+ExecContext Model::Context(bool training) {
+  return {pool_, training, policy_, uint64_t(optimizer_->steps()), &workspace_, allocator_};
 }
 
 const std::vector<Parameter*>& Model::TrainableParameters() {
@@ -98,7 +101,7 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
   const Activation* logits = nullptr;
   status = RunForward(images, batch, /*training=*/true, &logits);
   if (!status.ok()) return status;
-  status = PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, &logits_grad_);
+  status = PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, allocator_, &logits_grad_);
   if (!status.ok()) return status;
   StepResult r;
   r.examples = batch;
@@ -108,9 +111,8 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
   }
-  const ExecContext ctx{pool_, true, policy_, uint64_t(optimizer_->steps()), &workspace_};
   const Activation* input_grad = nullptr;
-  status = body_.Backward(logits_grad_, /*need_dx=*/false, ctx, &input_grad);
+  status = body_.Backward(logits_grad_, /*need_dx=*/false, Context(/*training=*/true), &input_grad);
   if (!status.ok()) return status;
   const std::vector<Parameter*>& params = TrainableParameters();
   if (!params.empty()) {
@@ -242,7 +244,7 @@ Status Model::LoadCheckpoint(const std::string& path) {
     }
   }
   // Optimiser state, when saved by the same kind of optimiser, must be complete.
-  auto optimizer = std::make_unique<Optimizer>(optimizer_->config());
+  auto optimizer = std::make_unique<Optimizer>(optimizer_->config(), allocator_);
   const auto saved_kind = file.metadata.find("optimizer");
   const bool same_optimizer = saved_kind != file.metadata.end() &&
                               saved_kind->second == OptimizerKindName(optimizer_->config().kind);
@@ -277,7 +279,9 @@ Status Model::LoadCheckpoint(const std::string& path) {
 
 // ---- ModelBuilder
 
-ModelBuilder::ModelBuilder(int64_t channels, int64_t height, int64_t width) {
+ModelBuilder::ModelBuilder(int64_t channels, int64_t height, int64_t width,
+                           const Allocator& allocator)
+    : allocator_(allocator) {
   input_ = {{1, channels, height, width}, Layout::kNChw16c};
   frames_.push_back({});
   frames_.back().spec = input_;
@@ -329,14 +333,16 @@ ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t
   options.bias = bias;
   std::unique_ptr<Layer> layer;
   Status status =
-      sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options, &layer);
+      sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options, allocator_,
+                                  &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }
 
 ModelBuilder& ModelBuilder::BatchNorm(double eps, double momentum, const std::string& name) {
   std::unique_ptr<Layer> layer;
-  Status status = BatchNorm2d::Create(NameFor("bn", name), current().dims.c, eps, momentum, &layer);
+  Status status = BatchNorm2d::Create(NameFor("bn", name), current().dims.c, eps, momentum,
+                                      allocator_, &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }
@@ -380,7 +386,7 @@ ModelBuilder& ModelBuilder::Dropout(float drop, const std::string& name) {
 ModelBuilder& ModelBuilder::Linear(int64_t out_features, bool bias, const std::string& name) {
   std::unique_ptr<Layer> layer;
   Status status = sparsetrain::Linear::Create(NameFor("fc", name), current().dims.c, out_features,
-                                              bias, &layer);
+                                              bias, allocator_, &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }
@@ -431,11 +437,13 @@ Status ModelBuilder::Build(uint64_t seed, std::unique_ptr<Model>* model) {
     return InvalidArgument("model must end in flat class scores (a linear layer)");
   }
   std::unique_ptr<Model> m(new Model());
+  m->allocator_ = allocator_;
+  m->workspace_ = WorkspaceArena(allocator_);
   m->input_ = input_;
   m->classes_ = out.dims.c;
   m->body_ = std::move(frames_[0].body);
   m->body_.CollectLayers(&m->layers_);
-  m->optimizer_ = std::make_unique<Optimizer>(OptimizerConfig());
+  m->optimizer_ = std::make_unique<Optimizer>(OptimizerConfig(), allocator_);
   Random random(seed);
   m->body_.Initialize(&random);
   built_ = true;

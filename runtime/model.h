@@ -92,6 +92,8 @@ class Model {
   Model() = default;
   Status CheckBatch(const float* images, int64_t batch, const char* call) const;
   Status RunForward(const float* images, int64_t batch, bool training, const Activation** logits);
+  // What the layers' passes run with: the model's threads, allocator, workspace and step.
+  ExecContext Context(bool training);
   // What the optimiser updates; rebuilt on the first step after a freeze or unfreeze.
   const std::vector<Parameter*>& TrainableParameters();
 
@@ -103,6 +105,7 @@ class Model {
   pthreadpool_t pool_ = nullptr;
   KernelPolicy policy_ = KernelPolicy::kAuto;
   bool check_inputs_ = false;
+  Allocator allocator_;  // every tensor of the model and its layers, and the workspace
   Activation input_batch_, logits_grad_;
   WorkspaceArena workspace_;  // the kernels' scratch, shared by all layers
   std::vector<Parameter*> trainable_;
@@ -111,7 +114,9 @@ class Model {
 
 class ModelBuilder {
  public:
-  ModelBuilder(int64_t channels, int64_t height, int64_t width);
+  // Parameters, and everything the model allocates later, come from `allocator`.
+  ModelBuilder(int64_t channels, int64_t height, int64_t width,
+               const Allocator& allocator = Allocator());
 
   // Each adds a layer after the current one; an empty name means an automatic one. Errors
   // (shapes that do not fit, bad arguments) are kept and returned by Build.
@@ -153,6 +158,7 @@ class ModelBuilder {
   std::string NameFor(const char* prefix, const std::string& given);
   void Add(Status status, std::unique_ptr<Layer> layer);
 
+  Allocator allocator_;
   TensorSpec input_;
   std::vector<Frame> frames_;  // frames_[0] is the model itself
   std::map<std::string, int> counts_;

@@ -90,7 +90,7 @@ Status Optimizer::EnsureState(const Parameter& param) {
   Tensor* slots[] = {&state.first, &state.second};
   for (size_t i = 0; i < StateCount(); ++i) {
     if (!slots[i]->empty()) continue;
-    Status status = Tensor::Create(param.value.dims(), param.value.layout(), slots[i]);
+    Status status = Tensor::Create(param.value.dims(), param.value.layout(), allocator_, slots[i]);
     if (!status.ok()) return status;
   }
   return Status::Ok();

@@ -50,7 +50,9 @@ double LearningRate(const OptimizerConfig& config, int64_t step);
 
 class Optimizer {
  public:
-  explicit Optimizer(OptimizerConfig config) : config_(config) {}
+  // State tensors come from `allocator`.
+  Optimizer(OptimizerConfig config, const Allocator& allocator)
+      : config_(config), allocator_(allocator) {}
   const OptimizerConfig& config() const { return config_; }
   int64_t steps() const { return steps_; }
 
@@ -76,6 +78,7 @@ class Optimizer {
     Tensor first, second;  // SGD: velocity; Adam: exp_avg, exp_avg_sq
   };
   OptimizerConfig config_;
+  Allocator allocator_;
   int64_t steps_ = 0;
   std::map<std::string, State> state_;
 };

@@ -114,7 +114,7 @@ Status Residual::Forward(const Activation& x, const ExecContext& ctx) {
   if (!status.ok()) return status;
   status = shortcut_.Forward(x, ctx, &shortcut_y);
   if (!status.ok()) return status;
-  status = PrepareActivation({body_y->tensor.dims(), body_y->tensor.layout()}, &output_);
+  status = PrepareActivation({body_y->tensor.dims(), body_y->tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kForward);
   Add(body_y->tensor.data(), shortcut_y->tensor.data(), output_.tensor.data(),
@@ -128,7 +128,7 @@ Status Residual::Backward(const Activation& dy, bool need_dx, const ExecContext&
   if (!status.ok()) return status;
   status = shortcut_.Backward(dy, need_dx, ctx, &shortcut_dx);
   if (!status.ok() || !need_dx) return status;
-  status = PrepareActivation({body_dx->tensor.dims(), body_dx->tensor.layout()}, &input_grad_);
+  status = PrepareActivation({body_dx->tensor.dims(), body_dx->tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, LayerPass::kBackwardData);
   Add(body_dx->tensor.data(), shortcut_dx->tensor.data(), input_grad_.tensor.data(),

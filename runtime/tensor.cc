@@ -22,62 +22,54 @@ Status CheckDims(Dims dims) {
   return Status::Ok();
 }
 
-namespace {
-thread_local const Allocator* current_allocator = nullptr;
-}  // namespace
-
-const Allocator* CurrentAllocator() { return current_allocator; }
-
-ScopedAllocator::ScopedAllocator(const Allocator* allocator) : previous_(current_allocator) {
-  current_allocator = allocator;
+void* Allocator::Allocate(size_t bytes, size_t alignment) const {
+  return alloc != nullptr ? alloc(user, bytes, alignment) : std::aligned_alloc(alignment, bytes);
 }
 
-ScopedAllocator::~ScopedAllocator() { current_allocator = previous_; }
-
-void Tensor::FreeDeleter::operator()(float* p) const {
-  if (allocator.free != nullptr) {
-    allocator.free(allocator.user, p);
+void Allocator::Free(void* ptr) const {
+  if (free != nullptr) {
+    free(user, ptr);
   } else {
-    std::free(p);
+    std::free(ptr);
   }
 }
 
-Status Tensor::Create(Dims dims, Layout layout, Tensor* out) {
+Status Buffer::Allocate(size_t bytes, const Allocator& allocator) {
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* block = allocator.Allocate(rounded, kAlignment);
+  if (block == nullptr) {
+    return OutOfMemory("cannot allocate " + std::to_string(rounded) + " bytes");
+  }
+  if (reinterpret_cast<uintptr_t>(block) % kAlignment != 0) {
+    allocator.Free(block);
+    return InvalidArgument("the allocator returned misaligned memory");
+  }
+  std::memset(block, 0, rounded);
+  block_ = std::unique_ptr<void, Release>(block, Release{allocator, int64_t(rounded)});
+  return Status::Ok();
+}
+
+Status Tensor::Create(Dims dims, Layout layout, const Allocator& allocator, Tensor* out) {
   if (out == nullptr) return InvalidArgument("tensor: null output");
   Status status = CheckDims(dims);
   if (!status.ok()) return status;
-  const size_t bytes = size_t(StorageFloats(dims, layout)) * sizeof(float);
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  const Allocator* allocator = CurrentAllocator();
-  float* data = static_cast<float*>(allocator != nullptr
-                                        ? allocator->alloc(allocator->user, rounded, kAlignment)
-                                        : std::aligned_alloc(kAlignment, rounded));
-  if (data != nullptr && reinterpret_cast<uintptr_t>(data) % kAlignment != 0) {
-    if (allocator != nullptr) allocator->free(allocator->user, data);
-    return Status(StatusCode::kInvalidArgument, "tensor: the allocator returned misaligned memory");
-  }
-  if (data == nullptr) {
-    return OutOfMemory("tensor: cannot allocate " + std::to_string(rounded) + " bytes");
-  }
-  std::memset(data, 0, rounded);
   Tensor t;
-  t.owned_ = std::unique_ptr<float, FreeDeleter>(
-      data, FreeDeleter{allocator != nullptr ? *allocator : Allocator()});
-  t.data_ = data;
+  status = t.owned_.Allocate(size_t(StorageFloats(dims, layout)) * sizeof(float), allocator);
+  if (!status.ok()) return status.Within("tensor");
+  t.data_ = static_cast<float*>(t.owned_.data());
   t.dims_ = dims;
   t.layout_ = layout;
-  t.capacity_bytes_ = int64_t(rounded);
   *out = std::move(t);
   return Status::Ok();
 }
 
-Status Tensor::Reshape(Dims dims, Layout layout) {
-  if (!empty() && owned_ == nullptr)
+Status Tensor::Reshape(Dims dims, Layout layout, const Allocator& allocator) {
+  if (!empty() && owned_.data() == nullptr)
     return InvalidArgument("tensor: cannot reshape a wrapped buffer");
   Status status = CheckDims(dims);
   if (!status.ok()) return status;
   const int64_t bytes = StorageFloats(dims, layout) * int64_t(sizeof(float));
-  if (bytes > capacity_bytes_) return Create(dims, layout, this);
+  if (bytes > capacity_bytes()) return Create(dims, layout, allocator, this);
   std::memset(data_, 0, size_t(bytes));
   dims_ = dims;
   layout_ = layout;
@@ -108,12 +100,10 @@ Status Tensor::CopyTo(float* dst, Layout to, pthreadpool_t pool) const {
 }
 
 Status WorkspaceArena::Reserve(int64_t floats, Workspace* out) {
-  const int64_t held = storage_.capacity_bytes() / int64_t(sizeof(float));
-  if (floats > held) {
-    Status status = Tensor::Create({floats, 1, 1, 1}, Layout::kNCHW, &storage_);
-    if (!status.ok()) return status.Within("workspace");
-  }
-  *out = {storage_.data(), storage_.capacity_bytes() / int64_t(sizeof(float))};
+  if (!WithinTensorLimit(double(floats))) return InvalidArgument("workspace: size overflows");
+  Status status = storage_.Grow(size_t(floats) * sizeof(float), allocator_);
+  if (!status.ok()) return status.Within("workspace");
+  *out = {static_cast<float*>(storage_.data()), storage_.bytes() / int64_t(sizeof(float))};
   return Status::Ok();
 }
 

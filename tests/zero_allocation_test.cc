@@ -1,13 +1,15 @@
 // After its first training step, a model trains, evaluates and predicts without a single heap
 // allocation (games and real-time apps call it from a frame loop), on every ISA. malloc and
 // friends are interposed for the whole process, so allocations by the pool's worker threads
-// count too.
+// count too. The model's memory comes from the allocator it is built with: what it reports is
+// exactly what that allocator has handed out, and destroying it returns all of it.
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <pthreadpool.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -60,10 +62,35 @@ namespace {
 
 class ZeroAllocationTest : public PerTargetPoolTest {};
 
+// Allocator hooks that track the bytes live.
+struct LiveBytes {
+  std::map<void*, size_t> blocks;
+  int64_t bytes = 0;
+  Allocator allocator() {
+    Allocator a;
+    a.alloc = [](void* user, size_t size, size_t alignment) -> void* {
+      auto* live = static_cast<LiveBytes*>(user);
+      void* p = std::aligned_alloc(alignment, size);
+      live->blocks[p] = size;
+      live->bytes += int64_t(size);
+      return p;
+    };
+    a.free = [](void* user, void* p) {
+      auto* live = static_cast<LiveBytes*>(user);
+      live->bytes -= int64_t(live->blocks.at(p));
+      live->blocks.erase(p);
+      std::free(p);
+    };
+    a.user = this;
+    return a;
+  }
+};
+
 TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
   // Every kind of layer: conv (3x3, strided 1x1), batch norm, ReLU, fused ReLU + max pooling,
   // a residual block, global pooling, dropout, linear.
-  ModelBuilder b(3, 16, 16);
+  LiveBytes live;
+  ModelBuilder b(3, 16, 16, live.allocator());
   b.Conv2d(16, 3).BatchNorm().Relu().MaxPool(2, 2);
   b.BeginResidual().Conv2d(32, 3, 2).BatchNorm().Relu().Conv2d(32, 3).BatchNorm();
   b.Shortcut().Conv2d(32, 1, 2, 0).EndResidual().Relu();
@@ -94,6 +121,15 @@ TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
   EXPECT_EQ(model->steps(), 13);
   EXPECT_EQ(allocations.load(), 0);
   ExpectRanOnTarget();
+
+  const MemoryFootprint m = model->Memory();
+  EXPECT_GT(m.workspace_bytes, 0);
+  EXPECT_EQ(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes +
+                m.workspace_bytes,
+            live.bytes);
+  model.reset();
+  EXPECT_EQ(live.bytes, 0);
+  EXPECT_TRUE(live.blocks.empty());
 }
 
 INSTANTIATE_PER_TARGET_TEST_SUITE(ZeroAllocationTest);

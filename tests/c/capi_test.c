@@ -531,18 +531,33 @@ static void TestMisuse(void) {
 }
 
 static size_t live_allocations = 0, total_allocations = 0;
+static int64_t live_bytes = 0;
+
+/* Each block is preceded by a header of kHeader bytes that records its size; the library asks
+ * for at most that alignment. */
+enum { kHeader = 64 };
 
 static void* CountingAlloc(void* user, size_t bytes, size_t alignment) {
+  char* block;
   (void)user;
+  CHECK(alignment > 0 && alignment <= kHeader && kHeader % alignment == 0);
+  block = aligned_alloc(kHeader, kHeader + (bytes + kHeader - 1) / kHeader * kHeader);
+  if (block == NULL) return NULL;
   ++live_allocations;
   ++total_allocations;
-  return aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+  live_bytes += (int64_t)bytes;
+  memcpy(block, &bytes, sizeof bytes);
+  return block + kHeader;
 }
 
 static void CountingFree(void* user, void* ptr) {
+  char* block = (char*)ptr - kHeader;
+  size_t bytes;
   (void)user;
+  memcpy(&bytes, block, sizeof bytes);
   --live_allocations;
-  free(ptr);
+  live_bytes -= (int64_t)bytes;
+  free(block);
 }
 
 static void TestAllocator(void) {
@@ -560,9 +575,17 @@ static void TestAllocator(void) {
   MakeBatch(5, images, labels);
   OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
   CHECK(total_allocations > 10 && live_allocations > 0);
+  {
+    /* The model reports every byte it holds from the allocator. */
+    st_memory_info m;
+    OK(st_model_memory(model, &m));
+    CHECK(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes +
+              m.workspace_bytes ==
+          live_bytes);
+  }
   OK(st_model_destroy(model));
   OK(st_context_destroy(context));
-  CHECK(live_allocations == 0);
+  CHECK(live_allocations == 0 && live_bytes == 0);
 
   /* A standalone convolution's scratch (a strided 1x1 subsamples its input) and transposed
    * weights come through the allocator too. */
