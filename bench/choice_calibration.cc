@@ -35,27 +35,27 @@ AlignedFloats RandomActivations(Dims dims, double zeros, std::mt19937& rng) {
 }
 
 // Sparse / dense time of `pass` on `s` at each zero fraction.
-std::vector<double> Curve(ConvPass pass, const ConvShape& s, int iters, pthreadpool_t pool) {
+std::vector<double> Curve(Pass pass, const ConvShape& s, int iters, pthreadpool_t pool) {
   std::mt19937 rng(7);
   AlignedFloats w(StorageFloats(s.weights(), Layout::kOIhw16i16o), 0.01f);
   AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
   AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
   std::vector<double> ratios;
   for (double z : kZeros) {
-    const AlignedFloats x = RandomActivations(s.input(), pass == ConvPass::kForward ? z : 0.5, rng);
+    const AlignedFloats x = RandomActivations(s.input(), pass == Pass::kForward ? z : 0.5, rng);
     const AlignedFloats dy = RandomActivations(s.output(), z, rng);
     auto run = [&](bool sparse) {
       const ConvFamily& family = ConvFamilyOf(sparse ? ConvKernel::kSparse : ConvKernel::kDense);
       AlignedFloats scratch(size_t(family.workspace_floats(pass, s, ThreadCount(pool))));
       const Workspace ws{scratch.data(), int64_t(scratch.size())};
       switch (pass) {
-        case ConvPass::kForward:
+        case Pass::kForward:
           (void)family.forward(s, x.data(), w.data(), nullptr, y.data(), ws, pool);
           break;
-        case ConvPass::kBackwardData:
+        case Pass::kBackwardData:
           (void)family.backward_data(s, dy.data(), w.data(), dx.data(), ws, pool);
           break;
-        case ConvPass::kBackwardWeights:
+        case Pass::kBackwardWeights:
           (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, ws, pool);
           break;
       }
@@ -86,12 +86,12 @@ int Main(int argc, char** argv) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
     for (const ConvShape* s : {&three_wide, &pointwise}) {
-      for (ConvPass pass :
-           {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
-        std::printf("    {Isa::k%s, %s, ConvPass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
+      for (Pass pass :
+           {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
+        std::printf("    {Isa::k%s, %s, Pass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
                     s == &three_wide ? "true" : "false",
-                    pass == ConvPass::kForward        ? "Forward"
-                    : pass == ConvPass::kBackwardData ? "BackwardData"
+                    pass == Pass::kForward        ? "Forward"
+                    : pass == Pass::kBackwardData ? "BackwardData"
                                                       : "BackwardWeights");
         const std::vector<double> curve = Curve(pass, *s, iters, pool);
         for (size_t i = 0; i < curve.size(); ++i) std::printf("%s%.3f", i ? ", " : "", curve[i]);

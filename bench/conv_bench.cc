@@ -195,9 +195,9 @@ int Run(const Options& o) {
     if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
 
     for (const std::string& pass : o.passes) {
-      const ConvPass which = pass == "fwd"        ? ConvPass::kForward
-                             : pass == "bwd_data" ? ConvPass::kBackwardData
-                                                  : ConvPass::kBackwardWeights;
+      const Pass which = pass == "fwd"        ? Pass::kForward
+                             : pass == "bwd_data" ? Pass::kBackwardData
+                                                  : Pass::kBackwardWeights;
       // auto: the runtime's choice, from the zero fraction its ReLU counts would report.
       const bool sparse =
           o.kernel == "sparse" ||

@@ -90,10 +90,10 @@ int main() {
               100 * x_zeros, 100 * dy_zeros);
   std::printf("%-12s %10s %10s %8s  %-7s %s\n", "pass", "dense ms", "sparse ms", "speedup",
               "choice", "max difference");
-  for (st::ConvPass pass :
-       {st::ConvPass::kForward, st::ConvPass::kBackwardData, st::ConvPass::kBackwardWeights}) {
-    const bool forward = pass == st::ConvPass::kForward;
-    const bool weights = pass == st::ConvPass::kBackwardWeights;
+  for (st::Pass pass :
+       {st::Pass::kForward, st::Pass::kBackwardData, st::Pass::kBackwardWeights}) {
+    const bool forward = pass == st::Pass::kForward;
+    const bool weights = pass == st::Pass::kBackwardWeights;
     const st::Dims out_dims = forward ? s.output() : weights ? s.weights() : s.input();
     const st::Layout out_layout = weights ? st::Layout::kOIhw16i16o : st::Layout::kNChw16c;
     dense_out.assign(st::StorageFloats(out_dims, out_layout), 0.0f);
@@ -116,7 +116,7 @@ int main() {
     const double sparse_ms = BestMs([&] { run(true, sparse_out.data()); });
     if (!status.ok()) return Fail(status);
     const double zeros = st::SkippedOperandZeros(pass, x_zeros, dy_zeros);
-    std::printf("%-12s %10.2f %10.2f %7.2fx  %-7s %.1e\n", st::ConvPassName(pass), dense_ms,
+    std::printf("%-12s %10.2f %10.2f %7.2fx  %-7s %.1e\n", st::PassName(pass), dense_ms,
                 sparse_ms, dense_ms / sparse_ms,
                 st::ConvKernelName(st::ChooseConvKernel(pass, s, zeros, isa)),
                 MaxRelativeDifference(sparse_out, dense_out));

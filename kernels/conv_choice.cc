@@ -12,7 +12,7 @@ constexpr double kZeros[kPoints] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
 struct Curve {
   Isa isa;
   bool three_wide;  // measured on a 3x3 layer with stride 1, else on a 1x1 layer
-  ConvPass pass;
+  Pass pass;
   double sparse_over_dense[kPoints];  // at kZeros
 };
 
@@ -31,19 +31,19 @@ const char* ConvKernelName(ConvKernel kernel) {
   return kernel == ConvKernel::kSparse ? "sparse" : "dense";
 }
 
-double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros) {
-  return pass == ConvPass::kForward ? x_zeros : dy_zeros;
+double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros) {
+  return pass == Pass::kForward ? x_zeros : dy_zeros;
 }
 
 // Whether a layer's sparse pass runs the walk the 3x3 curves measured. Forward and
 // backward-by-input slide along rows only for 3-wide kernels with stride 1 (conv_sparse_direct.cc);
 // any other shape walks tiles, as a 1x1 layer does. Backward-by-weights feeds three kernel
 // columns per non-zero for every 3-wide kernel, whatever the stride.
-bool RunsLikeThreeWide(ConvPass pass, const ConvShape& shape) {
-  return shape.s == 3 && (pass == ConvPass::kBackwardWeights || shape.stride_w == 1);
+bool RunsLikeThreeWide(Pass pass, const ConvShape& shape) {
+  return shape.s == 3 && (pass == Pass::kBackwardWeights || shape.stride_w == 1);
 }
 
-double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa) {
+double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
   const bool three_wide = RunsLikeThreeWide(pass, shape);
   for (const Curve& c : kCurves) {
     if (c.isa != isa || c.three_wide != three_wide || c.pass != pass) continue;
@@ -65,8 +65,8 @@ namespace {
 // Whether the sparse kernel can run the pass well at all. The sparse backward-by-weights kernel
 // runs 16 input channels per vector; with fewer than 16 (a first layer's 1 or 3) most lanes would
 // be padding, which the dense kernel skips.
-bool SparseSuits(ConvPass pass, const ConvShape& shape) {
-  return !(pass == ConvPass::kBackwardWeights && shape.c < kChannelBlock);
+bool SparseSuits(Pass pass, const ConvShape& shape) {
+  return !(pass == Pass::kBackwardWeights && shape.c < kChannelBlock);
 }
 
 // The kernel for a predicted sparse/dense time ratio.
@@ -76,12 +76,12 @@ ConvKernel KernelFor(double sparse_over_dense) {
 
 }  // namespace
 
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa) {
+ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
   if (!SparseSuits(pass, shape)) return ConvKernel::kDense;
   return KernelFor(PredictedSparseRatio(pass, shape, zeros, isa));
 }
 
-ConvKernel ConvKernelSelector::Choose(ConvPass pass, const ConvShape& shape, double zeros,
+ConvKernel ConvKernelSelector::Choose(Pass pass, const ConvShape& shape, double zeros,
                                       Isa isa) {
   const double predicted = PredictedSparseRatio(pass, shape, zeros, isa);
   if (!SparseSuits(pass, shape) || predicted == std::numeric_limits<double>::infinity()) {

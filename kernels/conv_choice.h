@@ -19,13 +19,13 @@ const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
 
 // The fraction of zeros that matters for `pass`: of x for forward, of dy for both backward
 // passes (the operand the sparse kernel skips).
-double SkippedOperandZeros(ConvPass pass, double x_zeros, double dy_zeros);
+double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros);
 
 // Predicted sparse time / dense time on `isa` (never kAuto) with `zeros` of the skipped operand.
-double PredictedSparseRatio(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa);
 
 // Sparse only where it is predicted faster by a margin, so a wrong guess costs little.
-ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa isa);
 
 // The choice for one pass of one layer, corrected by measurement. The calibration curves come
 // from mid-sized layers; for a small or unusual layer (few channels, small images) the true
@@ -36,7 +36,7 @@ ConvKernel ChooseConvKernel(ConvPass pass, const ConvShape& shape, double zeros,
 // corrected curve as the zero fraction moves.
 class ConvKernelSelector {
  public:
-  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, Isa isa);
+  ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, Isa isa);
   // The time of the call Choose just decided.
   void Record(ConvKernel kernel, double ms);
   // Measured sparse/dense ratio over predicted; 1 until measured.

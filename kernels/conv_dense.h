@@ -17,7 +17,7 @@
 namespace sparsetrain {
 
 // Floats of workspace `pass` needs for `shape` on a pool of `threads` threads, on the active ISA.
-int64_t ConvWorkspaceFloatsDense(ConvPass pass, const ConvShape& shape, int64_t threads);
+int64_t ConvWorkspaceFloatsDense(Pass pass, const ConvShape& shape, int64_t threads);
 
 // y = conv(x, w) + bias; `bias` has shape.k floats, or is null for none.
 Status ConvForwardDense(const ConvShape& shape, const float* x, const float* w, const float* bias,

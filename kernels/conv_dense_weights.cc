@@ -278,8 +278,8 @@ WeightsWorkspace CarveWeights(const ConvShape& s, int64_t threads, Workspace wor
 
 }  // namespace
 
-int64_t ConvWorkspaceFloatsDense(ConvPass pass, const ConvShape& s, int64_t threads) {
-  if (pass != ConvPass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
+int64_t ConvWorkspaceFloatsDense(Pass pass, const ConvShape& s, int64_t threads) {
+  if (pass != Pass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
   return CarveWeights(s, threads, {}).floats;
 }
 

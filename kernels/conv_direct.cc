@@ -76,8 +76,8 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
   });
 }
 
-int64_t WorkspaceFloats(ConvPass pass, const ConvShape& s) {
-  return pass == ConvPass::kForward ? ForwardWorkspaceFloats(s) : BackwardDataWorkspaceFloats(s);
+int64_t WorkspaceFloats(Pass pass, const ConvShape& s) {
+  return pass == Pass::kForward ? ForwardWorkspaceFloats(s) : BackwardDataWorkspaceFloats(s);
 }
 
 int64_t ForwardWorkspaceFloats(const ConvShape& s) {

@@ -75,7 +75,7 @@ using Engine = void (*)(const Problem&, pthreadpool_t);
 // WorkspaceFloats picks one by pass (forward or backward by input).
 int64_t ForwardWorkspaceFloats(const ConvShape& shape);
 int64_t BackwardDataWorkspaceFloats(const ConvShape& shape);
-int64_t WorkspaceFloats(ConvPass pass, const ConvShape& shape);
+int64_t WorkspaceFloats(Pass pass, const ConvShape& shape);
 
 // Checks the call and runs the forward pass (y = conv(x, w) + bias) on `engine`; `pass` names
 // the call in error messages.

@@ -17,7 +17,7 @@ namespace sparsetrain {
 struct ConvFamily {
   ConvKernel kernel;
   // Floats of workspace `pass` needs for `shape` on a pool of `threads` threads (active ISA).
-  int64_t (*workspace_floats)(ConvPass pass, const ConvShape& shape, int64_t threads);
+  int64_t (*workspace_floats)(Pass pass, const ConvShape& shape, int64_t threads);
   Status (*forward)(const ConvShape& shape, const float* x, const float* w, const float* bias,
                     float* y, Workspace workspace, pthreadpool_t pool);
   Status (*backward_data)(const ConvShape& shape, const float* dy, const float* w_transposed,

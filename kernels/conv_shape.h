@@ -7,19 +7,11 @@
 #include <string>
 
 #include "kernels/base/limits.h"
+#include "kernels/base/pass.h"
 #include "kernels/base/status.h"
 #include "kernels/layout.h"
 
 namespace sparsetrain {
-
-// The three passes of training: forward, backward by input (dx), backward by weights (dw).
-enum class ConvPass { kForward, kBackwardData, kBackwardWeights };
-
-// "fwd", "bwd_data", "bwd_weights".
-inline const char* ConvPassName(ConvPass pass) {
-  constexpr const char* kNames[] = {"fwd", "bwd_data", "bwd_weights"};
-  return kNames[int(pass)];
-}
 
 struct ConvShape {
   int64_t n = 1;                // batch

@@ -19,7 +19,7 @@
 
 namespace sparsetrain {
 
-int64_t ConvWorkspaceFloatsSparse(ConvPass pass, const ConvShape& shape, int64_t threads);
+int64_t ConvWorkspaceFloatsSparse(Pass pass, const ConvShape& shape, int64_t threads);
 
 Status ConvForwardSparse(const ConvShape& shape, const float* x, const float* w, const float* bias,
                          float* y, Workspace workspace, pthreadpool_t pool);

@@ -405,8 +405,8 @@ int64_t SparseWeightsFloats(const ConvShape& s, int64_t threads, float* base, fl
 
 }  // namespace
 
-int64_t ConvWorkspaceFloatsSparse(ConvPass pass, const ConvShape& s, int64_t threads) {
-  if (pass != ConvPass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
+int64_t ConvWorkspaceFloatsSparse(Pass pass, const ConvShape& s, int64_t threads) {
+  if (pass != Pass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
   float *dw_t, *scratch;
   return SparseWeightsFloats(s, threads, nullptr, &dw_t, &scratch);
 }

@@ -74,7 +74,7 @@ double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, K
   return double(count) / double(storage);
 }
 
-ConvKernel ConvOp::Choose(ConvPass pass, const ConvShape& shape, double zeros,
+ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros,
                           KernelPolicy policy) {
   switch (policy) {
     case KernelPolicy::kDense:
@@ -88,7 +88,7 @@ ConvKernel ConvOp::Choose(ConvPass pass, const ConvShape& shape, double zeros,
 }
 
 template <class Run>
-Status ConvOp::Timed(ConvPass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
+Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
                      WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
   // Room for either family, so that the selector trying the other one never allocates mid-run.
   const int64_t threads = ThreadCount(pool);
@@ -117,9 +117,9 @@ Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, 
   const double zeros =
       ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c), policy, pool);
   telemetry_.input_zeros = zeros;
-  const ConvKernel kernel = Choose(ConvPass::kForward, shape, zeros, policy);
+  const ConvKernel kernel = Choose(Pass::kForward, shape, zeros, policy);
   const float* b = has_bias_ ? bias_.value.data() : nullptr;
-  return Timed(ConvPass::kForward, shape, kernel, zeros, arena, pool,
+  return Timed(Pass::kForward, shape, kernel, zeros, arena, pool,
                [&](const ConvFamily& family, Workspace workspace) {
                  return family.forward(shape, x, weight_.value.data(), b, y, workspace, pool);
                });
@@ -132,9 +132,9 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
       ZeroFraction(dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), policy, pool);
   telemetry_.grad_zeros = zeros;
   if (weight_grads) {
-    const ConvKernel kernel = Choose(ConvPass::kBackwardWeights, shape, zeros, policy);
+    const ConvKernel kernel = Choose(Pass::kBackwardWeights, shape, zeros, policy);
     float* dbias = has_bias_ ? bias_.grad.data() : nullptr;
-    Status status = Timed(ConvPass::kBackwardWeights, shape, kernel, zeros, arena, pool,
+    Status status = Timed(Pass::kBackwardWeights, shape, kernel, zeros, arena, pool,
                           [&](const ConvFamily& family, Workspace workspace) {
                             return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias,
                                                            workspace, pool);
@@ -146,8 +146,8 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
     Status status = Tensor::Create(shape.weights(), Layout::kIOhw16o16i, allocator_, &weight_transposed_);
     if (!status.ok()) return status;
   }
-  const ConvKernel kernel = Choose(ConvPass::kBackwardData, shape, zeros, policy);
-  return Timed(ConvPass::kBackwardData, shape, kernel, zeros, arena, pool,
+  const ConvKernel kernel = Choose(Pass::kBackwardData, shape, zeros, policy);
+  return Timed(Pass::kBackwardData, shape, kernel, zeros, arena, pool,
                [&](const ConvFamily& family, Workspace workspace) {
                  if (transposed_version_ !=
                      weight_.version) {  // once per weight update, counted in the pass

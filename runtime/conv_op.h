@@ -61,11 +61,11 @@ class ConvOp {
       : name_(std::move(name)), allocator_(allocator) {}
   double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
                       pthreadpool_t pool) const;
-  ConvKernel Choose(ConvPass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
+  ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
   // Runs `run(family, workspace)` - the pass on the chosen family, with the scratch it needs from
   // `arena` - timing it for the selector, telemetry and verbose mode.
   template <class Run>
-  Status Timed(ConvPass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
+  Status Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
                WorkspaceArena* arena, pthreadpool_t pool, const Run& run);
 
   std::string name_;
@@ -76,7 +76,7 @@ class ConvOp {
   // IOhw16o16i for backward-by-input: made on first use, rebuilt when weight_ changes.
   Tensor weight_transposed_;
   uint64_t transposed_version_ = ~uint64_t{0};
-  ConvKernelSelector selectors_[3];  // per ConvPass
+  ConvKernelSelector selectors_[kPassCount];
   LayerTelemetry telemetry_;
   bool measure_zeros_ = false;
 };

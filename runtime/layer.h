@@ -56,16 +56,15 @@ struct Parameter {
   uint64_t version = 0;    // bumped whenever value changes outside the layer (update, load)
 };
 
-// Per-layer figures of the most recent step.
-enum class LayerPass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+// Per-layer figures of the most recent step, per Pass.
 struct LayerTelemetry {
   double input_zeros = -1.0;  // zero fraction of the input (forward), -1 if not measured
   double grad_zeros = -1.0;   // zero fraction of the output gradient (backward)
   bool is_conv = false;
-  ConvKernel kernel[3] = {ConvKernel::kDense, ConvKernel::kDense, ConvKernel::kDense};
-  bool ran[3] = {false, false, false};
-  double ms[3] = {0.0, 0.0,
-                  0.0};  // wall time per pass; non-conv layers put backward in kBackwardData
+  ConvKernel kernel[kPassCount] = {ConvKernel::kDense, ConvKernel::kDense, ConvKernel::kDense};
+  bool ran[kPassCount] = {false, false, false};
+  // Wall time per pass; non-conv layers put backward in kBackwardData.
+  double ms[kPassCount] = {0.0, 0.0, 0.0};
 };
 
 // Bytes of a tensor's owned storage (0 when empty or wrapped).

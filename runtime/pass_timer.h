@@ -10,7 +10,7 @@ namespace sparsetrain {
 
 class PassTimer {
  public:
-  PassTimer(LayerTelemetry* telemetry, LayerPass pass)
+  PassTimer(LayerTelemetry* telemetry, Pass pass)
       : telemetry_(telemetry), pass_(int(pass)), start_(std::chrono::steady_clock::now()) {}
   ~PassTimer() {
     telemetry_->ms[pass_] =

@@ -13,13 +13,13 @@ ConvShape Shape(int64_t r) {
   return s;
 }
 
-constexpr ConvPass kPasses[] = {ConvPass::kForward, ConvPass::kBackwardData,
-                                ConvPass::kBackwardWeights};
+constexpr Pass kPasses[] = {Pass::kForward, Pass::kBackwardData,
+                                Pass::kBackwardWeights};
 
 TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    for (ConvPass pass : kPasses) {
-      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << ConvPassName(pass));
+    for (Pass pass : kPasses) {
+      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << PassName(pass));
       for (int64_t r : {1, 3}) {
         EXPECT_EQ(ChooseConvKernel(pass, Shape(r), 0.0, isa), ConvKernel::kDense) << r;
         EXPECT_GT(PredictedSparseRatio(pass, Shape(r), 0.0, isa), 1.0) << r;
@@ -35,9 +35,9 @@ TEST(ConvChoiceTest, StridedForwardAndBackwardDataFollowTheTileCurve) {
   ConvShape strided = Shape(3);
   strided.stride_h = strided.stride_w = 2;
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    for (ConvPass pass : kPasses) {
-      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << ConvPassName(pass));
-      const ConvShape& like = pass == ConvPass::kBackwardWeights ? Shape(3) : Shape(1);
+    for (Pass pass : kPasses) {
+      SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << PassName(pass));
+      const ConvShape& like = pass == Pass::kBackwardWeights ? Shape(3) : Shape(1);
       for (double zeros : {0.0, 0.5, 0.9}) {
         EXPECT_EQ(PredictedSparseRatio(pass, strided, zeros, isa),
                   PredictedSparseRatio(pass, like, zeros, isa));
@@ -50,21 +50,21 @@ TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
   ConvShape first_layer = Shape(3);
   first_layer.c = 3;
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    EXPECT_EQ(ChooseConvKernel(ConvPass::kBackwardWeights, first_layer, 0.95, isa),
+    EXPECT_EQ(ChooseConvKernel(Pass::kBackwardWeights, first_layer, 0.95, isa),
               ConvKernel::kDense);
-    EXPECT_EQ(ChooseConvKernel(ConvPass::kForward, first_layer, 0.95, isa), ConvKernel::kSparse);
+    EXPECT_EQ(ChooseConvKernel(Pass::kForward, first_layer, 0.95, isa), ConvKernel::kSparse);
   }
 }
 
 TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
   const ConvShape shape = Shape(3);
   const double zeros = 0.9;
-  ASSERT_EQ(ChooseConvKernel(ConvPass::kForward, shape, zeros, Isa::kAvx512), ConvKernel::kSparse);
-  const double predicted = PredictedSparseRatio(ConvPass::kForward, shape, zeros, Isa::kAvx512);
+  ASSERT_EQ(ChooseConvKernel(Pass::kForward, shape, zeros, Isa::kAvx512), ConvKernel::kSparse);
+  const double predicted = PredictedSparseRatio(Pass::kForward, shape, zeros, Isa::kAvx512);
   for (double measured_ratio : {3.0, 0.25}) {
     ConvKernelSelector selector;
     for (int i = 0; i < 8; ++i) {
-      const ConvKernel k = selector.Choose(ConvPass::kForward, shape, zeros, Isa::kAvx512);
+      const ConvKernel k = selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512);
       EXPECT_EQ(k, i % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse) << i;
       // The first call of each kernel is a warm-up: its (slow) time must not count.
       const double ms = i < 2 ? 100.0 : k == ConvKernel::kDense ? 1.0 + 0.1 * i : measured_ratio;
@@ -73,7 +73,7 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
     EXPECT_NEAR(selector.correction(), measured_ratio / 1.2 / predicted,
                 1e-9);  // fastest dense: 1.2
     // Slower than dense where measured: dense from now on; faster: sparse.
-    EXPECT_EQ(selector.Choose(ConvPass::kForward, shape, zeros, Isa::kAvx512),
+    EXPECT_EQ(selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512),
               measured_ratio > 1.0 ? ConvKernel::kDense : ConvKernel::kSparse);
   }
   // Passes the sparse kernel does not suit are never probed.
@@ -81,14 +81,14 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
   first_layer.c = 1;
   ConvKernelSelector selector;
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(selector.Choose(ConvPass::kBackwardWeights, first_layer, 0.99, Isa::kAvx512),
+    EXPECT_EQ(selector.Choose(Pass::kBackwardWeights, first_layer, 0.99, Isa::kAvx512),
               ConvKernel::kDense);
   }
 }
 
 TEST(ConvChoiceTest, SparseIsChosenOnlyWherePredictedFaster) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    for (ConvPass pass : kPasses) {
+    for (Pass pass : kPasses) {
       for (int64_t r : {1, 3}) {
         for (double zeros = 0.0; zeros <= 1.0; zeros += 0.05) {
           if (ChooseConvKernel(pass, Shape(r), zeros, isa) == ConvKernel::kSparse) {
@@ -102,7 +102,7 @@ TEST(ConvChoiceTest, SparseIsChosenOnlyWherePredictedFaster) {
 
 TEST(ConvChoiceTest, UncalibratedIsasStayDense) {
   for (Isa isa : {Isa::kSse4, Isa::kScalar}) {
-    for (ConvPass pass : kPasses) {
+    for (Pass pass : kPasses) {
       EXPECT_EQ(ChooseConvKernel(pass, Shape(3), 1.0, isa), ConvKernel::kDense);
       EXPECT_TRUE(std::isinf(PredictedSparseRatio(pass, Shape(3), 0.5, isa)));
     }
@@ -110,11 +110,11 @@ TEST(ConvChoiceTest, UncalibratedIsasStayDense) {
 }
 
 TEST(ConvChoiceTest, PredictionInterpolatesBetweenCalibrationPoints) {
-  for (ConvPass pass : kPasses) {
+  for (Pass pass : kPasses) {
     const double at_80 = PredictedSparseRatio(pass, Shape(3), 0.8, Isa::kAvx512);
     const double at_90 = PredictedSparseRatio(pass, Shape(3), 0.9, Isa::kAvx512);
     const double at_85 = PredictedSparseRatio(pass, Shape(3), 0.85, Isa::kAvx512);
-    EXPECT_NEAR(at_85, (at_80 + at_90) / 2, 1e-12) << ConvPassName(pass);
+    EXPECT_NEAR(at_85, (at_80 + at_90) / 2, 1e-12) << PassName(pass);
     // Out-of-range fractions clamp to the ends of the curve.
     EXPECT_EQ(PredictedSparseRatio(pass, Shape(3), -0.5, Isa::kAvx512),
               PredictedSparseRatio(pass, Shape(3), 0.0, Isa::kAvx512));
@@ -124,9 +124,9 @@ TEST(ConvChoiceTest, PredictionInterpolatesBetweenCalibrationPoints) {
 }
 
 TEST(ConvChoiceTest, SkippedOperandIsXForwardAndDyBackward) {
-  EXPECT_EQ(SkippedOperandZeros(ConvPass::kForward, 0.3, 0.9), 0.3);
-  EXPECT_EQ(SkippedOperandZeros(ConvPass::kBackwardData, 0.3, 0.9), 0.9);
-  EXPECT_EQ(SkippedOperandZeros(ConvPass::kBackwardWeights, 0.3, 0.9), 0.9);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kForward, 0.3, 0.9), 0.3);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardData, 0.3, 0.9), 0.9);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardWeights, 0.3, 0.9), 0.9);
 }
 
 }  // namespace

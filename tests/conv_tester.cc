@@ -88,7 +88,7 @@ namespace {
 // The workspace a pass asks for, then a guard band the kernel must not write.
 class GuardedWorkspace {
  public:
-  GuardedWorkspace(const ConvFamily& family, ConvPass pass, const ConvShape& s, pthreadpool_t pool)
+  GuardedWorkspace(const ConvFamily& family, Pass pass, const ConvShape& s, pthreadpool_t pool)
       : floats_(family.workspace_floats(pass, s, ThreadCount(pool))),
         storage_(size_t(floats_ + kGuard), kSentinel) {}
   Workspace get() { return {storage_.data(), floats_}; }
@@ -113,7 +113,7 @@ void ConvTester::CheckForward(const ConvFamily& family, pthreadpool_t pool) {
   const std::vector<float> x = Blocked(x_, s_.input(), Layout::kNChw16c);
   const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kOIhw16i16o);
   std::vector<float> y(StorageFloats(s_.output(), Layout::kNChw16c), NAN);
-  GuardedWorkspace workspace(family, ConvPass::kForward, s_, pool);
+  GuardedWorkspace workspace(family, Pass::kForward, s_, pool);
   const Status status =
       family.forward(s_, x.data(), w.data(), bias_.data(), y.data(), workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
@@ -128,7 +128,7 @@ void ConvTester::CheckBackwardData(const ConvFamily& family, pthreadpool_t pool)
   const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
   const std::vector<float> w = Blocked(w_, s_.weights(), Layout::kIOhw16o16i);
   std::vector<float> dx(StorageFloats(s_.input(), Layout::kNChw16c), NAN);
-  GuardedWorkspace workspace(family, ConvPass::kBackwardData, s_, pool);
+  GuardedWorkspace workspace(family, Pass::kBackwardData, s_, pool);
   const Status status =
       family.backward_data(s_, dy.data(), w.data(), dx.data(), workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
@@ -146,7 +146,7 @@ void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t po
   const std::vector<float> dy = Blocked(dy_, s_.output(), Layout::kNChw16c);
   std::vector<float> dw(StorageFloats(s_.weights(), Layout::kOIhw16i16o), NAN);
   std::vector<float> dbias(s_.k, NAN);
-  GuardedWorkspace workspace(family, ConvPass::kBackwardWeights, s_, pool);
+  GuardedWorkspace workspace(family, Pass::kBackwardWeights, s_, pool);
   const Status status = family.backward_weights(s_, x.data(), dy.data(), dw.data(), dbias.data(),
                                                 workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
@@ -160,21 +160,21 @@ void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t po
 void ExpectShortWorkspaceRefused(const ConvFamily& family) {
   const ConvShape s = MakeShape(2, 16, 6, 6, 16, 1, 1, 2, 0);  // strided 1x1: needs scratch
   AlignedFloats x(4096), w(4096), bias(16), y(4096), dy(4096), dw(4096);
-  for (ConvPass pass : {ConvPass::kForward, ConvPass::kBackwardData, ConvPass::kBackwardWeights}) {
+  for (Pass pass : {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
     const int64_t needed = family.workspace_floats(pass, s, 1);
     ASSERT_GT(needed, 0);
     AlignedFloats scratch(static_cast<size_t>(needed));
     const Workspace short_by_one{scratch.data(), needed - 1};
     Status status;
-    if (pass == ConvPass::kForward) {
+    if (pass == Pass::kForward) {
       status = family.forward(s, x.data(), w.data(), bias.data(), y.data(), short_by_one, nullptr);
-    } else if (pass == ConvPass::kBackwardData) {
+    } else if (pass == Pass::kBackwardData) {
       status = family.backward_data(s, dy.data(), w.data(), x.data(), short_by_one, nullptr);
     } else {
       status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, short_by_one,
                                        nullptr);
     }
-    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << ConvPassName(pass);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << PassName(pass);
     EXPECT_NE(status.message().find("workspace"), std::string::npos) << status.message();
   }
 }

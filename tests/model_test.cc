@@ -89,7 +89,7 @@ TEST(ModelTest, TrainingLowersTheLoss) {
     if (r.kind != "conv2d") continue;
     EXPECT_GE(r.telemetry.input_zeros, 0.0) << r.name;
     EXPECT_LE(r.telemetry.input_zeros, 1.0) << r.name;
-    EXPECT_TRUE(r.telemetry.ran[int(LayerPass::kForward)]) << r.name;
+    EXPECT_TRUE(r.telemetry.ran[int(Pass::kForward)]) << r.name;
   }
   // The ReLU before max pooling runs inside it.
   const std::vector<LayerReport> reports = model->Telemetry();
@@ -150,7 +150,7 @@ TEST(ModelTest, DropoutActsInTrainingOnly) {
   EXPECT_NE(train, eval_a);  // half the features dropped, the rest doubled
   // Below the only trainable layer nothing runs backward.
   for (const LayerReport& rep : model->Telemetry()) {
-    EXPECT_EQ(rep.telemetry.ran[int(LayerPass::kBackwardData)], false) << rep.name;
+    EXPECT_EQ(rep.telemetry.ran[int(Pass::kBackwardData)], false) << rep.name;
   }
 }
 
@@ -184,19 +184,19 @@ TEST(ModelTest, FrozenLayersKeepTheirParametersAndSkipBackwardWork) {
     const bool below = rep.name != "conv4" && rep.name != "relu4" && rep.name != "flatten1" &&
                        rep.name != "dropout1" && rep.name != "fc1";
     if (below) {
-      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardData)]) << rep.name;
-      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]) << rep.name;
+      EXPECT_FALSE(rep.telemetry.ran[int(Pass::kBackwardData)]) << rep.name;
+      EXPECT_FALSE(rep.telemetry.ran[int(Pass::kBackwardWeights)]) << rep.name;
     }
     if (rep.name == "conv4") {
-      EXPECT_TRUE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]);
-      EXPECT_FALSE(rep.telemetry.ran[int(LayerPass::kBackwardData)]);
+      EXPECT_TRUE(rep.telemetry.ran[int(Pass::kBackwardWeights)]);
+      EXPECT_FALSE(rep.telemetry.ran[int(Pass::kBackwardData)]);
     }
   }
   // Unfrozen again, the whole network trains.
   ASSERT_TRUE(model->SetFrozen("block1", false).ok());
   ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
   for (const LayerReport& rep : model->Telemetry()) {
-    if (rep.name == "conv2") EXPECT_TRUE(rep.telemetry.ran[int(LayerPass::kBackwardWeights)]);
+    if (rep.name == "conv2") EXPECT_TRUE(rep.telemetry.ran[int(Pass::kBackwardWeights)]);
   }
 }
 
