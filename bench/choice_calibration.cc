@@ -86,13 +86,12 @@ int Main(int argc, char** argv) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
     for (const ConvShape* s : {&three_wide, &pointwise}) {
-      for (Pass pass :
-           {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
+      for (Pass pass : {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
         std::printf("    {Isa::k%s, %s, Pass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
                     s == &three_wide ? "true" : "false",
                     pass == Pass::kForward        ? "Forward"
                     : pass == Pass::kBackwardData ? "BackwardData"
-                                                      : "BackwardWeights");
+                                                  : "BackwardWeights");
         const std::vector<double> curve = Curve(pass, *s, iters, pool);
         for (size_t i = 0; i < curve.size(); ++i) std::printf("%s%.3f", i ? ", " : "", curve[i]);
         std::printf("}},\n");

@@ -196,8 +196,8 @@ int Run(const Options& o) {
 
     for (const std::string& pass : o.passes) {
       const Pass which = pass == "fwd"        ? Pass::kForward
-                             : pass == "bwd_data" ? Pass::kBackwardData
-                                                  : Pass::kBackwardWeights;
+                         : pass == "bwd_data" ? Pass::kBackwardData
+                                              : Pass::kBackwardWeights;
       // auto: the runtime's choice, from the zero fraction its ReLU counts would report.
       const bool sparse =
           o.kernel == "sparse" ||

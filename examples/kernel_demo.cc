@@ -90,8 +90,7 @@ int main() {
               100 * x_zeros, 100 * dy_zeros);
   std::printf("%-12s %10s %10s %8s  %-7s %s\n", "pass", "dense ms", "sparse ms", "speedup",
               "choice", "max difference");
-  for (st::Pass pass :
-       {st::Pass::kForward, st::Pass::kBackwardData, st::Pass::kBackwardWeights}) {
+  for (st::Pass pass : {st::Pass::kForward, st::Pass::kBackwardData, st::Pass::kBackwardWeights}) {
     const bool forward = pass == st::Pass::kForward;
     const bool weights = pass == st::Pass::kBackwardWeights;
     const st::Dims out_dims = forward ? s.output() : weights ? s.weights() : s.input();
@@ -116,9 +115,8 @@ int main() {
     const double sparse_ms = BestMs([&] { run(true, sparse_out.data()); });
     if (!status.ok()) return Fail(status);
     const double zeros = st::SkippedOperandZeros(pass, x_zeros, dy_zeros);
-    std::printf("%-12s %10.2f %10.2f %7.2fx  %-7s %.1e\n", st::PassName(pass), dense_ms,
-                sparse_ms, dense_ms / sparse_ms,
-                st::ConvKernelName(st::ChooseConvKernel(pass, s, zeros, isa)),
+    std::printf("%-12s %10.2f %10.2f %7.2fx  %-7s %.1e\n", st::PassName(pass), dense_ms, sparse_ms,
+                dense_ms / sparse_ms, st::ConvKernelName(st::ChooseConvKernel(pass, s, zeros, isa)),
                 MaxRelativeDifference(sparse_out, dense_out));
   }
   pthreadpool_destroy(pool);

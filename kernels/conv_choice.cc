@@ -81,8 +81,7 @@ ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa
   return KernelFor(PredictedSparseRatio(pass, shape, zeros, isa));
 }
 
-ConvKernel ConvKernelSelector::Choose(Pass pass, const ConvShape& shape, double zeros,
-                                      Isa isa) {
+ConvKernel ConvKernelSelector::Choose(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
   const double predicted = PredictedSparseRatio(pass, shape, zeros, isa);
   if (!SparseSuits(pass, shape) || predicted == std::numeric_limits<double>::infinity()) {
     return ConvKernel::kDense;

@@ -48,7 +48,8 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
   if (x_ == nullptr) return MismatchError("backward before forward");
   const ConvShape shape = op_->ShapeFor(x_->tensor.dims());
   if (need_dx) {
-    Status status = PrepareActivation({shape.input(), Layout::kNChw16c}, ctx.allocator, &input_grad_);
+    Status status =
+        PrepareActivation({shape.input(), Layout::kNChw16c}, ctx.allocator, &input_grad_);
     if (!status.ok()) return status;
   }
   return op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),

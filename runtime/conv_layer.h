@@ -19,8 +19,7 @@ struct Conv2dOptions {
 class Conv2d : public Layer {
  public:
   static Status Create(std::string name, int64_t in_channels, const Conv2dOptions& options,
-                       const Allocator& allocator,
-                       std::unique_ptr<Layer>* out);
+                       const Allocator& allocator, std::unique_ptr<Layer>* out);
 
   const char* kind() const override { return "conv2d"; }
   Status Plan(const TensorSpec& in, TensorSpec* out) const override;

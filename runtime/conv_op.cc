@@ -74,8 +74,7 @@ double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, K
   return double(count) / double(storage);
 }
 
-ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros,
-                          KernelPolicy policy) {
+ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy) {
   switch (policy) {
     case KernelPolicy::kDense:
       return ConvKernel::kDense;
@@ -143,7 +142,8 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
   }
   if (dx == nullptr) return Status::Ok();
   if (weight_transposed_.empty()) {  // a first layer never needs it
-    Status status = Tensor::Create(shape.weights(), Layout::kIOhw16o16i, allocator_, &weight_transposed_);
+    Status status =
+        Tensor::Create(shape.weights(), Layout::kIOhw16o16i, allocator_, &weight_transposed_);
     if (!status.ok()) return status;
   }
   const ConvKernel kernel = Choose(Pass::kBackwardData, shape, zeros, policy);

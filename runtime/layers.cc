@@ -55,7 +55,8 @@ Status Relu::Forward(const Activation& x, const ExecContext& ctx) {
 
 Status Relu::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
+  Status status =
+      PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kBackwardData);
   input_grad_.zeros = ReluBackward(dy.tensor.data(), output_.tensor.data(),
@@ -113,8 +114,8 @@ Status GlobalAvgPool::Plan(const TensorSpec& in, TensorSpec* out) const {
 
 Status GlobalAvgPool::Forward(const Activation& x, const ExecContext& ctx) {
   input_dims_ = x.tensor.dims();
-  Status status =
-      PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
+  Status status = PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW},
+                                    ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kForward);
   GlobalAvgPoolForward(input_dims_, x.tensor.data(), output_.tensor.data(), ctx.pool);
@@ -140,7 +141,8 @@ Status Flatten::Plan(const TensorSpec& in, TensorSpec* out) const {
 Status Flatten::Forward(const Activation& x, const ExecContext& ctx) {
   input_ = {x.tensor.dims(), x.tensor.layout()};
   const Dims& d = input_.dims;
-  Status status = PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
+  Status status =
+      PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kForward);
   return Reorder(x.tensor.data(), input_.layout, output_.tensor.data(), Layout::kNCHW, d, ctx.pool);
@@ -226,7 +228,8 @@ Status Linear::Backward(const Activation& dy, bool need_dx, const ExecContext& c
                           bias_.grad.empty() ? nullptr : bias_.grad.data(), ctx.pool);
   }
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({x_->tensor.dims(), Layout::kNCHW}, ctx.allocator, &input_grad_);
+  Status status =
+      PrepareActivation({x_->tensor.dims(), Layout::kNCHW}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kBackwardData);
   LinearBackwardData(shape, dy.tensor.data(), weight_.value.data(), input_grad_.tensor.data(),
@@ -253,12 +256,13 @@ Status BatchNorm2d::Create(std::string name, int64_t channels, double eps, doubl
                  {&bn->running_mean_, "running_mean", true},
                  {&bn->running_var_, "running_var", true}};
   for (const auto& v : vectors) {
-    Status status = CreateVector(v.p, n + "." + v.field, channels, Layout::kNChw16c, v.is_buffer,
-                                 allocator);
+    Status status =
+        CreateVector(v.p, n + "." + v.field, channels, Layout::kNChw16c, v.is_buffer, allocator);
     if (!status.ok()) return status;
   }
   const size_t padded = size_t(PaddedChannels(channels));
-  Status status = bn->scratch_.Allocate(padded * (2 * sizeof(double) + 6 * sizeof(float)), allocator);
+  Status status =
+      bn->scratch_.Allocate(padded * (2 * sizeof(double) + 6 * sizeof(float)), allocator);
   if (!status.ok()) return status.Within("batchnorm2d '" + n + "'");
   double* doubles = static_cast<double*>(bn->scratch_.data());
   bn->sums_ = doubles;
@@ -357,8 +361,7 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
   std::fill_n(sum_dy, padded, 0.0);
   std::fill_n(sum_dy_xc, padded, 0.0);
   std::fill_n(zero_, padded, 0.0f);
-  ChannelSums(dims, dy.tensor.data(), zero_, x_->tensor.data(), mean_, sum_dy, sum_dy_xc,
-              ctx.pool);
+  ChannelSums(dims, dy.tensor.data(), zero_, x_->tensor.data(), mean_, sum_dy, sum_dy_xc, ctx.pool);
   if (!frozen()) {
     for (int64_t c = 0; c < channels_; ++c) {
       weight_.grad.data()[c] = float(sum_dy_xc[c] * inv_std_[c]);
@@ -417,7 +420,8 @@ Status Dropout::Forward(const Activation& x, const ExecContext& ctx) {
 
 Status Dropout::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (!need_dx) return Status::Ok();
-  Status status = PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
+  Status status =
+      PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kBackwardData);
   if (!masked_) {

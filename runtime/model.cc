@@ -332,17 +332,16 @@ ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t
   options.pad = pad < 0 ? kernel / 2 : pad;
   options.bias = bias;
   std::unique_ptr<Layer> layer;
-  Status status =
-      sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options, allocator_,
-                                  &layer);
+  Status status = sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options,
+                                              allocator_, &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }
 
 ModelBuilder& ModelBuilder::BatchNorm(double eps, double momentum, const std::string& name) {
   std::unique_ptr<Layer> layer;
-  Status status = BatchNorm2d::Create(NameFor("bn", name), current().dims.c, eps, momentum,
-                                      allocator_, &layer);
+  Status status =
+      BatchNorm2d::Create(NameFor("bn", name), current().dims.c, eps, momentum, allocator_, &layer);
   Add(std::move(status), std::move(layer));
   return *this;
 }

@@ -114,7 +114,8 @@ Status Residual::Forward(const Activation& x, const ExecContext& ctx) {
   if (!status.ok()) return status;
   status = shortcut_.Forward(x, ctx, &shortcut_y);
   if (!status.ok()) return status;
-  status = PrepareActivation({body_y->tensor.dims(), body_y->tensor.layout()}, ctx.allocator, &output_);
+  status =
+      PrepareActivation({body_y->tensor.dims(), body_y->tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kForward);
   Add(body_y->tensor.data(), shortcut_y->tensor.data(), output_.tensor.data(),
@@ -128,7 +129,8 @@ Status Residual::Backward(const Activation& dy, bool need_dx, const ExecContext&
   if (!status.ok()) return status;
   status = shortcut_.Backward(dy, need_dx, ctx, &shortcut_dx);
   if (!status.ok() || !need_dx) return status;
-  status = PrepareActivation({body_dx->tensor.dims(), body_dx->tensor.layout()}, ctx.allocator, &input_grad_);
+  status = PrepareActivation({body_dx->tensor.dims(), body_dx->tensor.layout()}, ctx.allocator,
+                             &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(&telemetry_, Pass::kBackwardData);
   Add(body_dx->tensor.data(), shortcut_dx->tensor.data(), input_grad_.tensor.data(),

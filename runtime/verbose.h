@@ -13,8 +13,7 @@ void SetVerbose(int level);
 bool Verbose();
 
 // "sparsetrain,conv,<layer>,<pass>,<kernel>,<isa>,zeros=<f>,ms=<t>".
-void LogConvPass(const std::string& layer, Pass pass, ConvKernel kernel, double zeros,
-                 double ms);
+void LogConvPass(const std::string& layer, Pass pass, ConvKernel kernel, double zeros, double ms);
 
 }  // namespace sparsetrain
 

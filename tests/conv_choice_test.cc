@@ -13,8 +13,7 @@ ConvShape Shape(int64_t r) {
   return s;
 }
 
-constexpr Pass kPasses[] = {Pass::kForward, Pass::kBackwardData,
-                                Pass::kBackwardWeights};
+constexpr Pass kPasses[] = {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights};
 
 TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
@@ -50,8 +49,7 @@ TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
   ConvShape first_layer = Shape(3);
   first_layer.c = 3;
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
-    EXPECT_EQ(ChooseConvKernel(Pass::kBackwardWeights, first_layer, 0.95, isa),
-              ConvKernel::kDense);
+    EXPECT_EQ(ChooseConvKernel(Pass::kBackwardWeights, first_layer, 0.95, isa), ConvKernel::kDense);
     EXPECT_EQ(ChooseConvKernel(Pass::kForward, first_layer, 0.95, isa), ConvKernel::kSparse);
   }
 }

@@ -110,7 +110,8 @@ TEST(TensorTest, AFailingAllocatorIsOutOfMemoryAndKeepsTheOldStorage) {
   heap.fail = true;
   const Status status = t.Reshape(Dims{1, 1, 64, 64}, Layout::kNCHW, heap.allocator());
   EXPECT_EQ(status.code(), StatusCode::kOutOfMemory);
-  EXPECT_NE(status.message().find("tensor: cannot allocate"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("tensor: cannot allocate"), std::string::npos)
+      << status.message();
   EXPECT_EQ(t.data(), before);
   EXPECT_EQ(t.dims().h, 2);
   WorkspaceArena arena(heap.allocator());
