@@ -27,8 +27,6 @@
 namespace sparsetrain {
 namespace {
 
-constexpr double kZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
-
 // Activations of shape `dims`, nChw16c, with a `zeros` fraction of zeros.
 AlignedFloats RandomActivations(Dims dims, double zeros, std::mt19937& rng) {
   return Blocked(RandomTensor(dims.count(), zeros, rng), dims, Layout::kNChw16c);
@@ -41,7 +39,7 @@ std::vector<double> Curve(Pass pass, const ConvShape& s, int iters, pthreadpool_
   AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
   AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c)), dw(w.size());
   std::vector<double> ratios;
-  for (double z : kZeros) {
+  for (double z : kCalibrationZeros) {
     const AlignedFloats x = RandomActivations(s.input(), pass == Pass::kForward ? z : 0.5, rng);
     const AlignedFloats dy = RandomActivations(s.output(), z, rng);
     auto run = [&](bool sparse) {
@@ -81,8 +79,9 @@ int Main(int argc, char** argv) {
   three_wide.r = three_wide.s = 3, three_wide.pad_h = three_wide.pad_w = 1;
   pointwise.n = 8, pointwise.c = pointwise.k = 256, pointwise.h = pointwise.w = 14;
   std::printf("// sparse / dense time at zeros");
-  for (double z : kZeros) std::printf(" %.2f", z);
-  std::printf("; %d threads, median of %d\n", threads, iters);
+  for (double z : kCalibrationZeros) std::printf(" %.2f", z);
+  std::printf("; %d threads, median of %d; 3-wide %s, 1x1 %s\n", threads, iters,
+              ProblemDescriptor(three_wide).c_str(), ProblemDescriptor(pointwise).c_str());
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
     for (const ConvShape* s : {&three_wide, &pointwise}) {

@@ -4,6 +4,10 @@
 //   bazel run -c opt //bench:conv_bench -- --layers FILE.csv [--passes fwd,bwd_data,bwd_weights]
 //       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto] [--sparsity F]
 //       [--iters 10] [--csv OUT.csv]
+//   bazel run -c opt //bench:conv_bench -- --problem mb16ic64ih56oc64kh3sh1ph1 [...]
+//
+// --problem runs one problem descriptor (kernels/conv_shape.h) instead of a layer list, at
+// --sparsity (default 0) in both operands. Each row names its problem descriptor.
 //
 // Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
 // the other side's threads asleep. Backward by input includes, on both sides, converting the
@@ -45,6 +49,7 @@ namespace {
 
 struct Options {
   std::string layers;
+  std::string problem;
   std::vector<std::string> passes = {"fwd", "bwd_data", "bwd_weights"};
   int threads = 2;
   Isa isa = Isa::kAuto;
@@ -55,7 +60,8 @@ struct Options {
 };
 
 constexpr const char* kUsage =
-    "usage: conv_bench --layers FILE.csv [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
+    "usage: conv_bench --layers FILE.csv | --problem DESCRIPTOR\n"
+    "                  [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
     "                  [--isa auto|avx512|avx2|sse4|scalar] [--kernel dense|sparse|auto]\n"
     "                  [--sparsity F] [--iters N] [--csv OUT.csv]\n";
 
@@ -64,7 +70,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) return InvalidArgument("missing value after " + flag);
     const std::string value = argv[++i];
-    if (flag == "--layers") {
+    if (flag == "--problem") {
+      o->problem = value;
+    } else if (flag == "--layers") {
       o->layers = value;
     } else if (flag == "--passes") {
       o->passes.clear();
@@ -98,7 +106,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
       return InvalidArgument("unknown flag " + flag);
     }
   }
-  if (o->layers.empty()) return InvalidArgument("--layers is required");
+  if (o->layers.empty() == o->problem.empty()) {
+    return InvalidArgument("give one of --layers and --problem");
+  }
   return Status::Ok();
 }
 
@@ -125,8 +135,8 @@ double MedianAfterQuietMs(int iters, const std::function<void()>& run) {
 }
 
 struct Row {
-  std::string net, layer, pass, kernel;
-  double x_sparsity, dy_sparsity, ours_ms, onednn_ms;
+  std::string net, layer, problem, pass, kernel;
+  double x_sparsity = 0, dy_sparsity = 0, ours_ms = 0, onednn_ms = 0;
 };
 
 Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Options& o) {
@@ -134,13 +144,14 @@ Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Opt
   {
     std::ofstream out(tmp);
     if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
-    out << "net,layer,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,speedup\n";
+    out << "net,layer,problem,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,"
+           "speedup\n";
     for (const Row& r : rows) {
       char line[512];
-      std::snprintf(line, sizeof line, "%s,%s,%s,%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n",
-                    r.net.c_str(), r.layer.c_str(), r.pass.c_str(), IsaName(ActiveIsa()), o.threads,
-                    r.kernel.c_str(), r.x_sparsity, r.dy_sparsity, r.ours_ms, r.onednn_ms,
-                    r.onednn_ms / r.ours_ms);
+      std::snprintf(line, sizeof line, "%s,%s,%s,%s,%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+                    r.net.c_str(), r.layer.c_str(), r.problem.c_str(), r.pass.c_str(),
+                    IsaName(ActiveIsa()), o.threads, r.kernel.c_str(), r.x_sparsity, r.dy_sparsity,
+                    r.ours_ms, r.onednn_ms, r.onednn_ms / r.ours_ms);
       out << line;
     }
     if (!out.flush()) return Status(StatusCode::kIoError, "cannot write " + tmp);
@@ -164,15 +175,20 @@ int Run(const Options& o) {
   pthreadpool_t pool = o.threads > 1 ? pthreadpool_create(o.threads) : nullptr;
 
   std::vector<LayerSpec> layers;
-  status = ReadLayerList(o.layers, &layers);
+  if (o.problem.empty()) {
+    status = ReadLayerList(o.layers, &layers);
+  } else {
+    layers.push_back({"problem", "-", ConvShape(), 0.0, 0.0});
+    status = ParseProblemDescriptor(o.problem, &layers.back().shape);
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", status.message().c_str());
     return 1;
   }
   std::printf("conv_bench: ISA %s, %d thread(s), kernel %s, median of %d\n", IsaName(ActiveIsa()),
               o.threads, o.kernel.c_str(), o.iters);
-  std::printf("%-8s %-16s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "pass", "x0", "dy0",
-              "kernel", "ours_ms", "onednn_ms", "speedup");
+  std::printf("%-8s %-16s %-36s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "problem",
+              "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
   std::map<std::string, double> ours_total, onednn_total;
@@ -225,15 +241,18 @@ int Run(const Options& o) {
         };
         theirs = [&] { onednn.BackwardWeights(); };
       }
-      Row row{layer.net, layer.name, pass, sparse ? "sparse" : "dense", xs, dys, 0, 0};
+      Row row;
+      row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
+      row.pass = pass, row.kernel = sparse ? "sparse" : "dense";
+      row.x_sparsity = xs, row.dy_sparsity = dys;
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.
       pthreadpool_parallelize_1d(
           pool, [](void*, size_t) {}, nullptr, 1, PTHREADPOOL_FLAG_YIELD_WORKERS);
       row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
-      std::printf("%-8s %-16s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
-                  row.layer.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(), row.ours_ms,
-                  row.onednn_ms, row.onednn_ms / row.ours_ms);
+      std::printf("%-8s %-16s %-36s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
+                  row.layer.c_str(), row.problem.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(),
+                  row.ours_ms, row.onednn_ms, row.onednn_ms / row.ours_ms);
       std::fflush(stdout);
       ours_total[pass] += row.ours_ms;
       onednn_total[pass] += row.onednn_ms;

@@ -6,14 +6,11 @@
 namespace sparsetrain {
 namespace {
 
-constexpr int kPoints = 8;
-constexpr double kZeros[kPoints] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
-
 struct Curve {
   Isa isa;
   bool three_wide;  // measured on a 3x3 layer with stride 1, else on a 1x1 layer
   Pass pass;
-  double sparse_over_dense[kPoints];  // at kZeros
+  double sparse_over_dense[kCalibrationPoints];  // at kCalibrationZeros
 };
 
 // From //bench:choice_calibration on the project's machine (see docs/performance.md).
@@ -47,15 +44,16 @@ double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa
   const bool three_wide = RunsLikeThreeWide(pass, shape);
   for (const Curve& c : kCurves) {
     if (c.isa != isa || c.three_wide != three_wide || c.pass != pass) continue;
-    if (!(zeros > kZeros[0])) return c.sparse_over_dense[0];
-    for (int i = 1; i < kPoints; ++i) {
-      if (zeros < kZeros[i]) {
-        const double f = (zeros - kZeros[i - 1]) / (kZeros[i] - kZeros[i - 1]);
+    if (!(zeros > kCalibrationZeros[0])) return c.sparse_over_dense[0];
+    for (int i = 1; i < kCalibrationPoints; ++i) {
+      if (zeros < kCalibrationZeros[i]) {
+        const double f =
+            (zeros - kCalibrationZeros[i - 1]) / (kCalibrationZeros[i] - kCalibrationZeros[i - 1]);
         return c.sparse_over_dense[i - 1] +
                f * (c.sparse_over_dense[i] - c.sparse_over_dense[i - 1]);
       }
     }
-    return c.sparse_over_dense[kPoints - 1];
+    return c.sparse_over_dense[kCalibrationPoints - 1];
   }
   return std::numeric_limits<double>::infinity();  // not calibrated: the ISA runs dense only
 }
@@ -81,14 +79,26 @@ ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa
   return KernelFor(PredictedSparseRatio(pass, shape, zeros, isa));
 }
 
+const char* ChoiceBasisName(ChoiceBasis basis) {
+  constexpr const char* kNames[] = {"forced", "unsuited", "uncalibrated", "probing", "prediction"};
+  return kNames[int(basis)];
+}
+
 ConvKernel ConvKernelSelector::Choose(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
   const double predicted = PredictedSparseRatio(pass, shape, zeros, isa);
-  if (!SparseSuits(pass, shape) || predicted == std::numeric_limits<double>::infinity()) {
+  if (isa != isa_) *this = ConvKernelSelector(), isa_ = isa;  // measurements are per ISA
+  reason_ = {ChoiceBasis::kPrediction, predicted, correction_, best_ms_[0], best_ms_[1]};
+  if (!SparseSuits(pass, shape)) {
+    reason_.basis = ChoiceBasis::kUnsuited;
     return ConvKernel::kDense;
   }
-  if (isa != isa_) *this = ConvKernelSelector(), isa_ = isa;  // measurements are per ISA
+  if (predicted == std::numeric_limits<double>::infinity()) {
+    reason_.basis = ChoiceBasis::kUncalibrated;
+    return ConvKernel::kDense;
+  }
   if (probes_ < kProbes) {
     if (probes_ >= kWarmups) predicted_sum_ += predicted;
+    reason_.basis = ChoiceBasis::kProbing;
     return probes_ % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse;
   }
   return KernelFor(predicted * correction_);

@@ -21,6 +21,10 @@ const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
 // passes (the operand the sparse kernel skips).
 double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros);
 
+// The zero fractions the calibration curves are measured at (//bench:choice_calibration).
+inline constexpr double kCalibrationZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};
+inline constexpr int kCalibrationPoints = sizeof kCalibrationZeros / sizeof *kCalibrationZeros;
+
 // Predicted sparse time / dense time on `isa` (never kAuto) with `zeros` of the skipped operand.
 double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa);
 
@@ -34,9 +38,28 @@ ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa
 // Record - the first call of each only warms up (scratch memory, caches) - and scale the
 // prediction by what was measured against what was predicted; after that the choice follows the
 // corrected curve as the zero fraction moves.
+// Why a kernel was chosen, for verbose mode.
+enum class ChoiceBasis {
+  kForced,        // the caller asked for one kind
+  kUnsuited,      // the sparse kernel cannot run the shape well (SparseSuits)
+  kUncalibrated,  // no curve for the ISA: dense
+  kProbing,       // one of the first calls, which alternate the kernels to measure them
+  kPrediction,    // the corrected curve's prediction against the margin
+};
+const char* ChoiceBasisName(ChoiceBasis basis);  // "forced", "unsuited", ...
+
+struct ChoiceReason {
+  ChoiceBasis basis = ChoiceBasis::kForced;
+  double predicted = 0.0;   // sparse / dense time from the curves at the call's zeros
+  double correction = 1.0;  // measured ratio over predicted (1 until the probes are done)
+  double dense_ms = 0.0, sparse_ms = 0.0;  // the best probe times, 0 until measured
+};
+
 class ConvKernelSelector {
  public:
   ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, Isa isa);
+  // What the last Choose went by.
+  const ChoiceReason& reason() const { return reason_; }
   // The time of the call Choose just decided.
   void Record(ConvKernel kernel, double ms);
   // Measured sparse/dense ratio over predicted; 1 until measured.
@@ -50,6 +73,7 @@ class ConvKernelSelector {
   double best_ms_[2] = {0.0, 0.0};  // dense, sparse
   double predicted_sum_ = 0.0;
   double correction_ = 1.0;
+  ChoiceReason reason_;
 };
 
 }  // namespace sparsetrain

@@ -61,6 +61,16 @@ inline Status Validate(const ConvShape& s) {
   return Status::Ok();
 }
 
+// The problem descriptor of `shape`, in the manner of oneDNN's benchdnn:
+// "mb64ic64ih28oc64kh3sh1ph1" (batch, input channels, input rows, output channels, kernel rows,
+// stride, padding). Columns follow the rows unless they differ: "iw", "kw", "sw", "pw" then appear
+// after their row twins.
+std::string ProblemDescriptor(const ConvShape& shape);
+// Reads a descriptor back: fields in any order, each a name and a decimal number; "ic", "ih",
+// "oc" and "kh" are required, mb defaults to 1, stride to 1, padding to 0, and each column field
+// to its row twin. kInvalidArgument naming the first problem; the result is Validate()d.
+Status ParseProblemDescriptor(const std::string& text, ConvShape* shape);
+
 // Validate(shape), then that none of `tensors` is null; `pass` names the call in the message.
 inline Status CheckConvCall(const char* pass, const ConvShape& shape,
                             std::initializer_list<const float*> tensors) {

@@ -115,6 +115,8 @@ Isa IsaOfTarget(int64_t target) {
 Isa ActiveIsa() { return IsaOfTarget(ActiveTarget()); }
 
 int64_t LastTargetRan() { return last_target_ran; }
+
+const char* TargetName(int64_t target) { return target == 0 ? "none" : hwy::TargetName(target); }
 void NoteTargetRan(int64_t target) { last_target_ran = target; }
 
 }  // namespace sparsetrain

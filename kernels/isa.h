@@ -41,6 +41,9 @@ int64_t ActiveTarget();
 int64_t LastTargetRan();
 void NoteTargetRan(int64_t target);
 
+// Highway's name of a target ("AVX2", "AVX3", ...); "none" for 0.
+const char* TargetName(int64_t target);
+
 // The ISA a Highway target belongs to.
 Isa IsaOfTarget(int64_t target);
 

@@ -75,15 +75,14 @@ double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, K
 }
 
 ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy) {
-  switch (policy) {
-    case KernelPolicy::kDense:
-      return ConvKernel::kDense;
-    case KernelPolicy::kSparse:
-      return ConvKernel::kSparse;
-    case KernelPolicy::kAuto:
-      break;
+  if (policy != KernelPolicy::kAuto) {
+    reason_ = ChoiceReason();
+    return policy == KernelPolicy::kSparse ? ConvKernel::kSparse : ConvKernel::kDense;
   }
-  return selectors_[int(pass)].Choose(pass, shape, zeros, ActiveIsa());
+  ConvKernelSelector& selector = selectors_[int(pass)];
+  const ConvKernel kernel = selector.Choose(pass, shape, zeros, ActiveIsa());
+  reason_ = selector.reason();
+  return kernel;
 }
 
 template <class Run>
@@ -107,7 +106,10 @@ Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, doubl
   telemetry_.kernel[p] = kernel;
   telemetry_.ms[p] = ms;
   telemetry_.ran[p] = status.ok();
-  if (Verbose()) LogConvPass(name_, pass, kernel, zeros, ms);
+  if (Verbose()) {
+    LogPass("conv2d", name_, pass, ProblemDescriptor(shape), &kernel, zeros, ms);
+    if (VerboseLevel() >= 2) LogChoice(name_, pass, reason_);
+  }
   return status;
 }
 

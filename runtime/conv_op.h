@@ -77,6 +77,7 @@ class ConvOp {
   Tensor weight_transposed_;
   uint64_t transposed_version_ = ~uint64_t{0};
   ConvKernelSelector selectors_[kPassCount];
+  ChoiceReason reason_;  // of the last Choose, for verbose mode
   LayerTelemetry telemetry_;
   bool measure_zeros_ = false;
 };

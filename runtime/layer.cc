@@ -1,5 +1,10 @@
 #include "runtime/layer.h"
 
+#include <chrono>
+
+#include "runtime/pass_timer.h"
+#include "runtime/verbose.h"
+
 namespace sparsetrain {
 
 Status PrepareActivation(const TensorSpec& spec, const Allocator& allocator, Activation* a) {
@@ -21,6 +26,25 @@ int64_t StorageBytes(const Tensor& t) { return t.capacity_bytes(); }
 void Layer::AddMemory(MemoryFootprint* memory) const {
   memory->activation_bytes += StorageBytes(output_.tensor);
   memory->workspace_bytes += StorageBytes(input_grad_.tensor);
+}
+
+PassTimer::~PassTimer() {
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  LayerTelemetry& telemetry = layer_->telemetry_;
+  telemetry.ms[int(pass_)] = ms;
+  telemetry.ran[int(pass_)] = true;
+  if (!Verbose()) return;
+  const bool wrote_input_grad = pass_ == Pass::kBackwardData && !layer_->input_grad_.tensor.empty();
+  const Activation& written = wrote_input_grad ? layer_->input_grad_ : layer_->output_;
+  const Dims& d = written.tensor.dims();
+  const double zeros = pass_ != Pass::kBackwardWeights && written.zeros >= 0
+                           ? double(written.zeros) / double(written.tensor.storage_floats())
+                           : -1.0;
+  LogPass(layer_->kind(), layer_->name(), pass_,
+          std::to_string(d.n) + "x" + std::to_string(d.c) + "x" + std::to_string(d.h) + "x" +
+              std::to_string(d.w),
+          nullptr, zeros, ms);
 }
 
 }  // namespace sparsetrain

@@ -139,6 +139,7 @@ class Layer {
   virtual void AddMemory(MemoryFootprint* memory) const;
 
  protected:
+  friend class PassTimer;  // records the pass into telemetry_ and reads what it wrote
   Status MismatchError(const std::string& what) const;
 
   Activation output_;

@@ -47,7 +47,7 @@ Status Relu::Plan(const TensorSpec& in, TensorSpec* out) const {
 Status Relu::Forward(const Activation& x, const ExecContext& ctx) {
   Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   output_.zeros =
       ReluForward(x.tensor.data(), output_.tensor.data(), x.tensor.storage_floats(), ctx.pool);
   return Status::Ok();
@@ -58,7 +58,7 @@ Status Relu::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx
   Status status =
       PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   input_grad_.zeros = ReluBackward(dy.tensor.data(), output_.tensor.data(),
                                    input_grad_.tensor.data(), dy.tensor.storage_floats(), ctx.pool);
   return Status::Ok();
@@ -81,7 +81,7 @@ Status MaxPool2d::Forward(const Activation& x, const ExecContext& ctx) {
   if (!status.ok()) return status;
   status = argmax_.Grow(size_t(output_.tensor.storage_floats()) * sizeof(int32_t), ctx.allocator);
   if (!status.ok()) return status.Within("maxpool2d '" + name() + "'");
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   input_dims_ = x.tensor.dims();
   output_.zeros = MaxPoolForward(shape, x.tensor.data(), output_.tensor.data(),
                                  static_cast<int32_t*>(argmax_.data()), ctx.pool);
@@ -92,7 +92,7 @@ Status MaxPool2d::Backward(const Activation& dy, bool need_dx, const ExecContext
   if (!need_dx) return Status::Ok();
   Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   input_grad_.zeros = MaxPoolBackward(ShapeFor(input_dims_), dy.tensor.data(),
                                       static_cast<const int32_t*>(argmax_.data()),
                                       input_grad_.tensor.data(), ctx.pool);
@@ -117,7 +117,7 @@ Status GlobalAvgPool::Forward(const Activation& x, const ExecContext& ctx) {
   Status status = PrepareActivation({{input_dims_.n, input_dims_.c, 1, 1}, Layout::kNCHW},
                                     ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   GlobalAvgPoolForward(input_dims_, x.tensor.data(), output_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
@@ -126,7 +126,7 @@ Status GlobalAvgPool::Backward(const Activation& dy, bool need_dx, const ExecCon
   if (!need_dx) return Status::Ok();
   Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   GlobalAvgPoolBackward(input_dims_, dy.tensor.data(), input_grad_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
@@ -144,7 +144,7 @@ Status Flatten::Forward(const Activation& x, const ExecContext& ctx) {
   Status status =
       PrepareActivation({{d.n, d.c * d.h * d.w, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   return Reorder(x.tensor.data(), input_.layout, output_.tensor.data(), Layout::kNCHW, d, ctx.pool);
 }
 
@@ -153,7 +153,7 @@ Status Flatten::Backward(const Activation& dy, bool need_dx, const ExecContext& 
   // Back into the input's own layout: blocked after convolutions, flat after global pooling.
   Status status = PrepareActivation(input_, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   return Reorder(dy.tensor.data(), Layout::kNCHW, input_grad_.tensor.data(), input_.layout,
                  input_.dims, ctx.pool);
 }
@@ -211,7 +211,7 @@ Status Linear::Forward(const Activation& x, const ExecContext& ctx) {
   const int64_t rows = x.tensor.dims().n;
   Status status = PrepareActivation({{rows, out_, 1, 1}, Layout::kNCHW}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   x_ = &x;
   LinearForward({rows, in_, out_}, x.tensor.data(), weight_.value.data(),
                 bias_.value.empty() ? nullptr : bias_.value.data(), output_.tensor.data(),
@@ -223,7 +223,7 @@ Status Linear::Backward(const Activation& dy, bool need_dx, const ExecContext& c
   if (x_ == nullptr) return MismatchError("backward before forward");
   const LinearShape shape{x_->tensor.dims().n, in_, out_};
   if (!frozen()) {
-    PassTimer timer(&telemetry_, Pass::kBackwardWeights);
+    PassTimer timer(this, Pass::kBackwardWeights);
     LinearBackwardWeights(shape, x_->tensor.data(), dy.tensor.data(), weight_.grad.data(),
                           bias_.grad.empty() ? nullptr : bias_.grad.data(), ctx.pool);
   }
@@ -231,7 +231,7 @@ Status Linear::Backward(const Activation& dy, bool need_dx, const ExecContext& c
   Status status =
       PrepareActivation({x_->tensor.dims(), Layout::kNCHW}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   LinearBackwardData(shape, dy.tensor.data(), weight_.value.data(), input_grad_.tensor.data(),
                      ctx.pool);
   return Status::Ok();
@@ -308,7 +308,7 @@ Status BatchNorm2d::Forward(const Activation& x, const ExecContext& ctx) {
   const Dims dims = x.tensor.dims();
   Status status = PrepareActivation({dims, Layout::kNChw16c}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   const int64_t padded = PaddedChannels(channels_);
   const double count = double(dims.n * dims.h * dims.w);
   std::fill_n(mean_, padded, 0.0f);
@@ -354,7 +354,7 @@ Status BatchNorm2d::Backward(const Activation& dy, bool need_dx, const ExecConte
   const Dims dims = x_->tensor.dims();
   const int64_t padded = PaddedChannels(channels_);
   const double count = double(dims.n * dims.h * dims.w);
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   // With the input's mean as "centre", ChannelSums gives sum(dy) and sum(dy * (x - mean)).
   double* sum_dy = sums_;
   double* sum_dy_xc = squares_;
@@ -406,7 +406,7 @@ Status Dropout::Plan(const TensorSpec& in, TensorSpec* out) const {
 Status Dropout::Forward(const Activation& x, const ExecContext& ctx) {
   Status status = PrepareActivation({x.tensor.dims(), x.tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   masked_ = ctx.training && drop_ > 0.0f;
   if (!masked_) {
     CopyActivation(x, &output_);
@@ -423,7 +423,7 @@ Status Dropout::Backward(const Activation& dy, bool need_dx, const ExecContext& 
   Status status =
       PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   if (!masked_) {
     CopyActivation(dy, &input_grad_);
     return Status::Ok();

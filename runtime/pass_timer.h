@@ -1,4 +1,6 @@
-// Times one pass of a layer into its telemetry.
+// Times one pass of a layer into its telemetry and, in verbose mode, logs it (runtime/verbose.h).
+// Constructed at the start of the pass's work inside the layer, it reads what the pass wrote when
+// it goes out of scope: the output for forward, the input gradient for backward by input.
 #ifndef SPARSETRAIN_RUNTIME_PASS_TIMER_H_
 #define SPARSETRAIN_RUNTIME_PASS_TIMER_H_
 
@@ -10,18 +12,15 @@ namespace sparsetrain {
 
 class PassTimer {
  public:
-  PassTimer(LayerTelemetry* telemetry, Pass pass)
-      : telemetry_(telemetry), pass_(int(pass)), start_(std::chrono::steady_clock::now()) {}
-  ~PassTimer() {
-    telemetry_->ms[pass_] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
-            .count();
-    telemetry_->ran[pass_] = true;
-  }
+  PassTimer(Layer* layer, Pass pass)
+      : layer_(layer), pass_(pass), start_(std::chrono::steady_clock::now()) {}
+  ~PassTimer();
+  PassTimer(const PassTimer&) = delete;
+  PassTimer& operator=(const PassTimer&) = delete;
 
  private:
-  LayerTelemetry* telemetry_;
-  int pass_;
+  Layer* layer_;
+  Pass pass_;
   std::chrono::steady_clock::time_point start_;
 };
 

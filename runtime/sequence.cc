@@ -117,7 +117,7 @@ Status Residual::Forward(const Activation& x, const ExecContext& ctx) {
   status =
       PrepareActivation({body_y->tensor.dims(), body_y->tensor.layout()}, ctx.allocator, &output_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kForward);
+  PassTimer timer(this, Pass::kForward);
   Add(body_y->tensor.data(), shortcut_y->tensor.data(), output_.tensor.data(),
       output_.tensor.storage_floats(), ctx.pool);
   return Status::Ok();
@@ -132,7 +132,7 @@ Status Residual::Backward(const Activation& dy, bool need_dx, const ExecContext&
   status = PrepareActivation({body_dx->tensor.dims(), body_dx->tensor.layout()}, ctx.allocator,
                              &input_grad_);
   if (!status.ok()) return status;
-  PassTimer timer(&telemetry_, Pass::kBackwardData);
+  PassTimer timer(this, Pass::kBackwardData);
   Add(body_dx->tensor.data(), shortcut_dx->tensor.data(), input_grad_.tensor.data(),
       input_grad_.tensor.storage_floats(), ctx.pool);
   return Status::Ok();

@@ -1,7 +1,6 @@
 #include "tests/conv_tester.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include "kernels/aligned.h"
 #include "kernels/parallel.h"
@@ -30,13 +29,6 @@ ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64
   sh.stride_h = sh.stride_w = stride;
   sh.pad_h = sh.pad_w = pad;
   return sh;
-}
-
-std::string Describe(const ConvShape& s) {
-  std::ostringstream out;
-  out << "N" << s.n << " C" << s.c << " " << s.h << "x" << s.w << " K" << s.k << " " << s.r << "x"
-      << s.s << " stride " << s.stride_h << " pad " << s.pad_h;
-  return out.str();
 }
 
 std::vector<ConvShape> AwkwardShapes() {
@@ -119,7 +111,7 @@ void ConvTester::CheckForward(const ConvFamily& family, pthreadpool_t pool) {
   ASSERT_TRUE(status.ok()) << status.message();
   workspace.ExpectGuardIntact();
   ExpectClose(Unblocked(y, s_.output(), Layout::kNChw16c), want, abs_sum, s_.c * s_.r * s_.s + 1,
-              "forward " + Describe(s_));
+              "forward " + ProblemDescriptor(s_));
 }
 
 void ConvTester::CheckBackwardData(const ConvFamily& family, pthreadpool_t pool) {
@@ -134,7 +126,7 @@ void ConvTester::CheckBackwardData(const ConvFamily& family, pthreadpool_t pool)
   ASSERT_TRUE(status.ok()) << status.message();
   workspace.ExpectGuardIntact();
   ExpectClose(Unblocked(dx, s_.input(), Layout::kNChw16c), want, abs_sum, s_.k * s_.r * s_.s,
-              "backward data " + Describe(s_));
+              "backward data " + ProblemDescriptor(s_));
 }
 
 void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool) {
@@ -153,8 +145,8 @@ void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t po
   workspace.ExpectGuardIntact();
   const int64_t terms = s_.n * s_.p() * s_.q();
   ExpectClose(Unblocked(dw, s_.weights(), Layout::kOIhw16i16o), want, abs_sum, terms,
-              "backward weights " + Describe(s_));
-  ExpectClose(dbias, want_bias, bias_abs, terms, "bias gradient " + Describe(s_));
+              "backward weights " + ProblemDescriptor(s_));
+  ExpectClose(dbias, want_bias, bias_abs, terms, "bias gradient " + ProblemDescriptor(s_));
 }
 
 void ExpectShortWorkspaceRefused(const ConvFamily& family) {
@@ -174,7 +166,8 @@ void ExpectShortWorkspaceRefused(const ConvFamily& family) {
       status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, short_by_one,
                                        nullptr);
     }
-    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << PassName(pass);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument)
+        << PassName(pass) << " " << ProblemDescriptor(s);
     EXPECT_NE(status.message().find("workspace"), std::string::npos) << status.message();
   }
 }

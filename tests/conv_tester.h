@@ -23,7 +23,6 @@ namespace sparsetrain {
 
 ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
                     int64_t stride, int64_t pad);
-std::string Describe(const ConvShape& s);
 
 // Shapes every convolution kernel is tested on: odd and tiny sizes, channel counts that are not
 // a multiple of 16, strides 1 to 3, padding 0 to 2, 1x1 to 7x7 kernels, batch 1 to 5.

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/isa.h"
 #include "runtime/loss.h"
+#include "runtime/verbose.h"
 
 namespace sparsetrain {
 namespace {
@@ -101,6 +103,56 @@ TEST(ModelTest, TrainingLowersTheLoss) {
   EXPECT_EQ(m.gradient_bytes, m.parameter_bytes - 2 * 16 * 4);  // BN running stats: no gradients
   EXPECT_EQ(m.optimizer_bytes, 2 * m.gradient_bytes);           // Adam: two moments
   pthreadpool_destroy(pool);
+}
+
+// The lines verbose mode printed that start with `prefix`.
+std::vector<std::string> LinesStartingWith(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    if (line.compare(0, prefix.size(), prefix) == 0) lines.push_back(line);
+    begin = end + 1;
+  }
+  return lines;
+}
+
+TEST(ModelTest, VerboseModeReportsEveryLayerPassAndTheChoiceReasoning) {
+  std::unique_ptr<Model> model = Build(SmallCnn());
+  const Batch batch = MakeBatch(4, 3);
+  StepResult r;
+  SetVerbose(2);
+  testing::internal::CaptureStderr();
+  const Status status = model->TrainStep(batch.images.data(), batch.labels.data(), batch.n, &r);
+  const std::string text = testing::internal::GetCapturedStderr();
+  SetVerbose(0);
+  ASSERT_TRUE(status.ok()) << status.message();
+  const std::string target = TargetName(ActiveTarget());
+  // Every layer that ran a pass reports it, with its kind, the Highway target and its time; a
+  // first layer needs no input gradient, so conv1 has no bwd_data line.
+  for (const LayerReport& layer : model->Telemetry()) {
+    for (Pass pass : {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
+      const std::string prefix =
+          "sparsetrain," + layer.kind + "," + layer.name + "," + PassName(pass) + ",";
+      const std::vector<std::string> lines = LinesStartingWith(text, prefix);
+      ASSERT_EQ(lines.size(), layer.telemetry.ran[int(pass)] ? 1u : 0u) << prefix << "\n" << text;
+      if (lines.empty()) continue;
+      EXPECT_NE(lines[0].find("," + target + ",zeros="), std::string::npos) << lines[0];
+      EXPECT_NE(lines[0].find(",ms="), std::string::npos) << lines[0];
+    }
+  }
+  // Convolutions name their problem and kernel, and (level 2) why they chose it: the first call
+  // of a pass probes.
+  EXPECT_EQ(LinesStartingWith(text, "sparsetrain,conv2d,conv1,fwd,mb4ic1ih12oc8kh3sh1ph1,").size(),
+            1u)
+      << text;
+  EXPECT_EQ(LinesStartingWith(text, "sparsetrain,relu,relu2,fwd,4x8x6x6,-,").size(), 1u) << text;
+  EXPECT_EQ(LinesStartingWith(text, "sparsetrain,choice,conv2,fwd,probing,predicted=").size(), 1u)
+      << text;
+  EXPECT_EQ(LinesStartingWith(text, "sparsetrain,choice,").size(),
+            LinesStartingWith(text, "sparsetrain,conv2d,").size());
 }
 
 TEST(ModelTest, PredictMatchesEvalLogitsAndIsDeterministic) {

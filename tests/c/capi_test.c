@@ -285,7 +285,8 @@ static void TestConvLayer(void) {
     for (i = 0; i < sizeof dws / sizeof *dws; ++i) CHECK(fabsf(dws[i] - want_dw[i]) < 1e-4f);
   }
 
-  /* Verbose mode: one line per pass on stderr naming the layer, pass, kernel and ISA. */
+  /* Verbose mode: one line per pass on stderr naming the layer, pass, problem, kernel and the
+   * Highway target. */
   {
     char line[256] = "";
     FILE* capture = tmpfile();
@@ -301,8 +302,9 @@ static void TestConvLayer(void) {
     close(saved_stderr);
     rewind(capture);
     CHECK(fgets(line, sizeof line, capture) != NULL);
-    CHECK(strstr(line, "sparsetrain,conv,conv,fwd,sparse,") == line);
-    CHECK(strstr(line, st_isa_name(st_get_isa())) != NULL && strstr(line, "ms=") != NULL);
+    CHECK(strstr(line, "sparsetrain,conv2d,conv,fwd,mb2ic3ih7iw6oc5kh3sh2sw1ph1,sparse,") == line);
+    CHECK(strstr(line, ",none,") == NULL); /* the Highway target that ran is named */
+    CHECK(strstr(line, "zeros=") != NULL && strstr(line, "ms=") != NULL);
     CHECK(fgets(line, sizeof line, capture) == NULL); /* off again: nothing more */
     fclose(capture);
   }

@@ -96,8 +96,10 @@ ST_API st_status st_set_isa(st_isa isa);
 ST_API st_isa st_get_isa(void);
 /* "auto", "avx512", "avx2", "sse4", "scalar". */
 ST_API const char* st_isa_name(st_isa isa);
-/* 1: print one line per convolution pass to stderr (layer, pass, kernel, ISA, zero fraction,
- * milliseconds), like oneDNN's verbose mode; 0: off (the default). Process-wide. */
+/* 1: print one line per layer pass to stderr (layer kind and name, pass, problem descriptor or
+ * shape, kernel, Highway target, zero fraction, milliseconds), like oneDNN's verbose mode;
+ * 2: also each convolution's reasoning for its kernel choice; 0: off. Process-wide. The default
+ * is the environment variable SPARSETRAIN_VERBOSE (0 when unset). Lines: docs/runtime.md. */
 ST_API void st_set_verbose(int32_t level);
 
 /* ---- Contexts -------------------------------------------------------------------------- */
