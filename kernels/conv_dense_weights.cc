@@ -20,6 +20,7 @@
 #include "kernels/block_simd-inl.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_direct.h"
+#include "kernels/image_split-inl.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
@@ -170,8 +171,8 @@ WeightsSplit PlanWeightsSplit(const ConvShape& s, int64_t threads) {
 
 // Floats of the dw copies of the batch splits after the first.
 int64_t PartialFloats(const ConvShape& s, int64_t threads) {
-  return (PlanWeightsSplit(s, threads).batch_splits - 1) *
-         StorageFloats(s.weights(), Layout::kOIhw16i16o);
+  return ImageSplit::PartialFloats(PlanWeightsSplit(s, threads).batch_splits,
+                                   StorageFloats(s.weights(), Layout::kOIhw16i16o));
 }
 
 // `partials` holds PartialFloats(s, ThreadCount(pool)) floats.
@@ -190,13 +191,15 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t groups_per_item = (groups + group_splits - 1) / group_splits;
   const int64_t cb_per_item = (cblocks + cb_splits - 1) / cb_splits;
   const int64_t items = group_splits * cb_splits;
-  const int64_t dw_floats = StorageFloats(s.weights(), Layout::kOIhw16i16o);
+  const ImageSplit images{batch_splits, StorageFloats(s.weights(), Layout::kOIhw16i16o), dw,
+                          partials};
   ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {
     const int64_t split = int64_t(index) / items, item = int64_t(index) % items;
     WeightsProblem part = p;
-    part.dw = split == 0 ? dw : partials + (split - 1) * dw_floats;
+    part.dw = images.DwOf(split);
     float* const part_dw = part.dw;
-    const int64_t n_begin = split * s.n / batch_splits, n_end = (split + 1) * s.n / batch_splits;
+    const int64_t n_begin = images.ImageBegin(split, s.n);
+    const int64_t n_end = images.ImageBegin(split + 1, s.n);
     const int64_t g_begin = item / cb_splits * groups_per_item;
     const int64_t g_end = std::min(groups, g_begin + groups_per_item);
     const int64_t cb_begin = item % cb_splits * cb_per_item;
@@ -240,13 +243,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
       }
     }
   });
-  const BlockD d;
-  for (int64_t split = 1; split < batch_splits; ++split) {
-    const float* part = partials + (split - 1) * dw_floats;
-    for (int64_t i = 0; i < dw_floats; i += kLanes) {
-      hn::StoreU(hn::Add(hn::LoadU(d, dw + i), hn::Load(d, part + i)), d, dw + i);
-    }
-  }
+  images.Sum(pool);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -24,6 +24,7 @@
 #include "kernels/conv_dense.h"
 #include "kernels/conv_direct.h"
 #include "kernels/conv_sparse.h"
+#include "kernels/image_split-inl.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
@@ -304,8 +305,8 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
   const int64_t mask_floats =
       k_per_item * rows_per_chunk * MaskWords(s) * int64_t(sizeof(uint64_t) / sizeof(float));
   WorkspaceCarver carver({base, 0});
-  float* partials =
-      carver.Take((plan.batch_splits - 1) * StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  float* partials = carver.Take(ImageSplit::PartialFloats(
+      plan.batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i)));
   WorkspaceCarver slot;
   slot.Take(chunk_rows * row_floats);
   const int64_t masks_offset = slot.floats();
@@ -324,20 +325,20 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   const ConvShape& s = p.s;
   const int64_t cblocks = BlocksOf(s.c);
   const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
-  const int64_t dw_floats = StorageFloats(s.weights(), Layout::kIOhw16o16i);
   SparseWeightsScratch pieces = CarveSparseWeights(s, ThreadCount(pool), scratch);
   const int64_t k_splits = pieces.plan.k_splits, batch_splits = pieces.plan.batch_splits;
   const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
-  float* const partials = pieces.partials;
+  const ImageSplit images{batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i), p.dw_t,
+                          pieces.partials};
   const bool three_wide = s.s == 3;
   const int64_t items = groups * k_splits;
   // Items of one group sit together, so a thread keeps that group's x rows in cache.
   ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {
     const int64_t split = int64_t(index) / items, item = int64_t(index) % items;
     SparseWeightsProblem part = p;
-    if (split > 0) part.dw_t = partials + (split - 1) * dw_floats;
-    const int64_t n_begin = split * s.n / batch_splits;
-    const int64_t n_end = (split + 1) * s.n / batch_splits;
+    part.dw_t = images.DwOf(split);
+    const int64_t n_begin = images.ImageBegin(split, s.n);
+    const int64_t n_end = images.ImageBegin(split + 1, s.n);
     const int64_t g = item / k_splits;
     const int64_t k_begin = item % k_splits * k_per_item;
     const int64_t k_end = std::min(s.k, k_begin + k_per_item);
@@ -369,18 +370,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
       }
     }
   });
-  if (batch_splits == 1) return;
-  ParallelFor(pool, size_t(dw_floats / kChannelBlock), [&](size_t row) {
-    const BlockD d;
-    float* sum = p.dw_t + int64_t(row) * kChannelBlock;
-    for (int64_t split = 1; split < batch_splits; ++split) {
-      const float* part = partials + (split - 1) * dw_floats + int64_t(row) * kChannelBlock;
-      for (size_t v = 0; v < kVecsPerBlock; ++v) {
-        hn::StoreU(hn::Add(hn::LoadU(d, sum + v * kLanes), hn::LoadU(d, part + v * kLanes)), d,
-                   sum + v * kLanes);
-      }
-    }
-  });
+  images.Sum(pool);
 }
 
 }  // namespace HWY_NAMESPACE
