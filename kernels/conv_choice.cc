@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <limits>
 
+#include "kernels/sparse_walk.h"
+
 namespace sparsetrain {
 namespace {
 
 struct Curve {
   Isa isa;
-  bool three_wide;  // measured on a 3x3 layer with stride 1, else on a 1x1 layer
+  bool three_wide;  // for the three-column walks (measured on a 3x3 layer), else the one-column
+                    // walks (measured on a 1x1 layer): kernels/sparse_walk.h
   Pass pass;
   double sparse_over_dense[kCalibrationPoints];  // at kCalibrationZeros
 };
@@ -32,16 +35,8 @@ double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros) {
   return pass == Pass::kForward ? x_zeros : dy_zeros;
 }
 
-// Whether a layer's sparse pass runs the walk the 3x3 curves measured. Forward and
-// backward-by-input slide along rows only for 3-wide kernels with stride 1 (conv_sparse_direct.cc);
-// any other shape walks tiles, as a 1x1 layer does. Backward-by-weights feeds three kernel
-// columns per non-zero for every 3-wide kernel, whatever the stride.
-bool RunsLikeThreeWide(Pass pass, const ConvShape& shape) {
-  return shape.s == 3 && (pass == Pass::kBackwardWeights || shape.stride_w == 1);
-}
-
 double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
-  const bool three_wide = RunsLikeThreeWide(pass, shape);
+  const bool three_wide = SparseWalksThreeColumns(pass, shape);
   for (const Curve& c : kCurves) {
     if (c.isa != isa || c.three_wide != three_wide || c.pass != pass) continue;
     if (!(zeros > kCalibrationZeros[0])) return c.sparse_over_dense[0];

@@ -23,6 +23,7 @@
 #include "kernels/conv_sparse.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
+#include "kernels/sparse_walk.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
@@ -329,8 +330,8 @@ void RunSliding(const direct::Problem& p, pthreadpool_t pool) {
 
 void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  // Consecutive sources (stride 1, forward or transposed); conv_choice.cc's curves follow this.
-  const bool slides = p.taps_w == kSlideTaps && p.cols.stride == 1 && kLanes > 1;
+  static_assert(kSlideTaps == 3, "the sliding walk is the one sparse_walk.h describes");
+  const bool slides = SparseSlidesAlongRows(p.taps_w, p.cols.stride) && kLanes > 1;
   if (slides) {
     RunSliding(p, pool);
   } else {

@@ -29,6 +29,7 @@
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
 #include "kernels/reorder.h"
+#include "kernels/sparse_walk.h"
 
 #ifndef SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
 #define SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
@@ -330,7 +331,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
   const ImageSplit images{batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i), p.dw_t,
                           pieces.partials};
-  const bool three_wide = s.s == 3;
+  const bool three_wide = SparseWeightsTakesThreeColumns(s.s);
   const int64_t items = groups * k_splits;
   // Items of one group sit together, so a thread keeps that group's x rows in cache.
   ParallelFor(pool, size_t(items * batch_splits), [&](size_t index) HWY_ATTR {

@@ -64,6 +64,8 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
     for (int i = 0; i < 8; ++i) {
       const ConvKernel k = selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512);
       EXPECT_EQ(k, i % 2 == 0 ? ConvKernel::kDense : ConvKernel::kSparse) << i;
+      EXPECT_EQ(selector.reason().basis, ChoiceBasis::kProbing);
+      EXPECT_EQ(selector.reason().predicted, predicted);
       // The first call of each kernel is a warm-up: its (slow) time must not count.
       const double ms = i < 2 ? 100.0 : k == ConvKernel::kDense ? 1.0 + 0.1 * i : measured_ratio;
       selector.Record(k, ms);
@@ -73,6 +75,12 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
     // Slower than dense where measured: dense from now on; faster: sparse.
     EXPECT_EQ(selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512),
               measured_ratio > 1.0 ? ConvKernel::kDense : ConvKernel::kSparse);
+    // The reason names what the choice went by: the best probe times and the correction.
+    const ChoiceReason& reason = selector.reason();
+    EXPECT_EQ(reason.basis, ChoiceBasis::kPrediction);
+    EXPECT_EQ(reason.dense_ms, 1.2);
+    EXPECT_EQ(reason.sparse_ms, measured_ratio);
+    EXPECT_EQ(reason.correction, selector.correction());
   }
   // Passes the sparse kernel does not suit are never probed.
   ConvShape first_layer = shape;
@@ -81,6 +89,7 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
   for (int i = 0; i < 8; ++i) {
     EXPECT_EQ(selector.Choose(Pass::kBackwardWeights, first_layer, 0.99, Isa::kAvx512),
               ConvKernel::kDense);
+    EXPECT_EQ(selector.reason().basis, ChoiceBasis::kUnsuited);
   }
 }
 

@@ -1,0 +1,34 @@
+// Which walk the sparse kernels run on a shape. The walk sets a pass's cost, so the kernel choice
+// (conv_choice.cc) keeps one calibrated curve per walk and asks here which applies; the kernels
+// ask the same functions which walk to run.
+#ifndef SPARSETRAIN_KERNELS_SPARSE_WALK_H_
+#define SPARSETRAIN_KERNELS_SPARSE_WALK_H_
+
+#include <cstdint>
+
+#include "kernels/base/pass.h"
+#include "kernels/conv_shape.h"
+
+namespace sparsetrain {
+
+// Forward and backward by input slide along whole output rows, a non-zero feeding three open
+// outputs, for 3-wide kernels whose sources are consecutive (stride 1); otherwise they walk
+// output tiles (conv_sparse_direct.cc).
+inline bool SparseSlidesAlongRows(int64_t kernel_width, int64_t stride_w) {
+  return kernel_width == 3 && stride_w == 1;
+}
+
+// Backward by weights feeds all three kernel columns from each non-zero of dy for 3-wide
+// kernels, whatever the stride; otherwise one column at a time (conv_sparse_weights.cc).
+inline bool SparseWeightsTakesThreeColumns(int64_t kernel_width) { return kernel_width == 3; }
+
+// Whether `pass` on `shape` runs one of the three-column walks (the 3x3 curves), else the
+// one-column walks a 1x1 layer runs.
+inline bool SparseWalksThreeColumns(Pass pass, const ConvShape& shape) {
+  return pass == Pass::kBackwardWeights ? SparseWeightsTakesThreeColumns(shape.s)
+                                        : SparseSlidesAlongRows(shape.s, shape.stride_w);
+}
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_KERNELS_SPARSE_WALK_H_
