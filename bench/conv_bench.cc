@@ -35,6 +35,7 @@
 #include "bench/bench_data.h"
 #include "bench/layer_list.h"
 #include "bench/onednn_conv.h"
+#include "bench/provenance.h"
 #include "bench/timing.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
@@ -57,6 +58,7 @@ struct Options {
   double sparsity = -1;  // < 0: each layer's own
   int iters = 10;
   std::string csv;
+  std::string command;  // the command line, for the CSV's provenance
 };
 
 constexpr const char* kUsage =
@@ -139,11 +141,14 @@ struct Row {
   double x_sparsity = 0, dy_sparsity = 0, ours_ms = 0, onednn_ms = 0;
 };
 
-Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Options& o) {
+Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Options& o,
+                const std::string& onednn) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
+    out << "# cpu: " << CpuDescription() << "\n# date: " << TodayUtc()
+        << "\n# command: " << o.command << "\n# onednn: " << onednn << "\n";
     out << "net,layer,problem,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,"
            "speedup\n";
     for (const Row& r : rows) {
@@ -191,6 +196,7 @@ int Run(const Options& o) {
               "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
+  std::string onednn_implementations;
   std::map<std::string, double> ours_total, onednn_total;
   std::mt19937 rng(1234);
   for (const LayerSpec& layer : layers) {
@@ -208,7 +214,10 @@ int Run(const Options& o) {
     AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c));
     AlignedFloats w_t(w.size()), dw(w.size()), dbias(s.k);
     OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(), dy_nchw.data());
-    if (&layer == &layers.front()) std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
+    if (&layer == &layers.front()) {
+      onednn_implementations = onednn.Implementations();
+      std::printf("oneDNN: %s\n", onednn_implementations.c_str());
+    }
 
     for (const std::string& pass : o.passes) {
       const Pass which = pass == "fwd"        ? Pass::kForward
@@ -261,7 +270,7 @@ int Run(const Options& o) {
   }
   if (pool != nullptr) pthreadpool_destroy(pool);
   if (!o.csv.empty()) {
-    status = WriteCsv(o.csv, rows, o);
+    status = WriteCsv(o.csv, rows, o, onednn_implementations);
     if (!status.ok()) {
       std::fprintf(stderr, "error: %s\n", status.message().c_str());
       return 1;
@@ -290,6 +299,8 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   sparsetrain::Options options;
+  options.command = "conv_bench";
+  for (int i = 1; i < argc; ++i) options.command += std::string(" ") + argv[i];
   const sparsetrain::Status status = sparsetrain::ParseOptions(argc, argv, &options);
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n%s", status.message().c_str(), sparsetrain::kUsage);

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/provenance.h"
+#include "examples/fashion_mnist_model.h"
 #include "runtime/model.h"
 #include "runtime/thread_pool.h"
 
@@ -54,24 +56,10 @@ bool Parse(int argc, char** argv, Options* o) {
   return argc % 2 == 1 && o->steps > 0 && !o->threads.empty();
 }
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
-
-// The demo's network (examples/train_fashion_mnist.cc).
+// The demo's network.
 std::unique_ptr<Model> DemoModel() {
-  ModelBuilder b(1, 28, 28);
-  b.Conv2d(32, 3).Relu().MaxPool(2, 2);
-  b.Conv2d(64, 3).Relu().MaxPool(2, 2);
-  b.Conv2d(128, 3).Relu().MaxPool(2, 2);
-  b.Flatten().Dropout(0.25f).Linear(10);
   std::unique_ptr<Model> model;
-  if (!b.Build(1, &model).ok()) std::abort();
+  if (!FashionMnistModel().Build(1, &model).ok()) std::abort();
   return model;
 }
 
@@ -136,7 +124,7 @@ pid_t StartBusyProcess() {
 
 void Table(const Options& o, bool busy) {
   const pid_t spinner = busy ? StartBusyProcess() : 0;
-  std::printf("\n%s, %d CPUs available, %s\n", CpuModel().c_str(), AvailableCpus(),
+  std::printf("\n%s, %d CPUs available, %s\n", CpuDescription().c_str(), AvailableCpus(),
               busy ? "one core kept busy by another process" : "idle");
   std::printf("%-10s %-14s %-12s %-14s %-12s\n", "requested", "default: runs", "ms/step",
               "exact: runs", "ms/step");

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/fashion_mnist_model.h"
 #include "kernels/isa.h"
 #include "runtime/idx_dataset.h"
 #include "runtime/model.h"
@@ -112,16 +113,6 @@ bool ParseOptions(int argc, char** argv, Options* o) {
 int Fail(const st::Status& status) {
   std::fprintf(stderr, "error: %s\n", status.message().c_str());
   return 1;
-}
-
-// The default model: three conv + ReLU + max-pool stages, then a linear classifier.
-st::ModelBuilder FashionMnistModel() {
-  st::ModelBuilder b(1, 28, 28);
-  b.Conv2d(32, 3).Relu().MaxPool(2, 2);   // 14x14
-  b.Conv2d(64, 3).Relu().MaxPool(2, 2);   // 7x7
-  b.Conv2d(128, 3).Relu().MaxPool(2, 2);  // 3x3
-  b.Flatten().Dropout(0.25f).Linear(10);
-  return b;
 }
 
 // ",x_zeros,dy_zeros" of each convolution in the last step, for metrics.csv.
@@ -335,7 +326,7 @@ int main(int argc, char** argv) {
   const double base_rss_mib = ResidentMiB("VmRSS:");
 
   std::unique_ptr<st::Model> model;
-  status = FashionMnistModel().Build(o.seed, &model);
+  status = st::FashionMnistModel().Build(o.seed, &model);
   if (!status.ok()) return Fail(status);
   std::unique_ptr<st::ThreadPool> threads;
   status = st::ThreadPool::Create(

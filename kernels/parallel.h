@@ -10,16 +10,29 @@
 
 namespace sparsetrain {
 
-// Calls body(i) for i in [0, count), items spread over the pool's threads. Workers sleep
-// between loops instead of spinning: a spinning worker takes the core from a thread that has
-// work, so a pool larger than the free cores (or one sharing them with other processes) ran a
-// training step many times slower (bench/thread_scaling shows both).
+// How a pool's workers wait for the next loop. Sleeping costs a wake-up per loop (tens of
+// microseconds, dozens of loops per training step); spinning is faster on free cores, but a
+// spinning worker takes the core from any thread that has work - another process, the app's
+// render thread, or the pool's own threads when it has more than the CPUs - and then a step runs
+// many times slower. Pools sleep unless set to spin (runtime/thread_pool.h measures which is
+// faster).
+enum class WorkerWait { kSleep = 0, kSpin = 1 };
+
+// Sets how `pool`'s workers wait (null: nothing to set). Going back to sleeping sends them to
+// sleep at once (they would otherwise spin on for a while after the last loop). At most
+// kMaxSpinningPools pools spin at once; past that a pool keeps sleeping.
+void SetWorkerWait(pthreadpool_t pool, WorkerWait wait);
+WorkerWait WorkerWaitOf(pthreadpool_t pool);
+constexpr int kMaxSpinningPools = 64;
+
+// Calls body(i) for i in [0, count), items spread over the pool's threads.
 template <class Body>
 void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
+  const uint32_t wait =
+      WorkerWaitOf(pool) == WorkerWait::kSpin ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS;
   pthreadpool_parallelize_1d(
       pool, [](void* context, size_t i) { (*static_cast<const Body*>(context))(i); },
-      const_cast<Body*>(&body), count,
-      PTHREADPOOL_FLAG_DISABLE_DENORMALS | PTHREADPOOL_FLAG_YIELD_WORKERS);
+      const_cast<Body*>(&body), count, PTHREADPOOL_FLAG_DISABLE_DENORMALS | wait);
 }
 
 // The number of threads ParallelFor spreads work over.

@@ -1,5 +1,6 @@
 #include "runtime/model.h"
 
+#include <chrono>
 #include <cmath>
 #include <set>
 
@@ -83,8 +84,29 @@ const std::vector<Parameter*>& Model::TrainableParameters() {
   return trainable_;
 }
 
+template <class Step>
+Status Model::OnThreads(bool measure, const Step& step) {
+  const WorkerWait wait = measure ? waits_.Choose(pool_) : waits_.chosen();
+  SetWorkerWait(pool_, wait);
+  const auto start = std::chrono::steady_clock::now();
+  Status status = step();
+  if (measure && status.ok()) {
+    waits_.Record(
+        wait, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+  }
+  SetWorkerWait(pool_, WorkerWait::kSleep);
+  return status;
+}
+
 Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batch,
-                        StepResult* result, float* logits_out) {
+                        StepResult* result, float* logits) {
+  return OnThreads(/*measure=*/true,
+                   [&] { return RunTrainStep(images, labels, batch, result, logits); });
+}
+
+Status Model::RunTrainStep(const float* images, const int32_t* labels, int64_t batch,
+                           StepResult* result, float* logits_out) {
   Status status = CheckBatch(images, batch, "train_step");
   if (!status.ok()) return status;
   if (labels == nullptr || result == nullptr) {
@@ -125,6 +147,12 @@ Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batc
 
 Status Model::EvalStep(const float* images, const int32_t* labels, int64_t batch,
                        StepResult* result, float* logits_out) {
+  return OnThreads(/*measure=*/false,
+                   [&] { return RunEvalStep(images, labels, batch, result, logits_out); });
+}
+
+Status Model::RunEvalStep(const float* images, const int32_t* labels, int64_t batch,
+                          StepResult* result, float* logits_out) {
   Status status = CheckBatch(images, batch, "eval_step");
   if (!status.ok()) return status;
   if (labels == nullptr || result == nullptr) {
@@ -146,6 +174,10 @@ Status Model::EvalStep(const float* images, const int32_t* labels, int64_t batch
 }
 
 Status Model::Predict(const float* images, int64_t batch, float* logits_out) {
+  return OnThreads(/*measure=*/false, [&] { return RunPredict(images, batch, logits_out); });
+}
+
+Status Model::RunPredict(const float* images, int64_t batch, float* logits_out) {
   Status status = CheckBatch(images, batch, "predict");
   if (!status.ok()) return status;
   if (logits_out == nullptr) return InvalidArgument("predict: logits is null");

@@ -24,6 +24,7 @@
 #include "runtime/layer.h"
 #include "runtime/optimizer.h"
 #include "runtime/sequence.h"
+#include "runtime/thread_pool.h"
 
 namespace sparsetrain {
 
@@ -94,6 +95,15 @@ class Model {
   Status RunForward(const float* images, int64_t batch, bool training, const Activation** logits);
   // What the layers' passes run with: the model's threads, allocator, workspace and step.
   ExecContext Context(bool training);
+  // Runs `step` with the pool's workers waiting as waits_ chooses (timing it for the choice when
+  // `measure`); afterwards they sleep, so they take no CPU between steps.
+  template <class Step>
+  Status OnThreads(bool measure, const Step& step);
+  Status RunTrainStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
+                      float* logits);
+  Status RunEvalStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
+                     float* logits);
+  Status RunPredict(const float* images, int64_t batch, float* logits);
   // What the optimiser updates; rebuilt on the first step after a freeze or unfreeze.
   const std::vector<Parameter*>& TrainableParameters();
 
@@ -103,6 +113,7 @@ class Model {
   std::vector<Layer*> layers_;  // body_'s layers, blocks and their insides (CollectLayers)
   std::unique_ptr<Optimizer> optimizer_;
   pthreadpool_t pool_ = nullptr;
+  WorkerWaitSelector waits_;
   KernelPolicy policy_ = KernelPolicy::kAuto;
   bool check_inputs_ = false;
   Allocator allocator_;  // every tensor of the model and its layers, and the workspace

@@ -108,7 +108,37 @@ Status ThreadPool::Create(int threads, std::unique_ptr<ThreadPool>* out) {
 }
 
 ThreadPool::~ThreadPool() {
-  if (pool_ != nullptr) pthreadpool_destroy(pool_);
+  if (pool_ == nullptr) return;
+  SetWorkerWait(pool_, WorkerWait::kSleep);  // a later pool at this address starts asleep
+  pthreadpool_destroy(pool_);
+}
+
+WorkerWait WorkerWaitSelector::Choose(pthreadpool_t pool) {
+  if (pool != pool_) {
+    *this = WorkerWaitSelector();
+    pool_ = pool;
+    may_spin_ = ThreadCount(pool) > 1 && ThreadCount(pool) <= AvailableCpus();
+  }
+  if (!may_spin_) return WorkerWait::kSleep;
+  if (step_ < kWarmups + kProbes) return step_ % 2 == 0 ? WorkerWait::kSpin : WorkerWait::kSleep;
+  return chosen_;
+}
+
+void WorkerWaitSelector::Record(WorkerWait wait, double ms) {
+  if (!may_spin_) return;
+  if (step_ >= kWarmups && step_ < kWarmups + kProbes) {
+    double& best = best_ms_[int(wait)];
+    best = best == 0.0 ? ms : std::min(best, ms);
+  }
+  ++step_;
+  if (step_ == kWarmups + kProbes) {
+    chosen_ = best_ms_[int(WorkerWait::kSpin)] < best_ms_[int(WorkerWait::kSleep)]
+                  ? WorkerWait::kSpin
+                  : WorkerWait::kSleep;
+  } else if (step_ == kWarmups + kProbes + kReprobeAfter) {
+    step_ = kWarmups;  // the load may have changed: measure again
+    best_ms_[0] = best_ms_[1] = 0.0;
+  }
 }
 
 }  // namespace sparsetrain

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/base/status.h"
+#include "kernels/parallel.h"
 
 namespace sparsetrain {
 
@@ -29,6 +30,28 @@ int CpusOfQuota(int64_t quota_us, int64_t period_us);
 // How many threads a context asks for: `requested` (0: as many as the process may use), capped to
 // `available` unless `exact`.
 int ThreadCountFor(int requested, bool exact, int available);
+
+// How a model's steps have a pool's workers wait (kernels/parallel.h), chosen by measurement,
+// as the convolution kernels are: on free cores spinning is faster, on cores another thread keeps
+// busy sleeping is. The first steps alternate the two, and after kReprobeAfter steps it measures
+// again, since the load changes. A pool with more threads than AvailableCpus() always sleeps.
+class WorkerWaitSelector {
+ public:
+  WorkerWait Choose(pthreadpool_t pool);    // for the next step on `pool`
+  void Record(WorkerWait wait, double ms);  // the time of the step Choose just decided
+  WorkerWait chosen() const { return chosen_; }
+
+  static constexpr int kWarmups = 2;  // spin, sleep: not timed
+  static constexpr int kProbes = 8;   // alternating; the fastest of each counts
+  static constexpr int kReprobeAfter = 256;
+
+ private:
+  pthreadpool_t pool_ = nullptr;
+  bool may_spin_ = false;
+  int step_ = 0;
+  double best_ms_[2] = {0.0, 0.0};  // per WorkerWait
+  WorkerWait chosen_ = WorkerWait::kSleep;
+};
 
 class ThreadPool {
  public:

@@ -49,6 +49,69 @@ TEST(ThreadPoolTest, PoolsRunTheirThreadCount) {
   EXPECT_FALSE(ThreadPool::Create(0, &pool).ok());
 }
 
+TEST(ThreadPoolTest, PoolsSleepUnlessSetToSpinAndAtMostSoManySpin) {
+  std::vector<std::unique_ptr<ThreadPool>> pools(kMaxSpinningPools + 1);
+  for (auto& pool : pools) ASSERT_TRUE(ThreadPool::Create(2, &pool).ok());
+  pthreadpool_t first = pools[0]->get();
+  EXPECT_EQ(WorkerWaitOf(first), WorkerWait::kSleep);
+  SetWorkerWait(first, WorkerWait::kSpin);
+  EXPECT_EQ(WorkerWaitOf(first), WorkerWait::kSpin);
+  int sum = 0;
+  ParallelFor(first, 10, [&](size_t i) { __atomic_add_fetch(&sum, int(i), __ATOMIC_RELAXED); });
+  EXPECT_EQ(sum, 45);
+  SetWorkerWait(first, WorkerWait::kSleep);
+  EXPECT_EQ(WorkerWaitOf(first), WorkerWait::kSleep);
+  for (auto& pool : pools) SetWorkerWait(pool->get(), WorkerWait::kSpin);
+  for (int i = 0; i < kMaxSpinningPools; ++i) {
+    EXPECT_EQ(WorkerWaitOf(pools[i]->get()), WorkerWait::kSpin);
+  }
+  EXPECT_EQ(WorkerWaitOf(pools.back()->get()), WorkerWait::kSleep);  // the table is full
+  EXPECT_EQ(WorkerWaitOf(nullptr), WorkerWait::kSleep);
+  // A destroyed pool's slot is free again.
+  pools[0].reset();
+  SetWorkerWait(pools.back()->get(), WorkerWait::kSpin);
+  EXPECT_EQ(WorkerWaitOf(pools.back()->get()), WorkerWait::kSpin);
+}
+
+TEST(ThreadPoolTest, WorkerWaitFollowsTheFasterOfTheProbesAndMeasuresAgain) {
+  std::unique_ptr<ThreadPool> pool;
+  ASSERT_TRUE(ThreadPool::Create(std::min(2, AvailableCpus()), &pool).ok());
+  if (pool->get() == nullptr) GTEST_SKIP() << "one CPU: nothing to choose";
+  for (const bool spin_faster : {true, false}) {
+    WorkerWaitSelector selector;
+    const auto run = [&](int steps) {
+      for (int i = 0; i < steps; ++i) {
+        const WorkerWait wait = selector.Choose(pool->get());
+        const bool spins = wait == WorkerWait::kSpin;
+        selector.Record(wait, spins == spin_faster ? 10.0 : 14.0);
+      }
+    };
+    // Warm-ups and probes alternate, spinning first.
+    for (int i = 0; i < WorkerWaitSelector::kWarmups + WorkerWaitSelector::kProbes; ++i) {
+      const WorkerWait wait = selector.Choose(pool->get());
+      EXPECT_EQ(wait, i % 2 == 0 ? WorkerWait::kSpin : WorkerWait::kSleep) << i;
+      selector.Record(wait, (wait == WorkerWait::kSpin) == spin_faster ? 10.0 : 14.0);
+    }
+    const WorkerWait faster = spin_faster ? WorkerWait::kSpin : WorkerWait::kSleep;
+    EXPECT_EQ(selector.chosen(), faster);
+    run(WorkerWaitSelector::kReprobeAfter - 1);
+    EXPECT_EQ(selector.Choose(pool->get()), faster);
+    run(1);
+    // Then it probes again (no warm-ups), starting with spinning.
+    EXPECT_EQ(selector.Choose(pool->get()), WorkerWait::kSpin);
+    run(WorkerWaitSelector::kProbes);
+    EXPECT_EQ(selector.Choose(pool->get()), faster);
+  }
+  // A pool with more threads than the CPUs never spins.
+  std::unique_ptr<ThreadPool> crowded;
+  ASSERT_TRUE(ThreadPool::Create(2 * AvailableCpus() + 1, &crowded).ok());
+  WorkerWaitSelector selector;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(selector.Choose(crowded->get()), WorkerWait::kSleep);
+    selector.Record(WorkerWait::kSleep, 1.0);
+  }
+}
+
 // Many more threads than cores once made a step many times slower than one thread (workers
 // spun against each other). The bound is loose on purpose: this guards against the collapse, it
 // does not measure speed.

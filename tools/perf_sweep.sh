@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The uniform-sparsity sweep of docs/performance.md: a few VGG16 layers at 0-95% zeros, our dense,
-# sparse and auto kernels against oneDNN, per ISA. Writes CSVs to DIR and prints the tables.
+# sparse and auto kernels against oneDNN, per ISA. Writes the runs' CSVs to DIR and, per ISA, one
+# sweep CSV for tools/perf_table.py.
 #   tools/perf_sweep.sh [DIR] [ISA ...]      (defaults: /tmp/sparsetrain-sweep, avx512 avx2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,6 @@ for isa in ${isas[@]}; do
         --sparsity "$sp" --iters 5 --csv "$dir/sweep_${isa}_${kernel}_${sp}.csv" >/dev/null
     done
   done
-  echo "## $isa"
-  tools/perf_table.py sweep "$dir" "$isa"
+  tools/perf_table.py sweep "$dir" "$isa" > "$dir/sweep_$isa.csv"
+  echo "$dir/sweep_$isa.csv (copy it to bench/results/ and name it in docs/performance.md.in)"
 done
