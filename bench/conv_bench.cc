@@ -190,9 +190,10 @@ int Run(const Options& o) {
     std::fprintf(stderr, "error: %s\n", status.message().c_str());
     return 1;
   }
-  std::printf("conv_bench: ISA %s, %d thread(s), kernel %s, median of %d\n", IsaName(ActiveIsa()),
-              o.threads, o.kernel.c_str(), o.iters);
-  std::printf("%-8s %-16s %-36s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "problem",
+  std::printf("conv_bench: %s, %s, ISA %s, %d thread(s), kernel %s, median of %d\n",
+              CpuDescription().c_str(), TodayUtc().c_str(), IsaName(ActiveIsa()), o.threads,
+              o.kernel.c_str(), o.iters);
+  std::printf("%-8s %-22s %-36s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "problem",
               "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
@@ -259,7 +260,7 @@ int Run(const Options& o) {
       pthreadpool_parallelize_1d(
           pool, [](void*, size_t) {}, nullptr, 1, PTHREADPOOL_FLAG_YIELD_WORKERS);
       row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
-      std::printf("%-8s %-16s %-36s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
+      std::printf("%-8s %-22s %-36s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), row.problem.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(),
                   row.ours_ms, row.onednn_ms, row.onednn_ms / row.ours_ms);
       std::fflush(stdout);

@@ -29,10 +29,12 @@ Status ReadLayerList(const std::string& path, std::vector<LayerSpec>* layers) {
   std::ifstream file(path);
   if (!file) return Status(StatusCode::kIoError, "cannot open layer list '" + path + "'");
   std::string line;
-  // Lines may end in CRLF.
+  // Lines may end in CRLF; lines starting with '#' are comments.
   auto next_line = [&] {
-    if (!std::getline(file, line)) return false;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    do {
+      if (!std::getline(file, line)) return false;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+    } while (!line.empty() && line[0] == '#');
     return true;
   };
   if (!next_line() || line != kHeader) {

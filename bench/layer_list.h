@@ -1,6 +1,7 @@
 // Layer lists for benchmarks: the CSV format of shared/data/layers/*.csv and bench/layers/*.csv,
 //   net,layer,N,C,H,W,K,R,S,stride,pad,x_sparsity,dy_sparsity
-// one row per convolution layer instance.
+// one row per convolution layer instance; lines starting with '#' are comments (where the shapes
+// and zero fractions come from).
 #ifndef SPARSETRAIN_BENCH_LAYER_LIST_H_
 #define SPARSETRAIN_BENCH_LAYER_LIST_H_
 
