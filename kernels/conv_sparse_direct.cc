@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cache_sizes.h"
 #include "kernels/conv_direct-inl.h"
 #include "kernels/conv_direct.h"
 #include "kernels/conv_sparse.h"
@@ -282,17 +283,16 @@ constexpr std::array<SlideFn, kSlideKB> SlideRows(std::index_sequence<kKBm1...>)
 // Output rows walked together, one block group: each weight slice is packed once per chunk
 // into a buffer that stays in L1 (24 KiB on AVX-512) while it serves every row of the chunk - a
 // lone 14- or 28-pixel row would use each weight vector only a few times. The chunk's outputs,
-// re-read once per slice, stream from L2: kChunkOutputBytes keeps them to half of a typical 1 MiB
-// L2 (128-768 KiB measured within a few percent of each other on VGG16's layers). Chunks run
-// over the rows of consecutive images.
-constexpr int64_t kChunkOutputBytes = 512 * 1024;
+// re-read once per slice, stream from L2: a chunk's outputs take half of the L2 (on a 1 MiB L2,
+// 128-768 KiB measured within a few percent of each other on VGG16's layers). Chunks run over the
+// rows of consecutive images.
 
 struct RowChunks {
   RowChunks(const direct::Problem& p, int64_t groups, int64_t threads)
       : rows(p.batch * p.rows.out_size) {
     const int64_t blocks = std::min<int64_t>(int64_t(kSlideKB), p.out_blocks);
     const int64_t row_bytes = p.cols.out_size * blocks * kChannelBlock * int64_t(sizeof(float));
-    per_chunk = std::clamp<int64_t>(kChunkOutputBytes / row_bytes, 1, rows);
+    per_chunk = std::clamp<int64_t>(DataCaches().l2_bytes / 2 / row_bytes, 1, rows);
     // Enough work items to keep every thread busy to the end.
     while (per_chunk > 1 && groups * ((rows + per_chunk - 1) / per_chunk) < 4 * threads) {
       per_chunk = (per_chunk + 1) / 2;

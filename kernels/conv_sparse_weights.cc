@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "kernels/block_simd-inl.h"
+#include "kernels/cache_sizes.h"
 #include "kernels/conv_dense.h"
 #include "kernels/conv_direct.h"
 #include "kernels/conv_sparse.h"
@@ -42,10 +43,11 @@ struct SparseWeightsProblem {
   int64_t rows_per_chunk;
 };
 
-// Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near 256 KiB.
+// Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near a quarter
+// of the L2 (256 KiB of a 1 MiB L2).
 inline int64_t RowsPerChunk(const ConvShape& s) {
   const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
-  return std::max<int64_t>(1, (256 << 10) / row_bytes);
+  return std::max<int64_t>(1, DataCaches().l2_bytes / 4 / row_bytes);
 }
 
 }  // namespace sparsetrain
