@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_data.h"
+#include "bench/provenance.h"
 #include "bench/timing.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
@@ -80,8 +81,9 @@ int Main(int argc, char** argv) {
   pointwise.n = 8, pointwise.c = pointwise.k = 256, pointwise.h = pointwise.w = 14;
   std::printf("// sparse / dense time at zeros");
   for (double z : kCalibrationZeros) std::printf(" %.2f", z);
-  std::printf("; %d threads, median of %d; 3-wide %s, 1x1 %s\n", threads, iters,
-              ProblemDescriptor(three_wide).c_str(), ProblemDescriptor(pointwise).c_str());
+  std::printf("; %s, %s, %d threads, median of %d; 3-wide %s, 1x1 %s\n", CpuDescription().c_str(),
+              TodayUtc().c_str(), threads, iters, ProblemDescriptor(three_wide).c_str(),
+              ProblemDescriptor(pointwise).c_str());
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
     for (const ConvShape* s : {&three_wide, &pointwise}) {

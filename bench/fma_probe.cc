@@ -18,6 +18,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/provenance.h"
 #include "kernels/aligned.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -69,8 +70,9 @@ void Probe() {
   double seconds[2];
   sink += Run<false>(w.data(), channels.data(), &seconds[0]);
   sink += Run<true>(w.data(), channels.data(), &seconds[1]);
-  std::printf("fma_probe: %s, %zu-float vectors, %zu accumulators, one thread\n",
-              hwy::TargetName(HWY_TARGET), hn::Lanes(d), kAcc);
+  std::printf("fma_probe: %s, %s, %s, %zu-float vectors, %zu accumulators, one thread\n",
+              CpuDescription().c_str(), TodayUtc().c_str(), hwy::TargetName(HWY_TARGET),
+              hn::Lanes(d), kAcc);
   for (int mode = 0; mode < 2; ++mode) {
     std::printf("%-10s %6.2f G multiply-adds/s\n", names[mode], fmas / seconds[mode] / 1e9);
   }
