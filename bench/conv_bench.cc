@@ -27,6 +27,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -142,13 +143,15 @@ struct Row {
 };
 
 Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Options& o,
-                const std::string& onednn) {
+                const std::set<std::string>& onednn) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
     out << "# cpu: " << CpuDescription() << "\n# date: " << TodayUtc()
-        << "\n# command: " << o.command << "\n# onednn: " << onednn << "\n";
+        << "\n# command: " << o.command << "\n# onednn:";
+    for (const std::string& implementations : onednn) out << " " << implementations << ";";
+    out << "\n";
     out << "net,layer,problem,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,"
            "speedup\n";
     for (const Row& r : rows) {
@@ -197,7 +200,7 @@ int Run(const Options& o) {
               "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
   std::vector<Row> rows;
-  std::string onednn_implementations;
+  std::set<std::string> onednn_implementations;  // per layer: fwd / bwd_data / bwd_weights
   std::map<std::string, double> ours_total, onednn_total;
   std::mt19937 rng(1234);
   for (const LayerSpec& layer : layers) {
@@ -215,9 +218,8 @@ int Run(const Options& o) {
     AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c));
     AlignedFloats w_t(w.size()), dw(w.size()), dbias(s.k);
     OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(), dy_nchw.data());
-    if (&layer == &layers.front()) {
-      onednn_implementations = onednn.Implementations();
-      std::printf("oneDNN: %s\n", onednn_implementations.c_str());
+    if (onednn_implementations.insert(onednn.Implementations()).second) {
+      std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
     }
 
     for (const std::string& pass : o.passes) {

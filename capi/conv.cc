@@ -58,12 +58,9 @@ st_status ConvOperand(const ConvObject& conv, const st_tensor* handle, const cha
                                        st::LayoutName(t.layout()));
   }
   const st::Dims& d = t.dims();
-  if (d.n != dims.n || d.c != dims.c || d.h != dims.h || d.w != dims.w) {
-    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " is " + std::to_string(d.n) +
-                                       "x" + std::to_string(d.c) + "x" + std::to_string(d.h) + "x" +
-                                       std::to_string(d.w) + ", the convolution needs " +
-                                       std::to_string(dims.n) + "x" + std::to_string(dims.c) + "x" +
-                                       std::to_string(dims.h) + "x" + std::to_string(dims.w));
+  if (d != dims) {
+    return Fail(ST_SHAPE_MISMATCH, std::string(call) + ": " + what + " is " + d.text() +
+                                       ", the convolution needs " + dims.text());
   }
   return ST_OK;
 }

@@ -51,15 +51,11 @@ const char* KindName(Kind kind) {
 
 uintptr_t Register(std::unique_ptr<Object> object) { return Objects().Add(std::move(object)); }
 
-Object* Find(const void* handle, Kind kind) {
-  return Objects().Find(reinterpret_cast<uintptr_t>(handle), kind);
-}
-
 st_status Lookup(const void* handle, Kind kind, const char* call, Object** out) {
   if (handle == nullptr) {
     return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": " + KindName(kind) + " is NULL");
   }
-  Object* object = Find(handle, kind);
+  Object* object = Objects().Find(reinterpret_cast<uintptr_t>(handle), kind);
   if (object == nullptr) {
     return Fail(ST_BAD_HANDLE,
                 std::string(call) + ": " + KindName(kind) +

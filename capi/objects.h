@@ -73,9 +73,6 @@ Handle* Publish(std::unique_ptr<Object> object) {
   return reinterpret_cast<Handle*>(Register(std::move(object)));
 }
 
-// The live object of `kind` behind `handle`, or null.
-Object* Find(const void* handle, Kind kind);
-
 // Looks `handle` up as a live T, or fails naming `call`.
 st_status Lookup(const void* handle, Kind kind, const char* call, Object** out);
 template <class T>

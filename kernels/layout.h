@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace sparsetrain {
 
@@ -26,6 +27,13 @@ const char* LayoutName(Layout layout);
 struct Dims {
   int64_t n = 0, c = 0, h = 0, w = 0;
   int64_t count() const { return n * c * h * w; }
+  bool operator==(const Dims& o) const { return n == o.n && c == o.c && h == o.h && w == o.w; }
+  bool operator!=(const Dims& o) const { return !(*this == o); }
+  // "NxCxHxW", for messages and logs.
+  std::string text() const {
+    return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" +
+           std::to_string(w);
+  }
 };
 
 inline int64_t BlocksOf(int64_t channels) { return (channels + kChannelBlock - 1) / kChannelBlock; }

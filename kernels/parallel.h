@@ -10,8 +10,8 @@
 
 namespace sparsetrain {
 
-// How a pool's workers wait for the next loop. Sleeping costs a wake-up per loop (tens of
-// microseconds, dozens of loops per training step); spinning is faster on free cores, but a
+// How a pool's workers wait for the next loop. Sleeping costs a wake-up per loop (a step of the
+// demo's network makes about 35 of them); spinning is faster on free cores, but a
 // spinning worker takes the core from any thread that has work - another process, the app's
 // render thread, or the pool's own threads when it has more than the CPUs - and then a step runs
 // many times slower. Pools sleep unless set to spin (runtime/thread_pool.h measures which is

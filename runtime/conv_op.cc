@@ -85,17 +85,23 @@ ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros, Kerne
   return kernel;
 }
 
+int64_t ConvOp::WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads) {
+  WorkspaceNeed& need = workspace_needs_[int(pass)];
+  if (need.n != shape.n || need.h != shape.h || need.w != shape.w || need.threads != threads) {
+    // Room for either family, so that the selector trying the other one never allocates mid-run.
+    need = {shape.n, shape.h, shape.w, threads,
+            std::max(ConvFamilyOf(ConvKernel::kDense).workspace_floats(pass, shape, threads),
+                     ConvFamilyOf(ConvKernel::kSparse).workspace_floats(pass, shape, threads))};
+  }
+  return need.floats;
+}
+
 template <class Run>
 Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
                      WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
-  // Room for either family, so that the selector trying the other one never allocates mid-run.
-  const int64_t threads = ThreadCount(pool);
-  const int64_t floats =
-      std::max(ConvFamilyOf(ConvKernel::kDense).workspace_floats(pass, shape, threads),
-               ConvFamilyOf(ConvKernel::kSparse).workspace_floats(pass, shape, threads));
   const ConvFamily& family = ConvFamilyOf(kernel);
   Workspace workspace;
-  Status status = arena->Reserve(floats, &workspace);
+  Status status = arena->Reserve(WorkspaceFloats(pass, shape, ThreadCount(pool)), &workspace);
   if (!status.ok()) return status;
   const auto start = std::chrono::steady_clock::now();
   status = run(family, workspace);

@@ -62,6 +62,9 @@ class ConvOp {
   double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
                       pthreadpool_t pool) const;
   ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
+  // The scratch the larger of the two families needs for `pass` on `shape`: asked of the kernels
+  // only when the call's batch, image size or thread count changes.
+  int64_t WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads);
   // Runs `run(family, workspace)` - the pass on the chosen family, with the scratch it needs from
   // `arena` - timing it for the selector, telemetry and verbose mode.
   template <class Run>
@@ -78,6 +81,11 @@ class ConvOp {
   uint64_t transposed_version_ = ~uint64_t{0};
   ConvKernelSelector selectors_[kPassCount];
   ChoiceReason reason_;  // of the last Choose, for verbose mode
+  struct WorkspaceNeed {
+    int64_t n = 0, h = 0, w = 0, threads = 0;  // what it was asked for
+    int64_t floats = 0;
+  };
+  WorkspaceNeed workspace_needs_[kPassCount];
   LayerTelemetry telemetry_;
   bool measure_zeros_ = false;
 };

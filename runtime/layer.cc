@@ -9,9 +9,7 @@ namespace sparsetrain {
 
 Status PrepareActivation(const TensorSpec& spec, const Allocator& allocator, Activation* a) {
   a->zeros = -1;
-  const Dims& have = a->tensor.dims();
-  if (!a->tensor.empty() && a->tensor.layout() == spec.layout && have.n == spec.dims.n &&
-      have.c == spec.dims.c && have.h == spec.dims.h && have.w == spec.dims.w) {
+  if (!a->tensor.empty() && a->tensor.layout() == spec.layout && a->tensor.dims() == spec.dims) {
     return Status::Ok();
   }
   return a->tensor.Reshape(spec.dims, spec.layout, allocator);
@@ -37,14 +35,10 @@ PassTimer::~PassTimer() {
   if (!Verbose()) return;
   const bool wrote_input_grad = pass_ == Pass::kBackwardData && !layer_->input_grad_.tensor.empty();
   const Activation& written = wrote_input_grad ? layer_->input_grad_ : layer_->output_;
-  const Dims& d = written.tensor.dims();
   const double zeros = pass_ != Pass::kBackwardWeights && written.zeros >= 0
                            ? double(written.zeros) / double(written.tensor.storage_floats())
                            : -1.0;
-  LogPass(layer_->kind(), layer_->name(), pass_,
-          std::to_string(d.n) + "x" + std::to_string(d.c) + "x" + std::to_string(d.h) + "x" +
-              std::to_string(d.w),
-          nullptr, zeros, ms);
+  LogPass(layer_->kind(), layer_->name(), pass_, written.tensor.dims().text(), nullptr, zeros, ms);
 }
 
 }  // namespace sparsetrain

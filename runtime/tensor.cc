@@ -12,9 +12,7 @@ namespace sparsetrain {
 
 Status CheckDims(Dims dims) {
   if (dims.n <= 0 || dims.c <= 0 || dims.h <= 0 || dims.w <= 0) {
-    return InvalidArgument("tensor: dimensions must be positive, got " + std::to_string(dims.n) +
-                           "x" + std::to_string(dims.c) + "x" + std::to_string(dims.h) + "x" +
-                           std::to_string(dims.w));
+    return InvalidArgument("tensor: dimensions must be positive, got " + dims.text());
   }
   // The largest storage any layout gives these dims (padding of both n and c) must fit.
   const double padded = double(PaddedChannels(dims.n)) * PaddedChannels(dims.c) * dims.h * dims.w;
