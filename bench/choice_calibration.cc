@@ -55,7 +55,9 @@ std::vector<double> Curve(Pass pass, const ConvShape& s, int iters, pthreadpool_
           (void)family.backward_data(s, dy.data(), w.data(), dx.data(), ws, pool);
           break;
         case Pass::kBackwardWeights:
-          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, ws, pool);
+          // The curve prices the walk over dy; the walk over x is the same kernel.
+          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr,
+                                        WeightsWalk::kSkipDy, ws, pool);
           break;
       }
     };

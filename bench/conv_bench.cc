@@ -226,11 +226,14 @@ int Run(const Options& o) {
       const Pass which = pass == "fwd"        ? Pass::kForward
                          : pass == "bwd_data" ? Pass::kBackwardData
                                               : Pass::kBackwardWeights;
-      // auto: the runtime's choice, from the zero fraction its ReLU counts would report.
+      // auto: the runtime's choice, from the zero fractions its ReLU counts would report; sparse
+      // backward by weights walks the operand with more zeros, as the runtime's does.
       const bool sparse =
           o.kernel == "sparse" ||
-          (o.kernel == "auto" && ChooseConvKernel(which, s, SkippedOperandZeros(which, xs, dys),
+          (o.kernel == "auto" && ChooseConvKernel(which, s, SkippedOperandZeros(which, s, xs, dys),
                                                   ActiveIsa()) == ConvKernel::kSparse);
+      const WeightsWalk walk = ChooseWeightsWalk(s, xs, dys);
+      const bool skips_x = sparse && which == Pass::kBackwardWeights && walk == WeightsWalk::kSkipX;
       const ConvFamily& family = ConvFamilyOf(sparse ? ConvKernel::kSparse : ConvKernel::kDense);
       AlignedFloats scratch(size_t(family.workspace_floats(which, s, ThreadCount(pool))));
       const Workspace ws{scratch.data(), int64_t(scratch.size())};
@@ -249,13 +252,14 @@ int Run(const Options& o) {
         theirs = [&] { onednn.BackwardData(); };
       } else {
         ours = [&] {
-          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), dbias.data(), ws, pool);
+          (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), dbias.data(), walk, ws,
+                                        pool);
         };
         theirs = [&] { onednn.BackwardWeights(); };
       }
       Row row;
       row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
-      row.pass = pass, row.kernel = sparse ? "sparse" : "dense";
+      row.pass = pass, row.kernel = skips_x ? "sparse-x" : sparse ? "sparse" : "dense";
       row.x_sparsity = xs, row.dy_sparsity = dys;
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.

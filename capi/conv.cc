@@ -150,7 +150,7 @@ st_status st_conv_forward(st_conv* conv, const st_tensor* x, st_tensor* y) {
 st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* dx) {
   return RunPass(__func__, conv, dy, "dy", /*a_is_input=*/false, dx, "dx",
                  [](ConvObject& c, const float* tdy, float* tdx) {
-                   return c.op->Backward(c.shape, nullptr, tdy, -1, /*weight_grads=*/false, tdx,
+                   return c.op->Backward(c.shape, nullptr, -1, tdy, -1, /*weight_grads=*/false, tdx,
                                          c.policy, &c.workspace, c.context->pool());
                  });
 }
@@ -158,7 +158,7 @@ st_status st_conv_backward_data(st_conv* conv, const st_tensor* dy, st_tensor* d
 st_status st_conv_backward_weights(st_conv* conv, const st_tensor* x, const st_tensor* dy) {
   return RunPass(__func__, conv, x, "x", /*a_is_input=*/true, dy, "dy",
                  [](ConvObject& c, const float* tx, const float* tdy) {
-                   return c.op->Backward(c.shape, tx, tdy, -1, /*weight_grads=*/true, nullptr,
+                   return c.op->Backward(c.shape, tx, -1, tdy, -1, /*weight_grads=*/true, nullptr,
                                          c.policy, &c.workspace, c.context->pool());
                  });
 }

@@ -105,7 +105,8 @@ int main() {
       if (forward) {
         status = family.forward(s, x.data(), w.data(), nullptr, out, ws, pool);
       } else if (weights) {
-        status = family.backward_weights(s, x.data(), dy.data(), out, nullptr, ws, pool);
+        status = family.backward_weights(s, x.data(), dy.data(), out, nullptr,
+                                         st::ChooseWeightsWalk(s, x_zeros, dy_zeros), ws, pool);
       } else {
         status = family.backward_data(s, dy.data(), w_t.data(), out, ws, pool);
       }
@@ -114,7 +115,7 @@ int main() {
     if (!status.ok()) return Fail(status);
     const double sparse_ms = BestMs([&] { run(true, sparse_out.data()); });
     if (!status.ok()) return Fail(status);
-    const double zeros = st::SkippedOperandZeros(pass, x_zeros, dy_zeros);
+    const double zeros = st::SkippedOperandZeros(pass, s, x_zeros, dy_zeros);
     std::printf("%-12s %10.2f %10.2f %7.2fx  %-7s %.1e\n", st::PassName(pass), dense_ms, sparse_ms,
                 dense_ms / sparse_ms, st::ConvKernelName(st::ChooseConvKernel(pass, s, zeros, isa)),
                 MaxRelativeDifference(sparse_out, dense_out));

@@ -31,8 +31,22 @@ const char* ConvKernelName(ConvKernel kernel) {
   return kernel == ConvKernel::kSparse ? "sparse" : "dense";
 }
 
-double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros) {
-  return pass == Pass::kForward ? x_zeros : dy_zeros;
+WeightsWalk ChooseWeightsWalk(const ConvShape& shape, double x_zeros, double dy_zeros) {
+  return SparseWeightsCanSkipX(shape) && x_zeros > dy_zeros ? WeightsWalk::kSkipX
+                                                            : WeightsWalk::kSkipDy;
+}
+
+double SkippedOperandZeros(Pass pass, const ConvShape& shape, double x_zeros, double dy_zeros) {
+  switch (pass) {
+    case Pass::kForward:
+      return x_zeros;
+    case Pass::kBackwardData:
+      return dy_zeros;
+    case Pass::kBackwardWeights:
+      return ChooseWeightsWalk(shape, x_zeros, dy_zeros) == WeightsWalk::kSkipX ? x_zeros
+                                                                                : dy_zeros;
+  }
+  return dy_zeros;
 }
 
 double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa) {

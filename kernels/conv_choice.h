@@ -10,6 +10,7 @@
 
 #include "kernels/conv_shape.h"
 #include "kernels/isa.h"
+#include "kernels/sparse_walk.h"
 
 namespace sparsetrain {
 
@@ -17,9 +18,14 @@ enum class ConvKernel { kDense, kSparse };
 
 const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
 
-// The fraction of zeros that matters for `pass`: of x for forward, of dy for both backward
-// passes (the operand the sparse kernel skips).
-double SkippedOperandZeros(Pass pass, double x_zeros, double dy_zeros);
+// The walk sparse backward-by-weights takes: over x where x has more zeros than dy and the shape
+// allows it, else over dy. Both walks are one kernel (conv_sparse_weights.cc), so one curve
+// prices them and the operand with more zeros pays more.
+WeightsWalk ChooseWeightsWalk(const ConvShape& shape, double x_zeros, double dy_zeros);
+
+// The fraction of zeros that matters for `pass`, of the operand the sparse kernel skips: x for
+// forward, dy for backward by input, the walked one (ChooseWeightsWalk) for backward by weights.
+double SkippedOperandZeros(Pass pass, const ConvShape& shape, double x_zeros, double dy_zeros);
 
 // The zero fractions the calibration curves are measured at (//bench:choice_calibration).
 inline constexpr double kCalibrationZeros[] = {0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0};

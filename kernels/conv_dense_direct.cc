@@ -65,7 +65,7 @@ struct DenseRows {
     for (int64_t s = 0; s < p.taps_w; ++s) {
       direct_engine::TapSpan span;
       if (!direct_engine::SpanOfTap(p, run, s, kT, &span)) continue;
-      const float* w = w_row + s * kChannelBlock * kChannelBlock;
+      const float* w = w_row + s * kWeightBlockFloats;
       const int64_t first = span.sx * kChannelBlock, lo = span.t_lo, hi = span.t_hi;
       const int64_t skip_hi = int64_t(kT) - hi;
       if (lo == 0 && skip_hi == 0) {

@@ -29,8 +29,6 @@ HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
 
-constexpr int64_t kBlockSquare = kChannelBlock * kChannelBlock;
-
 // Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks of accumulators, plus the dy
 // vectors of one pixel and a broadcast (AVX-512: 6 x 4 + 4 + 1 of 32 registers; AVX2: 6 x 1
 // block of 2 vectors + 2 + 1 of 16; SSE4: 2 x 4 + 4 + 1 of 16).
@@ -54,8 +52,9 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kKB * kVecsPerBlock;
   const int64_t cblocks = BlocksOf(s.c), kblocks = BlocksOf(s.k);
-  const int64_t dw_block_stride = cblocks * s.r * s.s * kBlockSquare;
-  float* dw = p.dw + ((kb * cblocks + cb) * s.r + r) * s.s * kBlockSquare + f0 * kChannelBlock;
+  const int64_t dw_block_stride = cblocks * s.r * s.s * kWeightBlockFloats;
+  float* dw =
+      p.dw + ((kb * cblocks + cb) * s.r + r) * s.s * kWeightBlockFloats + f0 * kChannelBlock;
   VF acc[kX][kAcc];
   if (first) {
     ZeroTile<kX, kKB>(acc);
@@ -217,8 +216,9 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
               // real channels of each kernel column; the padding is zeroed once.
               if (first) {
                 for (int64_t j = 0; j < nkb; ++j) {
-                  float* block = part_dw + ((kb + j) * cblocks + cb) * s.r * s.s * kBlockSquare;
-                  std::fill(block, block + s.r * s.s * kBlockSquare, 0.0f);
+                  float* block =
+                      part_dw + ((kb + j) * cblocks + cb) * s.r * s.s * kWeightBlockFloats;
+                  std::fill(block, block + s.r * s.s * kWeightBlockFloats, 0.0f);
                 }
               }
               for (int64_t r = 0; r < s.r; ++r) {

@@ -54,12 +54,10 @@ struct Problem {
   int64_t in_block_chunk;  // input-channel blocks summed per pass over the output tile
 
   // Floats between the weights of consecutive output blocks.
-  int64_t WeightBlockStride() const {
-    return in_blocks * taps_h * taps_w * kChannelBlock * kChannelBlock;
-  }
+  int64_t WeightBlockStride() const { return in_blocks * taps_h * taps_w * kWeightBlockFloats; }
   // The weights of output block ob, input block ib, kernel row r: taps_w 16x16 blocks.
   const float* WeightRow(int64_t ob, int64_t ib, int64_t r) const {
-    return w + ((ob * in_blocks + ib) * taps_h + r) * taps_w * kChannelBlock * kChannelBlock;
+    return w + ((ob * in_blocks + ib) * taps_h + r) * taps_w * kWeightBlockFloats;
   }
 };
 

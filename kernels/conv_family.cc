@@ -5,9 +5,19 @@
 
 namespace sparsetrain {
 
+namespace {
+
+Status DenseBackwardWeights(const ConvShape& shape, const float* x, const float* dy, float* dw,
+                            float* dbias, WeightsWalk /*no zeros skipped*/, Workspace workspace,
+                            pthreadpool_t pool) {
+  return ConvBackwardWeightsDense(shape, x, dy, dw, dbias, workspace, pool);
+}
+
+}  // namespace
+
 const ConvFamily& ConvFamilyOf(ConvKernel kernel) {
   static constexpr ConvFamily kDense{ConvKernel::kDense, ConvWorkspaceFloatsDense, ConvForwardDense,
-                                     ConvBackwardDataDense, ConvBackwardWeightsDense};
+                                     ConvBackwardDataDense, DenseBackwardWeights};
   static constexpr ConvFamily kSparse{ConvKernel::kSparse, ConvWorkspaceFloatsSparse,
                                       ConvForwardSparse, ConvBackwardDataSparse,
                                       ConvBackwardWeightsSparse};

@@ -10,6 +10,7 @@
 #include "kernels/base/status.h"
 #include "kernels/conv_choice.h"
 #include "kernels/conv_shape.h"
+#include "kernels/sparse_walk.h"
 #include "kernels/workspace.h"
 
 namespace sparsetrain {
@@ -22,8 +23,10 @@ struct ConvFamily {
                     float* y, Workspace workspace, pthreadpool_t pool);
   Status (*backward_data)(const ConvShape& shape, const float* dy, const float* w_transposed,
                           float* dx, Workspace workspace, pthreadpool_t pool);
+  // `walk`: the operand whose zeros the sparse kernel skips; the dense kernel skips none.
   Status (*backward_weights)(const ConvShape& shape, const float* x, const float* dy, float* dw,
-                             float* dbias, Workspace workspace, pthreadpool_t pool);
+                             float* dbias, WeightsWalk walk, Workspace workspace,
+                             pthreadpool_t pool);
 };
 
 const ConvFamily& ConvFamilyOf(ConvKernel kernel);

@@ -3,8 +3,9 @@
 // a walk over the set bits - and skip the multiply-adds those zeros would feed:
 //  - forward skips zeros of x;
 //  - backward by input skips zeros of dy;
-//  - backward by weights skips zeros of dy (in VGG-style nets dy, behind ReLU and max pooling,
-//    is the sparser operand: 72-96% zeros against 49-86% for x).
+//  - backward by weights skips zeros of dy or of x, as `walk` says (sparse_walk.h): in
+//    VGG-style nets dy, behind ReLU and max pooling, is the sparser operand (72-96% zeros
+//    against 49-86% for x); in batch-norm nets dy has no zeros and x has 15-70%.
 // They pay off from about 20-50% zeros on 3x3 kernels with stride 1 and 60-70% on 1x1 ones
 // (AVX-512, 2 threads; conv_choice_curves.inc holds the measured ratios); below that the dense
 // kernels win.
@@ -15,6 +16,7 @@
 
 #include "kernels/base/status.h"
 #include "kernels/conv_shape.h"
+#include "kernels/sparse_walk.h"
 #include "kernels/workspace.h"
 
 namespace sparsetrain {
@@ -27,8 +29,10 @@ Status ConvForwardSparse(const ConvShape& shape, const float* x, const float* w,
 Status ConvBackwardDataSparse(const ConvShape& shape, const float* dy, const float* w_transposed,
                               float* dx, Workspace workspace, pthreadpool_t pool);
 
+// kInvalidArgument for WeightsWalk::kSkipX where !SparseWeightsCanSkipX(shape).
 Status ConvBackwardWeightsSparse(const ConvShape& shape, const float* x, const float* dy, float* dw,
-                                 float* dbias, Workspace workspace, pthreadpool_t pool);
+                                 float* dbias, WeightsWalk walk, Workspace workspace,
+                                 pthreadpool_t pool);
 
 }  // namespace sparsetrain
 

@@ -49,7 +49,7 @@ template <size_t kKB>
 HWY_INLINE void MultiplyAddWeights(VF x, const BlockWeights<kKB>& w, int64_t tap, size_t ci,
                                    Acc<kKB>& acc) {
   const BlockD d;
-  const int64_t offset = tap * kChannelBlock * kChannelBlock + int64_t(ci) * kChannelBlock;
+  const int64_t offset = tap * kWeightBlockFloats + int64_t(ci) * kChannelBlock;
   HWY_UNROLL(16)
   for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
     const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;

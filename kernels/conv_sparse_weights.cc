@@ -1,4 +1,5 @@
-// Sparse backward-by-weights: skips the zeros of dy.
+// Sparse backward-by-weights: skips the zeros of dy, or of x (the same walk on a swapped
+// problem, see ConvBackwardWeightsSparse).
 //
 // dw[k][c][r][s] = sum over n, oh, ow of dy[n][k][oh][ow] * x[n][c][ih][iw] (ih = oh * stride -
 // pad + r, iw = ow * stride - pad + s). Both operands' channels index the result, so zeros can
@@ -56,8 +57,6 @@ inline int64_t RowsPerChunk(const ConvShape& s) {
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
-
-constexpr int64_t kWeightBlock = kChannelBlock * kChannelBlock;
 
 // Register tile: kS kernel columns x kMaxCB input blocks (AVX-512: 3 x 8 = 24 of 32 registers;
 // AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
@@ -182,8 +181,9 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
   const int64_t kblocks = BlocksOf(s.k);
   const int64_t q = s.q();
   // dw_t[cb][kb][r][s][ko][ci]: the 16 input channels of (cb, k, r, s) are one block row.
-  const int64_t dw_block_stride = kblocks * s.r * s.s * kWeightBlock;
-  float* dw = p.dw_t + (((cb * kblocks + k / kChannelBlock) * s.r + r0) * s.s + s0) * kWeightBlock +
+  const int64_t dw_block_stride = kblocks * s.r * s.s * kWeightBlockFloats;
+  float* dw = p.dw_t +
+              (((cb * kblocks + k / kChannelBlock) * s.r + r0) * s.s + s0) * kWeightBlockFloats +
               k % kChannelBlock * kChannelBlock;
   VF acc[kR][kS][kAcc];
   HWY_UNROLL(3)
@@ -191,8 +191,8 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
     if (first) {
       ZeroTile<kS, kCB>(acc[rr]);
     } else {
-      LoadTile<kS, kCB>(dw + int64_t(rr) * s.s * kWeightBlock, kWeightBlock, dw_block_stride,
-                        acc[rr]);
+      LoadTile<kS, kCB>(dw + int64_t(rr) * s.s * kWeightBlockFloats, kWeightBlockFloats,
+                        dw_block_stride, acc[rr]);
     }
   }
   const int64_t words = MaskWords(s);
@@ -219,8 +219,8 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
   }
   HWY_UNROLL(3)
   for (size_t rr = 0; rr < kR; ++rr) {
-    StoreTile<kS, kCB>(acc[rr], kWeightBlock, dw_block_stride,
-                       dw + int64_t(rr) * s.s * kWeightBlock);
+    StoreTile<kS, kCB>(acc[rr], kWeightBlockFloats, dw_block_stride,
+                       dw + int64_t(rr) * s.s * kWeightBlockFloats);
   }
 }
 
@@ -387,25 +387,77 @@ HWY_EXPORT(SparseWeightsScratchFloats);
 
 namespace {
 
-// The workspace of backward-by-weights: dw in the transposed layout, then the target's scratch.
-int64_t SparseWeightsFloats(const ConvShape& s, int64_t threads, float* base, float** dw_t,
-                            float** scratch) {
+// Skipping x's zeros. For stride 1, substituting ih = oh - pad + r gives
+//   dw[k][c][r][s] = sum over n, ih, iw of x[n][c][ih][iw] * dy[n][k][ih + pad - r][iw + pad - s],
+// the weight gradient of a swapped problem - input dy (channels k, P x Q), output gradient x
+// (channels c, H x W), padding R - 1 - pad - at the flipped tap (R - 1 - r, S - 1 - s). Its
+// dy-skipping walk is the x-skipping walk wanted, and its transposed weight layout
+// [k / 16][c / 16][r][s][16 c][16 k] is the forward layout of dw, taps flipped.
+ConvShape StrideOne(const ConvShape& s) {
+  return direct::IsStridedPointwise(s) ? direct::SubsampledShape(s) : s;
+}
+
+ConvShape SwappedProblem(const ConvShape& stride_one) {
+  ConvShape swapped = stride_one;
+  swapped.c = stride_one.k, swapped.k = stride_one.c;
+  swapped.h = stride_one.p(), swapped.w = stride_one.q();
+  swapped.pad_h = stride_one.r - 1 - stride_one.pad_h;
+  swapped.pad_w = stride_one.s - 1 - stride_one.pad_w;
+  return swapped;
+}
+
+// dw (OIhw16i16o of `s`) from the swapped problem's gradient: taps flipped, and the rows of
+// padding input channels, which the walk leaves unwritten, zeroed.
+void FlipTaps(const ConvShape& s, const float* flipped, float* dw, pthreadpool_t pool) {
+  const int64_t cblocks = BlocksOf(s.c), taps = s.r * s.s;
+  ParallelFor(pool, size_t(BlocksOf(s.k) * cblocks), [&](size_t pair) {
+    const int64_t cb = int64_t(pair) % cblocks;
+    const int64_t channels = std::min<int64_t>(kChannelBlock, s.c - cb * kChannelBlock);
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const float* from = flipped + (int64_t(pair) * taps + taps - 1 - tap) * kWeightBlockFloats;
+      float* to = dw + (int64_t(pair) * taps + tap) * kWeightBlockFloats;
+      std::copy_n(from, channels * kChannelBlock, to);
+      std::fill(to + channels * kChannelBlock, to + kWeightBlockFloats, 0.0f);
+    }
+  });
+}
+
+// The workspace of one walk: dw in the transposed layout of the problem walked, then the
+// target's scratch; for the x walk, first x subsampled (strided 1x1).
+struct SparseWeightsPieces {
+  ConvShape walked;  // the problem the dy-skipping walk runs
+  float* x_sub;
+  float* dw_t;
+  float* scratch;
+  int64_t floats;
+};
+
+SparseWeightsPieces CarveSparseWeightsCall(const ConvShape& s, WeightsWalk walk, int64_t threads,
+                                           float* base) {
+  const bool skip_x = walk == WeightsWalk::kSkipX;
+  SparseWeightsPieces pieces;
+  pieces.walked = skip_x ? SwappedProblem(StrideOne(s)) : s;
   WorkspaceCarver carver({base, 0});
-  *dw_t = carver.Take(StorageFloats(s.weights(), Layout::kIOhw16o16i));
-  *scratch = carver.Take(HWY_DYNAMIC_DISPATCH(SparseWeightsScratchFloats)(s, threads));
-  return carver.floats();
+  pieces.x_sub = carver.Take(skip_x ? direct::SubsampledFloats(s) : 0);
+  pieces.dw_t = carver.Take(StorageFloats(s.weights(), Layout::kIOhw16o16i));
+  pieces.scratch =
+      carver.Take(HWY_DYNAMIC_DISPATCH(SparseWeightsScratchFloats)(pieces.walked, threads));
+  pieces.floats = carver.floats();
+  return pieces;
 }
 
 }  // namespace
 
 int64_t ConvWorkspaceFloatsSparse(Pass pass, const ConvShape& s, int64_t threads) {
   if (pass != Pass::kBackwardWeights) return direct::WorkspaceFloats(pass, s);
-  float *dw_t, *scratch;
-  return SparseWeightsFloats(s, threads, nullptr, &dw_t, &scratch);
+  const int64_t skip_dy = CarveSparseWeightsCall(s, WeightsWalk::kSkipDy, threads, nullptr).floats;
+  if (!SparseWeightsCanSkipX(s)) return skip_dy;
+  return std::max(skip_dy, CarveSparseWeightsCall(s, WeightsWalk::kSkipX, threads, nullptr).floats);
 }
 
 Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float* dy, float* dw,
-                                 float* dbias, Workspace workspace, pthreadpool_t pool) {
+                                 float* dbias, WeightsWalk walk, Workspace workspace,
+                                 pthreadpool_t pool) {
   const char* pass = "sparse conv backward weights";
   Status status = CheckConvCall(pass, s, {x, dy, dw});
   if (!status.ok()) return status;
@@ -413,14 +465,32 @@ Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float
     return InvalidArgument(std::string(pass) + ": pools of more than " +
                            std::to_string(ThreadSlots::kMaxSlots) + " threads are not supported");
   }
-  float *dw_t, *scratch;
-  const int64_t needed = SparseWeightsFloats(s, ThreadCount(pool), workspace.data, &dw_t, &scratch);
-  status = CheckWorkspace(pass, workspace, needed);
+  const bool skip_x = walk == WeightsWalk::kSkipX;
+  if (skip_x && !SparseWeightsCanSkipX(s)) {
+    return InvalidArgument(std::string(pass) +
+                           ": skipping x's zeros needs stride 1 or an unpadded 1x1 kernel, got " +
+                           ProblemDescriptor(s));
+  }
+  // What the query promises suffices, for either walk.
+  status = CheckWorkspace(pass, workspace,
+                          ConvWorkspaceFloatsSparse(Pass::kBackwardWeights, s, ThreadCount(pool)));
   if (!status.ok()) return status;
-  HWY_DYNAMIC_DISPATCH(RunSparseWeights)({s, x, dy, dw_t, RowsPerChunk(s)}, scratch, pool);
-  // Tiles skip padded output channels; the reorder reads real channels only.
-  status = Reorder(dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
-  if (!status.ok()) return status;
+  const SparseWeightsPieces pieces =
+      CarveSparseWeightsCall(s, walk, ThreadCount(pool), workspace.data);
+  if (skip_x) {
+    const float* x_stride_one =
+        direct::IsStridedPointwise(s) ? direct::Subsample(s, x, pieces.x_sub, pool) : x;
+    HWY_DYNAMIC_DISPATCH(RunSparseWeights)
+    ({pieces.walked, dy, x_stride_one, pieces.dw_t, RowsPerChunk(pieces.walked)}, pieces.scratch,
+     pool);
+    FlipTaps(s, pieces.dw_t, dw, pool);
+  } else {
+    HWY_DYNAMIC_DISPATCH(RunSparseWeights)
+    ({s, x, dy, pieces.dw_t, RowsPerChunk(s)}, pieces.scratch, pool);
+    // Tiles skip padded output channels; the reorder reads real channels only.
+    status = Reorder(pieces.dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
+    if (!status.ok()) return status;
+  }
   if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
   return Status::Ok();
 }

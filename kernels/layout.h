@@ -14,6 +14,8 @@ namespace sparsetrain {
 
 // Channels per block: one AVX-512 vector of f32 (two AVX2 vectors).
 constexpr int64_t kChannelBlock = 16;
+// Floats of one 16 x 16 block of a weight layout: one kernel tap of an input and an output block.
+constexpr int64_t kWeightBlockFloats = kChannelBlock * kChannelBlock;
 
 enum class Layout {
   kNCHW,        // user layout of activations; PyTorch's (K, C, R, S) order for weights

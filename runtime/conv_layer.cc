@@ -52,7 +52,7 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
         PrepareActivation({shape.input(), Layout::kNChw16c}, ctx.allocator, &input_grad_);
     if (!status.ok()) return status;
   }
-  return op_->Backward(shape, x_->tensor.data(), dy.tensor.data(), dy.zeros, !frozen(),
+  return op_->Backward(shape, x_->tensor.data(), x_->zeros, dy.tensor.data(), dy.zeros, !frozen(),
                        need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.workspace,
                        ctx.pool);
 }

@@ -67,9 +67,9 @@ void ConvOp::Initialize(Random* random) {
   }
 }
 
-double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
+double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, bool needed,
                             pthreadpool_t pool) const {
-  if (zeros < 0 && policy != KernelPolicy::kAuto && !measure_zeros_ && !Verbose()) return -1.0;
+  if (zeros < 0 && !needed && !measure_zeros_ && !Verbose()) return -1.0;
   const int64_t count = zeros >= 0 ? zeros : CountZeros(data, storage, pool);
   return double(count) / double(storage);
 }
@@ -97,8 +97,8 @@ int64_t ConvOp::WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threa
 }
 
 template <class Run>
-Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
-                     WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
+Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, const char* kernel_name,
+                     double zeros, WorkspaceArena* arena, pthreadpool_t pool, const Run& run) {
   const ConvFamily& family = ConvFamilyOf(kernel);
   Workspace workspace;
   Status status = arena->Reserve(WorkspaceFloats(pass, shape, ThreadCount(pool)), &workspace);
@@ -113,7 +113,7 @@ Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, doubl
   telemetry_.ms[p] = ms;
   telemetry_.ran[p] = status.ok();
   if (Verbose()) {
-    LogPass("conv2d", name_, pass, ProblemDescriptor(shape), &kernel, zeros, ms);
+    LogPass("conv2d", name_, pass, ProblemDescriptor(shape), kernel_name, zeros, ms);
     if (VerboseLevel() >= 2) LogChoice(name_, pass, reason_);
   }
   return status;
@@ -121,31 +121,46 @@ Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, doubl
 
 Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
                        KernelPolicy policy, WorkspaceArena* arena, pthreadpool_t pool) {
-  const double zeros =
-      ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c), policy, pool);
+  const double zeros = ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c),
+                                    policy == KernelPolicy::kAuto, pool);
   telemetry_.input_zeros = zeros;
   const ConvKernel kernel = Choose(Pass::kForward, shape, zeros, policy);
   const float* b = has_bias_ ? bias_.value.data() : nullptr;
-  return Timed(Pass::kForward, shape, kernel, zeros, arena, pool,
+  return Timed(Pass::kForward, shape, kernel, ConvKernelName(kernel), zeros, arena, pool,
                [&](const ConvFamily& family, Workspace workspace) {
                  return family.forward(shape, x, weight_.value.data(), b, y, workspace, pool);
                });
 }
 
-Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
-                        bool weight_grads, float* dx, KernelPolicy policy, WorkspaceArena* arena,
-                        pthreadpool_t pool) {
-  const double zeros =
-      ZeroFraction(dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), policy, pool);
-  telemetry_.grad_zeros = zeros;
+Status ConvOp::Backward(const ConvShape& shape, const float* x, int64_t x_zeros, const float* dy,
+                        int64_t dy_zeros, bool weight_grads, float* dx, KernelPolicy policy,
+                        WorkspaceArena* arena, pthreadpool_t pool) {
+  // A sparse backward-by-weights walks x or dy, whichever has more zeros: under a forced sparse
+  // policy too, it needs both counts.
+  const bool counts_needed =
+      policy == KernelPolicy::kAuto ||
+      (weight_grads && policy == KernelPolicy::kSparse && SparseWeightsCanSkipX(shape));
+  const double dy_fraction = ZeroFraction(
+      dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), counts_needed, pool);
+  telemetry_.grad_zeros = dy_fraction;
   if (weight_grads) {
-    const ConvKernel kernel = Choose(Pass::kBackwardWeights, shape, zeros, policy);
+    const double x_fraction =
+        SparseWeightsCanSkipX(shape)
+            ? ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c),
+                           counts_needed, pool)
+            : -1.0;
+    const WeightsWalk walk = ChooseWeightsWalk(shape, x_fraction, dy_fraction);
+    const double walked =
+        SkippedOperandZeros(Pass::kBackwardWeights, shape, x_fraction, dy_fraction);
+    const ConvKernel kernel = Choose(Pass::kBackwardWeights, shape, walked, policy);
+    const bool skips_x = kernel == ConvKernel::kSparse && walk == WeightsWalk::kSkipX;
     float* dbias = has_bias_ ? bias_.grad.data() : nullptr;
-    Status status = Timed(Pass::kBackwardWeights, shape, kernel, zeros, arena, pool,
-                          [&](const ConvFamily& family, Workspace workspace) {
-                            return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias,
-                                                           workspace, pool);
-                          });
+    Status status =
+        Timed(Pass::kBackwardWeights, shape, kernel, skips_x ? "sparse-x" : ConvKernelName(kernel),
+              walked, arena, pool, [&](const ConvFamily& family, Workspace workspace) {
+                return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias, walk,
+                                               workspace, pool);
+              });
     if (!status.ok()) return status;
   }
   if (dx == nullptr) return Status::Ok();
@@ -154,8 +169,8 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, const float* dy,
         Tensor::Create(shape.weights(), Layout::kIOhw16o16i, allocator_, &weight_transposed_);
     if (!status.ok()) return status;
   }
-  const ConvKernel kernel = Choose(Pass::kBackwardData, shape, zeros, policy);
-  return Timed(Pass::kBackwardData, shape, kernel, zeros, arena, pool,
+  const ConvKernel kernel = Choose(Pass::kBackwardData, shape, dy_fraction, policy);
+  return Timed(Pass::kBackwardData, shape, kernel, ConvKernelName(kernel), dy_fraction, arena, pool,
                [&](const ConvFamily& family, Workspace workspace) {
                  if (transposed_version_ !=
                      weight_.version) {  // once per weight update, counted in the pass

@@ -39,10 +39,11 @@ class ConvOp {
   // comes from `workspace`.
   Status Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
                  KernelPolicy policy, WorkspaceArena* workspace, pthreadpool_t pool);
-  // Weight (and bias) gradients when `weight_grads`, and dx when not null.
-  Status Backward(const ConvShape& shape, const float* x, const float* dy, int64_t dy_zeros,
-                  bool weight_grads, float* dx, KernelPolicy policy, WorkspaceArena* workspace,
-                  pthreadpool_t pool);
+  // Weight (and bias) gradients when `weight_grads` (x may be null otherwise), and dx when not
+  // null.
+  Status Backward(const ConvShape& shape, const float* x, int64_t x_zeros, const float* dy,
+                  int64_t dy_zeros, bool weight_grads, float* dx, KernelPolicy policy,
+                  WorkspaceArena* workspace, pthreadpool_t pool);
 
   // Count the zeros of each pass's operand even when the policy does not need them (for callers
   // that report them per call).
@@ -59,17 +60,20 @@ class ConvOp {
  private:
   ConvOp(std::string name, const Allocator& allocator)
       : name_(std::move(name)), allocator_(allocator) {}
-  double ZeroFraction(const float* data, int64_t zeros, int64_t storage, KernelPolicy policy,
+  // The zero fraction of `storage` floats at `data` (counted unless `zeros` >= 0), or -1 when
+  // not `needed` and nobody reports it.
+  double ZeroFraction(const float* data, int64_t zeros, int64_t storage, bool needed,
                       pthreadpool_t pool) const;
   ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
   // The scratch the larger of the two families needs for `pass` on `shape`: asked of the kernels
   // only when the call's batch, image size or thread count changes.
   int64_t WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads);
   // Runs `run(family, workspace)` - the pass on the chosen family, with the scratch it needs from
-  // `arena` - timing it for the selector, telemetry and verbose mode.
+  // `arena` - timing it for the selector, telemetry and verbose mode (`kernel_name`: the kernel
+  // as verbose mode names it).
   template <class Run>
-  Status Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, double zeros,
-               WorkspaceArena* arena, pthreadpool_t pool, const Run& run);
+  Status Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, const char* kernel_name,
+               double zeros, WorkspaceArena* arena, pthreadpool_t pool, const Run& run);
 
   std::string name_;
   Allocator allocator_;

@@ -27,11 +27,11 @@ int VerboseLevel() {
 }
 
 void LogPass(const char* kind, const std::string& layer, Pass pass, const std::string& problem,
-             const ConvKernel* kernel, double zeros, double ms) {
+             const char* kernel, double zeros, double ms) {
   char zeros_text[16] = "-";
   if (zeros >= 0) std::snprintf(zeros_text, sizeof zeros_text, "%.3f", zeros);
   std::fprintf(stderr, "sparsetrain,%s,%s,%s,%s,%s,%s,zeros=%s,ms=%.3f\n", kind, layer.c_str(),
-               PassName(pass), problem.c_str(), kernel != nullptr ? ConvKernelName(*kernel) : "-",
+               PassName(pass), problem.c_str(), kernel != nullptr ? kernel : "-",
                TargetName(LastTargetRan()), zeros_text, ms);
 }
 

@@ -130,10 +130,28 @@ TEST(ConvChoiceTest, PredictionInterpolatesBetweenCalibrationPoints) {
   }
 }
 
-TEST(ConvChoiceTest, SkippedOperandIsXForwardAndDyBackward) {
-  EXPECT_EQ(SkippedOperandZeros(Pass::kForward, 0.3, 0.9), 0.3);
-  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardData, 0.3, 0.9), 0.9);
-  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardWeights, 0.3, 0.9), 0.9);
+TEST(ConvChoiceTest, SkippedOperandIsXForwardDyBackwardDataAndTheSparserForWeights) {
+  const ConvShape s = Shape(3);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kForward, s, 0.3, 0.9), 0.3);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardData, s, 0.3, 0.9), 0.9);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardData, s, 0.9, 0.3), 0.3);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardWeights, s, 0.3, 0.9), 0.9);
+  EXPECT_EQ(ChooseWeightsWalk(s, 0.3, 0.9), WeightsWalk::kSkipDy);
+  // Batch norm between the convolution and its ReLU: dy dense, x sparse.
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardWeights, s, 0.5, 0.0), 0.5);
+  EXPECT_EQ(ChooseWeightsWalk(s, 0.5, 0.0), WeightsWalk::kSkipX);
+  // Zeros not counted (-1) never win.
+  EXPECT_EQ(ChooseWeightsWalk(s, -1.0, 0.2), WeightsWalk::kSkipDy);
+}
+
+TEST(ConvChoiceTest, StridedKernelsWithPaddingOrTapsWalkDyOnly) {
+  ConvShape strided = Shape(3);
+  strided.stride_h = strided.stride_w = 2;
+  EXPECT_EQ(ChooseWeightsWalk(strided, 0.9, 0.0), WeightsWalk::kSkipDy);
+  EXPECT_EQ(SkippedOperandZeros(Pass::kBackwardWeights, strided, 0.9, 0.0), 0.0);
+  ConvShape pointwise = Shape(1);
+  pointwise.stride_h = pointwise.stride_w = 2;  // x is subsampled first
+  EXPECT_EQ(ChooseWeightsWalk(pointwise, 0.9, 0.0), WeightsWalk::kSkipX);
 }
 
 }  // namespace

@@ -129,7 +129,8 @@ void ConvTester::CheckBackwardData(const ConvFamily& family, pthreadpool_t pool)
               "backward data " + ProblemDescriptor(s_));
 }
 
-void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool) {
+void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool,
+                                      WeightsWalk walk) {
   std::vector<float> want(s_.weights().count()), abs_sum(want.size());
   std::vector<float> want_bias(s_.k), bias_abs(s_.k);
   reference::ConvBackwardWeights(s_, x_.data(), dy_.data(), want.data(), want_bias.data(),
@@ -140,7 +141,7 @@ void ConvTester::CheckBackwardWeights(const ConvFamily& family, pthreadpool_t po
   std::vector<float> dbias(s_.k, NAN);
   GuardedWorkspace workspace(family, Pass::kBackwardWeights, s_, pool);
   const Status status = family.backward_weights(s_, x.data(), dy.data(), dw.data(), dbias.data(),
-                                                workspace.get(), pool);
+                                                walk, workspace.get(), pool);
   ASSERT_TRUE(status.ok()) << status.message();
   workspace.ExpectGuardIntact();
   const int64_t terms = s_.n * s_.p() * s_.q();
@@ -163,8 +164,11 @@ void ExpectShortWorkspaceRefused(const ConvFamily& family) {
     } else if (pass == Pass::kBackwardData) {
       status = family.backward_data(s, dy.data(), w.data(), x.data(), short_by_one, nullptr);
     } else {
-      status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, short_by_one,
-                                       nullptr);
+      for (WeightsWalk walk : {WeightsWalk::kSkipDy, WeightsWalk::kSkipX}) {
+        status = family.backward_weights(s, x.data(), dy.data(), dw.data(), nullptr, walk,
+                                         short_by_one, nullptr);
+        if (walk == WeightsWalk::kSkipDy) EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+      }
     }
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument)
         << PassName(pass) << " " << ProblemDescriptor(s);

@@ -34,11 +34,15 @@ class ConvTester {
   // dy for backward-by-input and backward-by-weights) that are exactly zero.
   ConvTester(const ConvShape& shape, double zeros, uint32_t seed);
 
+  const ConvShape& shape() const { return s_; }
+
   // Each runs the family's pass with exactly the workspace its query asks for (followed by a
   // guard band that must stay untouched) and compares the result with the reference.
   void CheckForward(const ConvFamily& family, pthreadpool_t pool);
   void CheckBackwardData(const ConvFamily& family, pthreadpool_t pool);
-  void CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool);
+  // `walk`: the operand a sparse family skips (sparse_walk.h).
+  void CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool,
+                            WeightsWalk walk = WeightsWalk::kSkipDy);
 
  private:
   std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) const;
