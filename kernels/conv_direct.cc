@@ -13,10 +13,8 @@ namespace {
 // (1x1 kernels have few taps per block), while their weights stay in L1.
 int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 8 / (s.r * s.s)); }
 
-// A 1x1, stride 1, unpadded convolution maps pixels one to one, so an image's H*W pixels can be
-// cut into rows of any length that divides H*W: the same memory. Long rows leave few tiles
-// partly empty; rows of at most kMaxLongRow pixels keep a row's sources in cache while every
-// output-block group passes over it (see ForEachOutputRow).
+}  // namespace
+
 ConvShape AsLongRows(ConvShape s) {
   constexpr int64_t kMaxLongRow = 256;
   if (s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0) {
@@ -28,8 +26,6 @@ ConvShape AsLongRows(ConvShape s) {
   }
   return s;
 }
-
-}  // namespace
 
 bool IsStridedPointwise(const ConvShape& s) {
   return s.r == 1 && s.s == 1 && s.pad_h == 0 && s.pad_w == 0 && (s.stride_h > 1 || s.stride_w > 1);

@@ -85,6 +85,13 @@ Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, 
                        const float* w_transposed, float* dx, Workspace workspace,
                        pthreadpool_t pool);
 
+// A 1x1, stride 1, unpadded convolution maps pixels one to one, so an image's H*W pixels can be
+// cut into rows of any length that divides H*W: the same memory. Long rows leave few tiles
+// partly empty (and few zero-mask words partly used); rows of at most 256 pixels keep a row's
+// sources in cache while every output-block group passes over it (see ForEachOutputRow). Other
+// shapes are returned as they are.
+ConvShape AsLongRows(ConvShape shape);
+
 // A 1x1 convolution with stride > 1 and no padding reads only every stride-th pixel: it equals
 // a stride-1 convolution of the subsampled input, whose pixels are then contiguous.
 bool IsStridedPointwise(const ConvShape& shape);

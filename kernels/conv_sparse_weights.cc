@@ -41,15 +41,7 @@ struct SparseWeightsProblem {
   const float* x;   // nChw16c
   const float* dy;  // nChw16c
   float* dw_t;      // IOhw16o16i
-  int64_t rows_per_chunk;
 };
-
-// Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near a quarter
-// of the L2 (256 KiB of a 1 MiB L2).
-inline int64_t RowsPerChunk(const ConvShape& s) {
-  const int64_t row_bytes = s.w * kChannelBlock * int64_t(sizeof(float)) * 8 * s.stride_h;
-  return std::max<int64_t>(1, DataCaches().l2_bytes / 4 / row_bytes);
-}
 
 }  // namespace sparsetrain
 #endif  // SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
@@ -61,6 +53,23 @@ namespace HWY_NAMESPACE {
 // Register tile: kS kernel columns x kMaxCB input blocks (AVX-512: 3 x 8 = 24 of 32 registers;
 // AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
 constexpr size_t kMaxCB = kLanes >= 16 ? 8 : kLanes == 8 ? 2 : 1;
+// One-column tiles (1x1 kernels, one column of wider ones) spend the three columns' registers on
+// more input blocks, so that each non-zero still feeds as many multiply-adds.
+constexpr size_t kMaxCB1 = 3 * kMaxCB;
+
+// Input blocks per group: the blocks a tile covers, the blocks a chunk's packed x rows hold.
+int64_t GroupBlocks(const ConvShape& s) {
+  const int64_t widest = int64_t(SparseWeightsTakesThreeColumns(s.s) ? kMaxCB : kMaxCB1);
+  return std::min(widest, BlocksOf(s.c));
+}
+
+// Rows per chunk: the x rows a chunk reads, for one group of input blocks, stay near a quarter
+// of the L2.
+int64_t RowsPerChunk(const ConvShape& s) {
+  const int64_t row_bytes =
+      s.w * GroupBlocks(s) * kChannelBlock * int64_t(sizeof(float)) * s.stride_h;
+  return std::max<int64_t>(1, DataCaches().l2_bytes / 4 / row_bytes);
+}
 
 // The x rows one chunk of output rows reads, for one group of kCB input blocks, packed with
 // their padding columns as zeros: [row][pad_w + iw][kCB blocks][16 channels]. A non-zero's
@@ -244,13 +253,13 @@ struct TilePair {
   int64_t rows;  // of `wide`
 };
 template <size_t kS, size_t... kCBm1>
-constexpr std::array<TilePair, kMaxCB> SparseWeightsTiles(std::index_sequence<kCBm1...>) {
+constexpr std::array<TilePair, sizeof...(kCBm1)> SparseWeightsTiles(std::index_sequence<kCBm1...>) {
   return {TilePair{&SparseWeightsTile<kS, kCBm1 + 1, RowsPerTile<kS, kCBm1 + 1>()>,
                    &SparseWeightsTile<kS, kCBm1 + 1, 1>, int64_t(RowsPerTile<kS, kCBm1 + 1>())}...};
 }
 // Tiles of 3 kernel columns (3-wide kernels) and of 1 (any other width, one column at a time).
 constexpr auto kTiles3 = SparseWeightsTiles<3>(std::make_index_sequence<kMaxCB>());
-constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB>());
+constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB1>());
 
 // Every kernel row of one column range: tiles of `tiles.rows` rows, then single rows.
 HWY_INLINE void AddKernelRows(const TilePair& tiles, const SparseWeightsProblem& p,
@@ -270,7 +279,7 @@ struct SparseWeightsSplit {
 };
 
 SparseWeightsSplit PlanSparseWeightsSplit(const ConvShape& s, int64_t threads) {
-  const int64_t groups = (BlocksOf(s.c) + kMaxCB - 1) / kMaxCB;
+  const int64_t groups = (BlocksOf(s.c) + GroupBlocks(s) - 1) / GroupBlocks(s);
   // Items: a group of input blocks x a range of output channels x a range of images. Each item
   // reads its images' x once, so splitting output channels re-reads x, and splitting images
   // needs a copy of dw per image range (summed at the end). Choose the split that keeps every
@@ -302,8 +311,7 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
   const SparseWeightsSplit plan = PlanSparseWeightsSplit(s, threads);
   const int64_t rows_per_chunk = RowsPerChunk(s);
   const int64_t chunk_rows = (rows_per_chunk - 1) * s.stride_h + s.r;
-  const int64_t row_floats =
-      PackedRowPixels(s) * std::min<int64_t>(kMaxCB, BlocksOf(s.c)) * kChannelBlock;
+  const int64_t row_floats = PackedRowPixels(s) * GroupBlocks(s) * kChannelBlock;
   const int64_t k_per_item = (s.k + plan.k_splits - 1) / plan.k_splits;
   const int64_t mask_floats =
       k_per_item * rows_per_chunk * MaskWords(s) * int64_t(sizeof(uint64_t) / sizeof(float));
@@ -327,7 +335,9 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   NoteTargetRan(HWY_TARGET);
   const ConvShape& s = p.s;
   const int64_t cblocks = BlocksOf(s.c);
-  const int64_t groups = (cblocks + kMaxCB - 1) / kMaxCB;
+  const int64_t group_blocks = GroupBlocks(s);
+  const int64_t groups = (cblocks + group_blocks - 1) / group_blocks;
+  const int64_t rows_per_chunk = RowsPerChunk(s);
   SparseWeightsScratch pieces = CarveSparseWeights(s, ThreadCount(pool), scratch);
   const int64_t k_splits = pieces.plan.k_splits, batch_splits = pieces.plan.batch_splits;
   const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
@@ -346,13 +356,13 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
     const int64_t k_begin = item % k_splits * k_per_item;
     const int64_t k_end = std::min(s.k, k_begin + k_per_item);
     if (k_begin >= k_end) return;  // the split's last channel range can be empty
-    const int64_t cb = g * kMaxCB;
-    const int64_t ncb = std::min<int64_t>(kMaxCB, cblocks - cb);
+    const int64_t cb = g * group_blocks;
+    const int64_t ncb = std::min(group_blocks, cblocks - cb);
     const ThreadSlots::Claim slot(pieces.slots);
     uint64_t* const masks = reinterpret_cast<uint64_t*>(slot.data() + pieces.masks_offset);
     for (int64_t n = n_begin; n < n_end; ++n) {
-      for (int64_t oh = 0; oh < s.p(); oh += p.rows_per_chunk) {
-        const int64_t oh_end = std::min(s.p(), oh + p.rows_per_chunk);
+      for (int64_t oh = 0; oh < s.p(); oh += rows_per_chunk) {
+        const int64_t oh_end = std::min(s.p(), oh + rows_per_chunk);
         const bool first = n == n_begin && oh == 0;
         // Source rows of the chunk, padding rows included (as zeros).
         const int64_t row_begin = oh * s.stride_h - s.pad_h;
@@ -436,7 +446,7 @@ SparseWeightsPieces CarveSparseWeightsCall(const ConvShape& s, WeightsWalk walk,
                                            float* base) {
   const bool skip_x = walk == WeightsWalk::kSkipX;
   SparseWeightsPieces pieces;
-  pieces.walked = skip_x ? SwappedProblem(StrideOne(s)) : s;
+  pieces.walked = direct::AsLongRows(skip_x ? SwappedProblem(StrideOne(s)) : s);
   WorkspaceCarver carver({base, 0});
   pieces.x_sub = carver.Take(skip_x ? direct::SubsampledFloats(s) : 0);
   pieces.dw_t = carver.Take(StorageFloats(s.weights(), Layout::kIOhw16o16i));
@@ -481,12 +491,11 @@ Status ConvBackwardWeightsSparse(const ConvShape& s, const float* x, const float
     const float* x_stride_one =
         direct::IsStridedPointwise(s) ? direct::Subsample(s, x, pieces.x_sub, pool) : x;
     HWY_DYNAMIC_DISPATCH(RunSparseWeights)
-    ({pieces.walked, dy, x_stride_one, pieces.dw_t, RowsPerChunk(pieces.walked)}, pieces.scratch,
-     pool);
+    ({pieces.walked, dy, x_stride_one, pieces.dw_t}, pieces.scratch, pool);
     FlipTaps(s, pieces.dw_t, dw, pool);
   } else {
     HWY_DYNAMIC_DISPATCH(RunSparseWeights)
-    ({s, x, dy, pieces.dw_t, RowsPerChunk(s)}, pieces.scratch, pool);
+    ({pieces.walked, x, dy, pieces.dw_t}, pieces.scratch, pool);
     // Tiles skip padded output channels; the reorder reads real channels only.
     status = Reorder(pieces.dw_t, Layout::kIOhw16o16i, dw, Layout::kOIhw16i16o, s.weights(), pool);
     if (!status.ok()) return status;
