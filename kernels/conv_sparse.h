@@ -6,9 +6,9 @@
 //  - backward by weights skips zeros of dy or of x, as `walk` says (sparse_walk.h): in
 //    VGG-style nets dy, behind ReLU and max pooling, is the sparser operand (72-96% zeros
 //    against 49-86% for x); in batch-norm nets dy has no zeros and x has 15-70%.
-// They pay off from about 20-50% zeros on 3x3 kernels with stride 1 and 60-70% on 1x1 ones
-// (AVX-512, 2 threads; conv_choice_curves.inc holds the measured ratios); below that the dense
-// kernels win.
+// With the choice's 10% margin they are picked from about 20% zeros for 1x1 forward and
+// backward by input, 30% for 3x3 ones with stride 1, 45-55% for backward by weights (AVX2,
+// 2 threads; conv_choice_curves.inc holds the measured ratios); below that the dense kernels win.
 #ifndef SPARSETRAIN_KERNELS_CONV_SPARSE_H_
 #define SPARSETRAIN_KERNELS_CONV_SPARSE_H_
 

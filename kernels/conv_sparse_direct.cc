@@ -2,9 +2,11 @@
 // accumulators stay in registers; weights are read from L1 as the multiply-adds need them, so
 // only non-zero source values cost work. Each source pixel's 16 channels are compared with zero
 // at once, and the set bits are walked: every non-zero is broadcast and multiplied into each
-// (output pixel, kernel column) it reaches. Three walks, by shape:
+// (output pixel, kernel column) it reaches. Four walks, by shape:
 //  - sliding (3-wide kernels, consecutive sources: forward and backward by input with stride 1,
 //    all of VGG): along whole output rows, with a ring of three open output pixels;
+//  - pointwise (1x1 kernels mapping pixels one to one, strided ones subsampled first): pixel by
+//    pixel, each non-zero feeding as many output blocks as the registers hold;
 //  - tiles (other 1- and 3-wide kernels) on the direct engine (conv_direct-inl.h): which output
 //    pixel each (source pixel, kernel column) feeds is known at compile time for a tile;
 //  - per kernel column (any other shape), one pass along the source per column.
