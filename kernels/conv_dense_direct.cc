@@ -64,7 +64,7 @@ struct DenseRows {
     const int64_t step = p.cols.SourceStep();
     for (int64_t s = 0; s < p.taps_w; ++s) {
       direct_engine::TapSpan span;
-      if (!direct_engine::SpanOfTap(p, run, s, kT, &span)) continue;
+      if (!direct_engine::SpanOfTap<kStep>(p, run, s, kT, &span)) continue;
       const float* w = w_row + s * kWeightBlockFloats;
       const int64_t first = span.sx * kChannelBlock, lo = span.t_lo, hi = span.t_hi;
       const int64_t skip_hi = int64_t(kT) - hi;

@@ -99,7 +99,7 @@ HWY_INLINE void WalkTaps(const direct::Problem& p, const direct::PixelRun& run,
   const int64_t step = kStep > 0 ? kStep : p.cols.SourceStep();
   for (int64_t s = 0; s < p.taps_w; ++s) {
     direct_engine::TapSpan span;
-    if (!direct_engine::SpanOfTap(p, run, s, kT, &span)) continue;
+    if (!direct_engine::SpanOfTap<kStep>(p, run, s, kT, &span)) continue;
     HWY_UNROLL(16)
     for (size_t t = 0; t < kT; ++t) {
       if (int64_t(t) < span.t_lo || int64_t(t) >= span.t_hi) continue;
