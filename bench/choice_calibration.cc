@@ -76,22 +76,38 @@ int Main(int argc, char** argv) {
     if (flag == "--iters") iters = std::max(1, std::atoi(argv[i + 1]));
   }
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
-  // A mid-sized VGG 3x3 layer (stride 1: the sparse sliding walk) and a ResNet 1x1 layer.
-  ConvShape three_wide, pointwise;
+  // One layer per walk class (kernels/sparse_walk.h): a mid-sized VGG 3x3 layer (stride 1: the
+  // sliding walk), a ResNet 1x1 layer (the pointwise walk; one-column backward-by-weights tiles)
+  // and a ResNet downsampling 3x3 layer (stride 2: the tile walks).
+  ConvShape three_wide, pointwise, strided;
   three_wide.n = 4, three_wide.c = three_wide.k = 256, three_wide.h = three_wide.w = 28;
   three_wide.r = three_wide.s = 3, three_wide.pad_h = three_wide.pad_w = 1;
   pointwise.n = 8, pointwise.c = pointwise.k = 256, pointwise.h = pointwise.w = 14;
+  strided = three_wide;
+  strided.n = 8, strided.c = 128, strided.k = 256, strided.stride_h = strided.stride_w = 2;
   std::printf("// sparse / dense time at zeros");
   for (double z : kCalibrationZeros) std::printf(" %.2f", z);
-  std::printf("; %s, %s, %d threads, median of %d; 3-wide %s, 1x1 %s\n", CpuDescription().c_str(),
+  std::printf("; %s, %s, %d threads, median of %d; %s, %s, %s\n", CpuDescription().c_str(),
               TodayUtc().c_str(), threads, iters, ProblemDescriptor(three_wide).c_str(),
-              ProblemDescriptor(pointwise).c_str());
+              ProblemDescriptor(pointwise).c_str(), ProblemDescriptor(strided).c_str());
+  const struct {
+    const char* name;
+    WalkClass walk;
+  } kClasses[] = {{"kThreeColumns", WalkClass::kThreeColumns},
+                  {"kPointwise", WalkClass::kPointwise},
+                  {"kOther", WalkClass::kOther}};
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (!IsaSupported(isa) || !SelectIsa(isa).ok()) continue;
-    for (const ConvShape* s : {&three_wide, &pointwise}) {
+    for (const auto& c : kClasses) {
       for (Pass pass : {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights}) {
-        std::printf("    {Isa::k%s, %s, Pass::k%s, {", isa == Isa::kAvx512 ? "Avx512" : "Avx2",
-                    s == &three_wide ? "true" : "false",
+        // The layer whose pass runs a walk of the class, if any.
+        const ConvShape* s = nullptr;
+        for (const ConvShape* candidate : {&three_wide, &pointwise, &strided}) {
+          if (s == nullptr && SparseWalkClass(pass, *candidate) == c.walk) s = candidate;
+        }
+        if (s == nullptr) continue;
+        std::printf("    {Isa::k%s, WalkClass::%s, Pass::k%s, {",
+                    isa == Isa::kAvx512 ? "Avx512" : "Avx2", c.name,
                     pass == Pass::kForward        ? "Forward"
                     : pass == Pass::kBackwardData ? "BackwardData"
                                                   : "BackwardWeights");

@@ -10,8 +10,7 @@ namespace {
 
 struct Curve {
   Isa isa;
-  bool three_wide;  // for the three-column walks (measured on a 3x3 layer), else the one-column
-                    // walks (measured on a 1x1 layer): kernels/sparse_walk.h
+  WalkClass walk;  // kernels/sparse_walk.h
   Pass pass;
   double sparse_over_dense[kCalibrationPoints];  // at kCalibrationZeros
 };
@@ -50,9 +49,9 @@ double SkippedOperandZeros(Pass pass, const ConvShape& shape, double x_zeros, do
 }
 
 double PredictedSparseRatio(Pass pass, const ConvShape& shape, double zeros, Isa isa) {
-  const bool three_wide = SparseWalksThreeColumns(pass, shape);
+  const WalkClass walk = SparseWalkClass(pass, shape);
   for (const Curve& c : kCurves) {
-    if (c.isa != isa || c.three_wide != three_wide || c.pass != pass) continue;
+    if (c.isa != isa || c.walk != walk || c.pass != pass) continue;
     if (!(zeros > kCalibrationZeros[0])) return c.sparse_over_dense[0];
     for (int i = 1; i < kCalibrationPoints; ++i) {
       if (zeros < kCalibrationZeros[i]) {

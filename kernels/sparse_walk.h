@@ -18,6 +18,10 @@ inline bool SparseSlidesAlongRows(int64_t kernel_width, int64_t stride_w) {
   return kernel_width == 3 && stride_w == 1;
 }
 
+// Forward and backward by input of 1x1 kernels (never padded) walk pixel by pixel, strided ones
+// on the subsampled input (conv_sparse_direct.cc).
+inline bool SparseWalksPixels(const ConvShape& shape) { return shape.r == 1 && shape.s == 1; }
+
 // Backward by weights feeds all three kernel columns from each non-zero of dy for 3-wide
 // kernels, whatever the stride; otherwise one column at a time (conv_sparse_weights.cc).
 inline bool SparseWeightsTakesThreeColumns(int64_t kernel_width) { return kernel_width == 3; }
@@ -35,16 +39,23 @@ inline const char* WeightsWalkName(WeightsWalk walk) {
 // subsampling x first.
 inline bool SparseWeightsCanSkipX(const ConvShape& shape) {
   const bool stride_one = shape.stride_h == 1 && shape.stride_w == 1;
-  const bool unpadded_pointwise =
-      shape.r == 1 && shape.s == 1 && shape.pad_h == 0 && shape.pad_w == 0;
-  return stride_one || unpadded_pointwise;
+  return stride_one || (shape.r == 1 && shape.s == 1);
 }
 
-// Whether `pass` on `shape` runs one of the three-column walks (the 3x3 curves), else the
-// one-column walks a 1x1 layer runs.
-inline bool SparseWalksThreeColumns(Pass pass, const ConvShape& shape) {
-  return pass == Pass::kBackwardWeights ? SparseWeightsTakesThreeColumns(shape.s)
-                                        : SparseSlidesAlongRows(shape.s, shape.stride_w);
+// The classes of walk the kernel choice keeps a calibrated curve for.
+enum class WalkClass {
+  kThreeColumns,  // the sliding walk; backward by weights' three-column tiles (a 3x3 layer)
+  kPointwise,     // forward and backward by input of 1x1 kernels (a 1x1 layer)
+  kOther,         // the tile walks of other shapes (a strided 3x3 layer); backward by weights'
+                  // one-column tiles (a 1x1 layer)
+};
+
+inline WalkClass SparseWalkClass(Pass pass, const ConvShape& shape) {
+  if (pass == Pass::kBackwardWeights) {
+    return SparseWeightsTakesThreeColumns(shape.s) ? WalkClass::kThreeColumns : WalkClass::kOther;
+  }
+  if (SparseSlidesAlongRows(shape.s, shape.stride_w)) return WalkClass::kThreeColumns;
+  return SparseWalksPixels(shape) ? WalkClass::kPointwise : WalkClass::kOther;
 }
 
 }  // namespace sparsetrain

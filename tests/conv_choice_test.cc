@@ -28,21 +28,33 @@ TEST(ConvChoiceTest, DenseWithoutZerosAndSparseFor3x3WhenAllZero) {
   }
 }
 
-TEST(ConvChoiceTest, StridedForwardAndBackwardDataFollowTheTileCurve) {
-  // With stride 2 the sparse forward and backward-by-input walk tiles, as for 1x1, not the
-  // sliding walk the 3x3 curve measured; backward-by-weights runs the same tiles either way.
-  ConvShape strided = Shape(3);
+TEST(ConvChoiceTest, EachShapeFollowsTheCurveOfTheWalkItRuns) {
+  // With stride 2 the sparse forward and backward-by-input walk tiles, as for a 5x5 kernel, not
+  // the sliding walk the 3x3 curve measured; backward-by-weights runs three-column tiles either
+  // way. 1x1 kernels walk pixels, their backward-by-weights one-column tiles.
+  ConvShape strided = Shape(3), wide = Shape(5), strided_pointwise = Shape(1);
   strided.stride_h = strided.stride_w = 2;
+  strided_pointwise.stride_h = strided_pointwise.stride_w = 2;
+  EXPECT_EQ(SparseWalkClass(Pass::kForward, Shape(3)), WalkClass::kThreeColumns);
+  EXPECT_EQ(SparseWalkClass(Pass::kForward, strided), WalkClass::kOther);
+  EXPECT_EQ(SparseWalkClass(Pass::kBackwardData, strided), WalkClass::kOther);
+  EXPECT_EQ(SparseWalkClass(Pass::kBackwardWeights, strided), WalkClass::kThreeColumns);
+  EXPECT_EQ(SparseWalkClass(Pass::kForward, Shape(1)), WalkClass::kPointwise);
+  EXPECT_EQ(SparseWalkClass(Pass::kBackwardData, strided_pointwise), WalkClass::kPointwise);
+  EXPECT_EQ(SparseWalkClass(Pass::kBackwardWeights, Shape(1)), WalkClass::kOther);
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     for (Pass pass : kPasses) {
       SCOPED_TRACE(::testing::Message() << IsaName(isa) << " " << PassName(pass));
-      const ConvShape& like = pass == Pass::kBackwardWeights ? Shape(3) : Shape(1);
+      const ConvShape& like = pass == Pass::kBackwardWeights ? Shape(3) : wide;
       for (double zeros : {0.0, 0.5, 0.9}) {
         EXPECT_EQ(PredictedSparseRatio(pass, strided, zeros, isa),
                   PredictedSparseRatio(pass, like, zeros, isa));
       }
     }
   }
+  // On AVX2 the pointwise walk is calibrated on its own, and cheaper than the tile walks.
+  EXPECT_LT(PredictedSparseRatio(Pass::kForward, Shape(1), 0.5, Isa::kAvx2),
+            PredictedSparseRatio(Pass::kForward, strided, 0.5, Isa::kAvx2));
 }
 
 TEST(ConvChoiceTest, BackwardWeightsStaysDenseWithAPartialInputBlock) {
