@@ -80,7 +80,14 @@ struct PackedRows {
   int64_t first_row, row_floats;
 };
 
-int64_t PackedRowPixels(const ConvShape& s) { return s.w + 2 * s.pad_w; }
+// Rows are wide enough for the padding and q outputs, and a whole number of column strides, so
+// that a chunk's mask positions - output row oh_rel at oh_rel * MaskPitch(s), its pixels after
+// it - map to packed x at stride_w packed pixels per position, across rows too.
+int64_t PackedRowPixels(const ConvShape& s) {
+  const int64_t pixels = std::max(s.w + 2 * s.pad_w, s.q() * s.stride_w);
+  return (pixels + s.stride_w - 1) / s.stride_w * s.stride_w;
+}
+int64_t MaskPitch(const ConvShape& s) { return PackedRowPixels(s) / s.stride_w * s.stride_h; }
 
 // Packs rows [row_begin, row_end) of image n, input blocks [cb, cb + blocks), into `buffer`;
 // rows outside the image (padding) are zeros.
@@ -97,7 +104,7 @@ PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_
       continue;
     }
     std::fill_n(row, s.pad_w * pixel, 0.0f);
-    std::fill_n(row + (s.pad_w + s.w) * pixel, s.pad_w * pixel, 0.0f);
+    std::fill_n(row + (s.pad_w + s.w) * pixel, (PackedRowPixels(s) - s.pad_w - s.w) * pixel, 0.0f);
     for (int64_t j = 0; j < blocks; ++j) {
       const float* src = p.x + ((n * BlocksOf(s.c) + cb + j) * s.h + ih) * s.w * kChannelBlock;
       for (int64_t iw = 0; iw < s.w; ++iw) {
@@ -111,24 +118,33 @@ PackedRows PackRows(const SparseWeightsProblem& p, int64_t n, int64_t cb, int64_
   return {out, row_begin, row_floats};
 }
 
-// Mask words per row of dy: one 64-bit mask per 64 pixels. A walk's loop exit - the branch the
-// predictor misses - then comes once per 64 pixels, not once per 16 (VGG16 backward-by-weights
-// +5% on AVX-512, +13% on AVX2, measured against 16).
-constexpr int64_t kMaskPixels = 64;
-int64_t MaskWords(const ConvShape& s) { return (s.q() + kMaskPixels - 1) / kMaskPixels; }
+// A chunk's masks of one output channel are one stream of 64-bit words over its rows' positions
+// (MaskPitch apart), so a walk's loop exit - the branch the predictor misses - comes once per
+// 64 positions, not once per 16 (VGG16 backward-by-weights +5% on AVX-512, +13% on AVX2,
+// measured against 16) nor once per row of a small image (7 or 14 pixels).
+constexpr int64_t kMaskBits = 64;
+int64_t MaskWords(const ConvShape& s, int64_t rows) {
+  return (rows * MaskPitch(s) + kMaskBits - 1) / kMaskBits;
+}
 
 // Zero masks of dy for output channels [k_begin, k_end) and rows [oh_begin, oh_end) of image n:
-// bit i of masks[((k - k_begin) * rows + oh - oh_begin) * words + ow / 64] is set where
-// dy[n][k][oh][ow] (ow = ow / 64 * 64 + i) is not zero; words = MaskWords(s).
+// bit b of masks[(k - k_begin) * words + b / 64] (b = (oh - oh_begin) * MaskPitch(s) + ow, words =
+// MaskWords(s, rows)) is set where dy[n][k][oh][ow] is not zero; dy_offsets[b] is then where
+// that value sits, in floats from dy[n][k][oh_begin][0].
 void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t k_end,
-             int64_t oh_begin, int64_t oh_end, uint64_t* masks) {
+             int64_t oh_begin, int64_t oh_end, uint64_t* masks, int32_t* dy_offsets) {
   const ConvShape& s = p.s;
   const BlockD d;
   const hn::RebindToUnsigned<BlockD> du;
   using VU = hn::Vec<decltype(du)>;
-  const int64_t q = s.q(), words = MaskWords(s);
-  const int64_t rows = oh_end - oh_begin;
-  std::fill_n(masks, (k_end - k_begin) * rows * words, uint64_t{0});
+  const int64_t q = s.q(), pitch = MaskPitch(s);
+  const int64_t rows = oh_end - oh_begin, words = MaskWords(s, rows);
+  std::fill_n(masks, (k_end - k_begin) * words, uint64_t{0});
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t ow = 0; ow < q; ++ow) {
+      dy_offsets[row * pitch + ow] = int32_t((row * q + ow) * kChannelBlock);
+    }
+  }
   for (int64_t kb = k_begin / kChannelBlock; kb * kChannelBlock < k_end; ++kb) {
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
       const float* row = p.dy + ((n * BlocksOf(s.k) + kb) * s.p() + oh) * q * kChannelBlock;
@@ -149,11 +165,14 @@ void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t 
         for (size_t v = 0; v < kVecsPerBlock; ++v) hn::StoreU(bits[v], du, lanes + v * kLanes);
         const int64_t k0 = std::max(k_begin, kb * kChannelBlock);
         const int64_t k1 = std::min(k_end, (kb + 1) * kChannelBlock);
-        const int64_t word = piece * kChannelBlock / kMaskPixels;
-        const int64_t shift = piece * kChannelBlock % kMaskPixels;
+        const int64_t position = (oh - oh_begin) * pitch + piece * kChannelBlock;
+        const int64_t word = position / kMaskBits, shift = position % kMaskBits;
         for (int64_t k = k0; k < k1; ++k) {
-          masks[((k - k_begin) * rows + oh - oh_begin) * words + word] |=
-              uint64_t{lanes[k - kb * kChannelBlock]} << shift;
+          const uint64_t bits = lanes[k - kb * kChannelBlock];
+          uint64_t* k_words = masks + (k - k_begin) * words;
+          k_words[word] |= bits << shift;
+          // 16 bits from `shift` spill into the next word past bit 48.
+          if (shift > kMaskBits - kChannelBlock) k_words[word + 1] |= bits >> (kMaskBits - shift);
         }
       }
     }
@@ -182,8 +201,8 @@ HWY_INLINE void FeedTaps(float g, const float* HWY_RESTRICT x_px,
 // kR x kS x kCB multiply-adds.
 template <size_t kS, size_t kCB, size_t kR>
 void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const uint64_t* masks,
-                       int64_t k, int64_t cb, int64_t r0, int64_t s0, int64_t n, int64_t oh_begin,
-                       int64_t oh_end, bool first) {
+                       const int32_t* dy_offsets, int64_t k, int64_t cb, int64_t r0, int64_t s0,
+                       int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
   const ConvShape& s = p.s;
   constexpr size_t kAcc = kCB * kVecsPerBlock;
   constexpr int64_t kPixel = int64_t(kCB) * kChannelBlock;
@@ -204,25 +223,21 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
                         dw_block_stride, acc[rr]);
     }
   }
-  const int64_t words = MaskWords(s);
-  for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
-    // dy[n][k][oh][ow] sits at dy_row[ow * 16].
-    const float* dy_row = p.dy +
-                          ((n * kblocks + k / kChannelBlock) * s.p() + oh) * q * kChannelBlock +
-                          k % kChannelBlock;
-    const uint64_t* row_masks = masks + (oh - oh_begin) * words;
-    // Output pixel ow's first tap reads packed column ow * stride + s0 of row ih.
-    const float* x_row =
-        x.rows + (oh * s.stride_h - s.pad_h + r0 - x.first_row) * x.row_floats + s0 * kPixel;
-    for (int64_t word = 0; word < words; ++word) {
-      for (uint64_t bits = row_masks[word]; bits != 0; bits &= bits - 1) {
-        const int64_t ow = word * kMaskPixels + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
-        const float g = dy_row[ow * kChannelBlock];
-        HWY_UNROLL(3)
-        for (size_t rr = 0; rr < kR; ++rr) {
-          FeedTaps<kS, kCB>(g, x_row + int64_t(rr) * x.row_floats + ow * s.stride_w * kPixel,
-                            acc[rr]);
-        }
+  // dy[n][k][oh_begin][0], and the packed x that tap (r0, s0) of output (oh_begin, 0) reads.
+  const float* dy_k = p.dy +
+                      ((n * kblocks + k / kChannelBlock) * s.p() + oh_begin) * q * kChannelBlock +
+                      k % kChannelBlock;
+  const float* x_first =
+      x.rows + (oh_begin * s.stride_h - s.pad_h + r0 - x.first_row) * x.row_floats + s0 * kPixel;
+  const int64_t words = MaskWords(s, oh_end - oh_begin);
+  for (int64_t word = 0; word < words; ++word) {
+    for (uint64_t bits = masks[word]; bits != 0; bits &= bits - 1) {
+      const int64_t b = word * kMaskBits + int64_t(hwy::Num0BitsBelowLS1Bit_Nonzero64(bits));
+      const float g = dy_k[dy_offsets[b]];
+      const float* x_px = x_first + b * s.stride_w * kPixel;
+      HWY_UNROLL(3)
+      for (size_t rr = 0; rr < kR; ++rr) {
+        FeedTaps<kS, kCB>(g, x_px + int64_t(rr) * x.row_floats, acc[rr]);
       }
     }
   }
@@ -234,8 +249,8 @@ void SparseWeightsTile(const SparseWeightsProblem& p, const PackedRows& x, const
 }
 
 using SparseWeightsTileFn = void (*)(const SparseWeightsProblem&, const PackedRows&,
-                                     const uint64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                     int64_t, int64_t, bool);
+                                     const uint64_t*, const int32_t*, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, bool);
 
 // Kernel rows per tile: as many as the registers hold (AVX-512 with 4 input blocks: 2 rows x 3
 // columns x 4 blocks = 24 accumulators), so each non-zero feeds more multiply-adds and each walk
@@ -263,13 +278,16 @@ constexpr auto kTiles1 = SparseWeightsTiles<1>(std::make_index_sequence<kMaxCB1>
 
 // Every kernel row of one column range: tiles of `tiles.rows` rows, then single rows.
 HWY_INLINE void AddKernelRows(const TilePair& tiles, const SparseWeightsProblem& p,
-                              const PackedRows& x, const uint64_t* masks, int64_t k, int64_t cb,
-                              int64_t s0, int64_t n, int64_t oh, int64_t oh_end, bool first) {
+                              const PackedRows& x, const uint64_t* masks, const int32_t* dy_offsets,
+                              int64_t k, int64_t cb, int64_t s0, int64_t n, int64_t oh,
+                              int64_t oh_end, bool first) {
   int64_t r = 0;
   for (; r + tiles.rows <= p.s.r; r += tiles.rows) {
-    tiles.wide(p, x, masks, k, cb, r, s0, n, oh, oh_end, first);
+    tiles.wide(p, x, masks, dy_offsets, k, cb, r, s0, n, oh, oh_end, first);
   }
-  for (; r < p.s.r; ++r) tiles.single(p, x, masks, k, cb, r, s0, n, oh, oh_end, first);
+  for (; r < p.s.r; ++r) {
+    tiles.single(p, x, masks, dy_offsets, k, cb, r, s0, n, oh, oh_end, first);
+  }
 }
 
 // How a call's work is cut: ranges of output channels x ranges of images (x groups of input
@@ -298,12 +316,13 @@ SparseWeightsSplit PlanSparseWeightsSplit(const ConvShape& s, int64_t threads) {
 }
 
 // The per-target pieces of the workspace: dw copies of the batch splits after the first, then
-// a slot per thread holding a chunk's packed x rows and, at masks_offset, its dy masks.
+// a slot per thread holding a chunk's packed x rows and, at masks_offset and offsets_offset, its
+// dy masks and where their values sit.
 struct SparseWeightsScratch {
   SparseWeightsSplit plan;
   float* partials;
   ThreadSlots slots;
-  int64_t masks_offset;
+  int64_t masks_offset, offsets_offset;
   int64_t floats;
 };
 
@@ -314,7 +333,8 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
   const int64_t row_floats = PackedRowPixels(s) * GroupBlocks(s) * kChannelBlock;
   const int64_t k_per_item = (s.k + plan.k_splits - 1) / plan.k_splits;
   const int64_t mask_floats =
-      k_per_item * rows_per_chunk * MaskWords(s) * int64_t(sizeof(uint64_t) / sizeof(float));
+      k_per_item * MaskWords(s, rows_per_chunk) * int64_t(sizeof(uint64_t) / sizeof(float));
+  static_assert(sizeof(int32_t) == sizeof(float), "an offset takes a float's room");
   WorkspaceCarver carver({base, 0});
   float* partials = carver.Take(ImageSplit::PartialFloats(
       plan.batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i)));
@@ -322,8 +342,11 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
   slot.Take(chunk_rows * row_floats);
   const int64_t masks_offset = slot.floats();
   slot.Take(mask_floats);
+  const int64_t offsets_offset = slot.floats();
+  slot.Take(rows_per_chunk * MaskPitch(s));
   float* slots = carver.Take(threads * slot.floats());
-  return {plan, partials, ThreadSlots(slots, slot.floats()), masks_offset, carver.floats()};
+  return {plan,         partials,       ThreadSlots(slots, slot.floats()),
+          masks_offset, offsets_offset, carver.floats()};
 }
 
 int64_t SparseWeightsScratchFloats(const ConvShape& s, int64_t threads) {
@@ -360,6 +383,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
     const int64_t ncb = std::min(group_blocks, cblocks - cb);
     const ThreadSlots::Claim slot(pieces.slots);
     uint64_t* const masks = reinterpret_cast<uint64_t*>(slot.data() + pieces.masks_offset);
+    int32_t* const dy_offsets = reinterpret_cast<int32_t*>(slot.data() + pieces.offsets_offset);
     for (int64_t n = n_begin; n < n_end; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + rows_per_chunk);
@@ -368,15 +392,17 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
         const int64_t row_begin = oh * s.stride_h - s.pad_h;
         const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
         const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, slot.data());
-        DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
-        const int64_t k_masks = (oh_end - oh) * MaskWords(s);
+        DyMasks(p, n, k_begin, k_end, oh, oh_end, masks, dy_offsets);
+        const int64_t k_masks = MaskWords(s, oh_end - oh);
         for (int64_t k = k_begin; k < k_end; ++k) {
           const uint64_t* k_mask = masks + (k - k_begin) * k_masks;
           if (three_wide) {
-            AddKernelRows(kTiles3[ncb - 1], part, x, k_mask, k, cb, 0, n, oh, oh_end, first);
+            AddKernelRows(kTiles3[ncb - 1], part, x, k_mask, dy_offsets, k, cb, 0, n, oh, oh_end,
+                          first);
           } else {
             for (int64_t s0 = 0; s0 < s.s; ++s0) {
-              AddKernelRows(kTiles1[ncb - 1], part, x, k_mask, k, cb, s0, n, oh, oh_end, first);
+              AddKernelRows(kTiles1[ncb - 1], part, x, k_mask, dy_offsets, k, cb, s0, n, oh, oh_end,
+                            first);
             }
           }
         }

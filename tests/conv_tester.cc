@@ -32,16 +32,27 @@ ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64
 }
 
 std::vector<ConvShape> AwkwardShapes() {
+  ConvShape tall_stride = MakeShape(2, 16, 9, 11, 20, 3, 3, 1, 1);
+  tall_stride.stride_h = 2;  // rows and columns stepping differently
   // n, c, h, w, k, r, s, stride, pad.
   return {
-      MakeShape(1, 1, 1, 1, 1, 1, 1, 1, 0),     MakeShape(1, 3, 7, 7, 16, 3, 3, 1, 1),
-      MakeShape(5, 16, 13, 13, 17, 3, 3, 1, 1), MakeShape(1, 17, 14, 14, 48, 3, 3, 2, 1),
-      MakeShape(2, 48, 13, 7, 16, 3, 3, 2, 0),  MakeShape(1, 64, 28, 28, 64, 3, 3, 1, 1),
-      MakeShape(1, 130, 7, 7, 3, 3, 3, 1, 2),   MakeShape(2, 64, 14, 14, 130, 1, 1, 1, 0),
-      MakeShape(1, 48, 13, 13, 64, 1, 1, 2, 0), MakeShape(1, 16, 56, 56, 16, 3, 3, 1, 1),
-      MakeShape(5, 17, 1, 1, 48, 1, 1, 1, 0),   MakeShape(1, 3, 14, 13, 16, 5, 5, 2, 2),
-      MakeShape(1, 16, 28, 28, 17, 3, 3, 2, 1), MakeShape(2, 1, 13, 14, 1, 7, 7, 1, 2),
-      MakeShape(1, 64, 3, 3, 64, 3, 3, 1, 1),   MakeShape(1, 16, 13, 13, 16, 3, 1, 1, 0),
+      tall_stride,
+      MakeShape(1, 1, 1, 1, 1, 1, 1, 1, 0),
+      MakeShape(1, 3, 7, 7, 16, 3, 3, 1, 1),
+      MakeShape(5, 16, 13, 13, 17, 3, 3, 1, 1),
+      MakeShape(1, 17, 14, 14, 48, 3, 3, 2, 1),
+      MakeShape(2, 48, 13, 7, 16, 3, 3, 2, 0),
+      MakeShape(1, 64, 28, 28, 64, 3, 3, 1, 1),
+      MakeShape(1, 130, 7, 7, 3, 3, 3, 1, 2),
+      MakeShape(2, 64, 14, 14, 130, 1, 1, 1, 0),
+      MakeShape(1, 48, 13, 13, 64, 1, 1, 2, 0),
+      MakeShape(1, 16, 56, 56, 16, 3, 3, 1, 1),
+      MakeShape(5, 17, 1, 1, 48, 1, 1, 1, 0),
+      MakeShape(1, 3, 14, 13, 16, 5, 5, 2, 2),
+      MakeShape(1, 16, 28, 28, 17, 3, 3, 2, 1),
+      MakeShape(2, 1, 13, 14, 1, 7, 7, 1, 2),
+      MakeShape(1, 64, 3, 3, 64, 3, 3, 1, 1),
+      MakeShape(1, 16, 13, 13, 16, 3, 1, 1, 0),
       MakeShape(2, 16, 13, 11, 20, 3, 3, 3, 1),  // stride 3: steps known only at run time
       MakeShape(2, 17, 28, 28, 48, 1, 1, 1, 0),  // 1x1 over 784 pixels: cut into rows of 196
       MakeShape(3, 16, 2, 1, 16, 3, 3, 2, 1),    // rows narrower than the kernel
