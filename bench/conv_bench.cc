@@ -6,6 +6,9 @@
 //       [--iters 10] [--csv OUT.csv]
 //   bazel run -c opt //bench:conv_bench -- --problem mb16ic64ih56oc64kh3sh1ph1 [...]
 //
+// --kernel auto makes the runtime's per-layer choice: the calibrated curve at the row's zero
+// fractions, corrected by the probe calls that alternate the two kernels (kernels/conv_choice.h).
+//
 // --problem runs one problem descriptor (kernels/conv_shape.h) instead of a layer list, at
 // --sparsity (default 0) in both operands. Each row names its problem descriptor.
 //
@@ -226,37 +229,49 @@ int Run(const Options& o) {
       const Pass which = pass == "fwd"        ? Pass::kForward
                          : pass == "bwd_data" ? Pass::kBackwardData
                                               : Pass::kBackwardWeights;
-      // auto: the runtime's choice, from the zero fractions its ReLU counts would report; sparse
-      // backward by weights walks the operand with more zeros, as the runtime's does.
-      const bool sparse =
-          o.kernel == "sparse" ||
-          (o.kernel == "auto" && ChooseConvKernel(which, s, SkippedOperandZeros(which, s, xs, dys),
-                                                  ActiveIsa()) == ConvKernel::kSparse);
+      // Sparse backward by weights walks the operand with more zeros, as the runtime's does.
       const WeightsWalk walk = ChooseWeightsWalk(s, xs, dys);
-      const bool skips_x = sparse && which == Pass::kBackwardWeights && walk == WeightsWalk::kSkipX;
-      const ConvFamily& family = ConvFamilyOf(sparse ? ConvKernel::kSparse : ConvKernel::kDense);
-      AlignedFloats scratch(size_t(family.workspace_floats(which, s, ThreadCount(pool))));
+      // Scratch for either family, as the runtime reserves it.
+      AlignedFloats scratch(size_t(std::max(
+          ConvFamilyOf(ConvKernel::kDense).workspace_floats(which, s, ThreadCount(pool)),
+          ConvFamilyOf(ConvKernel::kSparse).workspace_floats(which, s, ThreadCount(pool)))));
       const Workspace ws{scratch.data(), int64_t(scratch.size())};
-      std::function<void()> ours, theirs;
-      if (pass == "fwd") {
-        ours = [&] {
+      auto run = [&](ConvKernel kernel) {
+        const ConvFamily& family = ConvFamilyOf(kernel);
+        if (which == Pass::kForward) {
           (void)family.forward(s, x.data(), w.data(), bias.data(), y.data(), ws, pool);
-        };
-        theirs = [&] { onednn.Forward(); };
-      } else if (pass == "bwd_data") {
-        ours = [&] {
+        } else if (which == Pass::kBackwardData) {
           (void)Reorder(w.data(), Layout::kOIhw16i16o, w_t.data(), Layout::kIOhw16o16i, s.weights(),
                         pool);
           (void)family.backward_data(s, dy.data(), w_t.data(), dx.data(), ws, pool);
-        };
-        theirs = [&] { onednn.BackwardData(); };
-      } else {
-        ours = [&] {
+        } else {
           (void)family.backward_weights(s, x.data(), dy.data(), dw.data(), dbias.data(), walk, ws,
                                         pool);
-        };
-        theirs = [&] { onednn.BackwardWeights(); };
+        }
+      };
+      // auto: the runtime's choice - the curves at the zero fractions its ReLU counts would
+      // report, corrected by the probe calls that alternate the kernels, timed as a layer's
+      // first calls in training are.
+      ConvKernel kernel = o.kernel == "sparse" ? ConvKernel::kSparse : ConvKernel::kDense;
+      if (o.kernel == "auto") {
+        ConvKernelSelector selector;
+        const double zeros = SkippedOperandZeros(which, s, xs, dys);
+        for (;;) {
+          kernel = selector.Choose(which, s, zeros, ActiveIsa());
+          if (selector.reason().basis != ChoiceBasis::kProbing) break;
+          const auto start = std::chrono::steady_clock::now();
+          run(kernel);
+          selector.Record(kernel, std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
+        }
       }
+      const bool sparse = kernel == ConvKernel::kSparse;
+      const bool skips_x = sparse && which == Pass::kBackwardWeights && walk == WeightsWalk::kSkipX;
+      const std::function<void()> ours = [&] { run(kernel); };
+      std::function<void()> theirs = [&] { onednn.BackwardWeights(); };
+      if (which == Pass::kForward) theirs = [&] { onednn.Forward(); };
+      if (which == Pass::kBackwardData) theirs = [&] { onednn.BackwardData(); };
       Row row;
       row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
       row.pass = pass, row.kernel = skips_x ? "sparse-x" : sparse ? "sparse" : "dense";
