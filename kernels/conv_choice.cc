@@ -104,6 +104,11 @@ ConvKernel ConvKernelSelector::Choose(Pass pass, const ConvShape& shape, double 
     reason_.basis = ChoiceBasis::kUncalibrated;
     return ConvKernel::kDense;
   }
+  if (probes_ == kProbes && ++calls_since_probes_ > kReprobeEvery) {
+    probes_ = 0, calls_since_probes_ = 0;  // probe again; correction_ holds meanwhile
+    best_ms_[0] = best_ms_[1] = 0.0;
+    predicted_sum_ = 0.0;
+  }
   if (probes_ < kProbes) {
     if (probes_ >= kWarmups) predicted_sum_ += predicted;
     reason_.basis = ChoiceBasis::kProbing;

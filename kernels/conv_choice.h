@@ -43,7 +43,9 @@ ConvKernel ChooseConvKernel(Pass pass, const ConvShape& shape, double zeros, Isa
 // So the first calls alternate the two kernels (both give the same result), time them through
 // Record - the first call of each only warms up (scratch memory, caches) - and scale the
 // prediction by what was measured against what was predicted; after that the choice follows the
-// corrected curve as the zero fraction moves.
+// corrected curve as the zero fraction moves. Every kReprobeEvery calls the probes run again
+// (the old correction holding until they end), so a layer misjudged by a noisy first
+// measurement, or whose inputs have changed, recovers within a few hundred steps.
 // Why a kernel was chosen, for verbose mode.
 enum class ChoiceBasis {
   kForced,        // the caller asked for one kind
@@ -63,6 +65,8 @@ struct ChoiceReason {
 
 class ConvKernelSelector {
  public:
+  static constexpr int kReprobeEvery = 500;  // calls between the end of probing and the next
+
   ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, Isa isa);
   // What the last Choose went by.
   const ChoiceReason& reason() const { return reason_; }
@@ -79,6 +83,7 @@ class ConvKernelSelector {
   double best_ms_[2] = {0.0, 0.0};  // dense, sparse
   double predicted_sum_ = 0.0;
   double correction_ = 1.0;
+  int calls_since_probes_ = 0;
   ChoiceReason reason_;
 };
 

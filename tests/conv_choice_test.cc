@@ -105,6 +105,30 @@ TEST(ConvChoiceTest, SelectorProbesBothKernelsThenCorrectsThePrediction) {
   }
 }
 
+TEST(ConvChoiceTest, SelectorProbesAgainAndAdoptsTheNewMeasurement) {
+  const ConvShape shape = Shape(3);
+  const double zeros = 0.9;
+  ConvKernelSelector selector;
+  // One round of probes: 8 calls alternating the kernels, the first two warm-ups.
+  auto probe = [&](double dense_ms, double sparse_ms) {
+    for (int i = 0; i < 8; ++i) {
+      const ConvKernel k = selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512);
+      ASSERT_EQ(selector.reason().basis, ChoiceBasis::kProbing) << i;
+      selector.Record(k, k == ConvKernel::kDense ? dense_ms : sparse_ms);
+    }
+  };
+  probe(1.0, 4.0);  // a misjudged first measurement: sparse looks 4x slower
+  for (int i = 0; i < ConvKernelSelector::kReprobeEvery; ++i) {
+    ASSERT_EQ(selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512), ConvKernel::kDense) << i;
+    ASSERT_EQ(selector.reason().basis, ChoiceBasis::kPrediction) << i;
+  }
+  probe(1.0, 0.3);  // the next probes measure sparse faster
+  EXPECT_NEAR(selector.correction(),
+              0.3 / PredictedSparseRatio(Pass::kForward, shape, zeros, Isa::kAvx512), 1e-9);
+  EXPECT_EQ(selector.Choose(Pass::kForward, shape, zeros, Isa::kAvx512), ConvKernel::kSparse);
+  EXPECT_EQ(selector.reason().basis, ChoiceBasis::kPrediction);
+}
+
 TEST(ConvChoiceTest, SparseIsChosenOnlyWherePredictedFaster) {
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     for (Pass pass : kPasses) {
