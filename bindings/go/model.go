@@ -1,6 +1,7 @@
 package sparsetrain
 
 import (
+	"fmt"
 	"runtime"
 
 	"sparsetrain.org/sparsetrain/internal/native"
@@ -231,6 +232,11 @@ func (m *Model) EvalStep(images []float32, labels []int32) (StepResult, error) {
 
 // Predict returns the logits (batch x classes) of batch images.
 func (m *Model) Predict(images []float32, batch int) ([]float32, error) {
+	// Each image is at least one float, so this also bounds the logits allocated.
+	if batch <= 0 || batch > len(images) {
+		return nil, &Error{Status: InvalidArgument,
+			Message: fmt.Sprintf("Predict: batch must be in [1, %d] for %d image floats, got %d", len(images), len(images), batch)}
+	}
 	logits := make([]float32, int64(batch)*m.classes)
 	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_predict(h, images, logits) })
 	return logits, err

@@ -127,6 +127,12 @@ func TestBadInputReturnsTheNativeError(t *testing.T) {
 		!strings.Contains(e.Message, "label 10") {
 		t.Errorf("got %v", err)
 	}
+	for _, bad := range []int{-1, 0, len(images) + 1} {
+		if logits, err := m.Predict(images, bad); logits != nil || !errors.As(err, &e) ||
+			e.Status != InvalidArgument || !strings.Contains(e.Message, "batch") {
+			t.Errorf("Predict(images, %d): got %v", bad, err)
+		}
+	}
 	if err := m.Load("/no/such/file.safetensors"); !errors.As(err, &e) || e.Status != IOError {
 		t.Errorf("got %v", err)
 	}

@@ -311,6 +311,11 @@ namespace SparseTrain {
     }
     /// <summary>Logits (batch x classes).</summary>
     public float[] Predict(float[] images, int batch) {
+      if (batch <= 0 || batch * Classes > int.MaxValue) {
+        throw new SparseTrainException(
+            Status.InvalidArgument,
+            $"Predict: batch must be positive and batch x {Classes} logits fit in one array, got {batch}");
+      }
       var logits = new float[batch * Classes];
       Check.Ok(N.stb_model_predict(Handle, images, images.Length, logits, logits.Length));
       return logits;

@@ -97,6 +97,11 @@ namespace SparseTrain.Tests {
         e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
         Assert.AreEqual(Status.InvalidArgument, e.Status);
         StringAssert.Contains("label 10", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => model.Predict(Images(), -1));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
+        StringAssert.Contains("batch", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => model.Predict(Images(), int.MaxValue));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
         e = Assert.Throws<SparseTrainException>(() => model.Load("/no/such/file.safetensors"));
         Assert.AreEqual(Status.IoError, e.Status);
         Assert.AreEqual(0, model.Steps);

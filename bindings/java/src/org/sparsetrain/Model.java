@@ -193,7 +193,12 @@ public final class Model implements AutoCloseable {
 
   /** Logits (batch x classes) of `batch` images. */
   public float[] predict(float[] images, int batch) {
-    float[] logits = new float[Math.toIntExact(batch * classes)];
+    if (batch <= 0 || batch * classes > Integer.MAX_VALUE) {
+      throw new SparseTrainException(Status.INVALID_ARGUMENT,
+          "predict: batch must be positive and batch x " + classes
+              + " logits fit in one array, got " + batch);
+    }
+    float[] logits = new float[(int) (batch * classes)];
     Native.check(sparsetrain_native.stb_model_predict(handle(), images, logits));
     return logits;
   }

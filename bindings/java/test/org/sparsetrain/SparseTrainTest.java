@@ -102,6 +102,11 @@ class SparseTrainTest {
       e = assertThrows(SparseTrainException.class, () -> model.trainStep(images(), labels));
       assertEquals(Status.INVALID_ARGUMENT, e.status());
       assertTrue(e.getMessage().contains("label 10"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> model.predict(images(), -1));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("batch"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> model.predict(images(), Integer.MAX_VALUE));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
       e = assertThrows(SparseTrainException.class, () -> model.load("/no/such/file.safetensors"));
       assertEquals(Status.IO_ERROR, e.status());
       assertEquals(0, model.steps());
