@@ -47,6 +47,12 @@ namespace SparseTrain {
     internal static void Last() {
       Ok(N.stb_status());
     }
+    /// <summary>Throws InvalidArgument naming the method and the argument if array is null.</summary>
+    internal static void NotNull(object array, string method, string name) {
+      if (array == null) {
+        throw new SparseTrainException(Status.InvalidArgument, method + ": " + name + " is null");
+      }
+    }
     /// <summary>value, from a native call that reports failure through the last status.</summary>
     internal static T Value<T>(T value) {
       Last();
@@ -121,7 +127,10 @@ namespace SparseTrain {
         return dims;
       }
     }
-    public void CopyFrom(float[] nchw) => Check.Ok(N.stb_tensor_copy_in(Handle, nchw, nchw.Length));
+    public void CopyFrom(float[] nchw) {
+      Check.NotNull(nchw, "CopyFrom", "nchw");
+      Check.Ok(N.stb_tensor_copy_in(Handle, nchw, nchw.Length));
+    }
     /// <summary>The values in NCHW order.</summary>
     public float[] ToArray() {
       var d = Dims;
@@ -298,12 +307,16 @@ namespace SparseTrain {
     };
     /// <summary>One step on a batch of labels.Length images (NCHW floats).</summary>
     public StepResult TrainStep(float[] images, int[] labels) {
+      Check.NotNull(images, "TrainStep", "images");
+      Check.NotNull(labels, "TrainStep", "labels");
       var v = new double[4];
       Check.Ok(N.stb_model_train_step(Handle, images, images.Length, labels, labels.Length, v,
                                       v.Length));
       return Result(v);
     }
     public StepResult EvalStep(float[] images, int[] labels) {
+      Check.NotNull(images, "EvalStep", "images");
+      Check.NotNull(labels, "EvalStep", "labels");
       var v = new double[4];
       Check.Ok(
           N.stb_model_eval_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
@@ -311,6 +324,7 @@ namespace SparseTrain {
     }
     /// <summary>Logits (batch x classes).</summary>
     public float[] Predict(float[] images, int batch) {
+      Check.NotNull(images, "Predict", "images");
       if (batch <= 0 || batch * Classes > int.MaxValue) {
         throw new SparseTrainException(
             Status.InvalidArgument,

@@ -97,6 +97,11 @@ namespace SparseTrain.Tests {
         e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
         Assert.AreEqual(Status.InvalidArgument, e.Status);
         StringAssert.Contains("label 10", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => model.TrainStep(null, Labels()));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
+        StringAssert.Contains("TrainStep: images is null", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => model.EvalStep(Images(), null));
+        StringAssert.Contains("EvalStep: labels is null", e.Message);
         e = Assert.Throws<SparseTrainException>(() => model.Predict(Images(), -1));
         Assert.AreEqual(Status.InvalidArgument, e.Status);
         StringAssert.Contains("batch", e.Message);

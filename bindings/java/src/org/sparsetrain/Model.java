@@ -179,6 +179,8 @@ public final class Model implements AutoCloseable {
 
   /** One step on a batch of labels.length images (NCHW floats). */
   public StepResult trainStep(float[] images, int[] labels) {
+    Native.requireArray(images, "trainStep", "images");
+    Native.requireArray(labels, "trainStep", "labels");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_train_step(handle(), images, labels, v));
     return new StepResult(v);
@@ -186,6 +188,8 @@ public final class Model implements AutoCloseable {
 
   /** Loss and accuracy in evaluation mode. */
   public StepResult evalStep(float[] images, int[] labels) {
+    Native.requireArray(images, "evalStep", "images");
+    Native.requireArray(labels, "evalStep", "labels");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, labels, v));
     return new StepResult(v);
@@ -193,6 +197,7 @@ public final class Model implements AutoCloseable {
 
   /** Logits (batch x classes) of `batch` images. */
   public float[] predict(float[] images, int batch) {
+    Native.requireArray(images, "predict", "images");
     if (batch <= 0 || batch * classes > Integer.MAX_VALUE) {
       throw new SparseTrainException(Status.INVALID_ARGUMENT,
           "predict: batch must be positive and batch x " + classes

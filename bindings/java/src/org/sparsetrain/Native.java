@@ -44,4 +44,10 @@ final class Native {
     if (code != 0)
       throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
   }
+
+  /** Throws INVALID_ARGUMENT naming `method` and `name` if `array` is null. */
+  static void requireArray(Object array, String method, String name) {
+    if (array == null)
+      throw new SparseTrainException(Status.INVALID_ARGUMENT, method + ": " + name + " is null");
+  }
 }

@@ -30,6 +30,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   public void copyFrom(float[] nchw) {
+    Native.requireArray(nchw, "copyFrom", "nchw");
     Native.check(sparsetrain_native.stb_tensor_copy_in(handle(), nchw));
   }
 

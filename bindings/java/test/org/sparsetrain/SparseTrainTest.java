@@ -102,6 +102,11 @@ class SparseTrainTest {
       e = assertThrows(SparseTrainException.class, () -> model.trainStep(images(), labels));
       assertEquals(Status.INVALID_ARGUMENT, e.status());
       assertTrue(e.getMessage().contains("label 10"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> model.trainStep(images(), null));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("trainStep: labels is null"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> model.predict(null, 1));
+      assertTrue(e.getMessage().contains("predict: images is null"), e.getMessage());
       e = assertThrows(SparseTrainException.class, () -> model.predict(images(), -1));
       assertEquals(Status.INVALID_ARGUMENT, e.status());
       assertTrue(e.getMessage().contains("batch"), e.getMessage());
