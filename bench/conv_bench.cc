@@ -232,9 +232,7 @@ int Run(const Options& o) {
       // Sparse backward by weights walks the operand with more zeros, as the runtime's does.
       const WeightsWalk walk = ChooseWeightsWalk(s, xs, dys);
       // Scratch for either family, as the runtime reserves it.
-      AlignedFloats scratch(size_t(std::max(
-          ConvFamilyOf(ConvKernel::kDense).workspace_floats(which, s, ThreadCount(pool)),
-          ConvFamilyOf(ConvKernel::kSparse).workspace_floats(which, s, ThreadCount(pool)))));
+      AlignedFloats scratch(size_t(EitherFamilyWorkspaceFloats(which, s, ThreadCount(pool))));
       const Workspace ws{scratch.data(), int64_t(scratch.size())};
       auto run = [&](ConvKernel kernel) {
         const ConvFamily& family = ConvFamilyOf(kernel);
@@ -266,15 +264,13 @@ int Run(const Options& o) {
                                       .count());
         }
       }
-      const bool sparse = kernel == ConvKernel::kSparse;
-      const bool skips_x = sparse && which == Pass::kBackwardWeights && walk == WeightsWalk::kSkipX;
       const std::function<void()> ours = [&] { run(kernel); };
       std::function<void()> theirs = [&] { onednn.BackwardWeights(); };
       if (which == Pass::kForward) theirs = [&] { onednn.Forward(); };
       if (which == Pass::kBackwardData) theirs = [&] { onednn.BackwardData(); };
       Row row;
       row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
-      row.pass = pass, row.kernel = skips_x ? "sparse-x" : sparse ? "sparse" : "dense";
+      row.pass = pass, row.kernel = ConvRunName(kernel, which, walk);
       row.x_sparsity = xs, row.dy_sparsity = dys;
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.

@@ -35,6 +35,12 @@ WeightsWalk ChooseWeightsWalk(const ConvShape& shape, double x_zeros, double dy_
                                                             : WeightsWalk::kSkipDy;
 }
 
+const char* ConvRunName(ConvKernel kernel, Pass pass, WeightsWalk walk) {
+  const bool skips_x = kernel == ConvKernel::kSparse && pass == Pass::kBackwardWeights &&
+                       walk == WeightsWalk::kSkipX;
+  return skips_x ? "sparse-x" : ConvKernelName(kernel);
+}
+
 double SkippedOperandZeros(Pass pass, const ConvShape& shape, double x_zeros, double dy_zeros) {
   switch (pass) {
     case Pass::kForward:

@@ -23,6 +23,10 @@ const char* ConvKernelName(ConvKernel kernel);  // "dense", "sparse"
 // prices them and the operand with more zeros pays more.
 WeightsWalk ChooseWeightsWalk(const ConvShape& shape, double x_zeros, double dy_zeros);
 
+// The kernel a pass ran, as verbose mode and the benchmarks name it: ConvKernelName's, or
+// "sparse-x" for a sparse backward-by-weights that walked x.
+const char* ConvRunName(ConvKernel kernel, Pass pass, WeightsWalk walk);
+
 // The fraction of zeros that matters for `pass`, of the operand the sparse kernel skips: x for
 // forward, dy for backward by input, the walked one (ChooseWeightsWalk) for backward by weights.
 double SkippedOperandZeros(Pass pass, const ConvShape& shape, double x_zeros, double dy_zeros);

@@ -1,5 +1,7 @@
 #include "kernels/conv_family.h"
 
+#include <algorithm>
+
 #include "kernels/conv_dense.h"
 #include "kernels/conv_sparse.h"
 
@@ -22,6 +24,11 @@ const ConvFamily& ConvFamilyOf(ConvKernel kernel) {
                                       ConvForwardSparse, ConvBackwardDataSparse,
                                       ConvBackwardWeightsSparse};
   return kernel == ConvKernel::kSparse ? kSparse : kDense;
+}
+
+int64_t EitherFamilyWorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads) {
+  return std::max(ConvWorkspaceFloatsDense(pass, shape, threads),
+                  ConvWorkspaceFloatsSparse(pass, shape, threads));
 }
 
 }  // namespace sparsetrain

@@ -31,6 +31,10 @@ struct ConvFamily {
 
 const ConvFamily& ConvFamilyOf(ConvKernel kernel);
 
+// Floats of workspace that either family's `pass` runs in, so that a caller trying both (the
+// kernel choice's probes) reserves once.
+int64_t EitherFamilyWorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads);
+
 }  // namespace sparsetrain
 
 #endif  // SPARSETRAIN_KERNELS_CONV_FAMILY_H_

@@ -420,7 +420,8 @@ void RunPointwise(const direct::Problem& p, pthreadpool_t pool) {
   static constexpr auto kTiles = PointTiles(std::make_index_sequence<kPointKB>());
   const int64_t groups = (p.out_blocks + int64_t(kPointKB) - 1) / int64_t(kPointKB);
   const int64_t pixels = p.rows.out_size * p.cols.out_size, all = p.batch * pixels;
-  const int64_t pixel_bytes = std::min<int64_t>(kPointKB, p.out_blocks) * kPointChannel * 4;
+  const int64_t pixel_bytes =
+      std::min<int64_t>(kPointKB, p.out_blocks) * kPointChannel * int64_t(sizeof(float));
   int64_t per_item = std::clamp<int64_t>(DataCaches().l2_bytes / 2 / pixel_bytes, 1, all);
   while (per_item > 1 && groups * ((all + per_item - 1) / per_item) < 4 * ThreadCount(pool)) {
     per_item = (per_item + 1) / 2;

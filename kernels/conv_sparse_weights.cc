@@ -127,12 +127,22 @@ int64_t MaskWords(const ConvShape& s, int64_t rows) {
   return (rows * MaskPitch(s) + kMaskBits - 1) / kMaskBits;
 }
 
+// Where mask position b of any chunk (b = row * MaskPitch(s) + ow, row < RowsPerChunk(s)) finds
+// its dy value, in floats from dy[n][k][first row of the chunk][0].
+void FillDyOffsets(const ConvShape& s, int32_t* dy_offsets) {
+  const int64_t q = s.q(), pitch = MaskPitch(s);
+  for (int64_t row = 0; row < RowsPerChunk(s); ++row) {
+    for (int64_t ow = 0; ow < q; ++ow) {
+      dy_offsets[row * pitch + ow] = int32_t((row * q + ow) * kChannelBlock);
+    }
+  }
+}
+
 // Zero masks of dy for output channels [k_begin, k_end) and rows [oh_begin, oh_end) of image n:
 // bit b of masks[(k - k_begin) * words + b / 64] (b = (oh - oh_begin) * MaskPitch(s) + ow, words =
-// MaskWords(s, rows)) is set where dy[n][k][oh][ow] is not zero; dy_offsets[b] is then where
-// that value sits, in floats from dy[n][k][oh_begin][0].
+// MaskWords(s, rows)) is set where dy[n][k][oh][ow] is not zero.
 void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t k_end,
-             int64_t oh_begin, int64_t oh_end, uint64_t* masks, int32_t* dy_offsets) {
+             int64_t oh_begin, int64_t oh_end, uint64_t* masks) {
   const ConvShape& s = p.s;
   const BlockD d;
   const hn::RebindToUnsigned<BlockD> du;
@@ -140,11 +150,6 @@ void DyMasks(const SparseWeightsProblem& p, int64_t n, int64_t k_begin, int64_t 
   const int64_t q = s.q(), pitch = MaskPitch(s);
   const int64_t rows = oh_end - oh_begin, words = MaskWords(s, rows);
   std::fill_n(masks, (k_end - k_begin) * words, uint64_t{0});
-  for (int64_t row = 0; row < rows; ++row) {
-    for (int64_t ow = 0; ow < q; ++ow) {
-      dy_offsets[row * pitch + ow] = int32_t((row * q + ow) * kChannelBlock);
-    }
-  }
   for (int64_t kb = k_begin / kChannelBlock; kb * kChannelBlock < k_end; ++kb) {
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
       const float* row = p.dy + ((n * BlocksOf(s.k) + kb) * s.p() + oh) * q * kChannelBlock;
@@ -315,14 +320,15 @@ SparseWeightsSplit PlanSparseWeightsSplit(const ConvShape& s, int64_t threads) {
   return {k_splits, batch_splits};
 }
 
-// The per-target pieces of the workspace: dw copies of the batch splits after the first, then
-// a slot per thread holding a chunk's packed x rows and, at masks_offset and offsets_offset, its
-// dy masks and where their values sit.
+// The per-target pieces of the workspace: dw copies of the batch splits after the first, where
+// the chunks' dy values sit (FillDyOffsets), then a slot per thread holding a chunk's packed x
+// rows and, at masks_offset, its dy masks.
 struct SparseWeightsScratch {
   SparseWeightsSplit plan;
   float* partials;
+  int32_t* dy_offsets;
   ThreadSlots slots;
-  int64_t masks_offset, offsets_offset;
+  int64_t masks_offset;
   int64_t floats;
 };
 
@@ -338,15 +344,14 @@ SparseWeightsScratch CarveSparseWeights(const ConvShape& s, int64_t threads, flo
   WorkspaceCarver carver({base, 0});
   float* partials = carver.Take(ImageSplit::PartialFloats(
       plan.batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i)));
+  int32_t* dy_offsets = reinterpret_cast<int32_t*>(carver.Take(rows_per_chunk * MaskPitch(s)));
   WorkspaceCarver slot;
   slot.Take(chunk_rows * row_floats);
   const int64_t masks_offset = slot.floats();
   slot.Take(mask_floats);
-  const int64_t offsets_offset = slot.floats();
-  slot.Take(rows_per_chunk * MaskPitch(s));
   float* slots = carver.Take(threads * slot.floats());
-  return {plan,         partials,       ThreadSlots(slots, slot.floats()),
-          masks_offset, offsets_offset, carver.floats()};
+  return {plan,         partials,       dy_offsets, ThreadSlots(slots, slot.floats()),
+          masks_offset, carver.floats()};
 }
 
 int64_t SparseWeightsScratchFloats(const ConvShape& s, int64_t threads) {
@@ -362,6 +367,8 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   const int64_t groups = (cblocks + group_blocks - 1) / group_blocks;
   const int64_t rows_per_chunk = RowsPerChunk(s);
   SparseWeightsScratch pieces = CarveSparseWeights(s, ThreadCount(pool), scratch);
+  FillDyOffsets(s, pieces.dy_offsets);
+  const int32_t* const dy_offsets = pieces.dy_offsets;
   const int64_t k_splits = pieces.plan.k_splits, batch_splits = pieces.plan.batch_splits;
   const int64_t k_per_item = (s.k + k_splits - 1) / k_splits;
   const ImageSplit images{batch_splits, StorageFloats(s.weights(), Layout::kIOhw16o16i), p.dw_t,
@@ -383,7 +390,6 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
     const int64_t ncb = std::min(group_blocks, cblocks - cb);
     const ThreadSlots::Claim slot(pieces.slots);
     uint64_t* const masks = reinterpret_cast<uint64_t*>(slot.data() + pieces.masks_offset);
-    int32_t* const dy_offsets = reinterpret_cast<int32_t*>(slot.data() + pieces.offsets_offset);
     for (int64_t n = n_begin; n < n_end; ++n) {
       for (int64_t oh = 0; oh < s.p(); oh += rows_per_chunk) {
         const int64_t oh_end = std::min(s.p(), oh + rows_per_chunk);
@@ -392,7 +398,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
         const int64_t row_begin = oh * s.stride_h - s.pad_h;
         const int64_t row_end = (oh_end - 1) * s.stride_h - s.pad_h + s.r;
         const PackedRows x = PackRows(p, n, cb, ncb, row_begin, row_end, slot.data());
-        DyMasks(p, n, k_begin, k_end, oh, oh_end, masks, dy_offsets);
+        DyMasks(p, n, k_begin, k_end, oh, oh_end, masks);
         const int64_t k_masks = MaskWords(s, oh_end - oh);
         for (int64_t k = k_begin; k < k_end; ++k) {
           const uint64_t* k_mask = masks + (k - k_begin) * k_masks;

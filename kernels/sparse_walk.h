@@ -18,9 +18,9 @@ inline bool SparseSlidesAlongRows(int64_t kernel_width, int64_t stride_w) {
   return kernel_width == 3 && stride_w == 1;
 }
 
-// Forward and backward by input of 1x1 kernels (never padded) walk pixel by pixel, strided ones
-// on the subsampled input (conv_sparse_direct.cc).
-inline bool SparseWalksPixels(const ConvShape& shape) { return shape.r == 1 && shape.s == 1; }
+// A 1x1 kernel (never padded): forward and backward by input walk it pixel by pixel, strided
+// ones on the subsampled input (conv_sparse_direct.cc).
+inline bool IsPointwise(const ConvShape& shape) { return shape.r == 1 && shape.s == 1; }
 
 // Backward by weights feeds all three kernel columns from each non-zero of dy for 3-wide
 // kernels, whatever the stride; otherwise one column at a time (conv_sparse_weights.cc).
@@ -30,16 +30,13 @@ inline bool SparseWeightsTakesThreeColumns(int64_t kernel_width) { return kernel
 // channels, so either can be walked: dy's zeros (behind ReLU and max pooling in VGG-style nets)
 // or x's (behind the ReLU before the convolution; in batch-norm nets dy has none).
 enum class WeightsWalk { kSkipDy, kSkipX };
-inline const char* WeightsWalkName(WeightsWalk walk) {
-  return walk == WeightsWalk::kSkipX ? "x" : "dy";
-}
 
 // Skipping x's zeros runs the dy-skipping walk on a problem with x and dy swapped, which holds
 // for stride 1 (conv_sparse_weights.cc); a strided 1x1 kernel without padding gets there by
 // subsampling x first.
 inline bool SparseWeightsCanSkipX(const ConvShape& shape) {
   const bool stride_one = shape.stride_h == 1 && shape.stride_w == 1;
-  return stride_one || (shape.r == 1 && shape.s == 1);
+  return stride_one || IsPointwise(shape);
 }
 
 // The classes of walk the kernel choice keeps a calibrated curve for.
@@ -55,7 +52,7 @@ inline WalkClass SparseWalkClass(Pass pass, const ConvShape& shape) {
     return SparseWeightsTakesThreeColumns(shape.s) ? WalkClass::kThreeColumns : WalkClass::kOther;
   }
   if (SparseSlidesAlongRows(shape.s, shape.stride_w)) return WalkClass::kThreeColumns;
-  return SparseWalksPixels(shape) ? WalkClass::kPointwise : WalkClass::kOther;
+  return IsPointwise(shape) ? WalkClass::kPointwise : WalkClass::kOther;
 }
 
 }  // namespace sparsetrain

@@ -52,9 +52,9 @@ Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& c
         PrepareActivation({shape.input(), Layout::kNChw16c}, ctx.allocator, &input_grad_);
     if (!status.ok()) return status;
   }
-  return op_->Backward(shape, x_->tensor.data(), x_->zeros, dy.tensor.data(), dy.zeros, !frozen(),
-                       need_dx ? input_grad_.tensor.data() : nullptr, ctx.policy, ctx.workspace,
-                       ctx.pool);
+  return op_->Backward(shape, x_->tensor.data(), op_->forward_input_zeros(), dy.tensor.data(),
+                       dy.zeros, !frozen(), need_dx ? input_grad_.tensor.data() : nullptr,
+                       ctx.policy, ctx.workspace, ctx.pool);
 }
 
 }  // namespace sparsetrain

@@ -67,11 +67,20 @@ void ConvOp::Initialize(Random* random) {
   }
 }
 
-double ConvOp::ZeroFraction(const float* data, int64_t zeros, int64_t storage, bool needed,
-                            pthreadpool_t pool) const {
-  if (zeros < 0 && !needed && !measure_zeros_ && !Verbose()) return -1.0;
-  const int64_t count = zeros >= 0 ? zeros : CountZeros(data, storage, pool);
-  return double(count) / double(storage);
+namespace {
+
+// A count's fraction of `storage` floats; -1 for an unknown (negative) count.
+double Fraction(int64_t count, int64_t storage) {
+  return count < 0 ? -1.0 : double(count) / double(storage);
+}
+
+}  // namespace
+
+int64_t ConvOp::ZeroCount(const float* data, int64_t zeros, int64_t storage, bool needed,
+                          pthreadpool_t pool) const {
+  if (zeros >= 0) return zeros;
+  if (!needed && !measure_zeros_ && !Verbose()) return -1;
+  return CountZeros(data, storage, pool);
 }
 
 ConvKernel ConvOp::Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy) {
@@ -89,9 +98,7 @@ int64_t ConvOp::WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threa
   WorkspaceNeed& need = workspace_needs_[int(pass)];
   if (need.n != shape.n || need.h != shape.h || need.w != shape.w || need.threads != threads) {
     // Room for either family, so that the selector trying the other one never allocates mid-run.
-    need = {shape.n, shape.h, shape.w, threads,
-            std::max(ConvFamilyOf(ConvKernel::kDense).workspace_floats(pass, shape, threads),
-                     ConvFamilyOf(ConvKernel::kSparse).workspace_floats(pass, shape, threads))};
+    need = {shape.n, shape.h, shape.w, threads, EitherFamilyWorkspaceFloats(pass, shape, threads)};
   }
   return need.floats;
 }
@@ -121,8 +128,9 @@ Status ConvOp::Timed(Pass pass, const ConvShape& shape, ConvKernel kernel, const
 
 Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, float* y,
                        KernelPolicy policy, WorkspaceArena* arena, pthreadpool_t pool) {
-  const double zeros = ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c),
-                                    policy == KernelPolicy::kAuto, pool);
+  const int64_t storage = StorageFloats(shape.input(), Layout::kNChw16c);
+  forward_input_zeros_ = ZeroCount(x, x_zeros, storage, policy == KernelPolicy::kAuto, pool);
+  const double zeros = Fraction(forward_input_zeros_, storage);
   telemetry_.input_zeros = zeros;
   const ConvKernel kernel = Choose(Pass::kForward, shape, zeros, policy);
   const float* b = has_bias_ ? bias_.value.data() : nullptr;
@@ -140,27 +148,27 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, int64_t x_zeros,
   const bool counts_needed =
       policy == KernelPolicy::kAuto ||
       (weight_grads && policy == KernelPolicy::kSparse && SparseWeightsCanSkipX(shape));
-  const double dy_fraction = ZeroFraction(
-      dy, dy_zeros, StorageFloats(shape.output(), Layout::kNChw16c), counts_needed, pool);
+  const int64_t dy_storage = StorageFloats(shape.output(), Layout::kNChw16c);
+  const double dy_fraction =
+      Fraction(ZeroCount(dy, dy_zeros, dy_storage, counts_needed, pool), dy_storage);
   telemetry_.grad_zeros = dy_fraction;
   if (weight_grads) {
+    const int64_t x_storage = StorageFloats(shape.input(), Layout::kNChw16c);
     const double x_fraction =
         SparseWeightsCanSkipX(shape)
-            ? ZeroFraction(x, x_zeros, StorageFloats(shape.input(), Layout::kNChw16c),
-                           counts_needed, pool)
+            ? Fraction(ZeroCount(x, x_zeros, x_storage, counts_needed, pool), x_storage)
             : -1.0;
     const WeightsWalk walk = ChooseWeightsWalk(shape, x_fraction, dy_fraction);
     const double walked =
         SkippedOperandZeros(Pass::kBackwardWeights, shape, x_fraction, dy_fraction);
     const ConvKernel kernel = Choose(Pass::kBackwardWeights, shape, walked, policy);
-    const bool skips_x = kernel == ConvKernel::kSparse && walk == WeightsWalk::kSkipX;
     float* dbias = has_bias_ ? bias_.grad.data() : nullptr;
-    Status status =
-        Timed(Pass::kBackwardWeights, shape, kernel, skips_x ? "sparse-x" : ConvKernelName(kernel),
-              walked, arena, pool, [&](const ConvFamily& family, Workspace workspace) {
-                return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias, walk,
-                                               workspace, pool);
-              });
+    Status status = Timed(Pass::kBackwardWeights, shape, kernel,
+                          ConvRunName(kernel, Pass::kBackwardWeights, walk), walked, arena, pool,
+                          [&](const ConvFamily& family, Workspace workspace) {
+                            return family.backward_weights(shape, x, dy, weight_.grad.data(), dbias,
+                                                           walk, workspace, pool);
+                          });
     if (!status.ok()) return status;
   }
   if (dx == nullptr) return Status::Ok();

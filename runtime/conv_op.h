@@ -45,6 +45,10 @@ class ConvOp {
                   int64_t dy_zeros, bool weight_grads, float* dx, KernelPolicy policy,
                   WorkspaceArena* workspace, pthreadpool_t pool);
 
+  // The zero count of the last Forward's x, as given or counted there; -1 if neither. The layer
+  // passes it back to Backward, which sees the same x.
+  int64_t forward_input_zeros() const { return forward_input_zeros_; }
+
   // Count the zeros of each pass's operand even when the policy does not need them (for callers
   // that report them per call).
   void set_measure_zeros(bool measure) { measure_zeros_ = measure; }
@@ -60,13 +64,13 @@ class ConvOp {
  private:
   ConvOp(std::string name, const Allocator& allocator)
       : name_(std::move(name)), allocator_(allocator) {}
-  // The zero fraction of `storage` floats at `data` (counted unless `zeros` >= 0), or -1 when
-  // not `needed` and nobody reports it.
-  double ZeroFraction(const float* data, int64_t zeros, int64_t storage, bool needed,
-                      pthreadpool_t pool) const;
+  // The zero count of `storage` floats at `data` (counted unless `zeros` >= 0), or -1 when not
+  // `needed` and nobody reports it.
+  int64_t ZeroCount(const float* data, int64_t zeros, int64_t storage, bool needed,
+                    pthreadpool_t pool) const;
   ConvKernel Choose(Pass pass, const ConvShape& shape, double zeros, KernelPolicy policy);
-  // The scratch the larger of the two families needs for `pass` on `shape`: asked of the kernels
-  // only when the call's batch, image size or thread count changes.
+  // EitherFamilyWorkspaceFloats, asked of the kernels only when the call's batch, image size or
+  // thread count changes.
   int64_t WorkspaceFloats(Pass pass, const ConvShape& shape, int64_t threads);
   // Runs `run(family, workspace)` - the pass on the chosen family, with the scratch it needs from
   // `arena` - timing it for the selector, telemetry and verbose mode (`kernel_name`: the kernel
@@ -91,6 +95,7 @@ class ConvOp {
   };
   WorkspaceNeed workspace_needs_[kPassCount];
   LayerTelemetry telemetry_;
+  int64_t forward_input_zeros_ = -1;
   bool measure_zeros_ = false;
 };
 
