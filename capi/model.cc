@@ -101,6 +101,21 @@ st_status st_model_add_linear(st_model* model, const char* name, int64_t out_fea
                   [&](st::ModelBuilder& b) { b.Linear(out_features, bias != 0, NameOf(name)); });
 }
 
+st_status st_model_from(st_model* model, const char* tensor) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kBuilding, [&](ModelObject& m) {
+    ST_RETURN_IF_ERROR(NotNull(tensor, "tensor", call));
+    m.builder->From(tensor);
+    return Check(m.builder->TakeError(), call);
+  });
+}
+
+st_status st_model_add_add(st_model* model, const char* name, const char* a, const char* b) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& builder) {
+    builder.Add(NameOf(a), NameOf(b), NameOf(name));
+  });
+}
+
 st_status st_model_residual_begin(st_model* model, const char* name) {
   return AddLayer(__func__, model, name,
                   [&](st::ModelBuilder& b) { b.BeginResidual(NameOf(name)); });

@@ -15,7 +15,7 @@
 #include "kernels/conv_shape.h"
 #include "runtime/allocator.h"
 #include "runtime/conv_op.h"
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
 #include "sparsetrain/sparsetrain.h"

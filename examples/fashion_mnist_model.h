@@ -2,7 +2,7 @@
 #ifndef SPARSETRAIN_EXAMPLES_FASHION_MNIST_MODEL_H_
 #define SPARSETRAIN_EXAMPLES_FASHION_MNIST_MODEL_H_
 
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 
 namespace sparsetrain {
 

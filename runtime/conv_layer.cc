@@ -17,7 +17,7 @@ Status Conv2d::Create(std::string name, int64_t in_channels, const Conv2dOptions
   return Status::Ok();
 }
 
-Status Conv2d::Plan(const TensorSpec& in, TensorSpec* out) const {
+Status Conv2d::PlanOne(const TensorSpec& in, TensorSpec* out) const {
   if (in.layout != Layout::kNChw16c) return MismatchError("needs a 4-D (N, C, H, W) input");
   const ConvShape shape = op_->ShapeFor(in.dims);
   if (in.dims.c != shape.c) {
@@ -35,7 +35,7 @@ void Conv2d::AddMemory(MemoryFootprint* memory) const {
   memory->workspace_bytes += op_->WorkspaceBytes();
 }
 
-Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
+Status Conv2d::ForwardOne(const Activation& x, const ExecContext& ctx) {
   const ConvShape shape = op_->ShapeFor(x.tensor.dims());
   Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, ctx.allocator, &output_);
   if (!status.ok()) return status;
@@ -44,7 +44,7 @@ Status Conv2d::Forward(const Activation& x, const ExecContext& ctx) {
                       ctx.workspace, ctx.pool);
 }
 
-Status Conv2d::Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) {
+Status Conv2d::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) {
   if (x_ == nullptr) return MismatchError("backward before forward");
   const ConvShape shape = op_->ShapeFor(x_->tensor.dims());
   if (need_dx) {

@@ -16,15 +16,15 @@ struct Conv2dOptions {
   bool bias = true;
 };
 
-class Conv2d : public Layer {
+class Conv2d : public UnaryLayer {
  public:
   static Status Create(std::string name, int64_t in_channels, const Conv2dOptions& options,
                        const Allocator& allocator, std::unique_ptr<Layer>* out);
 
   const char* kind() const override { return "conv2d"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   std::vector<Parameter*> Parameters() override { return op_->Parameters(); }
   void Initialize(Random* random) override { op_->Initialize(random); }
   void AddMemory(MemoryFootprint* memory) const override;
@@ -34,7 +34,7 @@ class Conv2d : public Layer {
 
  private:
   Conv2d(std::string name, std::unique_ptr<ConvOp> op)
-      : Layer(std::move(name)), op_(std::move(op)) {}
+      : UnaryLayer(std::move(name)), op_(std::move(op)) {}
   std::unique_ptr<ConvOp> op_;
   const Activation* x_ = nullptr;
 };

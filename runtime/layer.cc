@@ -19,6 +19,26 @@ Status Layer::MismatchError(const std::string& what) const {
   return Status(StatusCode::kShapeMismatch, std::string(kind()) + " '" + name_ + "': " + what);
 }
 
+Status UnaryLayer::Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const {
+  if (in.size() != 1) {
+    return MismatchError("takes one input, given " + std::to_string(in.size()));
+  }
+  return PlanOne(in[0], out);
+}
+
+Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t length, Layout layout,
+                    bool is_buffer, const Allocator& allocator) {
+  p->name = name;
+  p->shape = {length};
+  p->is_buffer = is_buffer;
+  // Per-channel vectors of 4-D layers are (1, C, 1, 1) in nChw16c: padded to whole channel
+  // blocks with zeros, as the channel kernels load them.
+  const Dims dims = layout == Layout::kNChw16c ? Dims{1, length, 1, 1} : Dims{length, 1, 1, 1};
+  Status status = Tensor::Create(dims, layout, allocator, &p->value);
+  if (!status.ok() || is_buffer) return status;
+  return Tensor::Create(dims, layout, allocator, &p->grad);
+}
+
 int64_t StorageBytes(const Tensor& t) { return t.capacity_bytes(); }
 
 void Layer::AddMemory(MemoryFootprint* memory) const {

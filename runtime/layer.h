@@ -1,9 +1,10 @@
-// Layer: one stage of a network, with its forward and backward passes.
+// Layer: one node of a network, with its forward and backward passes.
 //
 // Activations between layers are 4-D (N, C, H, W) in nChw16c, or flat (N, F, 1, 1) in NCHW once a
-// Flatten, global pooling or Linear layer has run. A layer owns the tensors it writes (its output
-// and its input gradient) and reuses them from step to step; it keeps a pointer to its input from
-// Forward to Backward, so the model keeps every activation a step needs alive between the two.
+// Flatten, global pooling or Linear layer has run. A layer reads one or more inputs and writes one
+// output. It owns the tensors it writes (its output and its input gradients) and reuses them from
+// step to step; it keeps pointers to its inputs from Forward to Backward, so the model keeps every
+// activation a step needs alive between the two.
 #ifndef SPARSETRAIN_RUNTIME_LAYER_H_
 #define SPARSETRAIN_RUNTIME_LAYER_H_
 
@@ -67,6 +68,12 @@ struct LayerTelemetry {
   double ms[kPassCount] = {0.0, 0.0, 0.0};
 };
 
+// Makes `p` a vector parameter (or buffer) of `length` values named `name`, with its gradient
+// unless it is a buffer. In nChw16c it is (1, C, 1, 1), padded with zeros to whole channel
+// blocks as the channel kernels load it.
+Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t length, Layout layout,
+                             bool is_buffer, const Allocator& allocator);
+
 // Bytes of a tensor's owned storage (0 when empty or wrapped).
 int64_t StorageBytes(const Tensor& t);
 
@@ -82,6 +89,12 @@ struct MemoryFootprint {
   int64_t workspace_bytes = 0;   // gradients of activations, pooling indices, transposed weights
 };
 
+// The activations a layer reads, in the order of its inputs.
+using LayerInputs = std::vector<const Activation*>;
+// One bit per input of a layer (bit i: input i), saying whose gradient backward must write.
+using InputMask = uint64_t;
+constexpr int kMaxLayerInputs = 64;
+
 class Layer {
  public:
   explicit Layer(std::string name) : name_(std::move(name)) {}
@@ -92,17 +105,19 @@ class Layer {
   const std::string& name() const { return name_; }
   virtual const char* kind() const = 0;  // "conv2d", "relu", ...
 
-  // The output spec for input `in`, or kShapeMismatch naming the layer when `in` does not fit.
-  virtual Status Plan(const TensorSpec& in, TensorSpec* out) const = 0;
+  // The output spec for inputs `in`, or kShapeMismatch naming the layer when they do not fit
+  // (or are not as many as it takes).
+  virtual Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const = 0;
 
-  // Computes output() from x (whose shape Plan accepted). x must stay alive until Backward.
-  virtual Status Forward(const Activation& x, const ExecContext& ctx) = 0;
+  // Computes output() from x (whose shapes Plan accepted). x must stay alive until Backward.
+  virtual Status Forward(const LayerInputs& x, const ExecContext& ctx) = 0;
   // From dy (the gradient of output()), writes the parameter gradients unless frozen, and
-  // input_grad() when need_dx.
-  virtual Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) = 0;
+  // input_grad(i) for each input i whose bit is set in need_dx.
+  virtual Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) = 0;
 
   const Activation& output() const { return output_; }
-  const Activation& input_grad() const { return input_grad_; }
+  // The gradient of input i, written by the last Backward that asked for it.
+  virtual const Activation& input_grad(size_t /*i*/) const { return input_grad_; }
 
   // Sets parameters and buffers to their initial values (seeded by `random`).
   virtual void Initialize(Random* /*random*/) {}
@@ -150,6 +165,25 @@ class Layer {
   std::string name_;
   bool frozen_ = false;
   int learnable_ = -1;  // whether Parameters() holds a non-buffer; -1 until first asked
+};
+
+// A layer of one input, as most are: its passes see that input alone.
+class UnaryLayer : public Layer {
+ public:
+  using Layer::Layer;
+  Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const final;
+  Status Forward(const LayerInputs& x, const ExecContext& ctx) final {
+    return ForwardOne(*x[0], ctx);
+  }
+  Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) final {
+    return BackwardOne(dy, (need_dx & 1) != 0, ctx);
+  }
+
+ protected:
+  virtual Status PlanOne(const TensorSpec& in, TensorSpec* out) const = 0;
+  virtual Status ForwardOne(const Activation& x, const ExecContext& ctx) = 0;
+  // need_dx: whether input_grad() is wanted.
+  virtual Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) = 0;
 };
 
 }  // namespace sparsetrain

@@ -1,4 +1,4 @@
-// The layers other than Conv2d (conv_layer.h) and the residual block (residual.h).
+// The one-input layers other than Conv2d (conv_layer.h) and BatchNorm2d (batch_norm_layer.h).
 #ifndef SPARSETRAIN_RUNTIME_LAYERS_H_
 #define SPARSETRAIN_RUNTIME_LAYERS_H_
 
@@ -12,123 +12,93 @@ namespace sparsetrain {
 
 // max(x, 0), counting the zeros it writes (and those of its input gradient) for the next
 // convolution's kernel choice.
-class Relu : public Layer {
+class Relu : public UnaryLayer {
  public:
-  explicit Relu(std::string name) : Layer(std::move(name)) {}
+  explicit Relu(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "relu"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 };
 
 // Max pooling over square windows (PyTorch's MaxPool2d, floor mode), optionally with the ReLU
 // before it fused in (relu then max pooling equals max pooling of max(x, 0) at no extra cost).
-class MaxPool2d : public Layer {
+class MaxPool2d : public UnaryLayer {
  public:
-  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad, bool relu)
-      : Layer(std::move(name)), window_(window), stride_(stride), pad_(pad), relu_(relu) {}
+  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad)
+      : UnaryLayer(std::move(name)), window_(window), stride_(stride), pad_(pad) {}
+  // From now on the pooling applies max(x, 0) first, standing in for a ReLU before it.
+  void FuseRelu() { relu_ = true; }
   const char* kind() const override { return relu_ ? "relu+maxpool2d" : "maxpool2d"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   void AddMemory(MemoryFootprint* memory) const override;
 
  private:
   PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_, relu_}; }
   int64_t window_, stride_, pad_;
-  bool relu_;
+  bool relu_ = false;
   Buffer argmax_;  // int32 per output element: where backward sends its gradient
   Dims input_dims_;
 };
 
 // Mean over the pixels of each channel: (N, C, H, W) to flat (N, C).
-class GlobalAvgPool : public Layer {
+class GlobalAvgPool : public UnaryLayer {
  public:
-  explicit GlobalAvgPool(std::string name) : Layer(std::move(name)) {}
+  explicit GlobalAvgPool(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "global_avg_pool"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 
  private:
   Dims input_dims_;
 };
 
 // (N, C, H, W) to flat (N, C * H * W) in PyTorch's order (channel-major).
-class Flatten : public Layer {
+class Flatten : public UnaryLayer {
  public:
-  explicit Flatten(std::string name) : Layer(std::move(name)) {}
+  explicit Flatten(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "flatten"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 
  private:
   TensorSpec input_;  // of the last forward pass
 };
 
 // y = x W^T + b on flat inputs; W is (out, in) as in PyTorch.
-class Linear : public Layer {
+class Linear : public UnaryLayer {
  public:
   static Status Create(std::string name, int64_t in_features, int64_t out_features, bool bias,
                        const Allocator& allocator, std::unique_ptr<Layer>* out);
   const char* kind() const override { return "linear"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   std::vector<Parameter*> Parameters() override;
   // He (Kaiming) normal weights, zero bias.
   void Initialize(Random* random) override;
 
  private:
-  Linear(std::string name, int64_t in, int64_t out) : Layer(std::move(name)), in_(in), out_(out) {}
+  Linear(std::string name, int64_t in, int64_t out) : UnaryLayer(std::move(name)), in_(in), out_(out) {}
   int64_t in_, out_;
   Parameter weight_, bias_;
   const Activation* x_ = nullptr;
 };
 
-// Batch normalisation over the channels of 4-D inputs (PyTorch's BatchNorm2d): batch statistics
-// in training (running statistics updated with `momentum`), running statistics in evaluation.
-class BatchNorm2d : public Layer {
- public:
-  static Status Create(std::string name, int64_t channels, double eps, double momentum,
-                       const Allocator& allocator, std::unique_ptr<Layer>* out);
-  const char* kind() const override { return "batchnorm2d"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
-  std::vector<Parameter*> Parameters() override;
-  // Weight 1, bias 0, running mean 0, running variance 1.
-  void Initialize(Random* random) override;
-  void AddMemory(MemoryFootprint* memory) const override;
-
- private:
-  BatchNorm2d(std::string name, int64_t channels, double eps, double momentum)
-      : Layer(std::move(name)), channels_(channels), eps_(eps), momentum_(momentum) {}
-  int64_t channels_;
-  double eps_, momentum_;
-  Parameter weight_, bias_, running_mean_, running_var_;
-  // Per padded channel, carved from scratch_ (allocated with the layer, so steps allocate
-  // nothing). mean_ and inv_std_ keep what the last forward pass used for backward; the rest is
-  // scratch of either pass.
-  Buffer scratch_;
-  double *sums_ = nullptr, *squares_ = nullptr;
-  float *mean_ = nullptr, *inv_std_ = nullptr, *scale_ = nullptr, *shift_ = nullptr,
-        *slope_ = nullptr, *zero_ = nullptr;
-  bool used_batch_statistics_ = false;
-  const Activation* x_ = nullptr;
-};
-
 // Inverted dropout: in training each element is zeroed with probability `drop` and the rest
 // scaled by 1 / (1 - drop); in evaluation the identity.
-class Dropout : public Layer {
+class Dropout : public UnaryLayer {
  public:
   Dropout(std::string name, float drop, uint64_t seed)
-      : Layer(std::move(name)), drop_(drop), seed_(seed) {}
+      : UnaryLayer(std::move(name)), drop_(drop), seed_(seed) {}
   const char* kind() const override { return "dropout"; }
-  Status Plan(const TensorSpec& in, TensorSpec* out) const override;
-  Status Forward(const Activation& x, const ExecContext& ctx) override;
-  Status Backward(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 
  private:
   float drop_;

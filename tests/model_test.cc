@@ -1,5 +1,5 @@
 // The training runtime's behaviour: building, training, freezing, checkpoints and bad input.
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
@@ -186,6 +186,116 @@ TEST(ModelTest, FlattenAfterGlobalPoolingIsTheIdentityBothWays) {
     ASSERT_TRUE(m->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
   }
   EXPECT_EQ(State(*plain), State(*flattened));
+}
+
+// A network whose tensors feed several layers: relu1 feeds conv2, conv3 and the last addition.
+ModelBuilder BranchingNet() {
+  ModelBuilder b(2, 6, 6);
+  b.Conv2d(4, 3).Relu();
+  b.Conv2d(4, 3).From("relu1").Conv2d(4, 1, 1, 0).Add("conv2", "conv3", "sum");
+  b.Add("sum", "relu1", "join").Relu().Flatten().Linear(3);
+  return b;
+}
+
+TEST(ModelTest, BranchesAndSharedTensorsGetTheGradientsOfFiniteDifferences) {
+  auto model = Build(BranchingNet());
+  model->set_policy(KernelPolicy::kDense);
+  OptimizerConfig sgd;
+  sgd.kind = OptimizerKind::kSgd;
+  sgd.momentum = 0.0;
+  ASSERT_TRUE(model->SetOptimizer(sgd).ok());
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n = 3;
+  std::vector<float> images(size_t(n * 2 * 36));
+  for (float& v : images) v = normal(rng);
+  const std::vector<int32_t> labels = {0, 2, 1};
+  const auto before = State(*model);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(images.data(), labels.data(), n, &r).ok());
+  const std::vector<Parameter*> params = model->Parameters();
+  // Back to the parameters the gradients were taken at.
+  for (size_t i = 0; i < params.size(); ++i) {
+    ASSERT_TRUE(params[i]->value.CopyFrom(before[i].data(), Layout::kNCHW).ok());
+    ++params[i]->version;
+  }
+  const auto loss_at = [&](Parameter* p, int64_t index, float value) {
+    std::vector<float> v(size_t(p->value.dims().count()));
+    EXPECT_TRUE(p->value.CopyTo(v.data(), Layout::kNCHW).ok());
+    const float saved = v[index];
+    v[index] = value;
+    EXPECT_TRUE(p->value.CopyFrom(v.data(), Layout::kNCHW).ok());
+    ++p->version;
+    StepResult e;
+    EXPECT_TRUE(model->EvalStep(images.data(), labels.data(), n, &e).ok());
+    v[index] = saved;
+    EXPECT_TRUE(p->value.CopyFrom(v.data(), Layout::kNCHW).ok());
+    ++p->version;
+    return e.loss;
+  };
+  int checked = 0;
+  for (Parameter* p : params) {
+    std::vector<float> value(size_t(p->value.dims().count())), grad(value.size());
+    ASSERT_TRUE(p->value.CopyTo(value.data(), Layout::kNCHW).ok());
+    ASSERT_TRUE(p->grad.CopyTo(grad.data(), Layout::kNCHW).ok());
+    for (int64_t i = 0; i < int64_t(value.size()); i += 7) {
+      const float h = 1e-3f;
+      const double numeric =
+          (loss_at(p, i, value[i] + h) - loss_at(p, i, value[i] - h)) / (2.0 * double(h));
+      EXPECT_NEAR(grad[i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << p->name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {
+  struct Case {
+    const char* what;
+    std::function<void(ModelBuilder&)> add;
+    StatusCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"unknown tensor", [](ModelBuilder& b) { b.Relu().From("nope").Flatten().Linear(2); },
+       StatusCode::kInvalidArgument, "'nope'"},
+      {"unknown addend", [](ModelBuilder& b) { b.Relu().Add("relu1", "nope"); },
+       StatusCode::kInvalidArgument, "'nope'"},
+      {"unread branch",
+       [](ModelBuilder& b) { b.Conv2d(2, 3).From("input").Relu().Flatten().Linear(2); },
+       StatusCode::kInvalidArgument, "'conv1' is read by no layer"},
+      {"addends differ",
+       [](ModelBuilder& b) { b.Conv2d(2, 3).Conv2d(3, 3).Add("conv1", "conv2"); },
+       StatusCode::kShapeMismatch, "add 'add1'"},
+      {"named input", [](ModelBuilder& b) { b.Relu("input"); }, StatusCode::kInvalidArgument,
+       "'input'"},
+  };
+  for (const Case& c : cases) {
+    ModelBuilder b(1, 8, 8);
+    c.add(b);
+    std::unique_ptr<Model> model;
+    const Status s = b.Build(1, &model);
+    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.message();
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
+    EXPECT_EQ(model, nullptr) << c.what;
+  }
+}
+
+TEST(ModelTest, ReluIsFusedIntoPoolingOnlyWhenNothingElseReadsIt) {
+  ModelBuilder b(1, 8, 8);
+  b.Conv2d(4, 3).Relu().MaxPool(2, 2).From("relu1").MaxPool(2, 2).Add("pool1", "pool2");
+  b.Flatten().Linear(2);
+  auto model = Build(std::move(b));
+  ASSERT_NE(model, nullptr);
+  std::vector<std::string> kinds;
+  for (const LayerReport& r : model->Telemetry()) kinds.push_back(r.name + ":" + r.kind);
+  // relu1 feeds two poolings, so it stays a layer of its own.
+  EXPECT_EQ(kinds[1], "relu1:relu");
+  EXPECT_EQ(kinds[2], "pool1:maxpool2d");
+  ModelBuilder fused(1, 8, 8);
+  fused.Conv2d(4, 3).Relu().MaxPool(2, 2).Flatten().Linear(2);
+  model = Build(std::move(fused));
+  EXPECT_EQ(model->Telemetry()[1].kind, "relu+maxpool2d");
 }
 
 TEST(ModelTest, DropoutActsInTrainingOnly) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 #include "runtime/safetensors.h"
 #include "tests/per_target_test.h"
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 
 namespace sparsetrain {
 namespace {

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/model.h"
+#include "runtime/model_builder.h"
 #include "tests/per_target_test.h"
 
 extern "C" {

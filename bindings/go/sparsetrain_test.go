@@ -62,7 +62,7 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 }
 
 func TestVersionAndIsa(t *testing.T) {
-	if Version() != "1.1.0" {
+	if Version() != "1.2.0" {
 		t.Errorf("version %q", Version())
 	}
 	if CurrentIsa() == IsaAuto || !IsaSupported(IsaAuto) {

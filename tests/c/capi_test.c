@@ -75,9 +75,52 @@ static st_model* BuildModel(st_context* context) {
   return model;
 }
 
+/* BuildModel's network with its residual block spelled as a branch and an addition. */
+static st_model* BuildModelWithBranches(st_context* context) {
+  st_model* model = NULL;
+  OK(st_model_create(context, 1, kSide, kSide, &model));
+  OK(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
+  OK(st_model_add_relu(model, NULL));
+  OK(st_model_add_maxpool(model, "pool", 2, 2, 0));
+  OK(st_model_add_conv2d(model, NULL, 8, 3, 1, 1, 0));
+  OK(st_model_add_batchnorm(model, "bn", 1e-5, 0.1));
+  OK(st_model_from(model, "pool"));
+  OK(st_model_add_add(model, "block", "bn", NULL));
+  OK(st_model_add_relu(model, NULL));
+  OK(st_model_add_flatten(model, NULL));
+  OK(st_model_add_dropout(model, NULL, 0.1f));
+  OK(st_model_add_linear(model, "head", kClasses, 1));
+  OK(st_model_finish(model, 42));
+  return model;
+}
+
+/* The two spellings build one network: same parameters, same losses step by step. */
+static void TestBranches(void) {
+  st_context* context = NULL;
+  st_model *blocks = NULL, *branches = NULL;
+  float images[kBatch * kSide * kSide];
+  int32_t labels[kBatch];
+  int step;
+  OK(st_context_create(2, NULL, &context));
+  blocks = BuildModel(context);
+  branches = BuildModelWithBranches(context);
+  OK(st_model_set_kernel(blocks, ST_KERNEL_DENSE));
+  OK(st_model_set_kernel(branches, ST_KERNEL_DENSE));
+  for (step = 0; step < 3; ++step) {
+    st_step_result a, b;
+    MakeBatch((unsigned)step + 11u, images, labels);
+    OK(st_model_train_step(blocks, images, sizeof images / sizeof *images, labels, kBatch, &a));
+    OK(st_model_train_step(branches, images, sizeof images / sizeof *images, labels, kBatch, &b));
+    CHECK(a.loss == b.loss && a.correct == b.correct);
+  }
+  OK(st_model_destroy(blocks));
+  OK(st_model_destroy(branches));
+  OK(st_context_destroy(context));
+}
+
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
-  CHECK(strcmp(st_version_string(), "1.1.0") == 0);
+  CHECK(strcmp(st_version_string(), "1.2.0") == 0);
   OK(st_check_abi(ST_VERSION));
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(2, 0, 0)), "st_check_abi");
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(1, 9, 0)), "st_check_abi");
@@ -425,6 +468,12 @@ static void TestMisuse(void) {
   EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_conv2d(unfinished, NULL, 4, 3, 1, 1, 1),
                 "st_model_add_conv2d");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_residual_end(unfinished), "st_model_residual_end");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, "nope"), "'nope'");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, NULL), "st_model_from");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_add(unfinished, NULL, "input", "nope"),
+                "st_model_add_add");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_add(unfinished, NULL, "input", NULL),
+                "st_model_add_add");
   OK(st_model_add_linear(unfinished, NULL, 4, 1));
   OK(st_model_finish(unfinished, 1));
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_relu(unfinished, NULL), "st_model_add_relu");
@@ -620,6 +669,7 @@ int main(void) {
   TestLibrary();
   TestThreads();
   TestTraining();
+  TestBranches();
   TestConvLayer();
   TestMisuse();
   TestAllocator();

@@ -43,7 +43,7 @@ extern "C" {
 /* The version of this header. The major number is the ABI version: a program built against
  * major M runs with any library of major M and the same or a later minor number. */
 #define ST_VERSION_MAJOR 1
-#define ST_VERSION_MINOR 1
+#define ST_VERSION_MINOR 2
 #define ST_VERSION_PATCH 0
 #define ST_VERSION_ENCODE(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
 #define ST_VERSION ST_VERSION_ENCODE(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH)
@@ -64,7 +64,7 @@ typedef enum st_status {
 
 /* The library's version, encoded as ST_VERSION. */
 ST_API uint32_t st_version(void);
-/* "1.1.0": ST_VERSION as text. */
+/* "1.2.0": ST_VERSION as text. */
 ST_API const char* st_version_string(void);
 /* ST_OK if this library serves programs built against header version `header_version`
  * (pass ST_VERSION); ST_UNSUPPORTED with the reason otherwise. */
@@ -228,8 +228,8 @@ typedef struct st_model st_model;
 /* A model under construction for inputs of (channels, height, width). Add layers in order, then
  * st_model_finish. `name` arguments may be NULL for automatic names (conv1, bn1, relu1, pool1,
  * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added; a
- * layer that fails is not added and construction can go on. A ReLU directly followed by max
- * pooling runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
+ * layer that fails is not added and construction can go on. A ReLU whose output only a max
+ * pooling reads runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
 ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height,
                                  int64_t width, st_model** out);
 /* pad < 0: kernel / 2. */
@@ -245,8 +245,17 @@ ST_API st_status st_model_add_flatten(st_model* model, const char* name);
 ST_API st_status st_model_add_dropout(st_model* model, const char* name, float probability);
 ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t out_features,
                                      int32_t bias);
+/* Branches (since 1.2). Each layer reads the current tensor, the previous layer's output, and
+ * its output becomes the current one; tensors are named by the layers that write them, "input"
+ * being the model's input. st_model_from makes a named tensor current, so that several layers
+ * may read one tensor; st_model_add_add adds two named tensors of one shape (NULL: the current
+ * one). Every tensor but the last must be read by some layer when the model is finished. */
+ST_API st_status st_model_from(st_model* model, const char* tensor);
+ST_API st_status st_model_add_add(st_model* model, const char* name, const char* a,
+                                  const char* b);
 /* Residual block: layers added after begin form the body; after st_model_residual_shortcut, the
- * shortcut (none: identity); end adds the two. */
+ * shortcut (none: identity); end adds the two. The block's name names its addition, and all its
+ * layers together for st_model_set_frozen. */
 ST_API st_status st_model_residual_begin(st_model* model, const char* name);
 ST_API st_status st_model_residual_shortcut(st_model* model);
 ST_API st_status st_model_residual_end(st_model* model);

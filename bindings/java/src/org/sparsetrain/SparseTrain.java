@@ -16,7 +16,7 @@ public final class SparseTrain {
 
   private SparseTrain() {}
 
-  /** "1.1.0". */
+  /** "1.2.0". */
   public static String version() {
     return sparsetrain_native.stb_version_string();
   }

@@ -1,0 +1,100 @@
+// ModelBuilder: builds a Model layer by layer.
+//
+//   ModelBuilder b(1, 28, 28);                 // input channels, height, width
+//   b.Conv2d(32, 3).Relu().MaxPool(2, 2).Flatten().Linear(10);
+//   std::unique_ptr<Model> model;
+//   Status s = b.Build(/*seed=*/1, &model);
+//   model->TrainStep(images, labels, batch, &result);
+//
+// Each layer reads the current tensor (the previous layer's output) and becomes the current one.
+// Tensors are named by the layer that writes them ("input": the model's input); From() makes a
+// named tensor current again, so a network may branch, and joining layers (Add) name their
+// inputs. A residual block is shorthand for a branch and an addition.
+#ifndef SPARSETRAIN_RUNTIME_MODEL_BUILDER_H_
+#define SPARSETRAIN_RUNTIME_MODEL_BUILDER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/model.h"
+
+namespace sparsetrain {
+
+class ModelBuilder {
+ public:
+  // Parameters, and everything the model allocates later, come from `allocator`.
+  ModelBuilder(int64_t channels, int64_t height, int64_t width,
+               const Allocator& allocator = Allocator());
+
+  // Each adds a layer after the current one; an empty name means an automatic one. Errors
+  // (shapes that do not fit, bad arguments) are kept and returned by Build.
+  ModelBuilder& Conv2d(int64_t out_channels, int64_t kernel, int64_t stride = 1, int64_t pad = -1,
+                       bool bias = true, const std::string& name = "");  // pad -1: kernel / 2
+  ModelBuilder& BatchNorm(double eps = 1e-5, double momentum = 0.1, const std::string& name = "");
+  ModelBuilder& Relu(const std::string& name = "");
+  // Max pooling. A ReLU whose output only the pooling reads runs inside it (the pair reports as
+  // one layer, "relu+maxpool2d", under the pooling's name).
+  ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0,
+                        const std::string& name = "");
+  ModelBuilder& GlobalAvgPool(const std::string& name = "");
+  ModelBuilder& Flatten(const std::string& name = "");
+  ModelBuilder& Dropout(float drop, const std::string& name = "");
+  ModelBuilder& Linear(int64_t out_features, bool bias = true, const std::string& name = "");
+
+  // Makes the tensor named `tensor` (a layer's name, or "input") the current one.
+  ModelBuilder& From(const std::string& tensor);
+  // The sum of two named tensors of one shape (an empty name: the current tensor).
+  ModelBuilder& Add(const std::string& a, const std::string& b, const std::string& name = "");
+
+  // A residual block: layers added after BeginResidual form the body; after Shortcut, the
+  // shortcut branch (none: identity); EndResidual adds the two under the block's name, which
+  // also names the block's layers as a group for freezing.
+  ModelBuilder& BeginResidual(const std::string& name = "");
+  ModelBuilder& Shortcut();
+  ModelBuilder& EndResidual();
+
+  // The error kept since the last call, cleared: construction can go on without the layer that
+  // failed (the C API reports each layer's error where it is added).
+  Status TakeError() { return std::exchange(error_, Status::Ok()); }
+
+  // The current output shape (batch of 1), for callers that size the next layer from it.
+  const TensorSpec& current() const { return specs_[current_]; }
+
+  // Builds the model with parameters initialised from `seed` (He normal, reproducible). Every
+  // tensor but the last must be read by some layer.
+  Status Build(uint64_t seed, std::unique_ptr<Model>* model);
+
+ private:
+  struct Block {
+    std::string name;
+    int input = 0;         // the tensor both branches read
+    int body_output = -1;  // once Shortcut() is called
+    int first_node = 0;
+  };
+  std::string NameFor(const char* prefix, const std::string& given);
+  // Appends `layer` reading `inputs` (none: the current tensor) and makes its output current.
+  void Append(Status status, std::unique_ptr<Layer> layer, std::vector<int> inputs = {});
+  // The tensor named `name` (empty: the current one), or -1 with the error kept.
+  int ValueNamed(const std::string& name);
+  // Build's one graph rewrite: each ReLU read by a max pooling alone moves into the pooling.
+  void FuseReluIntoPooling();
+
+  Allocator allocator_;
+  Graph graph_;
+  std::vector<TensorSpec> specs_;  // per tensor, batch of 1
+  int current_ = 0;
+  std::map<std::string, int> values_;  // tensor by name
+  std::vector<Block> blocks_;          // the residual blocks open, innermost last
+  std::vector<LayerGroup> groups_;
+  std::map<std::string, int> counts_;
+  std::vector<std::string> names_;
+  Status error_;
+  bool built_ = false;
+};
+
+}  // namespace sparsetrain
+
+#endif  // SPARSETRAIN_RUNTIME_MODEL_BUILDER_H_
