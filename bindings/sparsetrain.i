@@ -231,6 +231,30 @@ int32_t stb_model_add_dropout(st_model* m, const char* name, float probability) 
 int32_t stb_model_add_linear(st_model* m, const char* name, int64_t out_features, int32_t bias) {
   return stb_set(st_model_add_linear(m, stb_name(name), out_features, bias));
 }
+int32_t stb_model_add_relu6(st_model* m, const char* name) {
+  return stb_set(st_model_add_relu6(m, stb_name(name)));
+}
+int32_t stb_model_add_clip(st_model* m, const char* name, float min, float max) {
+  return stb_set(st_model_add_clip(m, stb_name(name), min, max));
+}
+int32_t stb_model_add_sigmoid(st_model* m, const char* name) {
+  return stb_set(st_model_add_sigmoid(m, stb_name(name)));
+}
+int32_t stb_model_add_hardsigmoid(st_model* m, const char* name, float alpha, float beta) {
+  return stb_set(st_model_add_hardsigmoid(m, stb_name(name), alpha, beta));
+}
+int32_t stb_model_add_hardswish(st_model* m, const char* name) {
+  return stb_set(st_model_add_hardswish(m, stb_name(name)));
+}
+int32_t stb_model_add_silu(st_model* m, const char* name) {
+  return stb_set(st_model_add_silu(m, stb_name(name)));
+}
+int32_t stb_model_from(st_model* m, const char* tensor) {
+  return stb_set(st_model_from(m, stb_name(tensor)));
+}
+int32_t stb_model_add_add(st_model* m, const char* name, const char* a, const char* b) {
+  return stb_set(st_model_add_add(m, stb_name(name), stb_name(a), stb_name(b)));
+}
 int32_t stb_model_residual_begin(st_model* m, const char* name) {
   return stb_set(st_model_residual_begin(m, stb_name(name)));
 }

@@ -27,6 +27,18 @@ st_status AddLayer(const char* call, st_model* model, const char* name, const Ad
   });
 }
 
+// The function of `kind` with its default parameters (clip: ReLU6's bounds).
+st::ActivationFunction Function(st::ActivationKind kind) {
+  st::ActivationFunction f;
+  f.kind = kind;
+  return f;
+}
+
+st_status AddActivation(const char* call, st_model* model, const char* name,
+                        const st::ActivationFunction& f) {
+  return AddLayer(call, model, name, [&](st::ModelBuilder& b) { b.Activate(f, NameOf(name)); });
+}
+
 // Images of `batch` for the model: the count must match.
 st_status CheckImages(const st::Model& model, const float* images, size_t count, int64_t batch,
                       const char* call) {
@@ -73,6 +85,34 @@ st_status st_model_add_batchnorm(st_model* model, const char* name, double eps, 
 
 st_status st_model_add_relu(st_model* model, const char* name) {
   return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) { b.Relu(NameOf(name)); });
+}
+
+st_status st_model_add_relu6(st_model* model, const char* name) {
+  return AddActivation(__func__, model, name, Function(st::ActivationKind::kClip));
+}
+
+st_status st_model_add_clip(st_model* model, const char* name, float min, float max) {
+  st::ActivationFunction f = Function(st::ActivationKind::kClip);
+  f.lo = min, f.hi = max;
+  return AddActivation(__func__, model, name, f);
+}
+
+st_status st_model_add_sigmoid(st_model* model, const char* name) {
+  return AddActivation(__func__, model, name, Function(st::ActivationKind::kSigmoid));
+}
+
+st_status st_model_add_hardsigmoid(st_model* model, const char* name, float alpha, float beta) {
+  st::ActivationFunction f = Function(st::ActivationKind::kHardSigmoid);
+  f.alpha = alpha, f.beta = beta;
+  return AddActivation(__func__, model, name, f);
+}
+
+st_status st_model_add_hardswish(st_model* model, const char* name) {
+  return AddActivation(__func__, model, name, Function(st::ActivationKind::kHardSwish));
+}
+
+st_status st_model_add_silu(st_model* model, const char* name) {
+  return AddActivation(__func__, model, name, Function(st::ActivationKind::kSilu));
 }
 
 st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window, int64_t stride,

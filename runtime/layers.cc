@@ -50,6 +50,39 @@ Status Relu::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& 
   return Status::Ok();
 }
 
+// ---- ActivationLayer
+
+Status ActivationLayer::PlanOne(const TensorSpec& in, TensorSpec* out) const {
+  Status status = Validate(f_);
+  if (!status.ok()) return InvalidArgument(std::string(kind()) + " '" + name() + "': " + status.message());
+  *out = in;
+  return Status::Ok();
+}
+
+Status ActivationLayer::ForwardOne(const Activation& x, const ExecContext& ctx) {
+  const TensorSpec spec{x.tensor.dims(), x.tensor.layout()};
+  Status status = PrepareActivation(spec, ctx.allocator, &output_);
+  if (!status.ok()) return status;
+  PassTimer timer(this, Pass::kForward);
+  x_ = &x;
+  output_.zeros =
+      ActivationForward(f_, spec.dims, spec.layout, x.tensor.data(), output_.tensor.data(), ctx.pool);
+  return Status::Ok();
+}
+
+Status ActivationLayer::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) {
+  if (!need_dx) return Status::Ok();
+  if (x_ == nullptr) return MismatchError("backward before forward");
+  Status status =
+      PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
+  if (!status.ok()) return status;
+  PassTimer timer(this, Pass::kBackwardData);
+  input_grad_.zeros = ActivationBackward(f_, x_->tensor.data(), dy.tensor.data(),
+                                         input_grad_.tensor.data(), dy.tensor.storage_floats(),
+                                         ctx.pool);
+  return Status::Ok();
+}
+
 // ---- MaxPool2d
 
 Status MaxPool2d::PlanOne(const TensorSpec& in, TensorSpec* out) const {

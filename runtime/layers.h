@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "kernels/pool.h"
 #include "runtime/layer.h"
 
@@ -19,6 +20,22 @@ class Relu : public UnaryLayer {
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+};
+
+// An activation function of kernels/activation.h (ReLU6, clip, sigmoid, hard sigmoid, hard swish,
+// SiLU), counting the zeros it writes like Relu.
+class ActivationLayer : public UnaryLayer {
+ public:
+  ActivationLayer(std::string name, const ActivationFunction& f)
+      : UnaryLayer(std::move(name)), f_(f) {}
+  const char* kind() const override { return ActivationName(f_); }
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+
+ private:
+  ActivationFunction f_;
+  const Activation* x_ = nullptr;
 };
 
 // Max pooling over square windows (PyTorch's MaxPool2d, floor mode), optionally with the ReLU

@@ -1,6 +1,7 @@
 #include "runtime/model_builder.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "runtime/batch_norm_layer.h"
 #include "runtime/join_layers.h"
@@ -101,6 +102,17 @@ ModelBuilder& ModelBuilder::BatchNorm(double eps, double momentum, const std::st
 ModelBuilder& ModelBuilder::Relu(const std::string& name) {
   Append(Status::Ok(), std::make_unique<sparsetrain::Relu>(NameFor("relu", name)));
   return *this;
+}
+
+ModelBuilder& ModelBuilder::Activate(const ActivationFunction& f, const std::string& name) {
+  std::string prefix = ActivationName(f);
+  if (std::isdigit(static_cast<unsigned char>(prefix.back()))) prefix += '_';  // "relu6_1"
+  Append(Status::Ok(), std::make_unique<ActivationLayer>(NameFor(prefix.c_str(), name), f));
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::Relu6(const std::string& name) {
+  return Activate(ActivationFunction(), name);
 }
 
 ModelBuilder& ModelBuilder::MaxPool(int64_t window, int64_t stride, int64_t pad,

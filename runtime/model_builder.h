@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "runtime/model.h"
 
 namespace sparsetrain {
@@ -35,6 +36,10 @@ class ModelBuilder {
                        bool bias = true, const std::string& name = "");  // pad -1: kernel / 2
   ModelBuilder& BatchNorm(double eps = 1e-5, double momentum = 0.1, const std::string& name = "");
   ModelBuilder& Relu(const std::string& name = "");
+  // ReLU6, clip, sigmoid, hard sigmoid, hard swish or SiLU (kernels/activation.h); automatic
+  // names "relu6_1", "clip1", "sigmoid1", "hardsigmoid1", "hardswish1", "silu1", ...
+  ModelBuilder& Activate(const ActivationFunction& f, const std::string& name = "");
+  ModelBuilder& Relu6(const std::string& name = "");
   // Max pooling. A ReLU whose output only the pooling reads runs inside it (the pair reports as
   // one layer, "relu+maxpool2d", under the pooling's name).
   ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0,

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "kernels/isa.h"
 #include "runtime/loss.h"
 #include "runtime/verbose.h"
@@ -197,8 +198,12 @@ ModelBuilder BranchingNet() {
   return b;
 }
 
-TEST(ModelTest, BranchesAndSharedTensorsGetTheGradientsOfFiniteDifferences) {
-  auto model = Build(BranchingNet());
+// Trains one SGD step on a random batch and checks every 7th element of every parameter's
+// gradient against central differences of the evaluation loss (the model must have no batch
+// norm or dropout, so that both modes compute one function).
+void ExpectGradientsOfFiniteDifferences(ModelBuilder builder) {
+  auto model = Build(std::move(builder));
+  ASSERT_NE(model, nullptr);
   model->set_policy(KernelPolicy::kDense);
   OptimizerConfig sgd;
   sgd.kind = OptimizerKind::kSgd;
@@ -207,9 +212,11 @@ TEST(ModelTest, BranchesAndSharedTensorsGetTheGradientsOfFiniteDifferences) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t n = 3;
-  std::vector<float> images(size_t(n * 2 * 36));
+  const Dims in = model->input_spec().dims;
+  std::vector<float> images(size_t(n * in.c * in.h * in.w));
   for (float& v : images) v = normal(rng);
-  const std::vector<int32_t> labels = {0, 2, 1};
+  std::vector<int32_t> labels;
+  for (int64_t i = 0; i < n; ++i) labels.push_back(int32_t(i % model->classes()));
   const auto before = State(*model);
   StepResult r;
   ASSERT_TRUE(model->TrainStep(images.data(), labels.data(), n, &r).ok());
@@ -247,6 +254,50 @@ TEST(ModelTest, BranchesAndSharedTensorsGetTheGradientsOfFiniteDifferences) {
     }
   }
   EXPECT_GT(checked, 20);
+}
+
+TEST(ModelTest, BranchesAndSharedTensorsGetTheGradientsOfFiniteDifferences) {
+  ExpectGradientsOfFiniteDifferences(BranchingNet());
+}
+
+TEST(ModelTest, ActivationsGetTheGradientsOfFiniteDifferences) {
+  ActivationFunction clip, sigmoid, hard_sigmoid, hard_swish, silu;
+  clip.lo = -0.5f, clip.hi = 0.5f;
+  sigmoid.kind = ActivationKind::kSigmoid;
+  hard_sigmoid.kind = ActivationKind::kHardSigmoid;
+  hard_swish.kind = ActivationKind::kHardSwish;
+  silu.kind = ActivationKind::kSilu;
+  ModelBuilder b(2, 6, 6);
+  b.Conv2d(4, 3).Relu6().Conv2d(5, 3).Activate(hard_swish).Conv2d(6, 1, 1, 0).Activate(silu);
+  b.Conv2d(4, 3).Activate(sigmoid).Conv2d(4, 3).Activate(hard_sigmoid).Activate(clip);
+  b.Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(std::move(b));
+}
+
+TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
+  ActivationFunction clip;
+  clip.lo = -1.0f, clip.hi = 2.0f;
+  ModelBuilder b(1, 8, 8);
+  b.Conv2d(4, 3).Relu6().Conv2d(4, 3).Activate(clip).Relu6().Flatten().Linear(5);
+  auto model = Build(std::move(b));
+  const Batch batch = MakeBatch(4, 9);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 4, &r).ok());
+  const std::vector<LayerReport> reports = model->Telemetry();
+  EXPECT_EQ(reports[1].name, "relu6_1");
+  EXPECT_EQ(reports[1].kind, "relu6");
+  EXPECT_EQ(reports[3].name, "clip1");
+  EXPECT_EQ(reports[4].name, "relu6_2");
+  // conv2 sees relu6_1's zeros (4 of 16 stored channels are real: at least 75% zeros).
+  EXPECT_GE(reports[2].telemetry.input_zeros, 0.75);
+  ActivationFunction bad;
+  bad.lo = 1.0f, bad.hi = 0.0f;
+  ModelBuilder refused(1, 8, 8);
+  refused.Activate(bad).Flatten().Linear(2);
+  std::unique_ptr<Model> none;
+  const Status s = refused.Build(1, &none);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("clip 'clip1'"), std::string::npos) << s.message();
 }
 
 TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {

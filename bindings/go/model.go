@@ -134,6 +134,46 @@ func (b *Builder) Linear(name string, outFeatures int64) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_linear(h, name, outFeatures, 1) })
 }
 
+// Relu6 adds min(max(x, 0), 6).
+func (b *Builder) Relu6(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_relu6(h, name) })
+}
+
+// Clip adds min(max(x, lo), hi), whose gradient is 1 strictly between the bounds.
+func (b *Builder) Clip(name string, lo, hi float32) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_clip(h, name, lo, hi) })
+}
+
+// Sigmoid adds 1 / (1 + exp(-x)).
+func (b *Builder) Sigmoid(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_sigmoid(h, name) })
+}
+
+// HardSigmoid adds clip(alpha x + beta, 0, 1); PyTorch's is alpha 1/6, beta 1/2.
+func (b *Builder) HardSigmoid(name string, alpha, beta float32) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_hardsigmoid(h, name, alpha, beta) })
+}
+
+// HardSwish adds x * relu6(x + 3) / 6.
+func (b *Builder) HardSwish(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_hardswish(h, name) })
+}
+
+// Silu adds x * sigmoid(x).
+func (b *Builder) Silu(name string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_silu(h, name) })
+}
+
+// From makes the tensor named tensor (a layer's name, or "input") the one the next layer reads.
+func (b *Builder) From(tensor string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_from(h, tensor) })
+}
+
+// Add adds the sum of the tensors named x and y, of one shape ("": the current tensor).
+func (b *Builder) Add(name, x, y string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_add(h, name, x, y) })
+}
+
 // ResidualBegin starts a residual block's body.
 func (b *Builder) ResidualBegin(name string) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_residual_begin(h, name) })

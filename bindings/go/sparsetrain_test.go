@@ -61,6 +61,56 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 	return m
 }
 
+// branchingNet is the second network of bindings/reference/reference_losses.c: a branch, an
+// addition, the other activations.
+func branchingNet(t *testing.T, ctx *Context) *Model {
+	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu6("").
+		Conv2d("", 8, 3, 1, -1, true).HardSwish("").From("relu6_1").Conv2d("", 8, 1, 1, 0, true).
+		Silu("").Add("join", "hardswish1", "silu1").HardSigmoid("", 1.0/6.0, 0.5).Clip("", 0, 0.9).
+		Sigmoid("").MaxPool(2, 2, 0).Flatten().Linear("", 10).Build(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetKernel(KernelDense); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOptimizer(Adam(1e-3)); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestBranchingNetEqualsTheCAPI(t *testing.T) {
+	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference := strings.Fields(string(text))
+	images, labels := slice(t)
+	ctx, err := NewContext(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	m := branchingNet(t, ctx)
+	defer m.Close()
+	for step := 0; step < 5; step++ {
+		r, err := m.TrainStep(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := strconv.ParseFloat(reference[5+step], 64)
+		if r.Loss != want {
+			t.Errorf("step %d: loss %.17g, the C API gave %.17g", step, r.Loss, want)
+		}
+	}
+	var e *Error
+	if _, err := NewBuilder(ctx, 1, 8, 8).Relu().From("nope").Build(1); !errors.As(err, &e) ||
+		e.Status != InvalidArgument || !strings.Contains(e.Message, "'nope'") {
+		t.Errorf("unknown tensor: %v", err)
+	}
+}
+
 func TestVersionAndIsa(t *testing.T) {
 	if Version() != "1.2.0" {
 		t.Errorf("version %q", Version())

@@ -1,7 +1,8 @@
 /* The C API's answer to the bindings' common check: the losses of five training steps of a small
  * CNN on the first 64 Fashion-MNIST training images (seed 7, dense kernels, Adam lr 1e-3), one per
- * line with 17 significant digits. Each binding's test runs the same protocol and must print the
- * same numbers. */
+ * line with 17 significant digits, then five of a network with a branch, an addition and the
+ * other activations. Each binding's test runs the same protocol and must print the same
+ * numbers. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,25 +31,40 @@ int main(int argc, char** argv) {
   st_model* model;
   st_optimizer_config config;
   st_step_result result;
-  int step;
+  int network, step;
   if (pixels == NULL || label_bytes == NULL) return 1;
   IdxBatch(pixels, label_bytes, 0, kBatch, images, labels);
   TRY(st_context_create(2, NULL, &context));
-  TRY(st_model_create(context, 1, 28, 28, &model));
-  TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
-  TRY(st_model_add_relu(model, NULL));
-  TRY(st_model_add_maxpool(model, NULL, 2, 2, 0));
-  TRY(st_model_add_flatten(model, NULL));
-  TRY(st_model_add_linear(model, NULL, 10, 1));
-  TRY(st_model_finish(model, 7));
-  TRY(st_model_set_kernel(model, ST_KERNEL_DENSE));
-  TRY(st_optimizer_config_default(&config));
-  TRY(st_model_set_optimizer(model, &config));
-  for (step = 0; step < 5; ++step) {
-    TRY(st_model_train_step(model, images, kBatch * kPixels, labels, kBatch, &result));
-    printf("%.17g\n", result.loss);
+  for (network = 0; network < 2; ++network) {
+    TRY(st_model_create(context, 1, 28, 28, &model));
+    TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
+    if (network == 0) {
+      TRY(st_model_add_relu(model, NULL));
+    } else {
+      TRY(st_model_add_relu6(model, NULL));
+      TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
+      TRY(st_model_add_hardswish(model, NULL));
+      TRY(st_model_from(model, "relu6_1"));
+      TRY(st_model_add_conv2d(model, NULL, 8, 1, 1, 0, 1));
+      TRY(st_model_add_silu(model, NULL));
+      TRY(st_model_add_add(model, "join", "hardswish1", "silu1"));
+      TRY(st_model_add_hardsigmoid(model, NULL, 1.0f / 6.0f, 0.5f));
+      TRY(st_model_add_clip(model, NULL, 0.0f, 0.9f));
+      TRY(st_model_add_sigmoid(model, NULL));
+    }
+    TRY(st_model_add_maxpool(model, NULL, 2, 2, 0));
+    TRY(st_model_add_flatten(model, NULL));
+    TRY(st_model_add_linear(model, NULL, 10, 1));
+    TRY(st_model_finish(model, 7));
+    TRY(st_model_set_kernel(model, ST_KERNEL_DENSE));
+    TRY(st_optimizer_config_default(&config));
+    TRY(st_model_set_optimizer(model, &config));
+    for (step = 0; step < 5; ++step) {
+      TRY(st_model_train_step(model, images, kBatch * kPixels, labels, kBatch, &result));
+      printf("%.17g\n", result.loss);
+    }
+    TRY(st_model_destroy(model));
   }
-  TRY(st_model_destroy(model));
   TRY(st_context_destroy(context));
   free(pixels);
   free(label_bytes);

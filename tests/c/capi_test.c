@@ -118,6 +118,44 @@ static void TestBranches(void) {
   OK(st_context_destroy(context));
 }
 
+/* Every activation builds, trains and reports its kind. */
+static void TestActivations(void) {
+  static const char* const kKinds[] = {"conv2d",    "relu6",     "clip",    "sigmoid",
+                                       "hardsigmoid", "hardswish", "silu",  "flatten", "linear"};
+  st_context* context = NULL;
+  st_model* model = NULL;
+  float images[kBatch * kSide * kSide];
+  int32_t labels[kBatch];
+  st_step_result r;
+  st_layer_info info;
+  int64_t count = 0, i;
+  OK(st_context_create(2, NULL, &context));
+  OK(st_model_create(context, 1, kSide, kSide, &model));
+  OK(st_model_add_conv2d(model, NULL, 8, 3, 2, -1, 1));
+  OK(st_model_add_relu6(model, NULL));
+  OK(st_model_add_clip(model, NULL, -1.0f, 1.0f));
+  OK(st_model_add_sigmoid(model, NULL));
+  OK(st_model_add_hardsigmoid(model, NULL, 0.2f, 0.5f));
+  OK(st_model_add_hardswish(model, NULL));
+  OK(st_model_add_silu(model, NULL));
+  OK(st_model_add_flatten(model, NULL));
+  OK(st_model_add_linear(model, NULL, kClasses, 1));
+  OK(st_model_finish(model, 3));
+  MakeBatch(5, images, labels);
+  OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
+  CHECK(r.loss > 0.0 && r.loss < 10.0);
+  OK(st_model_layer_count(model, &count));
+  CHECK(count == (int64_t)(sizeof kKinds / sizeof *kKinds));
+  for (i = 0; i < count && i < (int64_t)(sizeof kKinds / sizeof *kKinds); ++i) {
+    OK(st_model_layer_info(model, i, &info));
+    CHECK(strcmp(info.kind, kKinds[i]) == 0);
+  }
+  OK(st_model_layer_info(model, 1, &info));
+  CHECK(strcmp(info.name, "relu6_1") == 0);
+  OK(st_model_destroy(model));
+  OK(st_context_destroy(context));
+}
+
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
   CHECK(strcmp(st_version_string(), "1.2.0") == 0);
@@ -468,6 +506,10 @@ static void TestMisuse(void) {
   EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_conv2d(unfinished, NULL, 4, 3, 1, 1, 1),
                 "st_model_add_conv2d");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_residual_end(unfinished), "st_model_residual_end");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_clip(unfinished, NULL, 1.0f, -1.0f),
+                "st_model_add_clip");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_hardsigmoid(unfinished, NULL, 0.0f, 0.5f),
+                "st_model_add_hardsigmoid");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, "nope"), "'nope'");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, NULL), "st_model_from");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_add(unfinished, NULL, "input", "nope"),
@@ -670,6 +712,7 @@ int main(void) {
   TestThreads();
   TestTraining();
   TestBranches();
+  TestActivations();
   TestConvLayer();
   TestMisuse();
   TestAllocator();

@@ -274,6 +274,24 @@ namespace SparseTrain {
       public Builder Linear(long outFeatures,
                             string name = null) => Add(N.stb_model_add_linear(H, name, outFeatures,
                                                                               1));
+      public Builder Relu6(string name = null) => Add(N.stb_model_add_relu6(H, name));
+      /// <summary>min(max(x, min), max); gradient 1 strictly between the bounds.</summary>
+      public Builder Clip(float min, float max, string name = null) =>
+          Add(N.stb_model_add_clip(H, name, min, max));
+      public Builder Sigmoid(string name = null) => Add(N.stb_model_add_sigmoid(H, name));
+      /// <summary>clip(alpha x + beta, 0, 1); PyTorch's is alpha 1/6, beta 1/2.</summary>
+      public Builder HardSigmoid(float alpha = 1.0f / 6.0f, float beta = 0.5f,
+                                 string name = null) =>
+          Add(N.stb_model_add_hardsigmoid(H, name, alpha, beta));
+      public Builder HardSwish(string name = null) => Add(N.stb_model_add_hardswish(H, name));
+      public Builder Silu(string name = null) => Add(N.stb_model_add_silu(H, name));
+      /// <summary>Makes the tensor named so (a layer's name, or "input") the one the next layer
+      /// reads.</summary>
+      public Builder From(string tensor) => Add(N.stb_model_from(H, tensor));
+      /// <summary>The sum of two named tensors of one shape (null: the current
+      /// tensor).</summary>
+      public Builder Add(string a, string b, string name = null) =>
+          Add(N.stb_model_add_add(H, name, a, b));
       public Builder ResidualBegin(string name = null) => Add(N.stb_model_residual_begin(H, name));
       public Builder ResidualShortcut() => Add(N.stb_model_residual_shortcut(H));
       public Builder ResidualEnd() => Add(N.stb_model_residual_end(H));

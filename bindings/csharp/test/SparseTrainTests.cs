@@ -52,6 +52,52 @@ namespace SparseTrain.Tests {
       return model;
     }
 
+    // The second network of bindings/reference/reference_losses.c: a branch, an addition, the
+    // other activations.
+    static Model BranchingNet(Context context) {
+      var model = new Model.Builder(context, 1, 28, 28)
+                      .Conv2d(8, 3)
+                      .Relu6()
+                      .Conv2d(8, 3)
+                      .HardSwish()
+                      .From("relu6_1")
+                      .Conv2d(8, 1, 1, 0)
+                      .Silu()
+                      .Add("hardswish1", "silu1", "join")
+                      .HardSigmoid()
+                      .Clip(0.0f, 0.9f)
+                      .Sigmoid()
+                      .MaxPool(2, 2)
+                      .Flatten()
+                      .Linear(10)
+                      .Build(7);
+      model.Kernel = Kernel.Dense;
+      model.SetOptimizer(Optimizer.Adam(1e-3));
+      return model;
+    }
+
+    [Test]
+    public void BranchingNetEqualsTheCApi() {
+      var reference =
+          File.ReadAllLines(Environment.GetEnvironmentVariable("SPARSETRAIN_REFERENCE"));
+      var images = Images();
+      var labels = Labels();
+      using (var context = new Context(2)) using (var model = BranchingNet(context)) {
+        for (int step = 0; step < 5; ++step) {
+          var r = model.TrainStep(images, labels);
+          Assert.AreEqual(
+              double.Parse(reference[5 + step], System.Globalization.CultureInfo.InvariantCulture),
+              r.Loss, 0.0, "step " + step);
+        }
+      }
+      using (var context = new Context(1)) {
+        var e = Assert.Throws<SparseTrainException>(
+            () => new Model.Builder(context, 1, 8, 8).Relu().From("nope"));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
+        StringAssert.Contains("'nope'", e.Message);
+      }
+    }
+
     [Test]
     public void VersionAndIsa() {
       Assert.AreEqual("1.2.0", Library.Version);

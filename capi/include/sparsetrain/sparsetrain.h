@@ -227,7 +227,7 @@ typedef struct st_model st_model;
 
 /* A model under construction for inputs of (channels, height, width). Add layers in order, then
  * st_model_finish. `name` arguments may be NULL for automatic names (conv1, bn1, relu1, pool1,
- * avgpool1, flatten1, dropout1, fc1, block1, ...). Shapes are checked as layers are added; a
+ * avgpool1, flatten1, dropout1, fc1, block1, relu6_1, sigmoid1, ...). Shapes are checked as layers are added; a
  * layer that fails is not added and construction can go on. A ReLU whose output only a max
  * pooling reads runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
 ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height,
@@ -238,6 +238,17 @@ ST_API st_status st_model_add_conv2d(st_model* model, const char* name, int64_t 
 ST_API st_status st_model_add_batchnorm(st_model* model, const char* name, double eps,
                                         double momentum);
 ST_API st_status st_model_add_relu(st_model* model, const char* name);
+/* Activations (since 1.2), as PyTorch defines them: ReLU6 and clip(min, max) (gradient 1
+ * strictly between the bounds, as Hardtanh), sigmoid, hard sigmoid clip(alpha x + beta, 0, 1)
+ * (PyTorch's: alpha 1/6, beta 1/2), hard swish, SiLU. ReLU6 and clip count the zeros they write,
+ * as ReLU does, for the next convolution's dense/sparse choice. */
+ST_API st_status st_model_add_relu6(st_model* model, const char* name);
+ST_API st_status st_model_add_clip(st_model* model, const char* name, float min, float max);
+ST_API st_status st_model_add_sigmoid(st_model* model, const char* name);
+ST_API st_status st_model_add_hardsigmoid(st_model* model, const char* name, float alpha,
+                                          float beta);
+ST_API st_status st_model_add_hardswish(st_model* model, const char* name);
+ST_API st_status st_model_add_silu(st_model* model, const char* name);
 ST_API st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window,
                                       int64_t stride, int64_t pad);
 ST_API st_status st_model_add_global_avgpool(st_model* model, const char* name);
@@ -337,8 +348,8 @@ ST_API st_status st_model_steps(const st_model* model, int64_t* steps);
 ST_API st_status st_model_save(const st_model* model, const char* path);
 ST_API st_status st_model_load(st_model* model, const char* path);
 
-/* Per-layer figures of the last step, for layers 0 .. count-1 (residual blocks, then their
- * layers, depth first). */
+/* Per-layer figures of the last step, for layers 0 .. count-1 in the order they run (a residual
+ * block's addition, kind "add" under the block's name, after its branches; since 1.2). */
 typedef struct st_layer_info {
   char name[64];
   char kind[32]; /* "conv2d", "relu", "maxpool2d", "batchnorm2d", "linear", ... */

@@ -111,6 +111,44 @@ public final class Model implements AutoCloseable {
       return add(sparsetrain_native.stb_model_add_linear(h(), name, outFeatures, 1));
     }
 
+    public Builder relu6(String name) {
+      return add(sparsetrain_native.stb_model_add_relu6(h(), name));
+    }
+
+    /** min(max(x, min), max); gradient 1 strictly between the bounds. */
+    public Builder clip(String name, float min, float max) {
+      return add(sparsetrain_native.stb_model_add_clip(h(), name, min, max));
+    }
+
+    public Builder sigmoid(String name) {
+      return add(sparsetrain_native.stb_model_add_sigmoid(h(), name));
+    }
+
+    /** clip(alpha x + beta, 0, 1); PyTorch's hard sigmoid is alpha 1/6, beta 1/2. */
+    public Builder hardSigmoid(String name, float alpha, float beta) {
+      return add(sparsetrain_native.stb_model_add_hardsigmoid(h(), name, alpha, beta));
+    }
+
+    public Builder hardSwish(String name) {
+      return add(sparsetrain_native.stb_model_add_hardswish(h(), name));
+    }
+
+    public Builder silu(String name) {
+      return add(sparsetrain_native.stb_model_add_silu(h(), name));
+    }
+
+    /**
+     * Makes the tensor named `tensor` (a layer's name, or "input") the one the next layer reads.
+     */
+    public Builder from(String tensor) {
+      return add(sparsetrain_native.stb_model_from(h(), tensor));
+    }
+
+    /** The sum of two named tensors of one shape (null: the current tensor). */
+    public Builder add(String name, String a, String b) {
+      return add(sparsetrain_native.stb_model_add_add(h(), name, a, b));
+    }
+
     public Builder residualBegin(String name) {
       return add(sparsetrain_native.stb_model_residual_begin(h(), name));
     }

@@ -59,6 +59,50 @@ class SparseTrainTest {
     return model;
   }
 
+  /** The second network of bindings/reference/reference_losses.c: a branch, an addition, the
+   * other activations. */
+  static Model branchingNet(Context context) {
+    Model model = Model.builder(context, 1, 28, 28)
+                      .conv2d(8, 3)
+                      .relu6(null)
+                      .conv2d(8, 3)
+                      .hardSwish(null)
+                      .from("relu6_1")
+                      .conv2d(null, 8, 1, 1, 0, true)
+                      .silu(null)
+                      .add("join", "hardswish1", "silu1")
+                      .hardSigmoid(null, 1.0f / 6.0f, 0.5f)
+                      .clip(null, 0.0f, 0.9f)
+                      .sigmoid(null)
+                      .maxPool(2, 2, 0)
+                      .flatten()
+                      .linear(null, 10)
+                      .build(7);
+    model.setKernel(SparseTrain.Kernel.DENSE);
+    model.setOptimizer(Optimizer.adam(1e-3));
+    return model;
+  }
+
+  @Test
+  void branchingNetEqualsTheCApi() throws IOException {
+    List<String> reference =
+        Files.readAllLines(Paths.get(System.getProperty("sparsetrain.reference")));
+    float[] images = images();
+    int[] labels = labels();
+    try (Context context = new Context(2); Model model = branchingNet(context)) {
+      for (int step = 0; step < 5; ++step) {
+        Model.StepResult r = model.trainStep(images, labels);
+        assertEquals(Double.parseDouble(reference.get(5 + step)), r.loss, 0.0, "step " + step);
+      }
+    }
+    try (Context context = new Context(1)) {
+      SparseTrainException e = assertThrows(SparseTrainException.class,
+          () -> Model.builder(context, 1, 8, 8).relu().from("nope"));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
+    }
+  }
+
   @Test
   void versionAndIsa() {
     assertEquals("1.2.0", SparseTrain.version());
