@@ -78,6 +78,13 @@ st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_cha
   });
 }
 
+st_status st_model_add_depthwise_conv2d(st_model* model, const char* name, int64_t kernel,
+                                        int64_t stride, int64_t pad, int32_t bias) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) {
+    b.DepthwiseConv2d(kernel, stride, pad, bias != 0, NameOf(name));
+  });
+}
+
 st_status st_model_add_batchnorm(st_model* model, const char* name, double eps, double momentum) {
   return AddLayer(__func__, model, name,
                   [&](st::ModelBuilder& b) { b.BatchNorm(eps, momentum, NameOf(name)); });

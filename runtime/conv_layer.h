@@ -1,5 +1,6 @@
 // Conv2d: a 2-D convolution layer with optional bias (square kernel, equal strides and padding);
-// the passes run through ConvOp, which picks the dense or the sparse kernel per call.
+// the passes run through ConvOp, which picks the dense or the sparse kernel per call. And its
+// depthwise sibling, DepthwiseConv2d.
 #ifndef SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 #define SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 
@@ -36,6 +37,32 @@ class Conv2d : public UnaryLayer {
   Conv2d(std::string name, std::unique_ptr<ConvOp> op)
       : UnaryLayer(std::move(name)), op_(std::move(op)) {}
   std::unique_ptr<ConvOp> op_;
+  const Activation* x_ = nullptr;
+};
+
+// A depthwise convolution (groups = input channels = output channels, as in MobileNet), with
+// optional bias, on the dense kernels of kernels/conv_depthwise.h. Its weight is PyTorch's
+// (C, 1, R, S).
+class DepthwiseConv2d : public UnaryLayer {
+ public:
+  static Status Create(std::string name, int64_t channels, const Conv2dOptions& options,
+                       const Allocator& allocator, std::unique_ptr<Layer>* out);
+
+  const char* kind() const override { return "depthwise_conv2d"; }
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  std::vector<Parameter*> Parameters() override;
+  // He (Kaiming) normal weights over the fan-in R * S, zero bias.
+  void Initialize(Random* random) override;
+
+ private:
+  DepthwiseConv2d(std::string name, const ConvShape& geometry, bool bias)
+      : UnaryLayer(std::move(name)), geometry_(geometry), has_bias_(bias) {}
+  ConvShape ShapeFor(const Dims& input) const;
+  ConvShape geometry_;  // n, h and w come with each input
+  bool has_bias_;
+  Parameter weight_, bias_;
   const Activation* x_ = nullptr;
 };
 

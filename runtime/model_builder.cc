@@ -91,6 +91,21 @@ ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t
   return *this;
 }
 
+ModelBuilder& ModelBuilder::DepthwiseConv2d(int64_t kernel, int64_t stride, int64_t pad, bool bias,
+                                            const std::string& name) {
+  Conv2dOptions options;
+  options.out_channels = current().dims.c;
+  options.kernel = kernel;
+  options.stride = stride;
+  options.pad = pad < 0 ? kernel / 2 : pad;
+  options.bias = bias;
+  std::unique_ptr<Layer> layer;
+  Status status = sparsetrain::DepthwiseConv2d::Create(NameFor("conv", name), current().dims.c,
+                                                       options, allocator_, &layer);
+  Append(std::move(status), std::move(layer));
+  return *this;
+}
+
 ModelBuilder& ModelBuilder::BatchNorm(double eps, double momentum, const std::string& name) {
   std::unique_ptr<Layer> layer;
   Status status =

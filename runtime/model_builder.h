@@ -34,6 +34,9 @@ class ModelBuilder {
   // (shapes that do not fit, bad arguments) are kept and returned by Build.
   ModelBuilder& Conv2d(int64_t out_channels, int64_t kernel, int64_t stride = 1, int64_t pad = -1,
                        bool bias = true, const std::string& name = "");  // pad -1: kernel / 2
+  // Depthwise: each channel convolved with its own filter (groups = channels, MobileNet's).
+  ModelBuilder& DepthwiseConv2d(int64_t kernel, int64_t stride = 1, int64_t pad = -1,
+                                bool bias = true, const std::string& name = "");
   ModelBuilder& BatchNorm(double eps = 1e-5, double momentum = 0.1, const std::string& name = "");
   ModelBuilder& Relu(const std::string& name = "");
   // ReLU6, clip, sigmoid, hard sigmoid, hard swish or SiLU (kernels/activation.h); automatic

@@ -274,6 +274,16 @@ TEST(ModelTest, ActivationsGetTheGradientsOfFiniteDifferences) {
   ExpectGradientsOfFiniteDifferences(std::move(b));
 }
 
+TEST(ModelTest, DepthwiseConvolutionsGetTheGradientsOfFiniteDifferences) {
+  // Smooth activations between them: a kink near a finite-difference step would blur the check.
+  ActivationFunction silu;
+  silu.kind = ActivationKind::kSilu;
+  ModelBuilder b(3, 9, 9);
+  b.Conv2d(20, 1, 1, 0).Activate(silu).DepthwiseConv2d(3, 2).Activate(silu);
+  b.DepthwiseConv2d(5, 1, 2, false).Conv2d(4, 1, 1, 0).Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(std::move(b));
+}
+
 TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
   ActivationFunction clip;
   clip.lo = -1.0f, clip.hi = 2.0f;

@@ -99,6 +99,14 @@ func (b *Builder) Conv2d(name string, outChannels, kernel, stride, pad int64, bi
 	})
 }
 
+// DepthwiseConv2d adds a convolution of each channel with its own filter (groups = channels;
+// padding kernel/2 when pad is -1).
+func (b *Builder) DepthwiseConv2d(name string, kernel, stride, pad int64, bias bool) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_depthwise_conv2d(h, name, kernel, stride, pad, flag(bias))
+	})
+}
+
 // BatchNorm adds 2-D batch normalisation.
 func (b *Builder) BatchNorm(name string) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_batchnorm(h, name) })

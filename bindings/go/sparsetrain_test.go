@@ -65,7 +65,8 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 // addition, the other activations.
 func branchingNet(t *testing.T, ctx *Context) *Model {
 	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu6("").
-		Conv2d("", 8, 3, 1, -1, true).HardSwish("").From("relu6_1").Conv2d("", 8, 1, 1, 0, true).
+		Conv2d("", 8, 3, 1, -1, true).HardSwish("").From("relu6_1").DepthwiseConv2d("", 3, 1, -1, true).
+		Conv2d("", 8, 1, 1, 0, true).
 		Silu("").Add("join", "hardswish1", "silu1").HardSigmoid("", 1.0/6.0, 0.5).Clip("", 0, 0.9).
 		Sigmoid("").MaxPool(2, 2, 0).Flatten().Linear("", 10).Build(7)
 	if err != nil {

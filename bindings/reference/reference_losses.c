@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
       TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
       TRY(st_model_add_hardswish(model, NULL));
       TRY(st_model_from(model, "relu6_1"));
+      TRY(st_model_add_depthwise_conv2d(model, NULL, 3, 1, -1, 1));
       TRY(st_model_add_conv2d(model, NULL, 8, 1, 1, 0, 1));
       TRY(st_model_add_silu(model, NULL));
       TRY(st_model_add_add(model, "join", "hardswish1", "silu1"));

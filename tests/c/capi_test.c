@@ -118,10 +118,12 @@ static void TestBranches(void) {
   OK(st_context_destroy(context));
 }
 
-/* Every activation builds, trains and reports its kind. */
+/* Every activation and the depthwise convolution build, train and report their kinds. */
 static void TestActivations(void) {
-  static const char* const kKinds[] = {"conv2d",    "relu6",     "clip",    "sigmoid",
-                                       "hardsigmoid", "hardswish", "silu",  "flatten", "linear"};
+  static const char* const kKinds[] = {"conv2d",      "relu6",     "depthwise_conv2d",
+                                       "clip",        "sigmoid",   "hardsigmoid",
+                                       "hardswish",   "silu",      "flatten",
+                                       "linear"};
   st_context* context = NULL;
   st_model* model = NULL;
   float images[kBatch * kSide * kSide];
@@ -133,6 +135,7 @@ static void TestActivations(void) {
   OK(st_model_create(context, 1, kSide, kSide, &model));
   OK(st_model_add_conv2d(model, NULL, 8, 3, 2, -1, 1));
   OK(st_model_add_relu6(model, NULL));
+  OK(st_model_add_depthwise_conv2d(model, NULL, 3, 2, -1, 1));
   OK(st_model_add_clip(model, NULL, -1.0f, 1.0f));
   OK(st_model_add_sigmoid(model, NULL));
   OK(st_model_add_hardsigmoid(model, NULL, 0.2f, 0.5f));
@@ -510,6 +513,8 @@ static void TestMisuse(void) {
                 "st_model_add_clip");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_hardsigmoid(unfinished, NULL, 0.0f, 0.5f),
                 "st_model_add_hardsigmoid");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_depthwise_conv2d(unfinished, NULL, 3, 0, 1, 1),
+                "st_model_add_depthwise_conv2d");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, "nope"), "'nope'");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, NULL), "st_model_from");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_add(unfinished, NULL, "input", "nope"),

@@ -260,6 +260,10 @@ namespace SparseTrain {
       public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1,
                             bool bias = true, string name = null) =>
           Add(N.stb_model_add_conv2d(H, name, outChannels, kernel, stride, pad, bias? 1: 0));
+      /// <summary>Each channel convolved with its own filter (groups = channels).</summary>
+      public Builder DepthwiseConv2d(long kernel, long stride = 1, long pad = -1, bool bias = true,
+                                     string name = null) =>
+          Add(N.stb_model_add_depthwise_conv2d(H, name, kernel, stride, pad, bias? 1: 0));
       public Builder BatchNorm(string name = null) => Add(N.stb_model_add_batchnorm(H, name));
       public Builder Relu(string name = null) => Add(N.stb_model_add_relu(H, name));
       public Builder MaxPool(long window, long stride, long pad = 0,

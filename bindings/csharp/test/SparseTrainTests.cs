@@ -61,6 +61,7 @@ namespace SparseTrain.Tests {
                       .Conv2d(8, 3)
                       .HardSwish()
                       .From("relu6_1")
+                      .DepthwiseConv2d(3)
                       .Conv2d(8, 1, 1, 0)
                       .Silu()
                       .Add("hardswish1", "silu1", "join")

@@ -235,6 +235,11 @@ ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t 
 /* pad < 0: kernel / 2. */
 ST_API st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels,
                                      int64_t kernel, int64_t stride, int64_t pad, int32_t bias);
+/* Depthwise convolution (since 1.2): each channel convolved with its own kernel x kernel filter
+ * (groups = channels, as in MobileNet); as many output channels as input channels; weight
+ * (C, 1, kernel, kernel) as in PyTorch. pad < 0: kernel / 2. */
+ST_API st_status st_model_add_depthwise_conv2d(st_model* model, const char* name, int64_t kernel,
+                                               int64_t stride, int64_t pad, int32_t bias);
 ST_API st_status st_model_add_batchnorm(st_model* model, const char* name, double eps,
                                         double momentum);
 ST_API st_status st_model_add_relu(st_model* model, const char* name);

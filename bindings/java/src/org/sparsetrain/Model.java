@@ -83,6 +83,12 @@ public final class Model implements AutoCloseable {
       return conv2d(null, outChannels, kernel, 1, -1, true);
     }
 
+    /** Each channel convolved with its own filter (groups = channels); pad -1: kernel / 2. */
+    public Builder depthwiseConv2d(String name, long kernel, long stride, long pad, boolean bias) {
+      return add(sparsetrain_native.stb_model_add_depthwise_conv2d(
+          h(), name, kernel, stride, pad, bias ? 1 : 0));
+    }
+
     public Builder batchNorm(String name) {
       return add(sparsetrain_native.stb_model_add_batchnorm(h(), name));
     }

@@ -68,6 +68,7 @@ class SparseTrainTest {
                       .conv2d(8, 3)
                       .hardSwish(null)
                       .from("relu6_1")
+                      .depthwiseConv2d(null, 3, 1, -1, true)
                       .conv2d(null, 8, 1, 1, 0, true)
                       .silu(null)
                       .add("join", "hardswish1", "silu1")
