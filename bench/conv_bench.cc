@@ -43,6 +43,7 @@
 #include "bench/timing.h"
 #include "kernels/aligned.h"
 #include "kernels/conv_choice.h"
+#include "kernels/conv_depthwise.h"
 #include "kernels/conv_family.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
@@ -68,7 +69,8 @@ struct Options {
 constexpr const char* kUsage =
     "usage: conv_bench --layers FILE.csv | --problem DESCRIPTOR\n"
     "                  [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
-    "                  [--isa auto|avx512|avx2|sse4|scalar] [--kernel dense|sparse|auto]\n"
+    "                  [--isa auto|avx512|avx2|sse4|scalar]\n"
+    "                  [--kernel dense|sparse|auto|depthwise]\n"
     "                  [--sparsity F] [--iters N] [--csv OUT.csv]\n";
 
 Status ParseOptions(int argc, char** argv, Options* o) {
@@ -96,8 +98,8 @@ Status ParseOptions(int argc, char** argv, Options* o) {
       Status status = ParseIsa(value, &o->isa);
       if (!status.ok()) return status;
     } else if (flag == "--kernel") {
-      if (value != "dense" && value != "sparse" && value != "auto") {
-        return InvalidArgument("--kernel must be dense, sparse or auto");
+      if (value != "dense" && value != "sparse" && value != "auto" && value != "depthwise") {
+        return InvalidArgument("--kernel must be dense, sparse, auto or depthwise");
       }
       o->kernel = value;
     } else if (flag == "--sparsity") {
@@ -114,6 +116,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
   }
   if (o->layers.empty() == o->problem.empty()) {
     return InvalidArgument("give one of --layers and --problem");
+  }
+  if (o->kernel == "depthwise" && o->sparsity >= 0) {
+    return InvalidArgument("--kernel depthwise is dense: no --sparsity");
   }
   return Status::Ok();
 }
@@ -214,13 +219,24 @@ int Run(const Options& o) {
     const AlignedFloats dy_nchw = RandomTensor(s.output().count(), dys, rng);
     const AlignedFloats x = Blocked(x_nchw, s.input(), Layout::kNChw16c);
     const AlignedFloats dy = Blocked(dy_nchw, s.output(), Layout::kNChw16c);
-    const AlignedFloats w_kcrs = RandomTensor(s.weights().count(), 0.0, rng);
-    const AlignedFloats w = Blocked(w_kcrs, s.weights(), Layout::kOIhw16i16o);
-    const AlignedFloats bias = RandomTensor(s.k, 0.0, rng);
+    // Depthwise: every layer convolves each channel alone (groups = C = K); its weights are
+    // (C, 1, R, S), held as the blocked activation (1, C, R, S).
+    const bool depthwise = o.kernel == "depthwise";
+    if (depthwise && s.k != s.c) {
+      std::fprintf(stderr, "error: %s is not depthwise (K != C)\n", layer.name.c_str());
+      return 1;
+    }
+    const Dims depthwise_weights{1, s.c, s.r, s.s};
+    const AlignedFloats w_kcrs =
+        RandomTensor(depthwise ? depthwise_weights.count() : s.weights().count(), 0.0, rng);
+    const AlignedFloats w = depthwise ? Blocked(w_kcrs, depthwise_weights, Layout::kNChw16c)
+                                      : Blocked(w_kcrs, s.weights(), Layout::kOIhw16i16o);
+    const AlignedFloats bias = RandomTensor(PaddedChannels(s.k), 0.0, rng);  // whole blocks
     AlignedFloats y(StorageFloats(s.output(), Layout::kNChw16c));
     AlignedFloats dx(StorageFloats(s.input(), Layout::kNChw16c));
-    AlignedFloats w_t(w.size()), dw(w.size()), dbias(s.k);
-    OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(), dy_nchw.data());
+    AlignedFloats w_t(w.size()), dw(w.size()), dbias(size_t(PaddedChannels(s.k)));
+    OneDnnConv onednn(s, onednn_block, x_nchw.data(), w_kcrs.data(), bias.data(), dy_nchw.data(),
+                      depthwise ? s.c : 1);
     if (onednn_implementations.insert(onednn.Implementations()).second) {
       std::printf("oneDNN: %s\n", onednn.Implementations().c_str());
     }
@@ -235,6 +251,16 @@ int Run(const Options& o) {
       AlignedFloats scratch(size_t(EitherFamilyWorkspaceFloats(which, s, ThreadCount(pool))));
       const Workspace ws{scratch.data(), int64_t(scratch.size())};
       auto run = [&](ConvKernel kernel) {
+        if (depthwise) {
+          if (which == Pass::kForward) {
+            (void)DepthwiseForward(s, x.data(), w.data(), bias.data(), y.data(), pool);
+          } else if (which == Pass::kBackwardData) {
+            (void)DepthwiseBackwardData(s, dy.data(), w.data(), dx.data(), pool);
+          } else {
+            (void)DepthwiseBackwardWeights(s, x.data(), dy.data(), dw.data(), dbias.data(), pool);
+          }
+          return;
+        }
         const ConvFamily& family = ConvFamilyOf(kernel);
         if (which == Pass::kForward) {
           (void)family.forward(s, x.data(), w.data(), bias.data(), y.data(), ws, pool);
@@ -270,7 +296,7 @@ int Run(const Options& o) {
       if (which == Pass::kBackwardData) theirs = [&] { onednn.BackwardData(); };
       Row row;
       row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
-      row.pass = pass, row.kernel = ConvRunName(kernel, which, walk);
+      row.pass = pass, row.kernel = depthwise ? "depthwise" : ConvRunName(kernel, which, walk);
       row.x_sparsity = xs, row.dy_sparsity = dys;
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
       // pthreadpool's workers spin for a long while after a job: send them to sleep now.

@@ -47,13 +47,17 @@ memory Reordered(const memory& user, const memory::desc& md, dnnl::engine& engin
 }  // namespace
 
 OneDnnConv::OneDnnConv(const ConvShape& s, int channel_block, const float* x_nchw,
-                       const float* weights_kcrs, const float* bias, const float* dy_nchw)
+                       const float* weights_kcrs, const float* bias, const float* dy_nchw,
+                       int64_t groups)
     : state_(new State) {
   State& st = *state_;
   const tag blocked = channel_block == 8 ? tag::nChw8c : tag::nChw16c;
   const memory::desc src_md(Dims4(s.input()), dt::f32, blocked);
   const memory::desc dst_md(Dims4(s.output()), dt::f32, blocked);
-  const memory::desc any_weights_md(Dims4(s.weights()), dt::f32, tag::any);
+  const memory::dims weight_dims =
+      groups == 1 ? Dims4(s.weights())
+                  : memory::dims{groups, s.k / groups, s.c / groups, s.r, s.s};
+  const memory::desc any_weights_md(weight_dims, dt::f32, tag::any);
   const memory::desc bias_md({s.k}, dt::f32, tag::x);
   const memory::dims strides = {s.stride_h, s.stride_w};
   const memory::dims pad_l = {s.pad_h, s.pad_w};
@@ -80,7 +84,8 @@ OneDnnConv::OneDnnConv(const ConvShape& s, int channel_block, const float* x_nch
   st.bwd_weights = dnnl::convolution_backward_weights(st.bwd_weights_pd);
 
   const memory user_weights =
-      FilledMemory(memory::desc(Dims4(s.weights()), dt::f32, tag::oihw), st.engine, weights_kcrs);
+      FilledMemory(memory::desc(weight_dims, dt::f32, groups == 1 ? tag::oihw : tag::goihw),
+                   st.engine, weights_kcrs);
   const memory user_src =
       FilledMemory(memory::desc(Dims4(s.input()), dt::f32, tag::nchw), st.engine, x_nchw);
   const memory user_diff_dst =

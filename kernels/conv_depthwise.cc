@@ -34,79 +34,200 @@ namespace sparsetrain {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// One channel block's correlation: out[o] = bias + sum over taps (a, b) of
+// in[o * stride - pad + (a, b)] * w[row_first + a * row_step][col_first + b * col_step], for
+// outputs placed out_row_pitch and out_pixel_pitch floats apart. Forward is the plain case;
+// backward by input is a correlation of dy with the flipped filter (stride 1), or with one
+// residue class of its taps per phase of dx (larger strides). Pixels hold 16 floats; the lanes
+// of a block are processed Lanes(d) at a time. Outputs whose taps all lie inside the row run
+// four at a time, each weight load serving four FMAs.
+struct Plane {
+  const float* in;
+  int64_t in_h, in_w;
+  float* out;
+  int64_t out_h, out_w, out_row_pitch, out_pixel_pitch;
+  int64_t stride_h, stride_w, pad_h, pad_w;
+  int64_t taps_r, taps_s;
+  const float* w;  // one channel block of the filter, (R, S, 16)
+  int64_t w_cols, row_first, row_step, col_first, col_step;
+  const float* bias;  // 16 floats, or null
+};
+
+template <class D>
+HWY_INLINE void CorrelatePlane(D d, const Plane& pl) {
+  const int64_t lanes = int64_t(hn::Lanes(d));
+  const auto tap = [&](int64_t a, int64_t b) {
+    return pl.w + ((pl.row_first + a * pl.row_step) * pl.w_cols + pl.col_first + b * pl.col_step) *
+                      kChannelBlock;
+  };
+  // Output columns whose every tap lies inside the row: [first_inside, end_inside).
+  const int64_t first_inside =
+      std::min(pl.out_w, std::max<int64_t>(0, (pl.pad_w + pl.stride_w - 1) / pl.stride_w));
+  const int64_t last = pl.in_w + pl.pad_w - pl.taps_s;  // the largest o * stride that fits
+  const int64_t end_inside =
+      std::max(first_inside, std::min(pl.out_w, last < 0 ? 0 : last / pl.stride_w + 1));
+  const int64_t col_step = pl.stride_w * kChannelBlock;
+  for (int64_t oh = 0; oh < pl.out_h; ++oh) {
+    const TapRange rows = TapsInside(oh, pl.stride_h, pl.pad_h, pl.taps_r, pl.in_h);
+    const int64_t ih0 = oh * pl.stride_h - pl.pad_h;
+    float* out_row = pl.out + oh * pl.out_row_pitch;
+    for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
+      const auto start = pl.bias != nullptr ? hn::LoadU(d, pl.bias + lane) : hn::Zero(d);
+      // One output with its own tap range, for the columns near the edges.
+      const auto single = [&](int64_t ow) HWY_ATTR {
+        const TapRange cols = TapsInside(ow, pl.stride_w, pl.pad_w, pl.taps_s, pl.in_w);
+        const int64_t iw0 = ow * pl.stride_w - pl.pad_w;
+        auto acc = start;
+        for (int64_t a = rows.first; a < rows.end; ++a) {
+          const float* x = pl.in + ((ih0 + a) * pl.in_w + iw0) * kChannelBlock + lane;
+          for (int64_t b = cols.first; b < cols.end; ++b) {
+            acc = hn::MulAdd(hn::LoadU(d, x + b * kChannelBlock), hn::LoadU(d, tap(a, b) + lane),
+                             acc);
+          }
+        }
+        hn::StoreU(acc, d, out_row + ow * pl.out_pixel_pitch + lane);
+      };
+      int64_t ow = 0;
+      for (; ow < first_inside; ++ow) single(ow);
+      for (; ow + 4 <= end_inside; ow += 4) {
+        auto acc0 = start, acc1 = start, acc2 = start, acc3 = start;
+        const int64_t iw0 = ow * pl.stride_w - pl.pad_w;
+        for (int64_t a = rows.first; a < rows.end; ++a) {
+          const float* x = pl.in + ((ih0 + a) * pl.in_w + iw0) * kChannelBlock + lane;
+          for (int64_t b = 0; b < pl.taps_s; ++b) {
+            const auto wv = hn::LoadU(d, tap(a, b) + lane);
+            const float* xt = x + b * kChannelBlock;
+            acc0 = hn::MulAdd(hn::LoadU(d, xt), wv, acc0);
+            acc1 = hn::MulAdd(hn::LoadU(d, xt + col_step), wv, acc1);
+            acc2 = hn::MulAdd(hn::LoadU(d, xt + 2 * col_step), wv, acc2);
+            acc3 = hn::MulAdd(hn::LoadU(d, xt + 3 * col_step), wv, acc3);
+          }
+        }
+        float* o = out_row + ow * pl.out_pixel_pitch + lane;
+        hn::StoreU(acc0, d, o);
+        hn::StoreU(acc1, d, o + pl.out_pixel_pitch);
+        hn::StoreU(acc2, d, o + 2 * pl.out_pixel_pitch);
+        hn::StoreU(acc3, d, o + 3 * pl.out_pixel_pitch);
+      }
+      for (; ow < pl.out_w; ++ow) single(ow);
+    }
+  }
+}
+
 // Each (image, channel block) is independent: its plane of pixels, 16 floats per pixel.
 void DepthwiseForwardImpl(const ConvShape& s, const float* x, const float* w, const float* bias,
                           float* y, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
   ParallelFor(pool, size_t(s.n * blocks), [&](size_t item) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    const int64_t lanes = int64_t(hn::Lanes(d)), cb = int64_t(item) % blocks;
-    const float* xb = x + int64_t(item) * s.h * s.w * kChannelBlock;
-    const float* wb = w + cb * s.r * s.s * kChannelBlock;
-    float* yb = y + int64_t(item) * p * q * kChannelBlock;
-    for (int64_t oh = 0; oh < p; ++oh) {
-      const TapRange rows = TapsInside(oh, s.stride_h, s.pad_h, s.r, s.h);
-      for (int64_t ow = 0; ow < q; ++ow) {
-        const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
-        const int64_t ih0 = oh * s.stride_h - s.pad_h, iw0 = ow * s.stride_w - s.pad_w;
-        for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
-          auto acc = bias != nullptr ? hn::LoadU(d, bias + cb * kChannelBlock + lane) : hn::Zero(d);
-          for (int64_t r = rows.first; r < rows.end; ++r) {
-            const float* xr = xb + ((ih0 + r) * s.w + iw0) * kChannelBlock + lane;
-            const float* wr = wb + r * s.s * kChannelBlock + lane;
-            for (int64_t t = cols.first; t < cols.end; ++t) {
-              acc = hn::MulAdd(hn::LoadU(d, xr + t * kChannelBlock),
-                               hn::LoadU(d, wr + t * kChannelBlock), acc);
-            }
-          }
-          hn::StoreU(acc, d, yb + (oh * q + ow) * kChannelBlock + lane);
-        }
-      }
-    }
+    const int64_t cb = int64_t(item) % blocks;
+    const Plane plane = {x + int64_t(item) * s.h * s.w * kChannelBlock,
+                         s.h,
+                         s.w,
+                         y + int64_t(item) * p * q * kChannelBlock,
+                         p,
+                         q,
+                         q * kChannelBlock,
+                         kChannelBlock,
+                         s.stride_h,
+                         s.stride_w,
+                         s.pad_h,
+                         s.pad_w,
+                         s.r,
+                         s.s,
+                         w + cb * s.r * s.s * kChannelBlock,
+                         s.s,
+                         0,
+                         1,
+                         0,
+                         1,
+                         bias != nullptr ? bias + cb * kChannelBlock : nullptr};
+    CorrelatePlane(hn::ScalableTag<float>(), plane);
   });
 }
 
-// dx[ih][iw] gathers dy[oh][ow] * w[r][s] over the taps with ih = oh * stride - pad + r (and
-// the same for columns).
+// dx[ih][iw] gathers dy[oh][ow] * w[r][t] over the taps with ih = oh * stride - pad + r (and
+// the same for columns). The rows ih = phase + stride * i of one phase are reached by the taps
+// r = r0, r0 + stride, ... (r0 = (phase + pad) mod stride) from dy rows i + base - m, m = 0, 1,
+// ...: a stride-1 correlation of dy with those taps in reverse order. At stride 1 there is one
+// phase, the whole flipped filter.
 void DepthwiseBackwardDataImpl(const ConvShape& s, const float* dy, const float* w, float* dx,
                                pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
   ParallelFor(pool, size_t(s.n * blocks), [&](size_t item) HWY_ATTR {
-    const hn::ScalableTag<float> d;
-    const int64_t lanes = int64_t(hn::Lanes(d)), cb = int64_t(item) % blocks;
-    const float* dyb = dy + int64_t(item) * p * q * kChannelBlock;
-    const float* wb = w + cb * s.r * s.s * kChannelBlock;
+    const int64_t cb = int64_t(item) % blocks;
     float* dxb = dx + int64_t(item) * s.h * s.w * kChannelBlock;
-    for (int64_t ih = 0; ih < s.h; ++ih) {
-      for (int64_t iw = 0; iw < s.w; ++iw) {
-        for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
-          auto acc = hn::Zero(d);
-          // Taps r with (ih + pad - r) a multiple of the stride, landing on an output row.
-          for (int64_t r = (ih + s.pad_h) % s.stride_h; r < s.r; r += s.stride_h) {
-            const int64_t oh = (ih + s.pad_h - r) / s.stride_h;
-            if (ih + s.pad_h - r < 0 || oh >= p) continue;
-            for (int64_t t = (iw + s.pad_w) % s.stride_w; t < s.s; t += s.stride_w) {
-              const int64_t ow = (iw + s.pad_w - t) / s.stride_w;
-              if (iw + s.pad_w - t < 0 || ow >= q) continue;
-              acc = hn::MulAdd(hn::LoadU(d, dyb + (oh * q + ow) * kChannelBlock + lane),
-                               hn::LoadU(d, wb + (r * s.s + t) * kChannelBlock + lane), acc);
+    for (int64_t ph = 0; ph < s.stride_h; ++ph) {
+      const int64_t r0 = (ph + s.pad_h) % s.stride_h, rows = (s.r - r0 + s.stride_h - 1) / s.stride_h;
+      const int64_t base_h = (ph + s.pad_h - r0) / s.stride_h;
+      const int64_t out_h = (s.h - ph + s.stride_h - 1) / s.stride_h;
+      for (int64_t pw = 0; pw < s.stride_w; ++pw) {
+        const int64_t t0 = (pw + s.pad_w) % s.stride_w, cols = (s.s - t0 + s.stride_w - 1) / s.stride_w;
+        const int64_t base_w = (pw + s.pad_w - t0) / s.stride_w;
+        const int64_t out_w = (s.w - pw + s.stride_w - 1) / s.stride_w;
+        float* out = dxb + (ph * s.w + pw) * kChannelBlock;
+        if (rows == 0 || cols == 0) {  // no tap reaches this phase: its gradient is zero
+          for (int64_t i = 0; i < out_h; ++i) {
+            for (int64_t j = 0; j < out_w; ++j) {
+              float* pixel = out + (i * s.stride_h * s.w + j * s.stride_w) * kChannelBlock;
+              std::fill(pixel, pixel + kChannelBlock, 0.0f);
             }
           }
-          hn::StoreU(acc, d, dxb + (ih * s.w + iw) * kChannelBlock + lane);
+          continue;
         }
+        const Plane plane = {dy + int64_t(item) * p * q * kChannelBlock,
+                             p,
+                             q,
+                             out,
+                             out_h,
+                             out_w,
+                             s.stride_h * s.w * kChannelBlock,
+                             s.stride_w * kChannelBlock,
+                             1,
+                             1,
+                             rows - 1 - base_h,
+                             cols - 1 - base_w,
+                             rows,
+                             cols,
+                             w + cb * s.r * s.s * kChannelBlock,
+                             s.s,
+                             r0 + (rows - 1) * s.stride_h,
+                             -s.stride_h,
+                             t0 + (cols - 1) * s.stride_w,
+                             -s.stride_w,
+                             nullptr};
+        CorrelatePlane(hn::ScalableTag<float>(), plane);
       }
     }
   });
 }
 
-// Per channel block: every tap's gradient summed over images and output pixels, in a small
-// per-block accumulator of R * S * 16 floats that stays in L1.
+// One 3x3 filter row's sums c0, c1, c2 += g times the x pixels of the taps inside `cols`, the
+// row's x pixels starting at xr (tap 0's column).
+template <class D, class V>
+HWY_INLINE void AddTapRow(D d, const float* xr, TapRange cols, V g, V& c0, V& c1, V& c2) {
+  if (cols.first <= 0 && 0 < cols.end) c0 = hn::MulAdd(g, hn::LoadU(d, xr), c0);
+  if (cols.first <= 1 && 1 < cols.end) c1 = hn::MulAdd(g, hn::LoadU(d, xr + kChannelBlock), c1);
+  if (cols.first <= 2 && 2 < cols.end) {
+    c2 = hn::MulAdd(g, hn::LoadU(d, xr + 2 * kChannelBlock), c2);
+  }
+}
+
+// Per channel block: every tap's gradient summed over images and output pixels. For 3x3 filters
+// the nine sums stay in registers for the whole block: output pixels whose taps all lie inside
+// take one dy load and nine x loads per nine FMAs, those at the edges the taps they have. Other
+// filter sizes add into the block's R * S * 16 gradient in memory, tap by tap.
 void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const float* dy, float* dw,
                                   float* dbias, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
+  // Output columns whose every tap lies inside the row: [first_inside, end_inside).
+  const int64_t first_inside = std::min(q, (s.pad_w + s.stride_w - 1) / s.stride_w);
+  const int64_t last = s.w + s.pad_w - s.s;
+  const int64_t end_inside =
+      std::max(first_inside, std::min(q, last < 0 ? 0 : last / s.stride_w + 1));
+  const bool three_by_three = s.r == 3 && s.s == 3;
   ParallelFor(pool, size_t(blocks), [&](size_t block) HWY_ATTR {
     const hn::ScalableTag<float> d;
     const int64_t lanes = int64_t(hn::Lanes(d)), cb = int64_t(block);
@@ -114,27 +235,68 @@ void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const floa
     std::fill(dwb, dwb + s.r * s.s * kChannelBlock, 0.0f);
     for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
       auto bias_sum = hn::Zero(d);
+      auto a00 = hn::Zero(d), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00,
+           a21 = a00, a22 = a00;
       for (int64_t n = 0; n < s.n; ++n) {
         const float* xb = x + (n * blocks + cb) * s.h * s.w * kChannelBlock + lane;
         const float* dyb = dy + (n * blocks + cb) * p * q * kChannelBlock + lane;
         for (int64_t oh = 0; oh < p; ++oh) {
           const TapRange rows = TapsInside(oh, s.stride_h, s.pad_h, s.r, s.h);
+          const int64_t ih0 = oh * s.stride_h - s.pad_h;
+          const float* dy_row = dyb + oh * q * kChannelBlock;
+          const float* x0 = xb + (ih0 * s.w - s.pad_w) * kChannelBlock;  // tap row 0, column 0
+          const float* x1 = x0 + s.w * kChannelBlock;
+          const float* x2 = x1 + s.w * kChannelBlock;
+          const bool full_rows = rows.first == 0 && rows.end == s.r;
           for (int64_t ow = 0; ow < q; ++ow) {
-            const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
-            const int64_t ih0 = oh * s.stride_h - s.pad_h, iw0 = ow * s.stride_w - s.pad_w;
-            const auto g = hn::LoadU(d, dyb + (oh * q + ow) * kChannelBlock);
-            bias_sum = hn::Add(bias_sum, g);
-            for (int64_t r = rows.first; r < rows.end; ++r) {
-              const float* xr = xb + ((ih0 + r) * s.w + iw0) * kChannelBlock;
-              float* acc = dwb + r * s.s * kChannelBlock + lane;
-              for (int64_t t = cols.first; t < cols.end; ++t) {
-                float* at = acc + t * kChannelBlock;
-                hn::StoreU(hn::MulAdd(g, hn::LoadU(d, xr + t * kChannelBlock), hn::LoadU(d, at)), d,
-                           at);
-              }
+            if (full_rows && three_by_three && ow == first_inside && first_inside < end_inside) {
+              ow = end_inside - 1;  // the inside pixels run below, without tap range checks
+              continue;
             }
+            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+            bias_sum = hn::Add(bias_sum, g);
+            if (!three_by_three) {  // tap by tap into memory
+              const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
+              const int64_t iw0 = ow * s.stride_w - s.pad_w;
+              for (int64_t r = rows.first; r < rows.end; ++r) {
+                for (int64_t t = cols.first; t < cols.end; ++t) {
+                  float* at = dwb + (r * s.s + t) * kChannelBlock + lane;
+                  const float* xp = xb + ((ih0 + r) * s.w + iw0 + t) * kChannelBlock;
+                  hn::StoreU(hn::MulAdd(g, hn::LoadU(d, xp), hn::LoadU(d, at)), d, at);
+                }
+              }
+              continue;
+            }
+            const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, 3, s.w);
+            const int64_t c = ow * s.stride_w * kChannelBlock;
+            if (rows.first <= 0 && 0 < rows.end) AddTapRow(d, x0 + c, cols, g, a00, a01, a02);
+            if (rows.first <= 1 && 1 < rows.end) AddTapRow(d, x1 + c, cols, g, a10, a11, a12);
+            if (rows.first <= 2 && 2 < rows.end) AddTapRow(d, x2 + c, cols, g, a20, a21, a22);
+          }
+          if (!three_by_three || !full_rows) continue;
+          for (int64_t ow = first_inside; ow < end_inside; ++ow) {
+            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+            const int64_t c = ow * s.stride_w * kChannelBlock;
+            bias_sum = hn::Add(bias_sum, g);
+            a00 = hn::MulAdd(g, hn::LoadU(d, x0 + c), a00);
+            a01 = hn::MulAdd(g, hn::LoadU(d, x0 + c + kChannelBlock), a01);
+            a02 = hn::MulAdd(g, hn::LoadU(d, x0 + c + 2 * kChannelBlock), a02);
+            a10 = hn::MulAdd(g, hn::LoadU(d, x1 + c), a10);
+            a11 = hn::MulAdd(g, hn::LoadU(d, x1 + c + kChannelBlock), a11);
+            a12 = hn::MulAdd(g, hn::LoadU(d, x1 + c + 2 * kChannelBlock), a12);
+            a20 = hn::MulAdd(g, hn::LoadU(d, x2 + c), a20);
+            a21 = hn::MulAdd(g, hn::LoadU(d, x2 + c + kChannelBlock), a21);
+            a22 = hn::MulAdd(g, hn::LoadU(d, x2 + c + 2 * kChannelBlock), a22);
           }
         }
+      }
+      if (three_by_three) {
+        float* at = dwb + lane;
+        hn::StoreU(a00, d, at), hn::StoreU(a01, d, at + kChannelBlock);
+        hn::StoreU(a02, d, at + 2 * kChannelBlock), hn::StoreU(a10, d, at + 3 * kChannelBlock);
+        hn::StoreU(a11, d, at + 4 * kChannelBlock), hn::StoreU(a12, d, at + 5 * kChannelBlock);
+        hn::StoreU(a20, d, at + 6 * kChannelBlock), hn::StoreU(a21, d, at + 7 * kChannelBlock);
+        hn::StoreU(a22, d, at + 8 * kChannelBlock);
       }
       if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + cb * kChannelBlock + lane);
     }

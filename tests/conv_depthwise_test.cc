@@ -23,11 +23,13 @@ ConvShape Depthwise(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kernel, 
 }
 
 // The shapes of MobileNet's depthwise layers, small: 3x3 and 5x5, stride 1 and 2, channel counts
-// that fill and do not fill their last block, and a non-square map.
+// that fill and do not fill their last block, non-square maps, and maps narrower than a tile.
 std::vector<ConvShape> Shapes() {
   return {Depthwise(2, 16, 8, 8, 3, 1, 1),  Depthwise(1, 20, 7, 9, 3, 2, 1),
           Depthwise(2, 40, 9, 6, 5, 1, 2),  Depthwise(1, 33, 11, 11, 5, 2, 2),
-          Depthwise(3, 8, 4, 4, 3, 1, 0),   Depthwise(1, 16, 6, 5, 3, 2, 0)};
+          Depthwise(3, 8, 4, 4, 3, 1, 0),   Depthwise(1, 16, 6, 5, 3, 2, 0),
+          // Strides past the kernel's reach: phases of dx that no tap reaches.
+          Depthwise(1, 16, 7, 7, 1, 2, 0),  Depthwise(1, 24, 10, 11, 3, 3, 1)};
 }
 
 std::vector<float> Random(size_t count, std::mt19937& rng) {
