@@ -94,6 +94,21 @@ HWY_INLINE void CorrelatePlane(D d, const Plane& pl) {
         const int64_t iw0 = ow * pl.stride_w - pl.pad_w;
         for (int64_t a = rows.first; a < rows.end; ++a) {
           const float* x = pl.in + ((ih0 + a) * pl.in_w + iw0) * kChannelBlock + lane;
+          if (pl.taps_s == 3 && pl.stride_w == 1) {
+            // Three taps sliding over six columns: each x load serves up to three outputs.
+            const auto w0 = hn::LoadU(d, tap(a, 0) + lane), w1 = hn::LoadU(d, tap(a, 1) + lane),
+                       w2 = hn::LoadU(d, tap(a, 2) + lane);
+            const auto x0 = hn::LoadU(d, x), x1 = hn::LoadU(d, x + kChannelBlock),
+                       x2 = hn::LoadU(d, x + 2 * kChannelBlock),
+                       x3 = hn::LoadU(d, x + 3 * kChannelBlock),
+                       x4 = hn::LoadU(d, x + 4 * kChannelBlock),
+                       x5 = hn::LoadU(d, x + 5 * kChannelBlock);
+            acc0 = hn::MulAdd(x2, w2, hn::MulAdd(x1, w1, hn::MulAdd(x0, w0, acc0)));
+            acc1 = hn::MulAdd(x3, w2, hn::MulAdd(x2, w1, hn::MulAdd(x1, w0, acc1)));
+            acc2 = hn::MulAdd(x4, w2, hn::MulAdd(x3, w1, hn::MulAdd(x2, w0, acc2)));
+            acc3 = hn::MulAdd(x5, w2, hn::MulAdd(x4, w1, hn::MulAdd(x3, w0, acc3)));
+            continue;
+          }
           for (int64_t b = 0; b < pl.taps_s; ++b) {
             const auto wv = hn::LoadU(d, tap(a, b) + lane);
             const float* xt = x + b * kChannelBlock;
