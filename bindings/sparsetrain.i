@@ -9,6 +9,7 @@
 %module sparsetrain_native
 
 %{
+#include <stdlib.h>
 #include <string.h>
 
 #include "sparsetrain/sparsetrain.h"
@@ -258,6 +259,47 @@ int32_t stb_model_from(st_model* m, const char* tensor) {
 }
 int32_t stb_model_add_add(st_model* m, const char* name, const char* a, const char* b) {
   return stb_set(st_model_add_add(m, stb_name(name), stb_name(a), stb_name(b)));
+}
+int32_t stb_model_add_maxpool_ceil(st_model* m, const char* name, int64_t window, int64_t stride,
+                                   int64_t pad) {
+  return stb_set(st_model_add_maxpool_ceil(m, stb_name(name), window, stride, pad));
+}
+int32_t stb_model_add_avgpool(st_model* m, const char* name, int64_t window, int64_t stride,
+                              int64_t pad, int32_t count_include_pad, int32_t ceil_mode) {
+  return stb_set(st_model_add_avgpool(m, stb_name(name), window, stride, pad, count_include_pad,
+                                      ceil_mode));
+}
+int32_t stb_model_add_adaptive_avgpool(st_model* m, const char* name, int64_t size) {
+  return stb_set(st_model_add_adaptive_avgpool(m, stb_name(name), size));
+}
+int32_t stb_model_add_multiply(st_model* m, const char* name, const char* a, const char* b) {
+  return stb_set(st_model_add_multiply(m, stb_name(name), stb_name(a), stb_name(b)));
+}
+/* The input names arrive joined by newlines (one string crosses every binding's boundary the
+ * same way); an empty entry is the current tensor. */
+int32_t stb_model_add_concat(st_model* m, const char* name, const char* joined_inputs) {
+  const char* joined = joined_inputs != NULL ? joined_inputs : "";
+  size_t count = 1, i;
+  for (i = 0; joined[i] != '\0'; ++i) count += joined[i] == '\n';
+  char* names = (char*)malloc(strlen(joined) + 1);
+  const char** inputs = (const char**)malloc(count * sizeof *inputs);
+  if (names == NULL || inputs == NULL) {
+    free(names);
+    free(inputs);
+    return stb_set(ST_OUT_OF_MEMORY);
+  }
+  strcpy(names, joined);
+  char* at = names;
+  for (i = 0; i < count; ++i) {
+    char* end = strchr(at, '\n');
+    if (end != NULL) *end = '\0';
+    inputs[i] = stb_name(at);
+    at = end != NULL ? end + 1 : at;
+  }
+  const int32_t status = stb_set(st_model_add_concat(m, stb_name(name), inputs, count));
+  free(names);
+  free(inputs);
+  return status;
 }
 int32_t stb_model_residual_begin(st_model* m, const char* name) {
   return stb_set(st_model_residual_begin(m, stb_name(name)));

@@ -15,13 +15,19 @@ namespace {
 
 std::string NameOf(const char* name) { return name == nullptr ? std::string() : std::string(name); }
 
+// Layer names must fit st_layer_info.
+st_status CheckLayerName(const char* name, const char* call) {
+  if (name != nullptr && std::strlen(name) >= sizeof(st_layer_info{}.name)) {
+    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": layer names are at most 63 bytes");
+  }
+  return ST_OK;
+}
+
 // Adds a layer through `add` (a ModelBuilder call) and reports its error, if any.
 template <class Add>
 st_status AddLayer(const char* call, st_model* model, const char* name, const Add& add) {
   return OnModel(call, model, ModelStage::kBuilding, [&](ModelObject& m) {
-    if (name != nullptr && std::strlen(name) >= sizeof(st_layer_info{}.name)) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": layer names are at most 63 bytes");
-    }
+    ST_RETURN_IF_ERROR(CheckLayerName(name, call));
     add(*m.builder);
     return Check(m.builder->TakeError(), call);
   });
@@ -128,6 +134,25 @@ st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window
                   [&](st::ModelBuilder& b) { b.MaxPool(window, stride, pad, NameOf(name)); });
 }
 
+st_status st_model_add_maxpool_ceil(st_model* model, const char* name, int64_t window,
+                                    int64_t stride, int64_t pad) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) {
+    b.MaxPool(window, stride, pad, NameOf(name), /*ceil_mode=*/true);
+  });
+}
+
+st_status st_model_add_avgpool(st_model* model, const char* name, int64_t window, int64_t stride,
+                               int64_t pad, int32_t count_include_pad, int32_t ceil_mode) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) {
+    b.AvgPool(window, stride, pad, count_include_pad != 0, ceil_mode != 0, NameOf(name));
+  });
+}
+
+st_status st_model_add_adaptive_avgpool(st_model* model, const char* name, int64_t size) {
+  return AddLayer(__func__, model, name,
+                  [&](st::ModelBuilder& b) { b.AdaptiveAvgPool(size, NameOf(name)); });
+}
+
 st_status st_model_add_global_avgpool(st_model* model, const char* name) {
   return AddLayer(__func__, model, name,
                   [&](st::ModelBuilder& b) { b.GlobalAvgPool(NameOf(name)); });
@@ -160,6 +185,25 @@ st_status st_model_from(st_model* model, const char* tensor) {
 st_status st_model_add_add(st_model* model, const char* name, const char* a, const char* b) {
   return AddLayer(__func__, model, name, [&](st::ModelBuilder& builder) {
     builder.Add(NameOf(a), NameOf(b), NameOf(name));
+  });
+}
+
+st_status st_model_add_concat(st_model* model, const char* name, const char* const* inputs,
+                              size_t count) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kBuilding, [&](ModelObject& m) {
+    if (count > 0) ST_RETURN_IF_ERROR(NotNull(inputs, "inputs", call));
+    ST_RETURN_IF_ERROR(CheckLayerName(name, call));
+    std::vector<std::string> names;
+    for (size_t i = 0; i < count; ++i) names.push_back(NameOf(inputs[i]));
+    m.builder->Concat(names, NameOf(name));
+    return Check(m.builder->TakeError(), call);
+  });
+}
+
+st_status st_model_add_multiply(st_model* model, const char* name, const char* a, const char* b) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& builder) {
+    builder.Multiply(NameOf(a), NameOf(b), NameOf(name));
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/base/status.h"
+#include "kernels/channels.h"
 #include "kernels/chunks-inl.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
@@ -156,20 +157,8 @@ int64_t ActivationForward(const ActivationFunction& f, const Dims& dims, Layout 
                           const float* x, float* y, pthreadpool_t pool) {
   const int64_t count = StorageFloats(dims, layout);
   int64_t zeros = HWY_DYNAMIC_DISPATCH(ActivationForwardImpl)(f, x, y, count, pool);
-  const int64_t real = dims.c % kChannelBlock;
-  if (layout != Layout::kNChw16c || real == 0) return zeros;
   // The padding lanes of the last channel block held f(0); they must stay zero.
-  const int64_t pixels = dims.h * dims.w, blocks = BlocksOf(dims.c);
-  for (int64_t n = 0; n < dims.n; ++n) {
-    float* block = y + ((n * blocks + blocks - 1) * pixels) * kChannelBlock;
-    for (int64_t p = 0; p < pixels; ++p) {
-      for (int64_t lane = real; lane < kChannelBlock; ++lane) {
-        float& v = block[p * kChannelBlock + lane];
-        zeros += v != 0.0f;
-        v = 0.0f;
-      }
-    }
-  }
+  if (layout == Layout::kNChw16c) zeros += ZeroChannelPadding(dims, y);
   return zeros;
 }
 

@@ -103,6 +103,25 @@ void AddImpl(const float* a, const float* b, float* y, int64_t count, pthreadpoo
   });
 }
 
+void MultiplyImpl(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  ForEachElement(count, pool, [&](auto d, int64_t i) HWY_ATTR {
+    hn::StoreU(hn::Mul(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, y + i);
+  });
+}
+
+void MultiplyBackwardImpl(const float* a, const float* b, const float* dy, float* da, float* db,
+                          int64_t count, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  ForEachElement(count, pool, [&](auto d, int64_t i) HWY_ATTR {
+    const auto g = hn::LoadU(d, dy + i);
+    // Both read before either is written: da or db may alias dy.
+    const auto to_a = hn::Mul(g, hn::LoadU(d, b + i)), to_b = hn::Mul(g, hn::LoadU(d, a + i));
+    if (da != nullptr) hn::StoreU(to_a, d, da + i);
+    if (db != nullptr) hn::StoreU(to_b, d, db + i);
+  });
+}
+
 int64_t DropoutImpl(const float* x, float* y, int64_t count, float drop, uint64_t seed,
                     pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
@@ -169,6 +188,8 @@ HWY_EXPORT(ReluForwardImpl);
 HWY_EXPORT(ReluBackwardImpl);
 HWY_EXPORT(CountZerosImpl);
 HWY_EXPORT(AddImpl);
+HWY_EXPORT(MultiplyImpl);
+HWY_EXPORT(MultiplyBackwardImpl);
 HWY_EXPORT(DropoutImpl);
 HWY_EXPORT(SumOfSquaresImpl);
 HWY_EXPORT(ScaleImpl);
@@ -188,6 +209,15 @@ int64_t CountZeros(const float* x, int64_t count, pthreadpool_t pool) {
 
 void Add(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool) {
   HWY_DYNAMIC_DISPATCH(AddImpl)(a, b, y, count, pool);
+}
+
+void Multiply(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool) {
+  HWY_DYNAMIC_DISPATCH(MultiplyImpl)(a, b, y, count, pool);
+}
+
+void MultiplyBackward(const float* a, const float* b, const float* dy, float* da, float* db,
+                      int64_t count, pthreadpool_t pool) {
+  HWY_DYNAMIC_DISPATCH(MultiplyBackwardImpl)(a, b, dy, da, db, count, pool);
 }
 
 int64_t Dropout(const float* x, float* y, int64_t count, float drop, uint64_t seed,

@@ -23,6 +23,11 @@ int64_t CountZeros(const float* x, int64_t count, pthreadpool_t pool);
 // y = a + b (y may equal a or b).
 void Add(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool);
 
+// y = a * b (y may equal a or b), and its gradients da = dy * b, db = dy * a (either may be null).
+void Multiply(const float* a, const float* b, float* y, int64_t count, pthreadpool_t pool);
+void MultiplyBackward(const float* a, const float* b, const float* dy, float* da, float* db,
+                      int64_t count, pthreadpool_t pool);
+
 // Inverted dropout: y[i] = x[i] * (1 / (1 - drop)) if element i is kept, else 0 (y may equal x).
 // Element i is dropped with probability `drop` in [0, 1), decided by a hash of (seed, i): the
 // backward pass applies the same mask to dy by calling this with the same seed. Returns how many

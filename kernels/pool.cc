@@ -116,6 +116,70 @@ int64_t MaxPoolBackwardImpl(const PoolShape& shape, const float* dy, const int32
   return zeros.load();
 }
 
+// The divisor of average-pooling output (p, q): the window clipped to the padded input, or to
+// the input itself when padding does not count.
+HWY_INLINE float AvgDivisor(const PoolShape& shape, int64_t p, int64_t q) {
+  const auto extent = [&](int64_t out, int64_t size) {
+    const int64_t start = out * shape.stride - shape.pad;
+    const int64_t end = std::min(start + shape.window, size + shape.pad);
+    return shape.count_include_pad ? end - start
+                                   : std::min(end, size) - std::max<int64_t>(start, 0);
+  };
+  return float(extent(p, shape.input.h) * extent(q, shape.input.w));
+}
+
+void AvgPoolForwardImpl(const PoolShape& shape, const float* x, float* y, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  const Dims in = shape.input;
+  const int64_t p_count = shape.p(), q_count = shape.q();
+  const int64_t in_plane = in.h * in.w * kChannelBlock,
+                out_plane = p_count * q_count * kChannelBlock;
+  ForEachPlane(in, pool, [&](size_t plane) HWY_ATTR {
+    const hn::ScalableTag<float> d;
+    const float* x_plane = x + int64_t(plane) * in_plane;
+    float* y_plane = y + int64_t(plane) * out_plane;
+    for (int64_t p = 0; p < p_count; ++p) {
+      for (int64_t q = 0; q < q_count; ++q) {
+        const auto scale = hn::Set(d, 1.0f / AvgDivisor(shape, p, q));
+        for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
+          auto sum = hn::Zero(d);
+          ForEachTap(shape, p, q, [&](int32_t, int64_t pixel) HWY_ATTR {
+            sum = hn::Add(sum, hn::LoadU(d, x_plane + pixel * kChannelBlock + lane));
+          });
+          hn::StoreU(hn::Mul(sum, scale), d, y_plane + (p * q_count + q) * kChannelBlock + lane);
+        }
+      }
+    }
+  });
+}
+
+void AvgPoolBackwardImpl(const PoolShape& shape, const float* dy, float* dx, pthreadpool_t pool) {
+  NoteTargetRan(HWY_TARGET);
+  const Dims in = shape.input;
+  const int64_t p_count = shape.p(), q_count = shape.q();
+  const int64_t in_plane = in.h * in.w * kChannelBlock,
+                out_plane = p_count * q_count * kChannelBlock;
+  ForEachPlane(in, pool, [&](size_t plane) HWY_ATTR {
+    const hn::ScalableTag<float> d;
+    float* dx_plane = dx + int64_t(plane) * in_plane;
+    const float* dy_plane = dy + int64_t(plane) * out_plane;
+    std::fill(dx_plane, dx_plane + in_plane, 0.0f);
+    for (int64_t p = 0; p < p_count; ++p) {
+      for (int64_t q = 0; q < q_count; ++q) {
+        const auto scale = hn::Set(d, 1.0f / AvgDivisor(shape, p, q));
+        for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(hn::Lanes(d))) {
+          const auto share =
+              hn::Mul(hn::LoadU(d, dy_plane + (p * q_count + q) * kChannelBlock + lane), scale);
+          ForEachTap(shape, p, q, [&](int32_t, int64_t pixel) HWY_ATTR {
+            float* target = dx_plane + pixel * kChannelBlock + lane;
+            hn::StoreU(hn::Add(hn::LoadU(d, target), share), d, target);
+          });
+        }
+      }
+    }
+  });
+}
+
 void GlobalAvgPoolForwardImpl(Dims dims, const float* x, float* y, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t pixels = dims.h * dims.w, blocks = BlocksOf(dims.c);
@@ -161,6 +225,8 @@ HWY_AFTER_NAMESPACE();
 namespace sparsetrain {
 HWY_EXPORT(MaxPoolForwardImpl);
 HWY_EXPORT(MaxPoolBackwardImpl);
+HWY_EXPORT(AvgPoolForwardImpl);
+HWY_EXPORT(AvgPoolBackwardImpl);
 HWY_EXPORT(GlobalAvgPoolForwardImpl);
 HWY_EXPORT(GlobalAvgPoolBackwardImpl);
 
@@ -189,6 +255,14 @@ int64_t MaxPoolForward(const PoolShape& shape, const float* x, float* y, int32_t
 int64_t MaxPoolBackward(const PoolShape& shape, const float* dy, const int32_t* argmax, float* dx,
                         pthreadpool_t pool) {
   return HWY_DYNAMIC_DISPATCH(MaxPoolBackwardImpl)(shape, dy, argmax, dx, pool);
+}
+
+void AvgPoolForward(const PoolShape& shape, const float* x, float* y, pthreadpool_t pool) {
+  HWY_DYNAMIC_DISPATCH(AvgPoolForwardImpl)(shape, x, y, pool);
+}
+
+void AvgPoolBackward(const PoolShape& shape, const float* dy, float* dx, pthreadpool_t pool) {
+  HWY_DYNAMIC_DISPATCH(AvgPoolBackwardImpl)(shape, dy, dx, pool);
 }
 
 void GlobalAvgPoolForward(Dims dims, const float* x, float* y, pthreadpool_t pool) {

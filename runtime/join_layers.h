@@ -23,6 +23,40 @@ class AddLayer : public Layer {
   const Activation* dy_ = &input_grad_;
 };
 
+// Its inputs' channels one after another (PyTorch's torch.cat along dim 1), for 4-D inputs of
+// one batch and image size (SqueezeNet's fire modules, Inception-style branches).
+class ConcatLayer : public Layer {
+ public:
+  explicit ConcatLayer(std::string name) : Layer(std::move(name)) {}
+  const char* kind() const override { return "concat"; }
+  Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const override;
+  Status Forward(const LayerInputs& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) override;
+  const Activation& input_grad(size_t i) const override { return grads_[i]; }
+  void AddMemory(MemoryFootprint* memory) const override;
+
+ private:
+  std::vector<Dims> inputs_;       // of the last forward pass
+  std::vector<Activation> grads_;  // per input
+};
+
+// y = a * b, for b of a's shape or (N, C, 1, 1), one factor per channel of each image
+// (squeeze-and-excitation's gate).
+class MultiplyLayer : public Layer {
+ public:
+  explicit MultiplyLayer(std::string name) : Layer(std::move(name)) {}
+  const char* kind() const override { return "multiply"; }
+  Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const override;
+  Status Forward(const LayerInputs& x, const ExecContext& ctx) override;
+  Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) override;
+  const Activation& input_grad(size_t i) const override { return grads_[i]; }
+  void AddMemory(MemoryFootprint* memory) const override;
+
+ private:
+  const Activation *a_ = nullptr, *b_ = nullptr;
+  Activation grads_[2];
+};
+
 }  // namespace sparsetrain
 
 #endif  // SPARSETRAIN_RUNTIME_JOIN_LAYERS_H_

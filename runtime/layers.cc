@@ -123,6 +123,36 @@ void MaxPool2d::AddMemory(MemoryFootprint* memory) const {
   memory->activation_bytes += argmax_.bytes();  // backward needs them
 }
 
+// ---- AvgPool2d
+
+Status AvgPool2d::PlanOne(const TensorSpec& in, TensorSpec* out) const {
+  if (in.layout != Layout::kNChw16c) return MismatchError("needs a 4-D (N, C, H, W) input");
+  const PoolShape shape = ShapeFor(in.dims);
+  Status status = Validate(shape);
+  if (!status.ok()) return MismatchError(status.message());
+  *out = {shape.output(), Layout::kNChw16c};
+  return Status::Ok();
+}
+
+Status AvgPool2d::ForwardOne(const Activation& x, const ExecContext& ctx) {
+  const PoolShape shape = ShapeFor(x.tensor.dims());
+  Status status = PrepareActivation({shape.output(), Layout::kNChw16c}, ctx.allocator, &output_);
+  if (!status.ok()) return status;
+  PassTimer timer(this, Pass::kForward);
+  input_dims_ = x.tensor.dims();
+  AvgPoolForward(shape, x.tensor.data(), output_.tensor.data(), ctx.pool);
+  return Status::Ok();
+}
+
+Status AvgPool2d::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) {
+  if (!need_dx) return Status::Ok();
+  Status status = PrepareActivation({input_dims_, Layout::kNChw16c}, ctx.allocator, &input_grad_);
+  if (!status.ok()) return status;
+  PassTimer timer(this, Pass::kBackwardData);
+  AvgPoolBackward(ShapeFor(input_dims_), dy.tensor.data(), input_grad_.tensor.data(), ctx.pool);
+  return Status::Ok();
+}
+
 // ---- GlobalAvgPool
 
 Status GlobalAvgPool::PlanOne(const TensorSpec& in, TensorSpec* out) const {

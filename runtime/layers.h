@@ -38,12 +38,17 @@ class ActivationLayer : public UnaryLayer {
   const Activation* x_ = nullptr;
 };
 
-// Max pooling over square windows (PyTorch's MaxPool2d, floor mode), optionally with the ReLU
-// before it fused in (relu then max pooling equals max pooling of max(x, 0) at no extra cost).
+// Max pooling over square windows (PyTorch's MaxPool2d, floor or ceil mode), optionally with the
+// ReLU before it fused in (relu then max pooling equals max pooling of max(x, 0) at no extra
+// cost).
 class MaxPool2d : public UnaryLayer {
  public:
-  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad)
-      : UnaryLayer(std::move(name)), window_(window), stride_(stride), pad_(pad) {}
+  MaxPool2d(std::string name, int64_t window, int64_t stride, int64_t pad, bool ceil_mode)
+      : UnaryLayer(std::move(name)),
+        window_(window),
+        stride_(stride),
+        pad_(pad),
+        ceil_mode_(ceil_mode) {}
   // From now on the pooling applies max(x, 0) first, standing in for a ReLU before it.
   void FuseRelu() { relu_ = true; }
   const char* kind() const override { return relu_ ? "relu+maxpool2d" : "maxpool2d"; }
@@ -53,10 +58,36 @@ class MaxPool2d : public UnaryLayer {
   void AddMemory(MemoryFootprint* memory) const override;
 
  private:
-  PoolShape ShapeFor(const Dims& in) const { return {in, window_, stride_, pad_, relu_}; }
+  PoolShape ShapeFor(const Dims& in) const {
+    PoolShape shape{in, window_, stride_, pad_, relu_};
+    shape.ceil_mode = ceil_mode_;
+    return shape;
+  }
   int64_t window_, stride_, pad_;
+  bool ceil_mode_;
   bool relu_ = false;
   Buffer argmax_;  // int32 per output element: where backward sends its gradient
+  Dims input_dims_;
+};
+
+// Average pooling over square windows (PyTorch's AvgPool2d: count_include_pad either way, floor
+// or ceil mode); adaptive average pooling is this with window = stride = input / output size.
+class AvgPool2d : public UnaryLayer {
+ public:
+  AvgPool2d(std::string name, const PoolShape& geometry)
+      : UnaryLayer(std::move(name)), geometry_(geometry) {}
+  const char* kind() const override { return "avgpool2d"; }
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+
+ private:
+  PoolShape ShapeFor(const Dims& in) const {
+    PoolShape shape = geometry_;
+    shape.input = in;
+    return shape;
+  }
+  PoolShape geometry_;  // all but the input
   Dims input_dims_;
 };
 

@@ -131,9 +131,35 @@ ModelBuilder& ModelBuilder::Relu6(const std::string& name) {
 }
 
 ModelBuilder& ModelBuilder::MaxPool(int64_t window, int64_t stride, int64_t pad,
-                                    const std::string& name) {
-  Append(Status::Ok(), std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad));
+                                    const std::string& name, bool ceil_mode) {
+  Append(Status::Ok(),
+         std::make_unique<MaxPool2d>(NameFor("pool", name), window, stride, pad, ceil_mode));
   return *this;
+}
+
+ModelBuilder& ModelBuilder::AvgPool(int64_t window, int64_t stride, int64_t pad,
+                                    bool count_include_pad, bool ceil_mode,
+                                    const std::string& name) {
+  PoolShape geometry{{}, window, stride, pad};
+  geometry.count_include_pad = count_include_pad;
+  geometry.ceil_mode = ceil_mode;
+  Append(Status::Ok(), std::make_unique<AvgPool2d>(NameFor("avgpool", name), geometry));
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::AdaptiveAvgPool(int64_t size, const std::string& name) {
+  if (!error_.ok()) return *this;
+  const Dims& in = current().dims;
+  if ((size <= 0 || current().layout != Layout::kNChw16c || in.h % size != 0 ||
+                      in.w % size != 0 || in.h != in.w)) {
+    error_ = Status(StatusCode::kShapeMismatch,
+                    "adaptive average pooling to " + std::to_string(size) + "x" +
+                        std::to_string(size) +
+                        " needs a square 4-D input whose side is a multiple of it, got " +
+                        in.text());
+    return *this;
+  }
+  return AvgPool(in.h / size, in.h / size, 0, true, false, name);
 }
 
 void ModelBuilder::FuseReluIntoPooling() {
@@ -203,6 +229,31 @@ ModelBuilder& ModelBuilder::Add(const std::string& a, const std::string& b,
   const int first = ValueNamed(a), second = ValueNamed(b);
   if (first < 0 || second < 0) return *this;
   Append(Status::Ok(), std::make_unique<AddLayer>(NameFor("add", name)), {first, second});
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::Concat(const std::vector<std::string>& inputs,
+                                   const std::string& name) {
+  if (!error_.ok()) return *this;
+  std::vector<int> values;
+  for (const std::string& input : inputs) {
+    values.push_back(ValueNamed(input));
+    if (values.back() < 0) return *this;
+  }
+  if (values.empty()) {
+    error_ = InvalidArgument("model builder: concat needs at least one input");
+    return *this;
+  }
+  Append(Status::Ok(), std::make_unique<ConcatLayer>(NameFor("concat", name)), std::move(values));
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::Multiply(const std::string& a, const std::string& b,
+                                     const std::string& name) {
+  if (!error_.ok()) return *this;
+  const int first = ValueNamed(a), second = ValueNamed(b);
+  if (first < 0 || second < 0) return *this;
+  Append(Status::Ok(), std::make_unique<MultiplyLayer>(NameFor("mul", name)), {first, second});
   return *this;
 }
 

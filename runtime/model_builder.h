@@ -46,7 +46,14 @@ class ModelBuilder {
   // Max pooling. A ReLU whose output only the pooling reads runs inside it (the pair reports as
   // one layer, "relu+maxpool2d", under the pooling's name).
   ModelBuilder& MaxPool(int64_t window, int64_t stride, int64_t pad = 0,
+                        const std::string& name = "", bool ceil_mode = false);
+  // Average pooling (PyTorch's AvgPool2d defaults: padding counts in the divisor, floor mode).
+  ModelBuilder& AvgPool(int64_t window, int64_t stride, int64_t pad = 0,
+                        bool count_include_pad = true, bool ceil_mode = false,
                         const std::string& name = "");
+  // Adaptive average pooling to `size` x `size` (4-D output, so a convolution may follow, as in
+  // squeeze-and-excitation), for inputs whose sides are multiples of `size`.
+  ModelBuilder& AdaptiveAvgPool(int64_t size, const std::string& name = "");
   ModelBuilder& GlobalAvgPool(const std::string& name = "");
   ModelBuilder& Flatten(const std::string& name = "");
   ModelBuilder& Dropout(float drop, const std::string& name = "");
@@ -56,6 +63,10 @@ class ModelBuilder {
   ModelBuilder& From(const std::string& tensor);
   // The sum of two named tensors of one shape (an empty name: the current tensor).
   ModelBuilder& Add(const std::string& a, const std::string& b, const std::string& name = "");
+  // The named tensors' channels one after another (4-D, one batch and image size).
+  ModelBuilder& Concat(const std::vector<std::string>& inputs, const std::string& name = "");
+  // a * b, b of a's shape or one factor per channel (N, C, 1, 1) (a squeeze-and-excitation gate).
+  ModelBuilder& Multiply(const std::string& a, const std::string& b, const std::string& name = "");
 
   // A residual block: layers added after BeginResidual form the body; after Shortcut, the
   // shortcut branch (none: identity); EndResidual adds the two under the block's name, which

@@ -284,6 +284,36 @@ TEST(ModelTest, DepthwiseConvolutionsGetTheGradientsOfFiniteDifferences) {
   ExpectGradientsOfFiniteDifferences(std::move(b));
 }
 
+TEST(ModelTest, SqueezeExcitationAndFireModulesGetTheGradientsOfFiniteDifferences) {
+  ActivationFunction hard_sigmoid, silu;
+  hard_sigmoid.kind = ActivationKind::kHardSigmoid;
+  silu.kind = ActivationKind::kSilu;
+  ModelBuilder b(3, 8, 8);
+  b.Conv2d(20, 3).Activate(silu, "x");
+  // Squeeze and excitation: pooled, squeezed, expanded, gated.
+  b.AdaptiveAvgPool(1).Conv2d(6, 1, 1, 0).Activate(silu).Conv2d(20, 1, 1, 0).Activate(hard_sigmoid);
+  b.Multiply("x", "", "excited");
+  // A fire module: squeeze 1x1, then 1x1 and 3x3 expansions side by side, concatenated.
+  b.Conv2d(5, 1, 1, 0).Activate(silu, "squeeze").Conv2d(7, 1, 1, 0, true, "e1");
+  b.From("squeeze").Conv2d(9, 3, 1, 1, true, "e3").Concat({"e1", "e3", "excited"});
+  b.Conv2d(4, 1, 1, 0).Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(std::move(b));
+}
+
+TEST(ModelTest, PoolingInCeilModeAndAveragePoolingGetTheGradientsOfFiniteDifferences) {
+  ModelBuilder b(2, 9, 9);
+  b.Conv2d(4, 3).AvgPool(3, 2, 1, /*count_include_pad=*/false, /*ceil_mode=*/true);
+  b.Conv2d(4, 3).AvgPool(2, 2, 0, true, true).Conv2d(4, 1, 1, 0).MaxPool(2, 2, 0, "", true);
+  b.Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(std::move(b));
+  ModelBuilder sizes(1, 9, 9);
+  sizes.MaxPool(2, 2, 0, "floor").From("input").MaxPool(2, 2, 0, "ceil", true);
+  EXPECT_EQ(sizes.current().dims.h, 5);  // floor mode gives 4
+  ModelBuilder adaptive(1, 9, 6);
+  adaptive.AdaptiveAvgPool(3);
+  EXPECT_EQ(adaptive.TakeError().code(), StatusCode::kShapeMismatch);  // not square
+}
+
 TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
   ActivationFunction clip;
   clip.lo = -1.0f, clip.hi = 2.0f;
@@ -330,6 +360,12 @@ TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {
        StatusCode::kShapeMismatch, "add 'add1'"},
       {"named input", [](ModelBuilder& b) { b.Relu("input"); }, StatusCode::kInvalidArgument,
        "'input'"},
+      {"concat sizes differ",
+       [](ModelBuilder& b) { b.MaxPool(2, 2, 0, "half").Concat({"input", "half"}); },
+       StatusCode::kShapeMismatch, "concat 'concat1'"},
+      {"gate of another shape",
+       [](ModelBuilder& b) { b.Conv2d(3, 1, 1, 0, true, "c").AdaptiveAvgPool(1).Multiply("input", ""); },
+       StatusCode::kShapeMismatch, "multiply 'mul1'"},
   };
   for (const Case& c : cases) {
     ModelBuilder b(1, 8, 8);

@@ -44,9 +44,12 @@ TEST_P(PoolTest, MaxPoolMatchesScalarReferenceForwardAndBackward) {
   } configs[] = {{2, 2, 0}, {3, 2, 1}, {3, 2, 0}, {2, 1, 0}, {3, 1, 1}};
   for (Dims in : {Dims{2, 17, 7, 7}, Dims{1, 3, 8, 5}, Dims{3, 32, 2, 2}}) {
     for (const auto& config : configs) {
-      for (bool relu : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << "window " << config.window << " relu " << relu);
-        const PoolShape shape{in, config.window, config.stride, config.pad, relu};
+      for (int mode = 0; mode < 4; ++mode) {
+        const bool relu = mode & 1, ceil_mode = mode & 2;
+        SCOPED_TRACE(::testing::Message() << "window " << config.window << " relu " << relu
+                                          << " ceil " << ceil_mode);
+        PoolShape shape{in, config.window, config.stride, config.pad, relu};
+        shape.ceil_mode = ceil_mode;
         if (!Validate(shape).ok()) continue;
         const Dims out = shape.output();
         const std::vector<float> x = CoarseValues(in.count(), 5), dy = CoarseValues(out.count(), 6);
@@ -95,6 +98,89 @@ TEST_P(PoolTest, MaxPoolMatchesScalarReferenceForwardAndBackward) {
         EXPECT_EQ(dx_zeros, want_dx_zeros);
       }
     }
+  }
+}
+
+TEST_P(PoolTest, AvgPoolMatchesScalarReferenceForwardAndBackward) {
+  const struct {
+    int64_t window, stride, pad;
+  } configs[] = {{2, 2, 0}, {3, 2, 1}, {3, 1, 1}, {2, 1, 1}, {3, 3, 1}};
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (Dims in : {Dims{2, 17, 7, 7}, Dims{1, 3, 8, 5}}) {
+    for (const auto& config : configs) {
+      for (int mode = 0; mode < 4; ++mode) {
+        PoolShape shape{in, config.window, config.stride, config.pad};
+        shape.ceil_mode = mode & 1;
+        shape.count_include_pad = (mode & 2) == 0;
+        SCOPED_TRACE(::testing::Message() << "window " << config.window << " pad " << config.pad
+                                          << " mode " << mode);
+        ASSERT_TRUE(Validate(shape).ok());
+        const Dims out = shape.output();
+        std::vector<float> x(in.count()), dy(out.count());
+        for (float& v : x) v = dist(rng);
+        for (float& v : dy) v = dist(rng);
+        // Reference: the divisor counts the window's positions inside the padded input (or the
+        // input) one by one.
+        std::vector<double> want_y(out.count()), want_dx(in.count(), 0.0);
+        for (int64_t nc = 0; nc < in.n * in.c; ++nc) {
+          for (int64_t p = 0; p < out.h; ++p) {
+            for (int64_t q = 0; q < out.w; ++q) {
+              double sum = 0.0;
+              int64_t inside_padded = 0, inside = 0;
+              for (int64_t r = 0; r < shape.window; ++r) {
+                for (int64_t t = 0; t < shape.window; ++t) {
+                  const int64_t h = p * shape.stride - shape.pad + r;
+                  const int64_t w = q * shape.stride - shape.pad + t;
+                  if (h >= -shape.pad && h < in.h + shape.pad && w >= -shape.pad &&
+                      w < in.w + shape.pad) {
+                    ++inside_padded;
+                  }
+                  if (h < 0 || h >= in.h || w < 0 || w >= in.w) continue;
+                  ++inside;
+                  sum += x[(nc * in.h + h) * in.w + w];
+                }
+              }
+              const double divisor = shape.count_include_pad ? inside_padded : inside;
+              const int64_t o = (nc * out.h + p) * out.w + q;
+              want_y[o] = sum / divisor;
+              for (int64_t r = 0; r < shape.window; ++r) {
+                for (int64_t t = 0; t < shape.window; ++t) {
+                  const int64_t h = p * shape.stride - shape.pad + r;
+                  const int64_t w = q * shape.stride - shape.pad + t;
+                  if (h < 0 || h >= in.h || w < 0 || w >= in.w) continue;
+                  want_dx[(nc * in.h + h) * in.w + w] += dy[o] / divisor;
+                }
+              }
+            }
+          }
+        }
+        std::vector<float> y_blocked(StorageFloats(out, Layout::kNChw16c), NAN);
+        AvgPoolForward(shape, ToBlocked(x, in).data(), y_blocked.data(), pool_);
+        ExpectRanOnTarget();
+        std::vector<float> dx_blocked(StorageFloats(in, Layout::kNChw16c), NAN);
+        AvgPoolBackward(shape, ToBlocked(dy, out).data(), dx_blocked.data(), pool_);
+        ExpectRanOnTarget();
+        const std::vector<float> y = ToNchw(y_blocked, out), dx = ToNchw(dx_blocked, in);
+        for (int64_t i = 0; i < out.count(); ++i) ASSERT_NEAR(y[i], want_y[i], 1e-6) << i;
+        for (int64_t i = 0; i < in.count(); ++i) ASSERT_NEAR(dx[i], want_dx[i], 1e-6) << i;
+      }
+    }
+  }
+}
+
+TEST(PoolShapeTest, CeilModeGivesPyTorchsOutputSizes) {
+  // (size, window, stride, pad) -> floor and ceil output sizes, as PyTorch 1.13 computes them.
+  const struct {
+    int64_t size, window, stride, pad, floor, ceil;
+  } cases[] = {{7, 2, 2, 0, 3, 4}, {8, 3, 2, 1, 4, 5}, {6, 3, 2, 1, 3, 4},
+               {5, 3, 3, 1, 2, 2}, {112, 3, 2, 0, 55, 56}, {13, 3, 2, 0, 6, 6}};
+  for (const auto& c : cases) {
+    PoolShape shape{{1, 1, c.size, c.size}, c.window, c.stride, c.pad};
+    EXPECT_EQ(shape.p(), c.floor) << c.size;
+    shape.ceil_mode = true;
+    EXPECT_EQ(shape.p(), c.ceil) << c.size;
+    EXPECT_EQ(shape.q(), c.ceil) << c.size;
   }
 }
 

@@ -3,6 +3,7 @@ package sparsetrain
 import (
 	"fmt"
 	"runtime"
+	"strings"
 
 	"sparsetrain.org/sparsetrain/internal/native"
 )
@@ -122,6 +123,25 @@ func (b *Builder) MaxPool(window, stride, pad int64) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_maxpool(h, "", window, stride, pad) })
 }
 
+// MaxPoolCeil adds max pooling in ceil mode.
+func (b *Builder) MaxPoolCeil(window, stride, pad int64) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_maxpool_ceil(h, "", window, stride, pad)
+	})
+}
+
+// AvgPool adds average pooling as PyTorch's AvgPool2d.
+func (b *Builder) AvgPool(name string, window, stride, pad int64, countIncludePad, ceilMode bool) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_avgpool(h, name, window, stride, pad, flag(countIncludePad), flag(ceilMode))
+	})
+}
+
+// AdaptiveAvgPool adds adaptive average pooling to size x size, 4-D.
+func (b *Builder) AdaptiveAvgPool(name string, size int64) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_adaptive_avgpool(h, name, size) })
+}
+
 // GlobalAvgPool adds global average pooling.
 func (b *Builder) GlobalAvgPool() *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_global_avgpool(h, "") })
@@ -180,6 +200,18 @@ func (b *Builder) From(tensor string) *Builder {
 // Add adds the sum of the tensors named x and y, of one shape ("": the current tensor).
 func (b *Builder) Add(name, x, y string) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_add(h, name, x, y) })
+}
+
+// Concat adds the named tensors' channels one after another ("": the current tensor).
+func (b *Builder) Concat(name string, inputs ...string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_concat(h, name, strings.Join(inputs, "\n"))
+	})
+}
+
+// Multiply adds x * y, y of x's shape or one factor per channel ("": the current tensor).
+func (b *Builder) Multiply(name, x, y string) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int { return native.Stb_model_add_multiply(h, name, x, y) })
 }
 
 // ResidualBegin starts a residual block's body.

@@ -62,13 +62,15 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 }
 
 // branchingNet is the second network of bindings/reference/reference_losses.c: a branch, an
-// addition, the other activations.
+// addition, the other activations, a channel gate, a concatenation, the other poolings.
 func branchingNet(t *testing.T, ctx *Context) *Model {
 	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu6("").
 		Conv2d("", 8, 3, 1, -1, true).HardSwish("").From("relu6_1").DepthwiseConv2d("", 3, 1, -1, true).
 		Conv2d("", 8, 1, 1, 0, true).
 		Silu("").Add("join", "hardswish1", "silu1").HardSigmoid("", 1.0/6.0, 0.5).Clip("", 0, 0.9).
-		Sigmoid("").MaxPool(2, 2, 0).Flatten().Linear("", 10).Build(7)
+		Sigmoid("").AdaptiveAvgPool("gap", 1).Multiply("gated", "sigmoid1", "gap").
+		Concat("cat", "gated", "relu6_1").AvgPool("", 3, 2, 1, false, true).MaxPoolCeil(2, 2, 0).
+		Flatten().Linear("", 10).Build(7)
 	if err != nil {
 		t.Fatal(err)
 	}

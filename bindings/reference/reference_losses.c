@@ -1,7 +1,7 @@
 /* The C API's answer to the bindings' common check: the losses of five training steps of a small
  * CNN on the first 64 Fashion-MNIST training images (seed 7, dense kernels, Adam lr 1e-3), one per
- * line with 17 significant digits, then five of a network with a branch, an addition and the
- * other activations. Each binding's test runs the same protocol and must print the same
+ * line with 17 significant digits, then five of a network with a branch, an addition, the other
+ * activations, a channel gate, a concatenation and the other poolings. Each binding's test runs the same protocol and must print the same
  * numbers. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
   } while (0)
 
 enum { kBatch = 64, kPixels = 28 * 28 };
+static const char* const kConcatInputs[] = {"gated", "relu6_1"};
 
 int main(int argc, char** argv) {
   const char* dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
     if (network == 0) {
       TRY(st_model_add_relu(model, NULL));
+      TRY(st_model_add_maxpool(model, NULL, 2, 2, 0));
     } else {
       TRY(st_model_add_relu6(model, NULL));
       TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
@@ -52,8 +54,12 @@ int main(int argc, char** argv) {
       TRY(st_model_add_hardsigmoid(model, NULL, 1.0f / 6.0f, 0.5f));
       TRY(st_model_add_clip(model, NULL, 0.0f, 0.9f));
       TRY(st_model_add_sigmoid(model, NULL));
+      TRY(st_model_add_adaptive_avgpool(model, "gap", 1));
+      TRY(st_model_add_multiply(model, "gated", "sigmoid1", "gap"));
+      TRY(st_model_add_concat(model, "cat", kConcatInputs, 2));
+      TRY(st_model_add_avgpool(model, NULL, 3, 2, 1, 0, 1));
+      TRY(st_model_add_maxpool_ceil(model, NULL, 2, 2, 0));
     }
-    TRY(st_model_add_maxpool(model, NULL, 2, 2, 0));
     TRY(st_model_add_flatten(model, NULL));
     TRY(st_model_add_linear(model, NULL, 10, 1));
     TRY(st_model_finish(model, 7));

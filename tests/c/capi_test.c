@@ -159,6 +159,49 @@ static void TestActivations(void) {
   OK(st_context_destroy(context));
 }
 
+/* Squeeze-and-excitation, a fire module and the poolings build, train and report their kinds. */
+static void TestJoinsAndPoolings(void) {
+  static const char* const kKinds[] = {"conv2d",  "relu",     "avgpool2d", "conv2d",  "hardsigmoid",
+                                       "multiply", "conv2d",  "conv2d",    "concat",  "avgpool2d",
+                                       "maxpool2d", "flatten", "linear"};
+  static const char* const kFire[] = {"e1", "e3"};
+  st_context* context = NULL;
+  st_model* model = NULL;
+  float images[kBatch * kSide * kSide];
+  int32_t labels[kBatch];
+  st_step_result r;
+  st_layer_info info;
+  int64_t count = 0, i;
+  OK(st_context_create(2, NULL, &context));
+  OK(st_model_create(context, 1, kSide, kSide, &model));
+  OK(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
+  OK(st_model_add_relu(model, "x"));
+  OK(st_model_add_adaptive_avgpool(model, NULL, 1));
+  OK(st_model_add_conv2d(model, NULL, 8, 1, 1, 0, 1));
+  OK(st_model_add_hardsigmoid(model, NULL, 1.0f / 6.0f, 0.5f));
+  OK(st_model_add_multiply(model, "excited", "x", NULL));
+  OK(st_model_add_conv2d(model, "e1", 4, 1, 1, 0, 1));
+  OK(st_model_from(model, "excited"));
+  OK(st_model_add_conv2d(model, "e3", 4, 3, 1, 1, 1));
+  OK(st_model_add_concat(model, NULL, kFire, 2));
+  OK(st_model_add_avgpool(model, NULL, 3, 2, 1, 0, 1));
+  OK(st_model_add_maxpool_ceil(model, NULL, 2, 2, 0));
+  OK(st_model_add_flatten(model, NULL));
+  OK(st_model_add_linear(model, NULL, kClasses, 1));
+  OK(st_model_finish(model, 3));
+  MakeBatch(6, images, labels);
+  OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
+  CHECK(r.loss > 0.0 && r.loss < 10.0);
+  OK(st_model_layer_count(model, &count));
+  CHECK(count == (int64_t)(sizeof kKinds / sizeof *kKinds));
+  for (i = 0; i < count && i < (int64_t)(sizeof kKinds / sizeof *kKinds); ++i) {
+    OK(st_model_layer_info(model, i, &info));
+    CHECK(strcmp(info.kind, kKinds[i]) == 0);
+  }
+  OK(st_model_destroy(model));
+  OK(st_context_destroy(context));
+}
+
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
   CHECK(strcmp(st_version_string(), "1.2.0") == 0);
@@ -515,6 +558,16 @@ static void TestMisuse(void) {
                 "st_model_add_hardsigmoid");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_depthwise_conv2d(unfinished, NULL, 3, 0, 1, 1),
                 "st_model_add_depthwise_conv2d");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_concat(unfinished, NULL, NULL, 2),
+                "st_model_add_concat");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_concat(unfinished, NULL, NULL, 0),
+                "st_model_add_concat");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_avgpool(unfinished, NULL, 2, 2, 0, 1, 0),
+                "st_model_add_avgpool");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_adaptive_avgpool(unfinished, NULL, 5),
+                "st_model_add_adaptive_avgpool");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH, st_model_add_multiply(unfinished, NULL, "input", NULL),
+                "st_model_add_multiply");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, "nope"), "'nope'");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_from(unfinished, NULL), "st_model_from");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_add(unfinished, NULL, "input", "nope"),
@@ -718,6 +771,7 @@ int main(void) {
   TestTraining();
   TestBranches();
   TestActivations();
+  TestJoinsAndPoolings();
   TestConvLayer();
   TestMisuse();
   TestAllocator();

@@ -269,6 +269,17 @@ namespace SparseTrain {
       public Builder MaxPool(long window, long stride, long pad = 0,
                              string name = null) => Add(N.stb_model_add_maxpool(H, name, window,
                                                                                 stride, pad));
+      /// <summary>Max pooling in ceil mode.</summary>
+      public Builder MaxPoolCeil(long window, long stride, long pad = 0, string name = null) =>
+          Add(N.stb_model_add_maxpool_ceil(H, name, window, stride, pad));
+      /// <summary>Average pooling as PyTorch's AvgPool2d.</summary>
+      public Builder AvgPool(long window, long stride, long pad = 0, bool countIncludePad = true,
+                             bool ceilMode = false, string name = null) =>
+          Add(N.stb_model_add_avgpool(H, name, window, stride, pad, countIncludePad? 1: 0,
+                                      ceilMode? 1: 0));
+      /// <summary>Adaptive average pooling to size x size, 4-D.</summary>
+      public Builder AdaptiveAvgPool(long size, string name = null) =>
+          Add(N.stb_model_add_adaptive_avgpool(H, name, size));
       public Builder GlobalAvgPool(string name = null) => Add(N.stb_model_add_global_avgpool(H,
                                                                                              name));
       public Builder Flatten(string name = null) => Add(N.stb_model_add_flatten(H, name));
@@ -296,6 +307,17 @@ namespace SparseTrain {
       /// tensor).</summary>
       public Builder Add(string a, string b, string name = null) =>
           Add(N.stb_model_add_add(H, name, a, b));
+      /// <summary>The named tensors' channels one after another (null: the current
+      /// tensor).</summary>
+      public Builder Concat(string[] inputs, string name = null) {
+        if (inputs == null)
+          throw new SparseTrainException(Status.InvalidArgument, "Concat: inputs is null");
+        return Add(N.stb_model_add_concat(H, name, string.Join("\n", inputs)));
+      }
+      /// <summary>a * b, b of a's shape or one factor per channel (null: the current
+      /// tensor).</summary>
+      public Builder Multiply(string a, string b, string name = null) =>
+          Add(N.stb_model_add_multiply(H, name, a, b));
       public Builder ResidualBegin(string name = null) => Add(N.stb_model_residual_begin(H, name));
       public Builder ResidualShortcut() => Add(N.stb_model_residual_shortcut(H));
       public Builder ResidualEnd() => Add(N.stb_model_residual_end(H));

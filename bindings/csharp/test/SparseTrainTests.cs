@@ -53,7 +53,7 @@ namespace SparseTrain.Tests {
     }
 
     // The second network of bindings/reference/reference_losses.c: a branch, an addition, the
-    // other activations.
+    // other activations, a channel gate, a concatenation, the other poolings.
     static Model BranchingNet(Context context) {
       var model = new Model.Builder(context, 1, 28, 28)
                       .Conv2d(8, 3)
@@ -68,7 +68,11 @@ namespace SparseTrain.Tests {
                       .HardSigmoid()
                       .Clip(0.0f, 0.9f)
                       .Sigmoid()
-                      .MaxPool(2, 2)
+                      .AdaptiveAvgPool(1, "gap")
+                      .Multiply("sigmoid1", "gap", "gated")
+                      .Concat(new[] {"gated", "relu6_1"}, "cat")
+                      .AvgPool(3, 2, 1, countIncludePad: false, ceilMode: true)
+                      .MaxPoolCeil(2, 2)
                       .Flatten()
                       .Linear(10)
                       .Build(7);

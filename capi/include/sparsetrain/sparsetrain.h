@@ -256,6 +256,19 @@ ST_API st_status st_model_add_hardswish(st_model* model, const char* name);
 ST_API st_status st_model_add_silu(st_model* model, const char* name);
 ST_API st_status st_model_add_maxpool(st_model* model, const char* name, int64_t window,
                                       int64_t stride, int64_t pad);
+/* Max pooling in ceil mode (since 1.2): a last, partial window where floor mode would leave
+ * input unread, as PyTorch's ceil_mode=True. */
+ST_API st_status st_model_add_maxpool_ceil(st_model* model, const char* name, int64_t window,
+                                           int64_t stride, int64_t pad);
+/* Average pooling (since 1.2), PyTorch's AvgPool2d: count_include_pad != 0 divides by the
+ * window's size within the padded input (PyTorch's default), 0 by the input pixels it covers;
+ * ceil_mode as for st_model_add_maxpool_ceil. */
+ST_API st_status st_model_add_avgpool(st_model* model, const char* name, int64_t window,
+                                      int64_t stride, int64_t pad, int32_t count_include_pad,
+                                      int32_t ceil_mode);
+/* Adaptive average pooling to size x size (since 1.2), 4-D, for square inputs whose side is a
+ * multiple of size: adaptive_avg_pool2d(x, 1) ahead of a squeeze-and-excitation's convolutions. */
+ST_API st_status st_model_add_adaptive_avgpool(st_model* model, const char* name, int64_t size);
 ST_API st_status st_model_add_global_avgpool(st_model* model, const char* name);
 ST_API st_status st_model_add_flatten(st_model* model, const char* name);
 ST_API st_status st_model_add_dropout(st_model* model, const char* name, float probability);
@@ -269,6 +282,14 @@ ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t 
 ST_API st_status st_model_from(st_model* model, const char* tensor);
 ST_API st_status st_model_add_add(st_model* model, const char* name, const char* a,
                                   const char* b);
+/* The channels of `count` named tensors one after another (torch.cat on dim 1): 4-D tensors of
+ * one batch and image size; a NULL name is the current tensor. */
+ST_API st_status st_model_add_concat(st_model* model, const char* name,
+                                     const char* const* inputs, size_t count);
+/* a * b for b of a's shape, or b one factor per channel (N, C, 1, 1) (a squeeze-and-excitation
+ * gate); NULL: the current tensor. */
+ST_API st_status st_model_add_multiply(st_model* model, const char* name, const char* a,
+                                       const char* b);
 /* Residual block: layers added after begin form the body; after st_model_residual_shortcut, the
  * shortcut (none: identity); end adds the two. The block's name names its addition, and all its
  * layers together for st_model_set_frozen. */

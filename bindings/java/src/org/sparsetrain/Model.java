@@ -101,6 +101,23 @@ public final class Model implements AutoCloseable {
       return add(sparsetrain_native.stb_model_add_maxpool(h(), null, window, stride, pad));
     }
 
+    /** Max pooling in ceil mode (a last, partial window where floor mode leaves input unread). */
+    public Builder maxPoolCeil(long window, long stride, long pad) {
+      return add(sparsetrain_native.stb_model_add_maxpool_ceil(h(), null, window, stride, pad));
+    }
+
+    /** Average pooling as PyTorch's AvgPool2d. */
+    public Builder avgPool(
+        String name, long window, long stride, long pad, boolean countIncludePad, boolean ceilMode) {
+      return add(sparsetrain_native.stb_model_add_avgpool(
+          h(), name, window, stride, pad, countIncludePad ? 1 : 0, ceilMode ? 1 : 0));
+    }
+
+    /** Adaptive average pooling to size x size, 4-D. */
+    public Builder adaptiveAvgPool(String name, long size) {
+      return add(sparsetrain_native.stb_model_add_adaptive_avgpool(h(), name, size));
+    }
+
     public Builder globalAvgPool() {
       return add(sparsetrain_native.stb_model_add_global_avgpool(h(), null));
     }
@@ -153,6 +170,21 @@ public final class Model implements AutoCloseable {
     /** The sum of two named tensors of one shape (null: the current tensor). */
     public Builder add(String name, String a, String b) {
       return add(sparsetrain_native.stb_model_add_add(h(), name, a, b));
+    }
+
+    /** The named tensors' channels one after another (null: the current tensor). */
+    public Builder concat(String name, String... inputs) {
+      StringBuilder joined = new StringBuilder();
+      for (int i = 0; i < inputs.length; ++i) {
+        if (i > 0) joined.append('\n');
+        if (inputs[i] != null) joined.append(inputs[i]);
+      }
+      return add(sparsetrain_native.stb_model_add_concat(h(), name, joined.toString()));
+    }
+
+    /** a * b, b of a's shape or one factor per channel (null: the current tensor). */
+    public Builder multiply(String name, String a, String b) {
+      return add(sparsetrain_native.stb_model_add_multiply(h(), name, a, b));
     }
 
     public Builder residualBegin(String name) {

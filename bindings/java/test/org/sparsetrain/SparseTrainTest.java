@@ -60,7 +60,7 @@ class SparseTrainTest {
   }
 
   /** The second network of bindings/reference/reference_losses.c: a branch, an addition, the
-   * other activations. */
+   * other activations, a channel gate, a concatenation, the other poolings. */
   static Model branchingNet(Context context) {
     Model model = Model.builder(context, 1, 28, 28)
                       .conv2d(8, 3)
@@ -75,7 +75,11 @@ class SparseTrainTest {
                       .hardSigmoid(null, 1.0f / 6.0f, 0.5f)
                       .clip(null, 0.0f, 0.9f)
                       .sigmoid(null)
-                      .maxPool(2, 2, 0)
+                      .adaptiveAvgPool("gap", 1)
+                      .multiply("gated", "sigmoid1", "gap")
+                      .concat("cat", "gated", "relu6_1")
+                      .avgPool(null, 3, 2, 1, false, true)
+                      .maxPoolCeil(2, 2, 0)
                       .flatten()
                       .linear(null, 10)
                       .build(7);
