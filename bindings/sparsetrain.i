@@ -65,7 +65,8 @@ ST_JAVA_ARRAY(double, jdouble, double, 0)
 #elif defined(SWIGCSHARP)
 /* C# arrays are pinned by the marshaller (blittable types: no copy); the length goes separately. */
 %include <arrays_csharp.i>
-%apply float INPUT[] { const float* data, const float* weights, const float* bias, const float* images };
+%apply float INPUT[] { const float* data, const float* weights, const float* bias, const float* images,
+                       const float* targets, const float* class_weights };
 %apply float INOUT[] { float* data, float* weights_out, float* bias_out, float* logits };
 %apply int INPUT[] { const int32_t* labels };
 %apply double INOUT[] { double* result };
@@ -92,7 +93,9 @@ typedef struct st_model st_model;
 #if !defined(SWIGCSHARP)
 %apply (const float* data, int64_t count) { (const float* weights, int64_t weight_count),
                                             (const float* bias, int64_t bias_count),
-                                            (const float* images, int64_t image_count) };
+                                            (const float* images, int64_t image_count),
+                                            (const float* targets, int64_t target_count),
+                                            (const float* class_weights, int64_t class_weight_count) };
 %apply (float* data, int64_t count) { (float* weights_out, int64_t weights_out_count),
                                       (float* bias_out, int64_t bias_out_count),
                                       (float* logits, int64_t logit_count) };
@@ -350,6 +353,36 @@ int32_t stb_model_eval_step(st_model* m, const float* images, int64_t image_coun
   if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
   return stb_result(st_model_eval_step(m, images, (size_t)image_count, labels, label_count, &r, NULL, 0),
                     &r, result, result_count);
+}
+/* Steps of float targets: batch = target_count / classes. */
+int32_t stb_model_train_step_targets(st_model* m, const float* images, int64_t image_count,
+                                     const float* targets, int64_t target_count, double* result,
+                                     int64_t result_count) {
+  st_step_result r;
+  int64_t classes = 0;
+  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
+  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
+  return stb_result(st_model_train_step_targets(m, images, (size_t)image_count, targets,
+                                                (size_t)target_count, target_count / classes, &r),
+                    &r, result, result_count);
+}
+int32_t stb_model_eval_step_targets(st_model* m, const float* images, int64_t image_count,
+                                    const float* targets, int64_t target_count, double* result,
+                                    int64_t result_count) {
+  st_step_result r;
+  int64_t classes = 0;
+  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
+  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
+  return stb_result(st_model_eval_step_targets(m, images, (size_t)image_count, targets,
+                                               (size_t)target_count, target_count / classes, &r,
+                                               NULL, 0),
+                    &r, result, result_count);
+}
+int32_t stb_model_set_loss(st_model* m, int32_t kind, double label_smoothing,
+                           const float* class_weights, int64_t class_weight_count) {
+  return stb_set(st_model_set_loss(m, (st_loss_kind)kind, label_smoothing,
+                                   class_weight_count > 0 ? class_weights : NULL,
+                                   (size_t)class_weight_count));
 }
 /* Logits of batch = logit_count / classes images. */
 int32_t stb_model_predict(st_model* m, const float* images, int64_t image_count, float* logits,

@@ -113,6 +113,15 @@ constexpr Entry<st_schedule_kind, ScheduleKind> kSchedules[] = {
 };
 static_assert(OneToOne(kSchedules, int(ScheduleKind::kCosine) + 1) && SameNumbers(kSchedules));
 
+constexpr Entry<st_loss_kind, LossKind> kLosses[] = {
+    {ST_LOSS_SOFTMAX_CROSS_ENTROPY, LossKind::kSoftmaxCrossEntropy},
+    {ST_LOSS_MSE, LossKind::kMeanSquaredError},
+    {ST_LOSS_L1, LossKind::kL1},
+    {ST_LOSS_BCE_WITH_LOGITS, LossKind::kBinaryCrossEntropyWithLogits},
+};
+static_assert(OneToOne(kLosses, int(LossKind::kBinaryCrossEntropyWithLogits) + 1) &&
+              SameNumbers(kLosses));
+
 constexpr struct {
   st_status status;
   const char* name;
@@ -145,6 +154,7 @@ bool ToRuntime(st_optimizer_kind value, OptimizerKind* out) {
   return Find(kOptimizers, value, out);
 }
 bool ToRuntime(st_schedule_kind value, ScheduleKind* out) { return Find(kSchedules, value, out); }
+bool ToRuntime(st_loss_kind value, LossKind* out) { return Find(kLosses, value, out); }
 
 st_status ToC(StatusCode code) { return FindC(kStatuses, code); }
 st_layout ToC(Layout layout) { return FindC(kLayouts, layout); }

@@ -12,6 +12,7 @@
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 #include "runtime/layer.h"
+#include "runtime/loss.h"
 #include "runtime/model.h"
 #include "runtime/optimizer.h"
 #include "sparsetrain/sparsetrain.h"
@@ -25,6 +26,7 @@ bool ToRuntime(st_kernel value, KernelPolicy* out);
 bool ToRuntime(st_pass value, Pass* out);
 bool ToRuntime(st_optimizer_kind value, OptimizerKind* out);
 bool ToRuntime(st_schedule_kind value, ScheduleKind* out);
+bool ToRuntime(st_loss_kind value, LossKind* out);
 
 // The C value of a runtime enum member.
 st_status ToC(StatusCode code);

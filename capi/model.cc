@@ -275,6 +275,22 @@ st_status st_model_set_optimizer(st_model* model, const st_optimizer_config* con
   });
 }
 
+st_status st_model_set_loss(st_model* model, st_loss_kind kind, double label_smoothing,
+                            const float* class_weights, size_t class_weight_count) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
+    st::LossConfig config;
+    ST_RETURN_IF_ERROR(Convert(kind, "loss kind", call, &config.kind));
+    config.label_smoothing = label_smoothing;
+    if (class_weights != nullptr) {
+      config.class_weights.assign(class_weights, class_weights + class_weight_count);
+    } else if (class_weight_count != 0) {
+      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": class_weights is NULL");
+    }
+    return Check(m.model->SetLoss(config), call);
+  });
+}
+
 st_status st_model_set_kernel(st_model* model, st_kernel kernel) {
   const char* call = __func__;
   return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
@@ -329,6 +345,42 @@ st_status st_model_eval_step(st_model* model, const float* images, size_t image_
     }
     st::StepResult r;
     ST_RETURN_IF_ERROR(Check(m.model->EvalStep(images, labels, batch, &r, logits), call));
+    *result = ToC(r);
+    return ST_OK;
+  });
+}
+
+st_status st_model_train_step_targets(st_model* model, const float* images, size_t image_count,
+                                      const float* targets, size_t target_count, int64_t batch,
+                                      st_step_result* result) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
+    ST_RETURN_IF_ERROR(CheckImages(*m.model, images, image_count, batch, call));
+    ST_RETURN_IF_ERROR(NotNull(targets, "targets", call));
+    ST_RETURN_IF_ERROR(CheckCount(target_count, batch * m.model->classes(), "targets", call));
+    ST_RETURN_IF_ERROR(NotNull(result, "result", call));
+    st::StepResult r;
+    ST_RETURN_IF_ERROR(Check(m.model->TrainStepTargets(images, targets, batch, &r), call));
+    *result = ToC(r);
+    return ST_OK;
+  });
+}
+
+st_status st_model_eval_step_targets(st_model* model, const float* images, size_t image_count,
+                                     const float* targets, size_t target_count, int64_t batch,
+                                     st_step_result* result, float* outputs, size_t output_count) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
+    ST_RETURN_IF_ERROR(CheckImages(*m.model, images, image_count, batch, call));
+    ST_RETURN_IF_ERROR(NotNull(targets, "targets", call));
+    ST_RETURN_IF_ERROR(CheckCount(target_count, batch * m.model->classes(), "targets", call));
+    ST_RETURN_IF_ERROR(NotNull(result, "result", call));
+    if (outputs != nullptr) {
+      ST_RETURN_IF_ERROR(CheckCount(output_count, batch * m.model->classes(), "outputs", call));
+    }
+    st::StepResult r;
+    ST_RETURN_IF_ERROR(
+        Check(m.model->EvalStepTargets(images, targets, batch, &r, outputs), call));
     *result = ToC(r);
     return ST_OK;
   });

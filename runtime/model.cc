@@ -70,25 +70,63 @@ Status Model::OnThreads(bool measure, const Step& step) {
 
 Status Model::TrainStep(const float* images, const int32_t* labels, int64_t batch,
                         StepResult* result, float* logits) {
-  return OnThreads(/*measure=*/true,
-                   [&] { return RunTrainStep(images, labels, batch, result, logits); });
+  return OnThreads(/*measure=*/true, [&] {
+    return RunTrainStep(images, Targets{labels, nullptr}, batch, result, logits);
+  });
 }
 
-Status Model::RunTrainStep(const float* images, const int32_t* labels, int64_t batch,
+Status Model::TrainStepTargets(const float* images, const float* targets, int64_t batch,
+                               StepResult* result, float* outputs) {
+  return OnThreads(/*measure=*/true, [&] {
+    return RunTrainStep(images, Targets{nullptr, targets}, batch, result, outputs);
+  });
+}
+
+Status Model::SetLoss(const LossConfig& config) {
+  Status status = Validate(config, classes_);
+  if (!status.ok()) return status;
+  loss_ = config;
+  return Status::Ok();
+}
+
+Status Model::CheckTargets(const Targets& targets, int64_t batch, StepResult* result,
+                           const char* call) const {
+  if (result == nullptr) return InvalidArgument(std::string(call) + ": result is null");
+  const bool labels = TakesLabels(loss_.kind);
+  if ((labels && targets.labels == nullptr) || (!labels && targets.values == nullptr)) {
+    const std::string given = targets.labels != nullptr   ? "class labels"
+                              : targets.values != nullptr ? "float targets"
+                                                          : "null";
+    return InvalidArgument(std::string(call) + ": the loss " + LossKindName(loss_.kind) +
+                           " takes " + (labels ? "class labels" : "float targets") +
+                           ", given " + given);
+  }
+  if (labels) {
+    // Checked before the forward pass, which moves batch-norm running statistics.
+    for (int64_t i = 0; i < batch; ++i) {
+      if (targets.labels[i] < 0 || targets.labels[i] >= classes_) {
+        return InvalidArgument(std::string(call) + ": label " + std::to_string(targets.labels[i]) +
+                               " of example " + std::to_string(i) + " is outside [0, " +
+                               std::to_string(classes_) + ")");
+      }
+    }
+  } else if (check_inputs_) {
+    for (int64_t i = 0; i < batch * classes_; ++i) {
+      if (!std::isfinite(targets.values[i])) {
+        return InvalidArgument(std::string(call) + ": target value " + std::to_string(i) +
+                               " is not finite");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Model::RunTrainStep(const float* images, const Targets& targets, int64_t batch,
                            StepResult* result, float* logits_out) {
   Status status = CheckBatch(images, batch, "train_step");
   if (!status.ok()) return status;
-  if (labels == nullptr || result == nullptr) {
-    return InvalidArgument("train_step: labels and result must not be null");
-  }
-  // Labels are checked before the forward pass, which moves batch-norm running statistics.
-  for (int64_t i = 0; i < batch; ++i) {
-    if (labels[i] < 0 || labels[i] >= classes_) {
-      return InvalidArgument("train_step: label " + std::to_string(labels[i]) + " of example " +
-                             std::to_string(i) + " is outside [0, " + std::to_string(classes_) +
-                             ")");
-    }
-  }
+  status = CheckTargets(targets, batch, result, "train_step");
+  if (!status.ok()) return status;
   const Activation* logits = nullptr;
   status = RunForward(images, batch, /*training=*/true, &logits);
   if (!status.ok()) return status;
@@ -96,9 +134,9 @@ Status Model::RunTrainStep(const float* images, const int32_t* labels, int64_t b
   if (!status.ok()) return status;
   StepResult r;
   r.examples = batch;
-  status = SoftmaxCrossEntropy(logits->tensor.data(), labels, batch, classes_, &r.loss, &r.correct,
-                               logits_grad_.tensor.data());
-  if (!status.ok()) return status;
+  status = ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch,
+                       classes_, &r.loss, &r.correct, logits_grad_.tensor.data());
+  if (!status.ok()) return status.Within("train_step");
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
   }
@@ -115,24 +153,31 @@ Status Model::RunTrainStep(const float* images, const int32_t* labels, int64_t b
 
 Status Model::EvalStep(const float* images, const int32_t* labels, int64_t batch,
                        StepResult* result, float* logits_out) {
-  return OnThreads(/*measure=*/false,
-                   [&] { return RunEvalStep(images, labels, batch, result, logits_out); });
+  return OnThreads(/*measure=*/false, [&] {
+    return RunEvalStep(images, Targets{labels, nullptr}, batch, result, logits_out);
+  });
 }
 
-Status Model::RunEvalStep(const float* images, const int32_t* labels, int64_t batch,
+Status Model::EvalStepTargets(const float* images, const float* targets, int64_t batch,
+                              StepResult* result, float* outputs) {
+  return OnThreads(/*measure=*/false, [&] {
+    return RunEvalStep(images, Targets{nullptr, targets}, batch, result, outputs);
+  });
+}
+
+Status Model::RunEvalStep(const float* images, const Targets& targets, int64_t batch,
                           StepResult* result, float* logits_out) {
   Status status = CheckBatch(images, batch, "eval_step");
   if (!status.ok()) return status;
-  if (labels == nullptr || result == nullptr) {
-    return InvalidArgument("eval_step: labels and result must not be null");
-  }
+  status = CheckTargets(targets, batch, result, "eval_step");
+  if (!status.ok()) return status;
   const Activation* logits = nullptr;
   status = RunForward(images, batch, /*training=*/false, &logits);
   if (!status.ok()) return status;
   StepResult r;
   r.examples = batch;
-  status = SoftmaxCrossEntropy(logits->tensor.data(), labels, batch, classes_, &r.loss, &r.correct,
-                               nullptr);
+  status = ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch,
+                       classes_, &r.loss, &r.correct, nullptr);
   if (!status.ok()) return status.Within("eval_step");
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);

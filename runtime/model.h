@@ -17,6 +17,7 @@
 
 #include "runtime/conv_layer.h"
 #include "runtime/layer.h"
+#include "runtime/loss.h"
 #include "runtime/optimizer.h"
 #include "runtime/graph.h"
 #include "runtime/thread_pool.h"
@@ -60,14 +61,23 @@ class Model {
   const Optimizer& optimizer() const { return *optimizer_; }
   int64_t steps() const { return optimizer_->steps(); }
 
+  // The training loss (runtime/loss.h). Default: softmax cross-entropy of class labels.
+  Status SetLoss(const LossConfig& config);
+  const LossConfig& loss() const { return loss_; }
+
   // Forward, loss, backward and one optimiser update on a batch; the training-mode logits
-  // (batch x classes) go to `logits` if it is not null.
+  // (batch x classes) go to `logits` if it is not null. For losses of class labels.
   Status TrainStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
                    float* logits = nullptr);
+  // The same for losses of float targets (batch x outputs, as the model's outputs).
+  Status TrainStepTargets(const float* images, const float* targets, int64_t batch,
+                          StepResult* result, float* outputs = nullptr);
   // Forward in evaluation mode (running statistics, no dropout): loss and correct count, and
   // the logits (batch x classes) if `logits` is not null.
   Status EvalStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
                   float* logits = nullptr);
+  Status EvalStepTargets(const float* images, const float* targets, int64_t batch,
+                         StepResult* result, float* outputs = nullptr);
   // Evaluation-mode logits, batch x classes.
   Status Predict(const float* images, int64_t batch, float* logits);
 
@@ -101,10 +111,19 @@ class Model {
   // `measure`); afterwards they sleep, so they take no CPU between steps.
   template <class Step>
   Status OnThreads(bool measure, const Step& step);
-  Status RunTrainStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
-                      float* logits);
-  Status RunEvalStep(const float* images, const int32_t* labels, int64_t batch, StepResult* result,
-                     float* logits);
+  // What a step's loss compares the outputs with: class labels or float targets.
+  struct Targets {
+    const int32_t* labels;
+    const float* values;
+  };
+  // Refuses targets the loss does not take, labels out of range and (with input checking)
+  // targets that are not finite, before anything runs.
+  Status CheckTargets(const Targets& targets, int64_t batch, StepResult* result,
+                      const char* call) const;
+  Status RunTrainStep(const float* images, const Targets& targets, int64_t batch,
+                      StepResult* result, float* logits);
+  Status RunEvalStep(const float* images, const Targets& targets, int64_t batch,
+                     StepResult* result, float* logits);
   Status RunPredict(const float* images, int64_t batch, float* logits);
   // What the optimiser updates; rebuilt on the first step after a freeze or unfreeze.
   const std::vector<Parameter*>& TrainableParameters();
@@ -117,6 +136,7 @@ class Model {
   pthreadpool_t pool_ = nullptr;
   WorkerWaitSelector waits_;
   KernelPolicy policy_ = KernelPolicy::kAuto;
+  LossConfig loss_;
   bool check_inputs_ = false;
   Allocator allocator_;  // every tensor of the model and its layers, and the workspace
   Activation input_batch_, logits_grad_;

@@ -651,33 +651,163 @@ TEST(ModelTest, OptimizerSchedulesAndClipping) {
   EXPECT_NEAR(std::sqrt(moved), sgd.lr * sgd.clip_norm, 1e-3 * sgd.lr * sgd.clip_norm);
 }
 
-TEST(LossTest, SoftmaxCrossEntropyMatchesDefinitionAndFiniteDifferences) {
-  const std::vector<float> logits = {1.0f, -2.0f, 0.5f, 3.0f, 30.0f, -30.0f, 0.0f, 0.0f};
-  const std::vector<int32_t> labels = {2, 1};
+// Three rows of four outputs, with labels and float targets, shared by the loss tests.
+const std::vector<float> kOutputs = {1.0f, -2.0f, 0.5f, 3.0f, 30.0f, -30.0f,
+                                     0.0f, 0.0f,  0.2f, 0.1f, -0.3f, 0.4f};
+const std::vector<int32_t> kLabels = {2, 1, 3};
+const std::vector<float> kTargets = {0.0f, 1.0f, 0.5f, 0.25f, 1.0f, 0.0f,
+                                     0.0f, 1.0f, 0.3f, 0.7f, 0.0f, 1.0f};
+
+// Each loss straight from its definition, in double: cross-entropy against the smoothed target
+// distribution q = (1 - e) one_hot + e / K, weighted per class and normalised by the labels'
+// weights, as PyTorch 1.13 computes it.
+double ReferenceLoss(const LossConfig& config, const std::vector<float>& z) {
+  double total = 0.0, norm = 0.0;
+  for (int r = 0; r < 3; ++r) {
+    const float* row = &z[size_t(r * 4)];
+    if (config.kind == LossKind::kSoftmaxCrossEntropy) {
+      double sum = 0.0;
+      for (int k = 0; k < 4; ++k) sum += std::exp(double(row[k]));
+      for (int k = 0; k < 4; ++k) {
+        const double q = (1.0 - config.label_smoothing) * (k == kLabels[r]) +
+                         config.label_smoothing / 4.0;
+        const double w = config.class_weights.empty() ? 1.0 : config.class_weights[size_t(k)];
+        total += w * q * (std::log(sum) - row[k]);
+      }
+      norm += config.class_weights.empty() ? 1.0 : config.class_weights[size_t(kLabels[r])];
+      continue;
+    }
+    for (int k = 0; k < 4; ++k) {
+      const double x = row[k], t = kTargets[size_t(r * 4 + k)];
+      const double s = 1.0 / (1.0 + std::exp(-x));
+      total += config.kind == LossKind::kMeanSquaredError ? (x - t) * (x - t)
+               : config.kind == LossKind::kL1             ? std::fabs(x - t)
+                                                          : -(t * std::log(s) + (1 - t) * std::log1p(-s));
+      norm += 1.0;
+    }
+  }
+  return total / norm;
+}
+
+TEST(LossTest, EveryLossMatchesItsDefinitionPyTorchAndFiniteDifferences) {
+  LossConfig plain, smoothed, weighted, mse, l1, bce;
+  smoothed.label_smoothing = 0.2;
+  weighted.label_smoothing = 0.1;
+  weighted.class_weights = {0.5f, 2.0f, 1.0f, 0.25f};
+  mse.kind = LossKind::kMeanSquaredError;
+  l1.kind = LossKind::kL1;
+  bce.kind = LossKind::kBinaryCrossEntropyWithLogits;
+  // What PyTorch 1.13 gives for the same outputs (float64): F.cross_entropy with weight and
+  // label_smoothing, F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits.
+  const struct {
+    const LossConfig* config;
+    double pytorch;  // < 0: not recorded
+  } cases[] = {{&plain, -1},
+               {&smoothed, 19.284801419002587},
+               {&weighted, 35.420640364340024},
+               {&mse, 146.69854166666664},
+               {&l1, 5.695833333333333},
+               {&bce, 0.8607545351465636}};
+  for (const auto& c : cases) {
+    const LossConfig& config = *c.config;
+    SCOPED_TRACE(LossKindName(config.kind));
+    ASSERT_TRUE(Validate(config, 4).ok());
+    double loss = 0;
+    int64_t correct = -1;
+    std::vector<float> grad(12);
+    ASSERT_TRUE(ComputeLoss(config, kOutputs.data(), kLabels.data(), kTargets.data(), 3, 4, &loss,
+                            &correct, grad.data())
+                    .ok());
+    EXPECT_NEAR(loss, ReferenceLoss(config, kOutputs), 1e-9 * (1.0 + loss));
+    if (c.pytorch >= 0) EXPECT_NEAR(loss, c.pytorch, 1e-5 * c.pytorch);
+    EXPECT_EQ(correct, TakesLabels(config.kind) ? 1 : 0);  // row 2's largest output is its label
+    for (int i = 0; i < 12; ++i) {
+      std::vector<float> up = kOutputs, down = kOutputs;
+      up[size_t(i)] += 1e-2f, down[size_t(i)] -= 1e-2f;
+      const double numeric = (ReferenceLoss(config, up) - ReferenceLoss(config, down)) / 2e-2;
+      EXPECT_NEAR(grad[size_t(i)], numeric, 1e-4 * (1.0 + std::fabs(numeric))) << i;
+    }
+  }
+}
+
+TEST(LossTest, BadLabelsAndSettingsAreRefused) {
   double loss = 0;
   int64_t correct = 0;
-  std::vector<float> grad(8);
-  ASSERT_TRUE(
-      SoftmaxCrossEntropy(logits.data(), labels.data(), 2, 4, &loss, &correct, grad.data()).ok());
-  const auto reference = [&](const std::vector<float>& z) {
-    double total = 0;
-    for (int r = 0; r < 2; ++r) {
-      double sum = 0;
-      for (int k = 0; k < 4; ++k) sum += std::exp(double(z[r * 4 + k]));
-      total += std::log(sum) - z[r * 4 + labels[r]];
-    }
-    return total / 2;
-  };
-  EXPECT_NEAR(loss, reference(logits), 1e-9);
-  EXPECT_EQ(correct, 0);
-  for (int i = 0; i < 8; ++i) {
-    std::vector<float> up = logits, down = logits;
-    up[i] += 1e-2f, down[i] -= 1e-2f;
-    EXPECT_NEAR(grad[i], (reference(up) - reference(down)) / 2e-2, 1e-4) << i;
-  }
-  const std::vector<int32_t> bad = {0, 4};
-  EXPECT_EQ(SoftmaxCrossEntropy(logits.data(), bad.data(), 2, 4, &loss, &correct, nullptr).code(),
+  const std::vector<int32_t> bad = {0, 4, 1};
+  EXPECT_EQ(ComputeLoss(LossConfig(), kOutputs.data(), bad.data(), nullptr, 3, 4, &loss, &correct,
+                        nullptr)
+                .code(),
             StatusCode::kInvalidArgument);
+  LossConfig zero_weights;
+  zero_weights.class_weights = {1.0f, 0.0f, 0.0f, 0.0f};  // no label of the batch weighs anything
+  EXPECT_EQ(ComputeLoss(zero_weights, kOutputs.data(), kLabels.data(), nullptr, 3, 4, &loss,
+                        &correct, nullptr)
+                .code(),
+            StatusCode::kInvalidArgument);
+  LossConfig c;
+  c.label_smoothing = 1.5;
+  EXPECT_EQ(Validate(c, 4).code(), StatusCode::kInvalidArgument);
+  c.label_smoothing = 0.0;
+  c.class_weights = {1.0f, 2.0f};
+  EXPECT_EQ(Validate(c, 4).code(), StatusCode::kInvalidArgument);
+  c.class_weights = {1.0f, -2.0f, 1.0f, 1.0f};
+  EXPECT_EQ(Validate(c, 4).code(), StatusCode::kInvalidArgument);
+  c.class_weights.clear();
+  c.kind = LossKind::kL1;
+  c.label_smoothing = 0.1;
+  EXPECT_EQ(Validate(c, 4).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ModelTest, RegressionLossesTrainOnFloatTargets) {
+  ModelBuilder b(1, 12, 12);
+  b.Conv2d(4, 3).Relu().GlobalAvgPool().Linear(2);
+  auto model = Build(std::move(b));
+  OptimizerConfig adam;
+  adam.lr = 1e-2;
+  ASSERT_TRUE(model->SetOptimizer(adam).ok());
+  const Batch batch = MakeBatch(8, 12);
+  // Targets: each image's mean brightness, and that doubled less 0.1 (functions the pooled
+  // features can represent).
+  std::vector<float> targets;
+  for (int64_t i = 0; i < 8; ++i) {
+    double mean = 0;
+    for (int64_t p = 0; p < 144; ++p) mean += batch.images[size_t(i * 144 + p)];
+    targets.push_back(float(mean / 144));
+    targets.push_back(float(2 * mean / 144 - 0.1));
+  }
+  StepResult r;
+  // The default loss takes labels: float targets are refused, and the reverse once set.
+  Status s = model->TrainStepTargets(batch.images.data(), targets.data(), 8, &r);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("takes class labels"), std::string::npos) << s.message();
+  LossConfig mse;
+  mse.kind = LossKind::kMeanSquaredError;
+  ASSERT_TRUE(model->SetLoss(mse).ok());
+  s = model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r);
+  EXPECT_NE(s.message().find("takes float targets"), std::string::npos) << s.message();
+  EXPECT_EQ(model->steps(), 0);
+  double first = 0, last = 0;
+  for (int step = 0; step < 100; ++step) {
+    ASSERT_TRUE(model->TrainStepTargets(batch.images.data(), targets.data(), 8, &r).ok());
+    if (step == 0) first = r.loss;
+    last = r.loss;
+  }
+  EXPECT_LT(last, 0.5 * first);
+  StepResult eval;
+  std::vector<float> outputs(16);
+  ASSERT_TRUE(
+      model->EvalStepTargets(batch.images.data(), targets.data(), 8, &eval, outputs.data()).ok());
+  double want = 0;
+  for (size_t i = 0; i < 16; ++i) want += (outputs[i] - targets[i]) * (outputs[i] - targets[i]);
+  EXPECT_NEAR(eval.loss, want / 16, 1e-6);
+  model->set_check_inputs(true);
+  targets[3] = NAN;
+  EXPECT_EQ(model->TrainStepTargets(batch.images.data(), targets.data(), 8, &r).code(),
+            StatusCode::kInvalidArgument);
+  LossConfig weights;
+  weights.class_weights = {1.0f, 2.0f, 3.0f};  // the model has two outputs
+  EXPECT_EQ(model->SetLoss(weights).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->loss().kind, LossKind::kMeanSquaredError);
 }
 
 }  // namespace

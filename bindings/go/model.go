@@ -282,6 +282,14 @@ func (m *Model) SetKernel(k Kernel) error {
 	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_kernel(h, int(k)) })
 }
 
+// SetLoss sets the training loss; labelSmoothing (in [0, 1]) and classWeights (one per class, or
+// nil) apply to cross-entropy only.
+func (m *Model) SetLoss(loss Loss, labelSmoothing float64, classWeights []float32) error {
+	return m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_set_loss(h, int(loss), labelSmoothing, classWeights)
+	})
+}
+
 // SetCheckInputs refuses images holding NaN or Inf when on.
 func (m *Model) SetCheckInputs(on bool) error {
 	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_check_inputs(h, flag(on)) })
@@ -307,6 +315,24 @@ func (m *Model) TrainStep(images []float32, labels []int32) (StepResult, error) 
 func (m *Model) EvalStep(images []float32, labels []int32) (StepResult, error) {
 	v := make([]float64, 4)
 	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_eval_step(h, images, labels, v) })
+	return step(v), err
+}
+
+// TrainStepTargets runs one step on float targets (batch x outputs), for the losses that take them.
+func (m *Model) TrainStepTargets(images, targets []float32) (StepResult, error) {
+	v := make([]float64, 4)
+	err := m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_train_step_targets(h, images, targets, v)
+	})
+	return step(v), err
+}
+
+// EvalStepTargets gives the loss of float targets in evaluation mode.
+func (m *Model) EvalStepTargets(images, targets []float32) (StepResult, error) {
+	v := make([]float64, 4)
+	err := m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_eval_step_targets(h, images, targets, v)
+	})
 	return step(v), err
 }
 

@@ -95,6 +95,17 @@ const (
 	KernelSparse
 )
 
+// Loss is a training loss, as PyTorch's: cross-entropy of class labels; mean squared error, L1
+// and binary cross-entropy of logits, of float targets.
+type Loss int
+
+const (
+	LossSoftmaxCrossEntropy Loss = iota
+	LossMSE
+	LossL1
+	LossBCEWithLogits
+)
+
 // Layout is a tensor's storage: plain NCHW, or channel-blocked as convolutions take it.
 type Layout int
 

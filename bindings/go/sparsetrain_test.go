@@ -114,6 +114,81 @@ func TestBranchingNetEqualsTheCAPI(t *testing.T) {
 	}
 }
 
+func TestOtherLossesEqualTheCAPI(t *testing.T) {
+	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference := strings.Fields(string(text))
+	images, labels := slice(t)
+	weights := make([]float32, 10)
+	for i := range weights {
+		weights[i] = 0.5 + 0.1*float32(i)
+	}
+	batch := len(labels)
+	pixels := len(images) / batch
+	targets := make([]float32, 2*batch)
+	for i := 0; i < batch; i++ {
+		sum := 0.0
+		for p := 0; p < pixels; p++ {
+			sum += float64(images[i*pixels+p])
+		}
+		targets[2*i] = float32(sum / float64(pixels))
+		targets[2*i+1] = float32(labels[i]) / 9.0
+	}
+	ctx, err := NewContext(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	for network := 0; network < 2; network++ {
+		outputs := int64(10)
+		if network == 1 {
+			outputs = 2
+		}
+		m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).
+			Flatten().Linear("", outputs).Build(7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetKernel(KernelDense); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetOptimizer(Adam(1e-3)); err != nil {
+			t.Fatal(err)
+		}
+		if network == 0 {
+			err = m.SetLoss(LossSoftmaxCrossEntropy, 0.1, weights)
+		} else {
+			err = m.SetLoss(LossMSE, 0, nil)
+			var e *Error
+			if _, terr := m.TrainStep(images, labels); !errors.As(terr, &e) ||
+				!strings.Contains(e.Message, "takes float targets") {
+				t.Errorf("labels under MSE: %v", terr)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := 0; step < 5; step++ {
+			var r StepResult
+			if network == 0 {
+				r, err = m.TrainStep(images, labels)
+			} else {
+				r, err = m.TrainStepTargets(images, targets)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := strconv.ParseFloat(reference[10+5*network+step], 64)
+			if r.Loss != want {
+				t.Errorf("network %d step %d: loss %.17g, the C API gave %.17g", network, step, r.Loss, want)
+			}
+		}
+		m.Close()
+	}
+}
+
 func TestVersionAndIsa(t *testing.T) {
 	if Version() != "1.2.0" {
 		t.Errorf("version %q", Version())

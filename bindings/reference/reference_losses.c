@@ -1,8 +1,9 @@
 /* The C API's answer to the bindings' common check: the losses of five training steps of a small
  * CNN on the first 64 Fashion-MNIST training images (seed 7, dense kernels, Adam lr 1e-3), one per
  * line with 17 significant digits, then five of a network with a branch, an addition, the other
- * activations, a channel gate, a concatenation and the other poolings. Each binding's test runs the same protocol and must print the same
- * numbers. */
+ * activations, a channel gate, a concatenation and the other poolings, then five each of the first
+ * network under the other losses. Each binding's test runs the same protocol and must print the
+ * same numbers. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -68,6 +69,46 @@ int main(int argc, char** argv) {
     TRY(st_model_set_optimizer(model, &config));
     for (step = 0; step < 5; ++step) {
       TRY(st_model_train_step(model, images, kBatch * kPixels, labels, kBatch, &result));
+      printf("%.17g\n", result.loss);
+    }
+    TRY(st_model_destroy(model));
+  }
+  /* The first network again under the other losses: cross-entropy with label smoothing 0.1 and
+   * class weights 0.5 + 0.1 k, then mean squared error of two targets per image, its mean pixel
+   * and its label / 9. */
+  for (network = 0; network < 2; ++network) {
+    static float targets[kBatch * 2];
+    float weights[10];
+    int i, p;
+    for (i = 0; i < 10; ++i) weights[i] = 0.5f + 0.1f * (float)i;
+    for (i = 0; i < kBatch; ++i) {
+      double sum = 0.0;
+      for (p = 0; p < kPixels; ++p) sum += images[i * kPixels + p];
+      targets[2 * i] = (float)(sum / kPixels);
+      targets[2 * i + 1] = (float)labels[i] / 9.0f;
+    }
+    TRY(st_model_create(context, 1, 28, 28, &model));
+    TRY(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
+    TRY(st_model_add_relu(model, NULL));
+    TRY(st_model_add_maxpool(model, NULL, 2, 2, 0));
+    TRY(st_model_add_flatten(model, NULL));
+    TRY(st_model_add_linear(model, NULL, network == 0 ? 10 : 2, 1));
+    TRY(st_model_finish(model, 7));
+    TRY(st_model_set_kernel(model, ST_KERNEL_DENSE));
+    TRY(st_optimizer_config_default(&config));
+    TRY(st_model_set_optimizer(model, &config));
+    if (network == 0) {
+      TRY(st_model_set_loss(model, ST_LOSS_SOFTMAX_CROSS_ENTROPY, 0.1, weights, 10));
+    } else {
+      TRY(st_model_set_loss(model, ST_LOSS_MSE, 0.0, NULL, 0));
+    }
+    for (step = 0; step < 5; ++step) {
+      if (network == 0) {
+        TRY(st_model_train_step(model, images, kBatch * kPixels, labels, kBatch, &result));
+      } else {
+        TRY(st_model_train_step_targets(model, images, kBatch * kPixels, targets, kBatch * 2,
+                                        kBatch, &result));
+      }
       printf("%.17g\n", result.loss);
     }
     TRY(st_model_destroy(model));

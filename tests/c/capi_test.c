@@ -202,6 +202,69 @@ static void TestJoinsAndPoolings(void) {
   OK(st_context_destroy(context));
 }
 
+/* A regression of float targets under MSE trains; each loss setting is checked. */
+static void TestLosses(void) {
+  st_context* context = NULL;
+  st_model* model = NULL;
+  float images[kBatch * kSide * kSide], targets[kBatch * 2], outputs[kBatch * 2];
+  const float weights[2] = {1.0f, 3.0f};
+  int32_t labels[kBatch];
+  st_step_result first, r;
+  int i, step;
+  OK(st_context_create(2, NULL, &context));
+  OK(st_model_create(context, 1, kSide, kSide, &model));
+  OK(st_model_add_conv2d(model, NULL, 4, 3, 1, -1, 1));
+  OK(st_model_add_relu(model, NULL));
+  OK(st_model_add_global_avgpool(model, NULL));
+  OK(st_model_add_linear(model, NULL, 2, 1));
+  OK(st_model_finish(model, 5));
+  MakeBatch(8, images, labels);
+  for (i = 0; i < kBatch; ++i) targets[2 * i] = 0.5f, targets[2 * i + 1] = (float)labels[i] / 4.0f;
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_loss(model, (st_loss_kind)9, 0.0, NULL, 0),
+                "loss kind");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_set_loss(model, ST_LOSS_SOFTMAX_CROSS_ENTROPY, 0.0, weights, 1),
+                "class weights");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_set_loss(model, ST_LOSS_SOFTMAX_CROSS_ENTROPY, 0.0, NULL, 2),
+                "class_weights");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_loss(model, ST_LOSS_L1, 0.5, NULL, 0),
+                "smoothing");
+  OK(st_model_set_loss(model, ST_LOSS_SOFTMAX_CROSS_ENTROPY, 0.1, weights, 2));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_train_step_targets(model, images, sizeof images / sizeof *images,
+                                            targets, kBatch * 2, kBatch, &r),
+                "takes class labels");
+  OK(st_model_set_loss(model, ST_LOSS_MSE, 0.0, NULL, 0));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch,
+                                    &r),
+                "takes float targets");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_train_step_targets(model, images, sizeof images / sizeof *images, NULL,
+                                            kBatch * 2, kBatch, &r),
+                "targets");
+  EXPECT_STATUS(ST_SHAPE_MISMATCH,
+                st_model_train_step_targets(model, images, sizeof images / sizeof *images,
+                                            targets, kBatch, kBatch, &r),
+                "targets");
+  for (step = 0; step < 30; ++step) {
+    OK(st_model_train_step_targets(model, images, sizeof images / sizeof *images, targets,
+                                   kBatch * 2, kBatch, &r));
+    if (step == 0) first = r;
+  }
+  CHECK(r.loss < first.loss && r.correct == 0 && r.examples == kBatch);
+  OK(st_model_eval_step_targets(model, images, sizeof images / sizeof *images, targets,
+                                kBatch * 2, kBatch, &r, outputs, kBatch * 2));
+  {
+    double want = 0.0;
+    for (i = 0; i < kBatch * 2; ++i) want += (outputs[i] - targets[i]) * (outputs[i] - targets[i]);
+    CHECK(fabs(r.loss - want / (kBatch * 2)) < 1e-6);
+  }
+  OK(st_model_destroy(model));
+  OK(st_context_destroy(context));
+}
+
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
   CHECK(strcmp(st_version_string(), "1.2.0") == 0);
@@ -772,6 +835,7 @@ int main(void) {
   TestBranches();
   TestActivations();
   TestJoinsAndPoolings();
+  TestLosses();
   TestConvLayer();
   TestMisuse();
   TestAllocator();

@@ -25,6 +25,9 @@ namespace SparseTrain {
 
   /// <summary>Convolution kernels: chosen per layer and call, or one kind throughout.</summary>
   public enum Kernel { Auto, Dense, Sparse }
+  /// <summary>Training losses, as PyTorch's: cross-entropy of class labels; mean squared error,
+  /// L1 and binary cross-entropy of logits, of float targets.</summary>
+  public enum Loss { SoftmaxCrossEntropy, Mse, L1, BceWithLogits }
 
   /// <summary>Tensor storage: plain NCHW, or channel-blocked as convolutions take it.</summary>
   public enum Layout { Nchw, Blocked }
@@ -342,6 +345,12 @@ namespace SparseTrain {
         Handle, o.Kind, o.LearningRate, o.Momentum, o.Nesterov? 1: 0, o.WeightDecay, o.ClipNorm,
         o.Schedule, o.WarmupSteps, o.TotalSteps));
     public Kernel Kernel { set => Check.Ok(N.stb_model_set_kernel(Handle, (int)value)); }
+    /// <summary>The training loss; labelSmoothing (in [0, 1]) and classWeights (one per class,
+    /// or null) apply to cross-entropy only.</summary>
+    public void SetLoss(Loss loss, double labelSmoothing = 0, float[] classWeights = null) {
+      var weights = classWeights ?? new float[0];
+      Check.Ok(N.stb_model_set_loss(Handle, (int)loss, labelSmoothing, weights, weights.Length));
+    }
     public bool CheckInputs { set => Check.Ok(N.stb_model_set_check_inputs(Handle, value? 1: 0)); }
     public void Freeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 1));
     public void Unfreeze(string layer) => Check.Ok(N.stb_model_set_frozen(Handle, layer, 0));
@@ -364,6 +373,24 @@ namespace SparseTrain {
       var v = new double[4];
       Check.Ok(
           N.stb_model_eval_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
+      return Result(v);
+    }
+    /// <summary>One step on float targets (batch x outputs), for the losses that take
+    /// them.</summary>
+    public StepResult TrainStepTargets(float[] images, float[] targets) {
+      Check.NotNull(images, "TrainStepTargets", "images");
+      Check.NotNull(targets, "TrainStepTargets", "targets");
+      var v = new double[4];
+      Check.Ok(N.stb_model_train_step_targets(Handle, images, images.Length, targets,
+                                              targets.Length, v, v.Length));
+      return Result(v);
+    }
+    public StepResult EvalStepTargets(float[] images, float[] targets) {
+      Check.NotNull(images, "EvalStepTargets", "images");
+      Check.NotNull(targets, "EvalStepTargets", "targets");
+      var v = new double[4];
+      Check.Ok(N.stb_model_eval_step_targets(Handle, images, images.Length, targets,
+                                             targets.Length, v, v.Length));
       return Result(v);
     }
     /// <summary>Logits (batch x classes).</summary>

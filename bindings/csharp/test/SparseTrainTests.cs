@@ -104,6 +104,51 @@ namespace SparseTrain.Tests {
     }
 
     [Test]
+    public void OtherLossesEqualTheCApi() {
+      var reference =
+          File.ReadAllLines(Environment.GetEnvironmentVariable("SPARSETRAIN_REFERENCE"));
+      var images = Images();
+      var labels = Labels();
+      var weights = new float[10];
+      for (int i = 0; i < 10; ++i) weights[i] = 0.5f + 0.1f * i;
+      var targets = new float[2 * BatchSize];
+      int pixels = images.Length / BatchSize;
+      for (int i = 0; i < BatchSize; ++i) {
+        double sum = 0;
+        for (int p = 0; p < pixels; ++p) sum += images[i * pixels + p];
+        targets[2 * i] = (float)(sum / pixels);
+        targets[2 * i + 1] = labels[i] / 9.0f;
+      }
+      for (int network = 0; network < 2; ++network) {
+        using (var context = new Context(2))
+        using (var model = new Model.Builder(context, 1, 28, 28)
+                               .Conv2d(8, 3)
+                               .Relu()
+                               .MaxPool(2, 2)
+                               .Flatten()
+                               .Linear(network == 0 ? 10 : 2)
+                               .Build(7)) {
+          model.Kernel = Kernel.Dense;
+          model.SetOptimizer(Optimizer.Adam(1e-3));
+          if (network == 0) {
+            model.SetLoss(Loss.SoftmaxCrossEntropy, 0.1, weights);
+          } else {
+            model.SetLoss(Loss.Mse);
+            var e = Assert.Throws<SparseTrainException>(() => model.TrainStep(images, labels));
+            StringAssert.Contains("takes float targets", e.Message);
+          }
+          for (int step = 0; step < 5; ++step) {
+            var r = network == 0 ? model.TrainStep(images, labels)
+                                 : model.TrainStepTargets(images, targets);
+            Assert.AreEqual(double.Parse(reference[10 + 5 * network + step],
+                                         System.Globalization.CultureInfo.InvariantCulture),
+                            r.Loss, 0.0, "network " + network + " step " + step);
+          }
+        }
+      }
+    }
+
+    [Test]
     public void VersionAndIsa() {
       Assert.AreEqual("1.2.0", Library.Version);
       Assert.AreNotEqual(Isa.Auto, Library.Isa);

@@ -340,6 +340,21 @@ typedef struct st_optimizer_config {
 ST_API st_status st_optimizer_config_default(st_optimizer_config* config);
 /* Replaces the optimiser; its state starts afresh. */
 ST_API st_status st_model_set_optimizer(st_model* model, const st_optimizer_config* config);
+/* Training losses (since 1.2), averaged over the batch as PyTorch's are: softmax cross-entropy
+ * of class labels (CrossEntropyLoss; optional label smoothing and class weights), and, of float
+ * targets of the outputs' shape, mean squared error (MSELoss), L1 (L1Loss) and binary
+ * cross-entropy of logits (BCEWithLogitsLoss). */
+typedef enum st_loss_kind {
+  ST_LOSS_SOFTMAX_CROSS_ENTROPY = 0, /* the default; st_model_train_step with labels */
+  ST_LOSS_MSE = 1,                   /* these take st_model_train_step_targets */
+  ST_LOSS_L1 = 2,
+  ST_LOSS_BCE_WITH_LOGITS = 3,
+} st_loss_kind;
+
+/* label_smoothing in [0, 1] and class_weights (one per class, >= 0; NULL: all 1) apply to
+ * cross-entropy only (0 and NULL for the others). */
+ST_API st_status st_model_set_loss(st_model* model, st_loss_kind kind, double label_smoothing,
+                                   const float* class_weights, size_t class_weight_count);
 /* Dense, sparse or per-layer automatic convolution kernels (the default). Both kernels compute
  * the same sums in different orders, so under ST_KERNEL_AUTO results can differ in the last bits
  * from call to call as the choice changes; fix the kernel for bit-exact repeatability. */
@@ -365,6 +380,17 @@ ST_API st_status st_model_train_step(st_model* model, const float* images, size_
 ST_API st_status st_model_eval_step(st_model* model, const float* images, size_t image_count,
                                     const int32_t* labels, int64_t batch, st_step_result* result,
                                     float* logits, size_t logit_count);
+/* The same for losses of float targets: batch*classes floats (target_count), laid out as the
+ * outputs; outputs (batch*classes floats, output_count) may be NULL. */
+ST_API st_status st_model_train_step_targets(st_model* model, const float* images,
+                                             size_t image_count, const float* targets,
+                                             size_t target_count, int64_t batch,
+                                             st_step_result* result);
+ST_API st_status st_model_eval_step_targets(st_model* model, const float* images,
+                                            size_t image_count, const float* targets,
+                                            size_t target_count, int64_t batch,
+                                            st_step_result* result, float* outputs,
+                                            size_t output_count);
 ST_API st_status st_model_predict(st_model* model, const float* images, size_t image_count,
                                   int64_t batch, float* logits, size_t logit_count);
 ST_API st_status st_model_steps(const st_model* model, int64_t* steps);

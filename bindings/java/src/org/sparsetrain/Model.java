@@ -236,6 +236,15 @@ public final class Model implements AutoCloseable {
         o.schedule.ordinal(), o.warmupSteps, o.totalSteps));
   }
 
+  /**
+   * The training loss; labelSmoothing (in [0, 1]) and classWeights (one per class, or null) apply
+   * to cross-entropy only.
+   */
+  public void setLoss(SparseTrain.Loss loss, double labelSmoothing, float[] classWeights) {
+    Native.check(sparsetrain_native.stb_model_set_loss(
+        handle(), loss.ordinal(), labelSmoothing, classWeights));
+  }
+
   public void setKernel(SparseTrain.Kernel kernel) {
     Native.check(sparsetrain_native.stb_model_set_kernel(handle(), kernel.ordinal()));
   }
@@ -268,6 +277,25 @@ public final class Model implements AutoCloseable {
     Native.requireArray(labels, "evalStep", "labels");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, labels, v));
+    return new StepResult(v);
+  }
+
+  /** One step on float targets (batch x outputs), for the losses that take them. */
+  public StepResult trainStepTargets(float[] images, float[] targets) {
+    Native.requireArray(images, "trainStepTargets", "images");
+    Native.requireArray(targets, "trainStepTargets", "targets");
+    double[] v = new double[4];
+    Native.check(
+        sparsetrain_native.stb_model_train_step_targets(handle(), images, targets, v));
+    return new StepResult(v);
+  }
+
+  /** The loss of float targets in evaluation mode. */
+  public StepResult evalStepTargets(float[] images, float[] targets) {
+    Native.requireArray(images, "evalStepTargets", "images");
+    Native.requireArray(targets, "evalStepTargets", "targets");
+    double[] v = new double[4];
+    Native.check(sparsetrain_native.stb_model_eval_step_targets(handle(), images, targets, v));
     return new StepResult(v);
   }
 

@@ -10,6 +10,12 @@ public final class SparseTrain {
   /** Convolution kernels: chosen per layer and call, or one kind throughout. */
   public enum Kernel { AUTO, DENSE, SPARSE }
 
+  /**
+   * Training losses, as PyTorch's: cross-entropy of class labels; mean squared error, L1 and
+   * binary cross-entropy of logits, of float targets.
+   */
+  public enum Loss { SOFTMAX_CROSS_ENTROPY, MSE, L1, BCE_WITH_LOGITS }
+
   static {
     Native.load();
   }

@@ -109,6 +109,51 @@ class SparseTrainTest {
   }
 
   @Test
+  void otherLossesEqualTheCApi() throws IOException {
+    List<String> reference =
+        Files.readAllLines(Paths.get(System.getProperty("sparsetrain.reference")));
+    float[] images = images();
+    int[] labels = labels();
+    float[] weights = new float[10];
+    for (int i = 0; i < 10; ++i) weights[i] = 0.5f + 0.1f * i;
+    float[] targets = new float[2 * BATCH];
+    int pixels = images.length / BATCH;
+    for (int i = 0; i < BATCH; ++i) {
+      double sum = 0;
+      for (int p = 0; p < pixels; ++p) sum += images[i * pixels + p];
+      targets[2 * i] = (float) (sum / pixels);
+      targets[2 * i + 1] = labels[i] / 9.0f;
+    }
+    for (int network = 0; network < 2; ++network) {
+      try (Context context = new Context(2);
+           Model model = Model.builder(context, 1, 28, 28)
+                             .conv2d(8, 3)
+                             .relu()
+                             .maxPool(2, 2, 0)
+                             .flatten()
+                             .linear(null, network == 0 ? 10 : 2)
+                             .build(7)) {
+        model.setKernel(SparseTrain.Kernel.DENSE);
+        model.setOptimizer(Optimizer.adam(1e-3));
+        if (network == 0) {
+          model.setLoss(SparseTrain.Loss.SOFTMAX_CROSS_ENTROPY, 0.1, weights);
+        } else {
+          model.setLoss(SparseTrain.Loss.MSE, 0.0, null);
+          SparseTrainException e =
+              assertThrows(SparseTrainException.class, () -> model.trainStep(images, labels));
+          assertTrue(e.getMessage().contains("takes float targets"), e.getMessage());
+        }
+        for (int step = 0; step < 5; ++step) {
+          Model.StepResult r = network == 0 ? model.trainStep(images, labels)
+                                            : model.trainStepTargets(images, targets);
+          assertEquals(Double.parseDouble(reference.get(10 + 5 * network + step)), r.loss, 0.0,
+              "network " + network + " step " + step);
+        }
+      }
+    }
+  }
+
+  @Test
   void versionAndIsa() {
     assertEquals("1.2.0", SparseTrain.version());
     assertNotEquals(SparseTrain.Isa.AUTO, SparseTrain.isa());
