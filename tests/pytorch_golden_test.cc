@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,105 @@ ModelBuilder ResNet() {
   return b;
 }
 
+// nn.Sequential(Conv2d(bias=False), BatchNorm2d) named `name`, as make_golden.py's conv_bn.
+void ConvBn(ModelBuilder& b, int64_t out, int64_t kernel, int64_t stride, const std::string& name,
+            bool depthwise = false) {
+  if (depthwise) {
+    b.DepthwiseConv2d(kernel, stride, kernel / 2, false, name + ".0");
+  } else {
+    b.Conv2d(out, kernel, stride, kernel / 2, false, name + ".0");
+  }
+  b.BatchNorm(1e-5, 0.1, name + ".1");
+}
+
+ActivationFunction Function(ActivationKind kind) {
+  ActivationFunction f;
+  f.kind = kind;
+  return f;
+}
+
+ModelBuilder MobileNet() {
+  ModelBuilder b(3, 12, 12);
+  ConvBn(b, 16, 3, 1, "stem");
+  b.Relu6("r0");
+  ConvBn(b, 48, 1, 1, "b1_expand");
+  b.Relu6();
+  ConvBn(b, 48, 3, 1, "b1_dw", /*depthwise=*/true);
+  b.Relu6();
+  ConvBn(b, 16, 1, 1, "b1_project");
+  b.Add("b1_project.1", "r0", "b1").Activate(Function(ActivationKind::kHardSwish));
+  ConvBn(b, 48, 1, 1, "b2_expand");
+  b.Relu6();
+  ConvBn(b, 48, 3, 2, "b2_dw", /*depthwise=*/true);
+  b.Relu6();
+  ConvBn(b, 24, 1, 1, "b2_project");
+  b.AdaptiveAvgPool(1).Conv2d(8, 1, 1, 0, true, "se_reduce").Relu();
+  b.Conv2d(24, 1, 1, 0, true, "se_expand").Activate(Function(ActivationKind::kHardSigmoid), "gate");
+  b.Multiply("b2_project.1", "gate").Activate(Function(ActivationKind::kHardSwish));
+  b.AvgPool(3, 2, 1, /*count_include_pad=*/false, /*ceil_mode=*/true).Flatten();
+  b.Linear(10, true, "fc");
+  return b;
+}
+
+ModelBuilder Fire() {
+  ModelBuilder b(3, 19, 19);
+  b.Conv2d(16, 3, 2, 0, true, "conv1").Relu().MaxPool(3, 2, 0, "", /*ceil_mode=*/true);
+  b.Conv2d(8, 1, 1, 0, true, "squeeze").Relu("s").Conv2d(12, 1, 1, 0, true, "expand1x1").Relu("e1");
+  b.From("s").Conv2d(12, 3, 1, 1, true, "expand3x3").Relu("e3").Concat({"e1", "e3"});
+  b.Conv2d(10, 1, 1, 0, true, "classifier").Relu().GlobalAvgPool();
+  return b;
+}
+
+ModelBuilder Bottleneck() {
+  ModelBuilder b(3, 10, 10);
+  b.Conv2d(16, 3, 1, 1, false, "conv1").BatchNorm(1e-5, 0.1, "bn1").Relu("x");
+  ConvBn(b, 8, 1, 1, "reduce");
+  b.Relu();
+  ConvBn(b, 8, 3, 2, "conv");
+  b.Relu();
+  ConvBn(b, 32, 1, 1, "expand");
+  b.From("x");
+  ConvBn(b, 32, 1, 2, "shortcut");
+  b.Add("expand.1", "shortcut.1").Relu().GlobalAvgPool().Linear(10, true, "fc");
+  return b;
+}
+
+ModelBuilder Small() {
+  ModelBuilder b(2, 6, 6);
+  b.Conv2d(6, 3, 1, 1, true, "conv1").Activate(Function(ActivationKind::kSilu)).AvgPool(2, 2);
+  b.Flatten().Linear(4, true, "fc1");
+  return b;
+}
+
+// The loss a golden file's metadata names, with its settings.
+LossConfig LossOf(const std::map<std::string, std::string>& metadata) {
+  LossConfig config;
+  const std::string kind = metadata.count("loss") ? metadata.at("loss") : "softmax_cross_entropy";
+  for (LossKind k : {LossKind::kSoftmaxCrossEntropy, LossKind::kMeanSquaredError, LossKind::kL1,
+                     LossKind::kBinaryCrossEntropyWithLogits}) {
+    if (kind == LossKindName(k)) config.kind = k;
+  }
+  if (metadata.count("label_smoothing")) {
+    config.label_smoothing = std::stod(metadata.at("label_smoothing"));
+  }
+  if (metadata.count("class_weights")) {
+    std::istringstream in(metadata.at("class_weights"));
+    for (float w; in >> w;) config.class_weights.push_back(w);
+  }
+  return config;
+}
+
 OptimizerConfig Sgd() {
   OptimizerConfig c;
   c.kind = OptimizerKind::kSgd;
   c.lr = 0.1, c.momentum = 0.9, c.weight_decay = 1e-4;
+  return c;
+}
+
+OptimizerConfig SgdMomentum() {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::kSgd;
+  c.lr = 0.05, c.momentum = 0.9, c.weight_decay = 1e-4;
   return c;
 }
 
@@ -84,8 +180,16 @@ std::vector<float> InPyTorchOrder(const Tensor& t) {
 class PyTorchGoldenTest : public PerTargetTest {};
 
 TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
-  const GoldenCase cases[] = {{"tests/golden/vgg.safetensors", Vgg, Sgd(), 1},
-                              {"tests/golden/resnet.safetensors", ResNet, SgdNesterov(), 2}};
+  const GoldenCase cases[] = {
+      {"tests/golden/vgg.safetensors", Vgg, Sgd(), 1},
+      {"tests/golden/resnet.safetensors", ResNet, SgdNesterov(), 2},
+      {"tests/golden/mobilenet.safetensors", MobileNet, SgdMomentum(), 2},
+      {"tests/golden/fire.safetensors", Fire, SgdMomentum(), 2},
+      {"tests/golden/bottleneck.safetensors", Bottleneck, SgdMomentum(), 2},
+      {"tests/golden/loss_ce_smoothing_weights.safetensors", Small, SgdMomentum(), 2},
+      {"tests/golden/loss_mse.safetensors", Small, SgdMomentum(), 2},
+      {"tests/golden/loss_l1.safetensors", Small, SgdMomentum(), 2},
+      {"tests/golden/loss_bce_with_logits.safetensors", Small, SgdMomentum(), 2}};
   for (const GoldenCase& c : cases) {
     SafetensorsFile golden;
     ASSERT_TRUE(ReadSafetensors(c.file, &golden).ok()) << c.file;
@@ -99,6 +203,18 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
     const int64_t batch = shapes.at("input")[0];
     std::vector<int32_t> labels;
     for (float v : g.at("labels")) labels.push_back(int32_t(v));
+    const LossConfig loss = LossOf(golden.metadata);
+    ASSERT_EQ(TakesLabels(loss.kind), g.count("targets") == 0) << c.file;
+    // One training or evaluation step under the file's loss.
+    const auto run_step = [&](Model& model, bool train, StepResult* result, float* outputs) {
+      if (TakesLabels(loss.kind)) {
+        return train ? model.TrainStep(input.data(), labels.data(), batch, result, outputs)
+                     : model.EvalStep(input.data(), labels.data(), batch, result, outputs);
+      }
+      const float* targets = g.at("targets").data();
+      return train ? model.TrainStepTargets(input.data(), targets, batch, result, outputs)
+                   : model.EvalStepTargets(input.data(), targets, batch, result, outputs);
+    };
 
     for (KernelPolicy policy : {KernelPolicy::kDense, KernelPolicy::kSparse}) {
       SCOPED_TRACE(std::string(c.file) + (policy == KernelPolicy::kDense ? " dense" : " sparse"));
@@ -106,6 +222,7 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
       ASSERT_TRUE(c.build().Build(1, &model).ok());
       model->set_policy(policy);
       ASSERT_TRUE(model->SetOptimizer(c.optimizer).ok());
+      ASSERT_TRUE(model->SetLoss(loss).ok());
       // PyTorch's initial state, through a checkpoint of just the model's tensors.
       SafetensorsFile initial;
       for (Parameter* p : model->Parameters())
@@ -115,9 +232,9 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
       Status status = model->LoadCheckpoint(path);
       ASSERT_TRUE(status.ok()) << status.message();
 
-      std::vector<float> logits(size_t(batch * 10));
+      std::vector<float> logits(size_t(batch * model->classes()));
       StepResult result;
-      status = model->TrainStep(input.data(), labels.data(), batch, &result, logits.data());
+      status = run_step(*model, /*train=*/true, &result, logits.data());
       ASSERT_TRUE(status.ok()) << status.message();
       ExpectRanOnTarget();
       ExpectClose("logits", logits, g.at("logits"));
@@ -127,12 +244,12 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
           ExpectClose("grad." + p->name, InPyTorchOrder(p->grad), g.at("grad." + p->name));
       }
       for (int step = 1; step < c.steps; ++step) {
-        ASSERT_TRUE(model->TrainStep(input.data(), labels.data(), batch, &result, nullptr).ok());
+        ASSERT_TRUE(run_step(*model, /*train=*/true, &result, nullptr).ok());
       }
       for (Parameter* p : model->Parameters()) {
         ExpectClose("after." + p->name, InPyTorchOrder(p->value), g.at("after." + p->name));
       }
-      ASSERT_TRUE(model->EvalStep(input.data(), labels.data(), batch, &result, logits.data()).ok());
+      ASSERT_TRUE(run_step(*model, /*train=*/false, &result, logits.data()).ok());
       ExpectClose("eval_logits", logits, g.at("eval_logits"));
     }
   }

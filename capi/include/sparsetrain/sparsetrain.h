@@ -349,6 +349,8 @@ typedef enum st_loss_kind {
   ST_LOSS_MSE = 1,                   /* these take st_model_train_step_targets */
   ST_LOSS_L1 = 2,
   ST_LOSS_BCE_WITH_LOGITS = 3,
+  ST_LOSS_RANGE_MIN = INT32_MIN,
+  ST_LOSS_RANGE_MAX = INT32_MAX
 } st_loss_kind;
 
 /* label_smoothing in [0, 1] and class_weights (one per class, >= 0; NULL: all 1) apply to
