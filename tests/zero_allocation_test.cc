@@ -87,13 +87,20 @@ struct LiveBytes {
 };
 
 TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
-  // Every kind of layer: conv (3x3, strided 1x1), batch norm, ReLU, fused ReLU + max pooling,
-  // a residual block, global pooling, dropout, linear.
+  // Every kind of layer: conv (3x3, strided 1x1), depthwise conv, batch norm, ReLU, the other
+  // activations, fused ReLU + max pooling, ceil-mode and average pooling, a residual block, a
+  // squeeze-and-excitation gate, concatenation, global pooling, dropout, linear.
   LiveBytes live;
+  ActivationFunction hard_sigmoid, hard_swish;
+  hard_sigmoid.kind = ActivationKind::kHardSigmoid;
+  hard_swish.kind = ActivationKind::kHardSwish;
   ModelBuilder b(3, 16, 16, live.allocator());
   b.Conv2d(16, 3).BatchNorm().Relu().MaxPool(2, 2);
   b.BeginResidual().Conv2d(32, 3, 2).BatchNorm().Relu().Conv2d(32, 3).BatchNorm();
-  b.Shortcut().Conv2d(32, 1, 2, 0).EndResidual().Relu();
+  b.Shortcut().Conv2d(32, 1, 2, 0).EndResidual().Relu("x");
+  b.DepthwiseConv2d(3).Relu6().AdaptiveAvgPool(1).Conv2d(32, 1, 1, 0).Activate(hard_sigmoid);
+  b.Multiply("x", "", "gated").Activate(hard_swish, "h").Concat({"h", "x"});
+  b.AvgPool(3, 2, 1, false, true).MaxPool(2, 2, 0, "", true);
   b.GlobalAvgPool().Flatten().Dropout(0.2f).Linear(10);
   std::unique_ptr<Model> model;
   ASSERT_TRUE(b.Build(3, &model).ok());
