@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch twin of examples/train_fashion_mnist.cc, for tools/bench_e2e.sh.
 
-Same model (three conv + ReLU + 2x2 max-pool stages, flatten, dropout 0.25, linear), same data
+Same model (--model: the CNN of three conv + ReLU + 2x2 max-pool stages, flatten, dropout 0.25,
+linear; or the MobileNetV2- and ResNet-18-style networks of examples/fashion_mnist_model.h), same data
 (pixels / 255, no normalisation), same example order (SplitMix64 Fisher-Yates permutations from
 the same seed, as runtime/random.h), batch, optimiser (Adam) and schedule (linear warm-up, cosine).
 Prints per-epoch test accuracy and ends with
@@ -63,8 +64,83 @@ class Net(nn.Module):
         return self.fc1(self.dropout1(torch.flatten(x, 1)))
 
 
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, expansion, cout, stride):
+        super().__init__()
+        hidden = cin * expansion
+        layers = []
+        if expansion != 1:
+            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
+        layers += [nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+                   nn.BatchNorm2d(hidden), nn.ReLU6(),
+                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
+class MobileNetV2(nn.Module):
+    """examples/fashion_mnist_model.h's FashionMnistMobileNetV2."""
+
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6()]
+        cin = 16
+        for expansion, cout, stride in [(1, 16, 1), (4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1),
+                                        (4, 32, 1)]:
+            layers.append(InvertedResidual(cin, expansion, cout, stride))
+            cin = cout
+        layers += [nn.Conv2d(cin, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU6()]
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.features(x).mean((2, 3))))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                                  nn.BatchNorm2d(cout), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """examples/fashion_mnist_model.h's FashionMnistResNet18."""
+
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+        cin = 16
+        for stage in range(4):
+            cout = 16 << stage
+            for block in range(2):
+                layers.append(BasicBlock(cin, cout, 2 if stage > 0 and block == 0 else 1))
+                cin = cout
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, 10)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean((2, 3)))
+
+
+NETWORKS = {"cnn": Net, "mobilenet_v2": MobileNetV2, "resnet18": ResNet18}
+
+
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=sorted(NETWORKS), default="cnn")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -78,7 +154,7 @@ def main():
     train_x, train_y = load_idx(f"{d}/train-images-idx3-ubyte.gz", f"{d}/train-labels-idx1-ubyte.gz")
     test_x, test_y = load_idx(f"{d}/t10k-images-idx3-ubyte.gz", f"{d}/t10k-labels-idx1-ubyte.gz")
 
-    model = Net()
+    model = NETWORKS[args.model]()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = (len(train_x) + args.batch - 1) // args.batch
     total, warmup = args.epochs * steps_per_epoch, min(100, steps_per_epoch)

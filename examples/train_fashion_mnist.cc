@@ -1,6 +1,7 @@
 // Trains a small CNN on Fashion-MNIST with the SparseTrain runtime: the main job of tools/demo.sh.
 //
 //   bazel run -c opt //examples:train_fashion_mnist -- [options]
+//     --model cnn|mobilenet_v2|resnet18 (cnn; examples/fashion_mnist_model.h)
 //     --epochs N (8)  --batch N (64)  --isa auto|avx512|avx2|sse4|scalar
 //     --threads N (2; 0: every CPU the process may use, and never more than those)
 //     --dense-only           dense kernels throughout (no per-layer sparse choice)
@@ -46,7 +47,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   int64_t epochs = 8, batch = 64, threads = 2, train_limit = 0;
   uint64_t seed = 1;
-  std::string isa = "auto", optimizer = "adam";
+  std::string model = "cnn", isa = "auto", optimizer = "adam";
   double lr = 1e-3;
   bool dense_only = false;
   std::string init_from, freeze;
@@ -86,6 +87,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       ok = number(&o->lr);
     else if (arg == "--isa")
       ok = text(&o->isa);
+    else if (arg == "--model")
+      ok = text(&o->model);
     else if (arg == "--optimizer")
       ok = text(&o->optimizer);
     else if (arg == "--init-from")
@@ -326,7 +329,11 @@ int main(int argc, char** argv) {
   const double base_rss_mib = ResidentMiB("VmRSS:");
 
   std::unique_ptr<st::Model> model;
-  status = st::FashionMnistModel().Build(o.seed, &model);
+  st::ModelBuilder builder(1, 28, 28);
+  if (!st::FashionMnistNetwork(o.model, &builder)) {
+    return Fail(st::InvalidArgument("unknown model '" + o.model + "' (cnn, mobilenet_v2, resnet18)"));
+  }
+  status = builder.Build(o.seed, &model);
   if (!status.ok()) return Fail(status);
   std::unique_ptr<st::ThreadPool> threads;
   status = st::ThreadPool::Create(

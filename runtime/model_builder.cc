@@ -36,6 +36,10 @@ std::string ModelBuilder::NameFor(const char* prefix, const std::string& given) 
   return prefix + std::to_string(++counts_[prefix]);
 }
 
+std::string ModelBuilder::current_name() const {
+  return current_ == 0 ? kInputName : graph_.nodes()[size_t(current_ - 1)].layer->name();
+}
+
 int ModelBuilder::ValueNamed(const std::string& name) {
   if (name.empty()) return current_;
   const auto it = values_.find(name);

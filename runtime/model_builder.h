@@ -81,6 +81,8 @@ class ModelBuilder {
 
   // The current output shape (batch of 1), for callers that size the next layer from it.
   const TensorSpec& current() const { return specs_[current_]; }
+  // The current tensor's name, for a later layer to read it by (a residual's input, say).
+  std::string current_name() const;
 
   // Builds the model with parameters initialised from `seed` (He normal, reproducible). Every
   // tensor but the last must be read by some layer.
