@@ -237,7 +237,7 @@ st_memory_info ToC(const MemoryFootprint& f) {
   info.gradient_bytes = f.gradient_bytes;
   info.optimizer_bytes = f.optimizer_bytes;
   info.activation_bytes = f.activation_bytes;
-  info.workspace_bytes = f.workspace_bytes;
+  info.workspace_bytes = f.workspace_bytes + f.activation_gradient_bytes;  // as before 1.2
   return info;
 }
 

@@ -451,16 +451,17 @@ int main(int argc, char** argv) {
 
   const st::MemoryFootprint m = model->Memory();
   const double mib = 1024.0 * 1024.0;
-  const double needed =
-      double(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes) / mib;
+  const double needed = double(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes +
+                               m.activation_bytes + m.activation_gradient_bytes) /
+                        mib;
   const double used = ResidentMiB("VmHWM:") - base_rss_mib;
   std::printf(
       "memory: training peak %.1f MiB above the loaded dataset (%.1f MiB resident at most); "
-      "weights %.2f + gradients %.2f + optimizer %.2f + kept activations %.1f = %.1f MiB "
-      "(%.2fx), workspace %.1f MiB\n",
+      "weights %.2f + gradients %.2f + optimizer %.2f + activations %.1f + their gradients %.1f "
+      "(planned) = %.1f MiB (%.2fx), workspace %.1f MiB\n",
       used, ResidentMiB("VmHWM:"), m.parameter_bytes / mib, m.gradient_bytes / mib,
-      m.optimizer_bytes / mib, m.activation_bytes / mib, needed, used / needed,
-      m.workspace_bytes / mib);
+      m.optimizer_bytes / mib, m.activation_bytes / mib, m.activation_gradient_bytes / mib,
+      needed, used / needed, m.workspace_bytes / mib);
 
   status = PrintLayerTable(model.get(), train, o.batch, o.dense_only);
   if (!status.ok()) return Fail(status);

@@ -40,7 +40,8 @@ int64_t ActivationForward(const ActivationFunction& f, const Dims& dims, Layout 
                           const float* x, float* y, pthreadpool_t pool);
 
 // dx = dy * f'(x) over `count` floats (dx may equal dy); returns how many elements of dx are zero.
-// Where dy is zero (channel padding) dx is zero.
+// Where dy is zero (channel padding) dx is zero. For clip, x may be its output y instead: y is
+// strictly inside the bounds exactly where x is.
 int64_t ActivationBackward(const ActivationFunction& f, const float* x, const float* dy,
                            float* dx, int64_t count, pthreadpool_t pool);
 

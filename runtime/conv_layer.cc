@@ -124,15 +124,7 @@ std::vector<Parameter*> DepthwiseConv2d::Parameters() {
 }
 
 void DepthwiseConv2d::Initialize(Random* random) {
-  const double stddev = std::sqrt(2.0 / double(geometry_.r * geometry_.s));
-  std::vector<float> w(static_cast<size_t>(weight_.value.dims().count()));
-  for (float& v : w) v = float(stddev * random->Normal());
-  static_cast<void>(weight_.value.CopyFrom(w.data(), Layout::kNCHW));
-  ++weight_.version;
-  if (has_bias_) {
-    std::fill(bias_.value.data(), bias_.value.data() + geometry_.c, 0.0f);
-    ++bias_.version;
-  }
+  InitializeLikePyTorch(geometry_.r * geometry_.s, random, &weight_, has_bias_ ? &bias_ : nullptr);
 }
 
 Status DepthwiseConv2d::ForwardOne(const Activation& x, const ExecContext& ctx) {

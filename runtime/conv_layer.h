@@ -53,7 +53,7 @@ class DepthwiseConv2d : public UnaryLayer {
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   std::vector<Parameter*> Parameters() override;
-  // He (Kaiming) normal weights over the fan-in R * S, zero bias.
+  // PyTorch's default: weights and bias uniform in +-1/sqrt(R * S) (one input channel each).
   void Initialize(Random* random) override;
 
  private:

@@ -55,16 +55,8 @@ std::vector<Parameter*> ConvOp::Parameters() {
 }
 
 void ConvOp::Initialize(Random* random) {
-  const double stddev = std::sqrt(2.0 / double(geometry_.c * geometry_.r * geometry_.s));
-  std::vector<float> w(static_cast<size_t>(weight_.value.dims().count()));
-  for (float& v : w) v = float(stddev * random->Normal());
-  // Same dims and a valid layout pair: the copy cannot fail.
-  static_cast<void>(weight_.value.CopyFrom(w.data(), Layout::kNCHW));
-  ++weight_.version;
-  if (has_bias_) {
-    std::fill(bias_.value.data(), bias_.value.data() + geometry_.k, 0.0f);
-    ++bias_.version;
-  }
+  InitializeLikePyTorch(geometry_.c * geometry_.r * geometry_.s, random, &weight_,
+                        has_bias_ ? &bias_ : nullptr);
 }
 
 namespace {

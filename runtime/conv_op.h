@@ -31,7 +31,7 @@ class ConvOp {
   std::vector<Parameter*> Parameters();
   Parameter& weight() { return weight_; }
   Parameter* bias() { return has_bias_ ? &bias_ : nullptr; }
-  // He (Kaiming) normal weights for ReLU nets, zero bias.
+  // PyTorch's default: weights and bias uniform in +-1/sqrt(C * R * S).
   void Initialize(Random* random);
 
   // Tensors are nChw16c of `shape`; `*_zeros` is the zero count of that operand's storage when

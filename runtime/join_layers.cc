@@ -72,7 +72,6 @@ Status ConcatLayer::Forward(const LayerInputs& x, const ExecContext& ctx) {
 }
 
 Status ConcatLayer::Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) {
-  grads_.resize(inputs_.size());
   PassTimer timer(this, Pass::kBackwardData);
   int64_t offset = 0;
   for (size_t i = 0; i < inputs_.size(); ++i) {

@@ -18,6 +18,8 @@ class AddLayer : public Layer {
   // Both inputs' gradient is dy itself: nothing is computed or copied.
   Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) override;
   const Activation& input_grad(size_t /*i*/) const override { return *dy_; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
+  Activation* input_grad_storage(size_t) override { return nullptr; }
 
  private:
   const Activation* dy_ = &input_grad_;
@@ -27,8 +29,10 @@ class AddLayer : public Layer {
 // one batch and image size (SqueezeNet's fire modules, Inception-style branches).
 class ConcatLayer : public Layer {
  public:
-  explicit ConcatLayer(std::string name) : Layer(std::move(name)) {}
+  ConcatLayer(std::string name, size_t inputs) : Layer(std::move(name)), grads_(inputs) {}
   const char* kind() const override { return "concat"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
+  Activation* input_grad_storage(size_t i) override { return &grads_[i]; }
   Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const override;
   Status Forward(const LayerInputs& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) override;
@@ -37,7 +41,7 @@ class ConcatLayer : public Layer {
 
  private:
   std::vector<Dims> inputs_;       // of the last forward pass
-  std::vector<Activation> grads_;  // per input
+  std::vector<Activation> grads_;  // per input (sized once: a memory plan points into them)
 };
 
 // y = a * b, for b of a's shape or (N, C, 1, 1), one factor per channel of each image
@@ -46,6 +50,7 @@ class MultiplyLayer : public Layer {
  public:
   explicit MultiplyLayer(std::string name) : Layer(std::move(name)) {}
   const char* kind() const override { return "multiply"; }
+  Activation* input_grad_storage(size_t i) override { return &grads_[i]; }
   Status Plan(const std::vector<TensorSpec>& in, TensorSpec* out) const override;
   Status Forward(const LayerInputs& x, const ExecContext& ctx) override;
   Status Backward(const Activation& dy, InputMask need_dx, const ExecContext& ctx) override;

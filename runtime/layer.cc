@@ -1,6 +1,7 @@
 #include "runtime/layer.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "runtime/pass_timer.h"
 #include "runtime/verbose.h"
@@ -37,6 +38,18 @@ Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t leng
   Status status = Tensor::Create(dims, layout, allocator, &p->value);
   if (!status.ok() || is_buffer) return status;
   return Tensor::Create(dims, layout, allocator, &p->grad);
+}
+
+void InitializeLikePyTorch(int64_t fan_in, Random* random, Parameter* weight, Parameter* bias) {
+  const double bound = 1.0 / std::sqrt(double(fan_in));
+  for (Parameter* p : {weight, bias}) {
+    if (p == nullptr) continue;
+    std::vector<float> values(static_cast<size_t>(p->value.dims().count()));
+    for (float& v : values) v = float(bound * (2.0 * random->Uniform() - 1.0));
+    // A parameter's own tensor takes PyTorch's order: the pair of layouts is always valid.
+    static_cast<void>(p->value.CopyFrom(values.data(), Layout::kNCHW));
+    ++p->version;
+  }
 }
 
 int64_t StorageBytes(const Tensor& t) { return t.capacity_bytes(); }

@@ -74,6 +74,11 @@ struct LayerTelemetry {
 Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t length, Layout layout,
                              bool is_buffer, const Allocator& allocator);
 
+// Initialises a weight, and its bias when `bias` is not null, as PyTorch's Conv2d and Linear do
+// by default: uniform in +-1/sqrt(fan_in) (kaiming_uniform_ with a = sqrt(5), and the bias's own
+// bound). Values are drawn in PyTorch's element order and copied into each tensor's layout.
+void InitializeLikePyTorch(int64_t fan_in, Random* random, Parameter* weight, Parameter* bias);
+
 // Bytes of a tensor's owned storage (0 when empty or wrapped).
 int64_t StorageBytes(const Tensor& t);
 
@@ -85,8 +90,9 @@ struct MemoryFootprint {
   int64_t parameter_bytes = 0;  // values of parameters and buffers
   int64_t gradient_bytes = 0;
   int64_t optimizer_bytes = 0;
-  int64_t activation_bytes = 0;  // layer outputs and the input batch: what backward must keep
-  int64_t workspace_bytes = 0;   // gradients of activations, pooling indices, transposed weights
+  int64_t activation_bytes = 0;  // layer outputs and the input batch (planned: Graph::PlanMemory)
+  int64_t activation_gradient_bytes = 0;  // gradients of activations (planned)
+  int64_t workspace_bytes = 0;  // pooling indices, transposed weights, kernel scratch, other sums
 };
 
 // The activations a layer reads, in the order of its inputs.
@@ -118,6 +124,18 @@ class Layer {
   const Activation& output() const { return output_; }
   // The gradient of input i, written by the last Backward that asked for it.
   virtual const Activation& input_grad(size_t /*i*/) const { return input_grad_; }
+
+  // For memory planning (Graph::PlanMemory): what backward reads, and the tensors the layer
+  // writes, which a plan may point into shared arenas (the layer then finds them the right shape
+  // and allocates nothing).
+  virtual bool ReadsInputInBackward(size_t /*i*/) const { return true; }
+  virtual bool ReadsOutputInBackward() const { return false; }
+  // Whether the output may be written over the input (element-wise, and backward reads the
+  // output only): the ReLU family.
+  virtual bool MayRunInPlace() const { return false; }
+  Activation* output_storage() { return &output_; }
+  // Where the gradient of input i is written; null when the layer passes dy on instead.
+  virtual Activation* input_grad_storage(size_t /*i*/) { return &input_grad_; }
 
   // Sets parameters and buffers to their initial values (seeded by `random`).
   virtual void Initialize(Random* /*random*/) {}

@@ -77,9 +77,9 @@ Status ActivationLayer::BackwardOne(const Activation& dy, bool need_dx, const Ex
       PrepareActivation({dy.tensor.dims(), dy.tensor.layout()}, ctx.allocator, &input_grad_);
   if (!status.ok()) return status;
   PassTimer timer(this, Pass::kBackwardData);
-  input_grad_.zeros = ActivationBackward(f_, x_->tensor.data(), dy.tensor.data(),
-                                         input_grad_.tensor.data(), dy.tensor.storage_floats(),
-                                         ctx.pool);
+  const float* x = IsClip() ? output_.tensor.data() : x_->tensor.data();
+  input_grad_.zeros = ActivationBackward(f_, x, dy.tensor.data(), input_grad_.tensor.data(),
+                                         dy.tensor.storage_floats(), ctx.pool);
   return Status::Ok();
 }
 
@@ -241,14 +241,7 @@ Status Linear::PlanOne(const TensorSpec& in, TensorSpec* out) const {
 }
 
 void Linear::Initialize(Random* random) {
-  const double stddev = std::sqrt(2.0 / double(in_));
-  float* w = weight_.value.data();
-  for (int64_t i = 0; i < in_ * out_; ++i) w[i] = float(stddev * random->Normal());
-  ++weight_.version;
-  if (!bias_.value.empty()) {
-    std::fill(bias_.value.data(), bias_.value.data() + out_, 0.0f);
-    ++bias_.version;
-  }
+  InitializeLikePyTorch(in_, random, &weight_, bias_.value.empty() ? nullptr : &bias_);
 }
 
 std::vector<Parameter*> Linear::Parameters() {

@@ -17,6 +17,9 @@ class Relu : public UnaryLayer {
  public:
   explicit Relu(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "relu"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
+  bool ReadsOutputInBackward() const override { return true; }
+  bool MayRunInPlace() const override { return true; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
@@ -29,11 +32,17 @@ class ActivationLayer : public UnaryLayer {
   ActivationLayer(std::string name, const ActivationFunction& f)
       : UnaryLayer(std::move(name)), f_(f) {}
   const char* kind() const override { return ActivationName(f_); }
+  // Clip's gradient is the same read from its output (x is strictly inside the bounds exactly
+  // when y is), so clip and ReLU6 run in place; the others read their input.
+  bool ReadsInputInBackward(size_t) const override { return !IsClip(); }
+  bool ReadsOutputInBackward() const override { return IsClip(); }
+  bool MayRunInPlace() const override { return IsClip(); }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
 
  private:
+  bool IsClip() const { return f_.kind == ActivationKind::kClip; }
   ActivationFunction f_;
   const Activation* x_ = nullptr;
 };
@@ -52,6 +61,7 @@ class MaxPool2d : public UnaryLayer {
   // From now on the pooling applies max(x, 0) first, standing in for a ReLU before it.
   void FuseRelu() { relu_ = true; }
   const char* kind() const override { return relu_ ? "relu+maxpool2d" : "maxpool2d"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
@@ -77,6 +87,7 @@ class AvgPool2d : public UnaryLayer {
   AvgPool2d(std::string name, const PoolShape& geometry)
       : UnaryLayer(std::move(name)), geometry_(geometry) {}
   const char* kind() const override { return "avgpool2d"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
@@ -96,6 +107,7 @@ class GlobalAvgPool : public UnaryLayer {
  public:
   explicit GlobalAvgPool(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "global_avg_pool"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
@@ -109,6 +121,7 @@ class Flatten : public UnaryLayer {
  public:
   explicit Flatten(std::string name) : UnaryLayer(std::move(name)) {}
   const char* kind() const override { return "flatten"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
@@ -127,7 +140,7 @@ class Linear : public UnaryLayer {
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   std::vector<Parameter*> Parameters() override;
-  // He (Kaiming) normal weights, zero bias.
+  // PyTorch's default: weights and bias uniform in +-1/sqrt(in_features).
   void Initialize(Random* random) override;
 
  private:
@@ -144,6 +157,7 @@ class Dropout : public UnaryLayer {
   Dropout(std::string name, float drop, uint64_t seed)
       : UnaryLayer(std::move(name)), drop_(drop), seed_(seed) {}
   const char* kind() const override { return "dropout"; }
+  bool ReadsInputInBackward(size_t) const override { return false; }
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;

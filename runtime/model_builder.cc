@@ -25,6 +25,7 @@ ModelBuilder::ModelBuilder(int64_t channels, int64_t height, int64_t width,
                            const Allocator& allocator)
     : allocator_(allocator) {
   specs_.push_back({{1, channels, height, width}, Layout::kNChw16c});
+  graph_ = Graph(specs_[0]);
   values_[kInputName] = 0;
   if (channels <= 0 || height <= 0 || width <= 0) {
     error_ = InvalidArgument("model input sizes must be positive");
@@ -77,7 +78,7 @@ void ModelBuilder::Append(Status status, std::unique_ptr<Layer> layer, std::vect
   names_.push_back(layer->name());
   values_[layer->name()] = int(specs_.size());
   specs_.push_back(out);
-  current_ = graph_.Append(std::move(layer), std::move(inputs));
+  current_ = graph_.Append(std::move(layer), std::move(inputs), out);
 }
 
 ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t stride,
@@ -186,7 +187,7 @@ void ModelBuilder::FuseReluIntoPooling() {
     }
     std::vector<int> inputs;
     for (int value : nodes[n].inputs) inputs.push_back(value_now[value]);
-    value_now[n + 1] = graph_.Append(std::move(nodes[n].layer), std::move(inputs));
+    value_now[n + 1] = graph_.Append(std::move(nodes[n].layer), std::move(inputs), specs_[n + 1]);
     ++nodes_before[n + 1];
   }
   for (LayerGroup& group : groups_) {
@@ -248,7 +249,9 @@ ModelBuilder& ModelBuilder::Concat(const std::vector<std::string>& inputs,
     error_ = InvalidArgument("model builder: concat needs at least one input");
     return *this;
   }
-  Append(Status::Ok(), std::make_unique<ConcatLayer>(NameFor("concat", name)), std::move(values));
+  const size_t count = values.size();
+  Append(Status::Ok(), std::make_unique<ConcatLayer>(NameFor("concat", name), count),
+         std::move(values));
   return *this;
 }
 

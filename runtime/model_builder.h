@@ -84,7 +84,8 @@ class ModelBuilder {
   // The current tensor's name, for a later layer to read it by (a residual's input, say).
   std::string current_name() const;
 
-  // Builds the model with parameters initialised from `seed` (He normal, reproducible). Every
+  // Builds the model with parameters initialised from `seed` as PyTorch initialises its layers by
+  // default (reproducibly; batch norm: weight 1, bias 0). Every
   // tensor but the last must be read by some layer.
   Status Build(uint64_t seed, std::unique_ptr<Model>* model);
 

@@ -15,6 +15,7 @@
 #include "kernels/activation.h"
 #include "kernels/isa.h"
 #include "runtime/loss.h"
+#include "runtime/memory_plan.h"
 #include "runtime/verbose.h"
 
 namespace sparsetrain {
@@ -189,12 +190,15 @@ TEST(ModelTest, FlattenAfterGlobalPoolingIsTheIdentityBothWays) {
   EXPECT_EQ(State(*plain), State(*flattened));
 }
 
-// A network whose tensors feed several layers: relu1 feeds conv2, conv3 and the last addition.
+// A network whose tensors feed several layers: "a" feeds conv2, conv3 and the last addition.
+// Smooth activations: a ReLU's kink near a finite-difference step would blur the check.
 ModelBuilder BranchingNet() {
+  ActivationFunction silu;
+  silu.kind = ActivationKind::kSilu;
   ModelBuilder b(2, 6, 6);
-  b.Conv2d(4, 3).Relu();
-  b.Conv2d(4, 3).From("relu1").Conv2d(4, 1, 1, 0).Add("conv2", "conv3", "sum");
-  b.Add("sum", "relu1", "join").Relu().Flatten().Linear(3);
+  b.Conv2d(4, 3).Activate(silu, "a");
+  b.Conv2d(4, 3).From("a").Conv2d(4, 1, 1, 0).Add("conv2", "conv3", "sum");
+  b.Add("sum", "a", "join").Activate(silu).Flatten().Linear(3);
   return b;
 }
 
@@ -312,6 +316,67 @@ TEST(ModelTest, PoolingInCeilModeAndAveragePoolingGetTheGradientsOfFiniteDiffere
   ModelBuilder adaptive(1, 9, 6);
   adaptive.AdaptiveAvgPool(3);
   EXPECT_EQ(adaptive.TakeError().code(), StatusCode::kShapeMismatch);  // not square
+}
+
+TEST(MemoryPlanTest, BuffersAliveTogetherNeverShareBytesAndTheOthersDo) {
+  // Lifetimes of a chain: a and b overlap, c starts after a ends, d overlaps everything.
+  const std::vector<BufferLifetime> buffers = {
+      {0, 2, 100}, {1, 3, 200}, {3, 5, 100}, {0, 5, 10}, {6, 7, 300}};
+  int64_t arena = 0;
+  const std::vector<int64_t> at = PlaceBuffers(buffers, 64, &arena);
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_EQ(at[i] % 64, 0) << i;
+    EXPECT_LE(at[i] + buffers[i].bytes, arena) << i;
+    for (size_t j = 0; j < i; ++j) {
+      const bool together = buffers[i].first <= buffers[j].last && buffers[j].first <= buffers[i].last;
+      const bool disjoint = at[i] + buffers[i].bytes <= at[j] || at[j] + buffers[j].bytes <= at[i];
+      if (together) EXPECT_TRUE(disjoint) << i << " and " << j;
+    }
+  }
+  // The last buffer outlives nothing else: it reuses the bytes at offset 0; c reuses a's.
+  // Largest first: b at 0, e after it in time at 0 too; a beside b at 256, c (after a) at 256
+  // too; d beside all three at 384: 448 bytes where the buffers add up to 710 unshared.
+  EXPECT_EQ(at[1], 0);
+  EXPECT_EQ(at[4], 0);
+  EXPECT_EQ(at[0], 256);
+  EXPECT_EQ(at[2], 256);
+  EXPECT_EQ(at[3], 384);
+  EXPECT_EQ(arena, 448);
+}
+
+TEST(ModelTest, MemoryIsPlannedReluRunsInPlaceAndSmallerBatchesReuseThePlan) {
+  // Six conv + ReLU pairs of one shape: each ReLU overwrites its convolution's output, and the
+  // backward pass needs only a few gradients at a time.
+  ModelBuilder b(16, 8, 8);
+  for (int i = 0; i < 6; ++i) b.Conv2d(16, 3).Relu();
+  b.Flatten().Linear(5);
+  auto model = Build(std::move(b));
+  model->set_policy(KernelPolicy::kDense);
+  const int64_t batch = 4, buffer = batch * 16 * 8 * 8 * int64_t(sizeof(float));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> images(size_t(batch * 16 * 64));
+  for (float& v : images) v = normal(rng);
+  const std::vector<int32_t> labels = {0, 1, 2, 3};
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(images.data(), labels.data(), batch, &r).ok());
+  const std::vector<LayerReport> reports = model->Telemetry();
+  const MemoryFootprint m = model->Memory();
+  // Unplanned, the twelve outputs and twelve input gradients would each take a buffer. Planned:
+  // six convolution inputs and the flattened features (which backward reads), the input batch,
+  // and gradients that live from one backward to the next.
+  EXPECT_LE(m.activation_bytes, 8 * buffer + 4096) << m.activation_bytes / buffer;
+  EXPECT_LE(m.activation_gradient_bytes, 3 * buffer) << m.activation_gradient_bytes / buffer;
+  EXPECT_GT(m.activation_gradient_bytes, 0);
+  std::vector<float> eval_logits(size_t(batch * 5)), small_logits(10), predicted(size_t(batch * 5));
+  ASSERT_TRUE(model->EvalStep(images.data(), labels.data(), batch, &r, eval_logits.data()).ok());
+  // A smaller batch runs at the same offsets and gives the same rows.
+  ASSERT_TRUE(model->Predict(images.data(), 2, small_logits.data()).ok());
+  for (size_t i = 0; i < small_logits.size(); ++i) EXPECT_EQ(small_logits[i], eval_logits[i]) << i;
+  // Training after evaluation binds the training plan again: the same step from the same state.
+  ASSERT_TRUE(model->TrainStep(images.data(), labels.data(), batch, &r).ok());
+  ASSERT_TRUE(model->Predict(images.data(), batch, predicted.data()).ok());
+  EXPECT_NE(predicted, eval_logits);  // the step moved the parameters
 }
 
 TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {

@@ -132,7 +132,7 @@ TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
   const MemoryFootprint m = model->Memory();
   EXPECT_GT(m.workspace_bytes, 0);
   EXPECT_EQ(m.parameter_bytes + m.gradient_bytes + m.optimizer_bytes + m.activation_bytes +
-                m.workspace_bytes,
+                m.activation_gradient_bytes + m.workspace_bytes,
             live.bytes);
   model.reset();
   EXPECT_EQ(live.bytes, 0);

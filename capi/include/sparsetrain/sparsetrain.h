@@ -296,8 +296,9 @@ ST_API st_status st_model_add_multiply(st_model* model, const char* name, const 
 ST_API st_status st_model_residual_begin(st_model* model, const char* name);
 ST_API st_status st_model_residual_shortcut(st_model* model);
 ST_API st_status st_model_residual_end(st_model* model);
-/* Ends construction; parameters get He-normal values from `seed` (reproducible). The model must
- * end in flat class scores (a linear layer). */
+/* Ends construction; parameters get PyTorch's default initialisation (uniform in
+ * +-1/sqrt(fan-in); since 1.2, He-normal before) from `seed`, reproducibly. The model must end
+ * in flat class scores (a linear layer). */
 ST_API st_status st_model_finish(st_model* model, uint64_t seed);
 ST_API st_status st_model_destroy(st_model* model);
 
