@@ -29,7 +29,10 @@ std::vector<ConvShape> Shapes() {
           Depthwise(2, 40, 9, 6, 5, 1, 2),  Depthwise(1, 33, 11, 11, 5, 2, 2),
           Depthwise(3, 8, 4, 4, 3, 1, 0),   Depthwise(1, 16, 6, 5, 3, 2, 0),
           // Strides past the kernel's reach: phases of dx that no tap reaches.
-          Depthwise(1, 16, 7, 7, 1, 2, 0),  Depthwise(1, 24, 10, 11, 3, 3, 1)};
+          Depthwise(1, 16, 7, 7, 1, 2, 0),  Depthwise(1, 24, 10, 11, 3, 3, 1),
+          // Planes past 100 pixels: backward by weights keeps 3x3 sums in registers.
+          Depthwise(2, 20, 12, 11, 3, 1, 1), Depthwise(1, 16, 13, 12, 3, 2, 1),
+          Depthwise(1, 16, 12, 12, 5, 2, 2)};
 }
 
 std::vector<float> Random(size_t count, std::mt19937& rng) {
