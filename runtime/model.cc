@@ -121,25 +121,39 @@ Status Model::CheckTargets(const Targets& targets, int64_t batch, StepResult* re
   return Status::Ok();
 }
 
-Status Model::RunTrainStep(const float* images, const Targets& targets, int64_t batch,
-                           StepResult* result, float* logits_out) {
-  Status status = CheckBatch(images, batch, "train_step");
+Status Model::ForwardAndLoss(const float* images, const Targets& targets, int64_t batch,
+                             bool training, StepResult* result, float* logits_out) {
+  const char* call = training ? "train_step" : "eval_step";
+  Status status = CheckBatch(images, batch, call);
   if (!status.ok()) return status;
-  status = CheckTargets(targets, batch, result, "train_step");
+  status = CheckTargets(targets, batch, result, call);
   if (!status.ok()) return status;
   const Activation* logits = nullptr;
-  status = RunForward(images, batch, /*training=*/true, &logits);
+  status = RunForward(images, batch, training, &logits);
   if (!status.ok()) return status;
-  status = PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, allocator_, &logits_grad_);
-  if (!status.ok()) return status;
+  if (training) {
+    status =
+        PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, allocator_, &logits_grad_);
+    if (!status.ok()) return status;
+  }
   StepResult r;
   r.examples = batch;
   status = ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch,
-                       classes_, &r.loss, &r.correct, logits_grad_.tensor.data());
-  if (!status.ok()) return status.Within("train_step");
+                       classes_, &r.loss, &r.correct,
+                       training ? logits_grad_.tensor.data() : nullptr);
+  if (!status.ok()) return status.Within(call);
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
   }
+  *result = r;
+  return Status::Ok();
+}
+
+Status Model::RunTrainStep(const float* images, const Targets& targets, int64_t batch,
+                           StepResult* result, float* logits_out) {
+  StepResult r;
+  Status status = ForwardAndLoss(images, targets, batch, /*training=*/true, &r, logits_out);
+  if (!status.ok()) return status;
   status = graph_.Backward(logits_grad_, Context(/*training=*/true));
   if (!status.ok()) return status;
   const std::vector<Parameter*>& params = TrainableParameters();
@@ -154,37 +168,19 @@ Status Model::RunTrainStep(const float* images, const Targets& targets, int64_t 
 Status Model::EvalStep(const float* images, const int32_t* labels, int64_t batch,
                        StepResult* result, float* logits_out) {
   return OnThreads(/*measure=*/false, [&] {
-    return RunEvalStep(images, Targets{labels, nullptr}, batch, result, logits_out);
+    return ForwardAndLoss(images, Targets{labels, nullptr}, batch, /*training=*/false, result,
+                          logits_out);
   });
 }
 
 Status Model::EvalStepTargets(const float* images, const float* targets, int64_t batch,
                               StepResult* result, float* outputs) {
   return OnThreads(/*measure=*/false, [&] {
-    return RunEvalStep(images, Targets{nullptr, targets}, batch, result, outputs);
+    return ForwardAndLoss(images, Targets{nullptr, targets}, batch, /*training=*/false, result,
+                          outputs);
   });
 }
 
-Status Model::RunEvalStep(const float* images, const Targets& targets, int64_t batch,
-                          StepResult* result, float* logits_out) {
-  Status status = CheckBatch(images, batch, "eval_step");
-  if (!status.ok()) return status;
-  status = CheckTargets(targets, batch, result, "eval_step");
-  if (!status.ok()) return status;
-  const Activation* logits = nullptr;
-  status = RunForward(images, batch, /*training=*/false, &logits);
-  if (!status.ok()) return status;
-  StepResult r;
-  r.examples = batch;
-  status = ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch,
-                       classes_, &r.loss, &r.correct, nullptr);
-  if (!status.ok()) return status.Within("eval_step");
-  if (logits_out != nullptr) {
-    std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
-  }
-  *result = r;
-  return Status::Ok();
-}
 
 Status Model::Predict(const float* images, int64_t batch, float* logits_out) {
   return OnThreads(/*measure=*/false, [&] { return RunPredict(images, batch, logits_out); });

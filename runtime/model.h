@@ -120,10 +120,12 @@ class Model {
   // targets that are not finite, before anything runs.
   Status CheckTargets(const Targets& targets, int64_t batch, StepResult* result,
                       const char* call) const;
+  // The checks, the forward pass and the loss of a step (its gradient into logits_grad_ when
+  // training); *result gets loss and counts only on success.
+  Status ForwardAndLoss(const float* images, const Targets& targets, int64_t batch, bool training,
+                        StepResult* result, float* logits);
   Status RunTrainStep(const float* images, const Targets& targets, int64_t batch,
                       StepResult* result, float* logits);
-  Status RunEvalStep(const float* images, const Targets& targets, int64_t batch,
-                     StepResult* result, float* logits);
   Status RunPredict(const float* images, int64_t batch, float* logits);
   // What the optimiser updates; rebuilt on the first step after a freeze or unfreeze.
   const std::vector<Parameter*>& TrainableParameters();

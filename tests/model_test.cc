@@ -69,6 +69,27 @@ std::vector<std::vector<float>> State(const Model& model) {
   return state;
 }
 
+// A builder of a 1x8x8 input, what is added to it, and how Build must refuse it.
+struct BuildCase {
+  const char* what;
+  std::function<void(ModelBuilder&)> add;
+  StatusCode code;
+  const char* message;  // a part of the error message
+};
+
+template <size_t kCount>
+void ExpectBuildsFail(const BuildCase (&cases)[kCount]) {
+  for (const BuildCase& c : cases) {
+    ModelBuilder b(1, 8, 8);
+    c.add(b);
+    std::unique_ptr<Model> model;
+    const Status s = b.Build(1, &model);
+    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.message();
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
+    EXPECT_EQ(model, nullptr) << c.what;
+  }
+}
+
 std::string TempPath(const std::string& name) { return testing::TempDir() + name; }
 
 TEST(ModelTest, TrainingLowersTheLoss) {
@@ -406,13 +427,7 @@ TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
 }
 
 TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {
-  struct Case {
-    const char* what;
-    std::function<void(ModelBuilder&)> add;
-    StatusCode code;
-    const char* message;
-  };
-  const Case cases[] = {
+  const BuildCase cases[] = {
       {"unknown tensor", [](ModelBuilder& b) { b.Relu().From("nope").Flatten().Linear(2); },
        StatusCode::kInvalidArgument, "'nope'"},
       {"unknown addend", [](ModelBuilder& b) { b.Relu().Add("relu1", "nope"); },
@@ -432,15 +447,7 @@ TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {
        [](ModelBuilder& b) { b.Conv2d(3, 1, 1, 0, true, "c").AdaptiveAvgPool(1).Multiply("input", ""); },
        StatusCode::kShapeMismatch, "multiply 'mul1'"},
   };
-  for (const Case& c : cases) {
-    ModelBuilder b(1, 8, 8);
-    c.add(b);
-    std::unique_ptr<Model> model;
-    const Status s = b.Build(1, &model);
-    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.message();
-    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
-    EXPECT_EQ(model, nullptr) << c.what;
-  }
+  ExpectBuildsFail(cases);
 }
 
 TEST(ModelTest, ReluIsFusedIntoPoolingOnlyWhenNothingElseReadsIt) {
@@ -555,13 +562,7 @@ TEST(ModelTest, BadInputIsRefusedAndChangesNothing) {
 }
 
 TEST(ModelTest, BuilderReportsShapesThatDoNotFit) {
-  struct Case {
-    const char* what;
-    std::function<void(ModelBuilder&)> add;
-    StatusCode code;
-    const char* message;
-  };
-  const Case cases[] = {
+  const BuildCase cases[] = {
       {"conv on flat", [](ModelBuilder& b) { b.Flatten().Conv2d(4, 3).Linear(2); },
        StatusCode::kShapeMismatch, "conv1"},
       {"linear on 4-D", [](ModelBuilder& b) { b.Linear(2); }, StatusCode::kShapeMismatch,
@@ -586,15 +587,7 @@ TEST(ModelTest, BuilderReportsShapesThatDoNotFit) {
       {"dropout 1", [](ModelBuilder& b) { b.Dropout(1.0f).Flatten().Linear(2); },
        StatusCode::kInvalidArgument, "dropout"},
   };
-  for (const Case& c : cases) {
-    ModelBuilder b(1, 8, 8);
-    c.add(b);
-    std::unique_ptr<Model> model;
-    const Status s = b.Build(1, &model);
-    EXPECT_EQ(s.code(), c.code) << c.what << ": " << s.message();
-    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
-    EXPECT_EQ(model, nullptr) << c.what;
-  }
+  ExpectBuildsFail(cases);
   EXPECT_EQ(ModelBuilder(0, 8, 8).Flatten().Linear(2).Build(1, nullptr).code(),
             StatusCode::kInvalidArgument);
 }

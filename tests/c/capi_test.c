@@ -118,6 +118,18 @@ static void TestBranches(void) {
   OK(st_context_destroy(context));
 }
 
+/* The model's layers are of these kinds, in order. */
+static void CheckKinds(const st_model* model, const char* const* kinds, size_t expected) {
+  st_layer_info info;
+  int64_t count = 0, i;
+  OK(st_model_layer_count(model, &count));
+  CHECK(count == (int64_t)expected);
+  for (i = 0; i < count && i < (int64_t)expected; ++i) {
+    OK(st_model_layer_info(model, i, &info));
+    CHECK(strcmp(info.kind, kinds[i]) == 0);
+  }
+}
+
 /* Every activation and the depthwise convolution build, train and report their kinds. */
 static void TestActivations(void) {
   static const char* const kKinds[] = {"conv2d",      "relu6",     "depthwise_conv2d",
@@ -130,7 +142,6 @@ static void TestActivations(void) {
   int32_t labels[kBatch];
   st_step_result r;
   st_layer_info info;
-  int64_t count = 0, i;
   OK(st_context_create(2, NULL, &context));
   OK(st_model_create(context, 1, kSide, kSide, &model));
   OK(st_model_add_conv2d(model, NULL, 8, 3, 2, -1, 1));
@@ -147,12 +158,7 @@ static void TestActivations(void) {
   MakeBatch(5, images, labels);
   OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
   CHECK(r.loss > 0.0 && r.loss < 10.0);
-  OK(st_model_layer_count(model, &count));
-  CHECK(count == (int64_t)(sizeof kKinds / sizeof *kKinds));
-  for (i = 0; i < count && i < (int64_t)(sizeof kKinds / sizeof *kKinds); ++i) {
-    OK(st_model_layer_info(model, i, &info));
-    CHECK(strcmp(info.kind, kKinds[i]) == 0);
-  }
+  CheckKinds(model, kKinds, sizeof kKinds / sizeof *kKinds);
   OK(st_model_layer_info(model, 1, &info));
   CHECK(strcmp(info.name, "relu6_1") == 0);
   OK(st_model_destroy(model));
@@ -170,8 +176,6 @@ static void TestJoinsAndPoolings(void) {
   float images[kBatch * kSide * kSide];
   int32_t labels[kBatch];
   st_step_result r;
-  st_layer_info info;
-  int64_t count = 0, i;
   OK(st_context_create(2, NULL, &context));
   OK(st_model_create(context, 1, kSide, kSide, &model));
   OK(st_model_add_conv2d(model, NULL, 8, 3, 1, -1, 1));
@@ -192,12 +196,7 @@ static void TestJoinsAndPoolings(void) {
   MakeBatch(6, images, labels);
   OK(st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r));
   CHECK(r.loss > 0.0 && r.loss < 10.0);
-  OK(st_model_layer_count(model, &count));
-  CHECK(count == (int64_t)(sizeof kKinds / sizeof *kKinds));
-  for (i = 0; i < count && i < (int64_t)(sizeof kKinds / sizeof *kKinds); ++i) {
-    OK(st_model_layer_info(model, i, &info));
-    CHECK(strcmp(info.kind, kKinds[i]) == 0);
-  }
+  CheckKinds(model, kKinds, sizeof kKinds / sizeof *kKinds);
   OK(st_model_destroy(model));
   OK(st_context_destroy(context));
 }
