@@ -55,8 +55,7 @@ OneDnnConv::OneDnnConv(const ConvShape& s, int channel_block, const float* x_nch
   const memory::desc src_md(Dims4(s.input()), dt::f32, blocked);
   const memory::desc dst_md(Dims4(s.output()), dt::f32, blocked);
   const memory::dims weight_dims =
-      groups == 1 ? Dims4(s.weights())
-                  : memory::dims{groups, s.k / groups, s.c / groups, s.r, s.s};
+      groups == 1 ? Dims4(s.weights()) : memory::dims{groups, s.k / groups, s.c / groups, s.r, s.s};
   const memory::desc any_weights_md(weight_dims, dt::f32, tag::any);
   const memory::desc bias_md({s.k}, dt::f32, tag::x);
   const memory::dims strides = {s.stride_h, s.stride_w};

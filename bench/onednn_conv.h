@@ -1,6 +1,7 @@
-// The dense baseline: oneDNN's direct convolution, plain or grouped (f32, nChw16c activations, weights in the
-// layout oneDNN picks), forward with bias, backward by input (converting the forward weights
-// into the layout it reads, when that differs, as training must), backward by weights with bias.
+// The dense baseline: oneDNN's direct convolution, plain or grouped (f32, nChw16c activations,
+// weights in the layout oneDNN picks), forward with bias, backward by input (converting the forward
+// weights into the layout it reads, when that differs, as training must), backward by weights with
+// bias.
 #ifndef SPARSETRAIN_BENCH_ONEDNN_CONV_H_
 #define SPARSETRAIN_BENCH_ONEDNN_CONV_H_
 

@@ -214,6 +214,12 @@ int32_t stb_model_add_conv2d(st_model* m, const char* name, int64_t out_channels
                              int64_t stride, int64_t pad, int32_t bias) {
   return stb_set(st_model_add_conv2d(m, stb_name(name), out_channels, kernel, stride, pad, bias));
 }
+int32_t stb_model_add_grouped_conv2d(st_model* m, const char* name, int64_t out_channels,
+                                     int64_t kernel, int64_t stride, int64_t pad, int32_t bias,
+                                     int64_t groups) {
+  return stb_set(st_model_add_grouped_conv2d(m, stb_name(name), out_channels, kernel, stride, pad,
+                                             bias, groups));
+}
 int32_t stb_model_add_depthwise_conv2d(st_model* m, const char* name, int64_t kernel,
                                        int64_t stride, int64_t pad, int32_t bias) {
   return stb_set(st_model_add_depthwise_conv2d(m, stb_name(name), kernel, stride, pad, bias));

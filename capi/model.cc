@@ -84,6 +84,14 @@ st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_cha
   });
 }
 
+st_status st_model_add_grouped_conv2d(st_model* model, const char* name, int64_t out_channels,
+                                      int64_t kernel, int64_t stride, int64_t pad, int32_t bias,
+                                      int64_t groups) {
+  return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) {
+    b.GroupedConv2d(out_channels, kernel, groups, stride, pad, bias != 0, NameOf(name));
+  });
+}
+
 st_status st_model_add_depthwise_conv2d(st_model* model, const char* name, int64_t kernel,
                                         int64_t stride, int64_t pad, int32_t bias) {
   return AddLayer(__func__, model, name, [&](st::ModelBuilder& b) {
@@ -379,8 +387,7 @@ st_status st_model_eval_step_targets(st_model* model, const float* images, size_
       ST_RETURN_IF_ERROR(CheckCount(output_count, batch * m.model->classes(), "outputs", call));
     }
     st::StepResult r;
-    ST_RETURN_IF_ERROR(
-        Check(m.model->EvalStepTargets(images, targets, batch, &r, outputs), call));
+    ST_RETURN_IF_ERROR(Check(m.model->EvalStepTargets(images, targets, batch, &r, outputs), call));
     *result = ToC(r);
     return ST_OK;
   });

@@ -331,7 +331,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<st::Model> model;
   st::ModelBuilder builder(1, 28, 28);
   if (!st::FashionMnistNetwork(o.model, &builder)) {
-    return Fail(st::InvalidArgument("unknown model '" + o.model + "' (cnn, mobilenet_v2, resnet18)"));
+    return Fail(
+        st::InvalidArgument("unknown model '" + o.model + "' (cnn, mobilenet_v2, resnet18)"));
   }
   status = builder.Build(o.seed, &model);
   if (!status.ok()) return Fail(status);
@@ -460,8 +461,8 @@ int main(int argc, char** argv) {
       "weights %.2f + gradients %.2f + optimizer %.2f + activations %.1f + their gradients %.1f "
       "(planned) = %.1f MiB (%.2fx), workspace %.1f MiB\n",
       used, ResidentMiB("VmHWM:"), m.parameter_bytes / mib, m.gradient_bytes / mib,
-      m.optimizer_bytes / mib, m.activation_bytes / mib, m.activation_gradient_bytes / mib,
-      needed, used / needed, m.workspace_bytes / mib);
+      m.optimizer_bytes / mib, m.activation_bytes / mib, m.activation_gradient_bytes / mib, needed,
+      used / needed, m.workspace_bytes / mib);
 
   status = PrintLayerTable(model.get(), train, o.batch, o.dense_only);
   if (!status.ok()) return Fail(status);

@@ -59,7 +59,8 @@ HWY_INLINE V Apply(const ActivationFunction& f, D d, V x) {
       return hn::Min(hn::Max(hn::MulAdd(hn::Set(d, f.alpha), x, hn::Set(d, f.beta)), hn::Zero(d)),
                      hn::Set(d, 1.0f));
     case ActivationKind::kHardSwish: {
-      const auto gate = hn::Min(hn::Max(hn::Add(x, hn::Set(d, 3.0f)), hn::Zero(d)), hn::Set(d, 6.0f));
+      const auto gate =
+          hn::Min(hn::Max(hn::Add(x, hn::Set(d, 3.0f)), hn::Zero(d)), hn::Set(d, 6.0f));
       return hn::Mul(x, hn::Mul(gate, hn::Set(d, 1.0f / 6.0f)));
     }
     case ActivationKind::kSilu:
@@ -98,12 +99,11 @@ HWY_INLINE V Slope(const ActivationFunction& f, D d, V x) {
   return one;
 }
 
-int64_t ActivationForwardImpl(const ActivationFunction& f, const float* x, float* y,
-                              int64_t count, pthreadpool_t pool) {
+int64_t ActivationForwardImpl(const ActivationFunction& f, const float* x, float* y, int64_t count,
+                              pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  return WriteCountingZeros(y, count, pool, [&](auto d, int64_t i) HWY_ATTR {
-    return Apply(f, d, hn::LoadU(d, x + i));
-  });
+  return WriteCountingZeros(
+      y, count, pool, [&](auto d, int64_t i) HWY_ATTR { return Apply(f, d, hn::LoadU(d, x + i)); });
 }
 
 int64_t ActivationBackwardImpl(const ActivationFunction& f, const float* x, const float* dy,
@@ -124,8 +124,8 @@ HWY_EXPORT(ActivationForwardImpl);
 HWY_EXPORT(ActivationBackwardImpl);
 
 Status Validate(const ActivationFunction& f) {
-  const bool finite = std::isfinite(f.lo) && std::isfinite(f.hi) && std::isfinite(f.alpha) &&
-                      std::isfinite(f.beta);
+  const bool finite =
+      std::isfinite(f.lo) && std::isfinite(f.hi) && std::isfinite(f.alpha) && std::isfinite(f.beta);
   if (!finite) return InvalidArgument("activation parameters must be finite");
   if (f.kind == ActivationKind::kClip && !(f.lo <= f.hi)) {
     return InvalidArgument("clip needs min <= max, got min " + std::to_string(f.lo) + " and max " +
@@ -162,8 +162,8 @@ int64_t ActivationForward(const ActivationFunction& f, const Dims& dims, Layout 
   return zeros;
 }
 
-int64_t ActivationBackward(const ActivationFunction& f, const float* x, const float* dy,
-                           float* dx, int64_t count, pthreadpool_t pool) {
+int64_t ActivationBackward(const ActivationFunction& f, const float* x, const float* dy, float* dx,
+                           int64_t count, pthreadpool_t pool) {
   return HWY_DYNAMIC_DISPATCH(ActivationBackwardImpl)(f, x, dy, dx, count, pool);
 }
 

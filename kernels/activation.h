@@ -22,8 +22,8 @@ enum class ActivationKind {
 
 struct ActivationFunction {
   ActivationKind kind = ActivationKind::kClip;
-  float lo = 0.0f, hi = 6.0f;                // kClip
-  float alpha = 1.0f / 6.0f, beta = 0.5f;    // kHardSigmoid
+  float lo = 0.0f, hi = 6.0f;              // kClip
+  float alpha = 1.0f / 6.0f, beta = 0.5f;  // kHardSigmoid
 };
 
 // kInvalidArgument unless lo <= hi (clip) and alpha != 0 (hard sigmoid), all finite.
@@ -42,8 +42,8 @@ int64_t ActivationForward(const ActivationFunction& f, const Dims& dims, Layout 
 // dx = dy * f'(x) over `count` floats (dx may equal dy); returns how many elements of dx are zero.
 // Where dy is zero (channel padding) dx is zero. For clip, x may be its output y instead: y is
 // strictly inside the bounds exactly where x is.
-int64_t ActivationBackward(const ActivationFunction& f, const float* x, const float* dy,
-                           float* dx, int64_t count, pthreadpool_t pool);
+int64_t ActivationBackward(const ActivationFunction& f, const float* x, const float* dy, float* dx,
+                           int64_t count, pthreadpool_t pool);
 
 }  // namespace sparsetrain
 

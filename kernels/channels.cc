@@ -35,8 +35,8 @@ void ScaleChannelsImpl(const Dims& dims, const float* x, const float* gate, floa
   });
 }
 
-void ScaleChannelsBackwardImpl(const Dims& dims, const float* x, const float* gate,
-                               const float* dy, float* dx, float* dgate, pthreadpool_t pool) {
+void ScaleChannelsBackwardImpl(const Dims& dims, const float* x, const float* gate, const float* dy,
+                               float* dx, float* dgate, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t pixels = dims.h * dims.w;
   ParallelFor(pool, size_t(dims.n * BlocksOf(dims.c)), [&](size_t plane) HWY_ATTR {
@@ -94,12 +94,11 @@ int64_t BlockedIndex(int64_t n, int64_t c, int64_t p, int64_t channels, int64_t 
 void CopyChannelsInto(const Dims& part_dims, const float* part, int64_t channels, int64_t offset,
                       float* whole, pthreadpool_t pool) {
   const int64_t pixels = part_dims.h * part_dims.w;
-  ForEachChannelRun(part_dims, offset, pool,
-                    [&](int64_t n, int64_t p, int64_t c, int64_t whole_c, int64_t run) {
-                      std::memcpy(whole + BlockedIndex(n, whole_c, p, channels, pixels),
-                                  part + BlockedIndex(n, c, p, part_dims.c, pixels),
-                                  size_t(run) * sizeof(float));
-                    });
+  ForEachChannelRun(
+      part_dims, offset, pool, [&](int64_t n, int64_t p, int64_t c, int64_t whole_c, int64_t run) {
+        std::memcpy(whole + BlockedIndex(n, whole_c, p, channels, pixels),
+                    part + BlockedIndex(n, c, p, part_dims.c, pixels), size_t(run) * sizeof(float));
+      });
 }
 
 void CopyChannelsOut(int64_t channels, int64_t offset, const float* whole, const Dims& part_dims,

@@ -182,11 +182,13 @@ void DepthwiseBackwardDataImpl(const ConvShape& s, const float* dy, const float*
     const int64_t cb = int64_t(item) % blocks;
     float* dxb = dx + int64_t(item) * s.h * s.w * kChannelBlock;
     for (int64_t ph = 0; ph < s.stride_h; ++ph) {
-      const int64_t r0 = (ph + s.pad_h) % s.stride_h, rows = (s.r - r0 + s.stride_h - 1) / s.stride_h;
+      const int64_t r0 = (ph + s.pad_h) % s.stride_h,
+                    rows = (s.r - r0 + s.stride_h - 1) / s.stride_h;
       const int64_t base_h = (ph + s.pad_h - r0) / s.stride_h;
       const int64_t out_h = (s.h - ph + s.stride_h - 1) / s.stride_h;
       for (int64_t pw = 0; pw < s.stride_w; ++pw) {
-        const int64_t t0 = (pw + s.pad_w) % s.stride_w, cols = (s.s - t0 + s.stride_w - 1) / s.stride_w;
+        const int64_t t0 = (pw + s.pad_w) % s.stride_w,
+                      cols = (s.s - t0 + s.stride_w - 1) / s.stride_w;
         const int64_t base_w = (pw + s.pad_w - t0) / s.stride_w;
         const int64_t out_w = (s.w - pw + s.stride_w - 1) / s.stride_w;
         float* out = dxb + (ph * s.w + pw) * kChannelBlock;
@@ -282,8 +284,8 @@ void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const floa
                               ((rows.first * s.stride_h - s.pad_h + r) * s.w +
                                cols.first * s.stride_w - s.pad_w + t) *
                                   kChannelBlock;
-            const float* dy0 =
-                dy + cb * p * q * kChannelBlock + lane + (rows.first * q + cols.first) * kChannelBlock;
+            const float* dy0 = dy + cb * p * q * kChannelBlock + lane +
+                               (rows.first * q + cols.first) * kChannelBlock;
             int64_t n = 0;
             for (; n + 4 <= s.n; n += 4) {
               for (int64_t oh = 0; oh < rows.end - rows.first; ++oh) {
@@ -400,9 +402,10 @@ Status ValidateDepthwise(const ConvShape& shape) {
   Status status = Validate(shape);
   if (!status.ok()) return status;
   if (shape.k != shape.c) {
-    return InvalidArgument("depthwise convolution needs as many output channels as input "
-                           "channels, got " +
-                           std::to_string(shape.c) + " and " + std::to_string(shape.k));
+    return InvalidArgument(
+        "depthwise convolution needs as many output channels as input "
+        "channels, got " +
+        std::to_string(shape.c) + " and " + std::to_string(shape.k));
   }
   return Status::Ok();
 }

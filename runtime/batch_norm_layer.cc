@@ -24,8 +24,8 @@ Status BatchNorm2d::Create(std::string name, int64_t channels, double eps, doubl
                  {&bn->running_mean_, "running_mean", true},
                  {&bn->running_var_, "running_var", true}};
   for (const auto& v : vectors) {
-    Status status =
-        CreateVectorParameter(v.p, n + "." + v.field, channels, Layout::kNChw16c, v.is_buffer, allocator);
+    Status status = CreateVectorParameter(v.p, n + "." + v.field, channels, Layout::kNChw16c,
+                                          v.is_buffer, allocator);
     if (!status.ok()) return status;
   }
   const size_t padded = size_t(PaddedChannels(channels));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/channels.h"
 #include "kernels/conv_depthwise.h"
 #include "runtime/pass_timer.h"
 
@@ -91,8 +92,8 @@ Status DepthwiseConv2d::Create(std::string name, int64_t channels, const Conv2dO
     if (!status.ok()) return status;
   }
   if (options.bias) {
-    status = CreateVectorParameter(&conv->bias_, conv->name() + ".bias", channels,
-                                   Layout::kNChw16c, /*is_buffer=*/false, allocator);
+    status = CreateVectorParameter(&conv->bias_, conv->name() + ".bias", channels, Layout::kNChw16c,
+                                   /*is_buffer=*/false, allocator);
     if (!status.ok()) return status;
   }
   *out = std::move(conv);
@@ -155,6 +156,170 @@ Status DepthwiseConv2d::BackwardOne(const Activation& dy, bool need_dx, const Ex
   PassTimer timer(this, Pass::kBackwardData);
   return DepthwiseBackwardData(shape, dy.tensor.data(), weight_.value.data(),
                                input_grad_.tensor.data(), ctx.pool);
+}
+
+// ---- GroupedConv2d
+
+Status GroupedConv2d::Create(std::string name, int64_t in_channels, int64_t groups,
+                             const Conv2dOptions& options, const Allocator& allocator,
+                             std::unique_ptr<Layer>* out) {
+  if (groups < 1 || in_channels % groups != 0 || options.out_channels % groups != 0) {
+    return InvalidArgument("grouped_conv2d '" + name + "': " + std::to_string(groups) +
+                           " groups do not divide " + std::to_string(in_channels) + " input and " +
+                           std::to_string(options.out_channels) + " output channels");
+  }
+  std::unique_ptr<GroupedConv2d> conv(new GroupedConv2d(std::move(name), groups));
+  const int64_t group_in = in_channels / groups, group_out = options.out_channels / groups;
+  ConvShape geometry;
+  geometry.c = group_in, geometry.k = group_out;
+  geometry.r = geometry.s = options.kernel;
+  geometry.stride_h = geometry.stride_w = options.stride;
+  geometry.pad_h = geometry.pad_w = options.pad;
+  for (int64_t g = 0; g < groups; ++g) {
+    std::unique_ptr<ConvOp> op;
+    Status status = ConvOp::Create(conv->name() + ".group" + std::to_string(g), geometry,
+                                   options.bias, allocator, &op);
+    if (!status.ok()) return status;
+    conv->ops_.push_back(std::move(op));
+  }
+  Parameter& w = conv->weight_;
+  w.name = conv->name() + ".weight";
+  w.shape = {options.out_channels, group_in, options.kernel, options.kernel};
+  for (Tensor* t : {&w.value, &w.grad}) {
+    Status status = Tensor::Create({options.out_channels, group_in, options.kernel, options.kernel},
+                                   Layout::kNCHW, allocator, t);
+    if (!status.ok()) return status;
+  }
+  if (options.bias) {
+    Status status = CreateVectorParameter(&conv->bias_, conv->name() + ".bias",
+                                          options.out_channels, Layout::kNCHW, false, allocator);
+    if (!status.ok()) return status;
+  }
+  conv->x_parts_.resize(size_t(groups));
+  *out = std::move(conv);
+  return Status::Ok();
+}
+
+Status GroupedConv2d::PlanOne(const TensorSpec& in, TensorSpec* out) const {
+  if (in.layout != Layout::kNChw16c) return MismatchError("needs a 4-D (N, C, H, W) input");
+  const ConvShape group = ops_[0]->ShapeFor(in.dims);
+  if (in.dims.c != group.c * groups_) {
+    return MismatchError("expects " + std::to_string(group.c * groups_) + " input channels, got " +
+                         std::to_string(in.dims.c));
+  }
+  Status status = Validate(group);
+  if (!status.ok()) return MismatchError(status.message());
+  Dims y = group.output();
+  y.c *= groups_;
+  *out = {y, Layout::kNChw16c};
+  return Status::Ok();
+}
+
+std::vector<Parameter*> GroupedConv2d::Parameters() {
+  if (bias_.value.empty()) return {&weight_};
+  return {&weight_, &bias_};
+}
+
+void GroupedConv2d::Initialize(Random* random) {
+  const ConvShape& g = ops_[0]->ShapeFor({1, 1, 1, 1});
+  InitializeLikePyTorch(g.c * g.r * g.s, random, &weight_, bias_.value.empty() ? nullptr : &bias_);
+}
+
+void GroupedConv2d::ShareWeights() {
+  if (shared_version_ == weight_.version + bias_.version) return;
+  const int64_t slice = weight_.value.dims().count() / groups_;
+  const int64_t outputs = weight_.value.dims().n / groups_;
+  for (int64_t g = 0; g < groups_; ++g) {
+    // A group's rows of the (K, C / groups, R, S) weight are its own weight, in PyTorch's order.
+    static_cast<void>(
+        ops_[size_t(g)]->weight().value.CopyFrom(weight_.value.data() + g * slice, Layout::kNCHW));
+    ++ops_[size_t(g)]->weight().version;
+    if (Parameter* bias = ops_[size_t(g)]->bias()) {
+      static_cast<void>(bias->value.CopyFrom(bias_.value.data() + g * outputs, Layout::kNCHW));
+      ++bias->version;
+    }
+  }
+  shared_version_ = weight_.version + bias_.version;
+}
+
+void GroupedConv2d::AddMemory(MemoryFootprint* memory) const {
+  Layer::AddMemory(memory);
+  for (const Activation& part : x_parts_) memory->activation_bytes += StorageBytes(part.tensor);
+  for (const Activation* part : {&y_part_, &dy_part_, &dx_part_}) {
+    memory->workspace_bytes += StorageBytes(part->tensor);
+  }
+  for (const auto& op : ops_) {
+    memory->workspace_bytes += op->WorkspaceBytes();
+    for (Parameter* p : op->Parameters()) {
+      memory->workspace_bytes += StorageBytes(p->value) + StorageBytes(p->grad);
+    }
+  }
+}
+
+Status GroupedConv2d::ForwardOne(const Activation& x, const ExecContext& ctx) {
+  const ConvShape group = ops_[0]->ShapeFor(x.tensor.dims());
+  Dims y = group.output();
+  y.c *= groups_;
+  Status status = PrepareActivation({y, Layout::kNChw16c}, ctx.allocator, &output_);
+  if (!status.ok()) return status;
+  status = PrepareActivation({group.output(), Layout::kNChw16c}, ctx.allocator, &y_part_);
+  if (!status.ok()) return status;
+  ShareWeights();
+  PassTimer timer(this, Pass::kForward);
+  x_ = &x;
+  for (int64_t g = 0; g < groups_; ++g) {
+    Activation& part = x_parts_[size_t(g)];
+    status = PrepareActivation({group.input(), Layout::kNChw16c}, ctx.allocator, &part);
+    if (!status.ok()) return status;
+    CopyChannelsOut(x.tensor.dims().c, g * group.c, x.tensor.data(), group.input(),
+                    part.tensor.data(), ctx.pool);
+    status = ops_[size_t(g)]->Forward(group, part.tensor.data(), -1, y_part_.tensor.data(),
+                                      ctx.policy, ctx.workspace, ctx.pool);
+    if (!status.ok()) return status;
+    CopyChannelsInto(group.output(), y_part_.tensor.data(), y.c, g * group.k, output_.tensor.data(),
+                     ctx.pool);
+  }
+  ZeroChannelPadding(y, output_.tensor.data());
+  return Status::Ok();
+}
+
+Status GroupedConv2d::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) {
+  if (x_ == nullptr) return MismatchError("backward before forward");
+  const ConvShape group = ops_[0]->ShapeFor(x_->tensor.dims());
+  const Dims& x_dims = x_->tensor.dims();
+  Status status = PrepareActivation({group.output(), Layout::kNChw16c}, ctx.allocator, &dy_part_);
+  if (status.ok() && need_dx) {
+    status = PrepareActivation({x_dims, Layout::kNChw16c}, ctx.allocator, &input_grad_);
+  }
+  if (status.ok() && need_dx) {
+    status = PrepareActivation({group.input(), Layout::kNChw16c}, ctx.allocator, &dx_part_);
+  }
+  if (!status.ok()) return status;
+  PassTimer timer(this, Pass::kBackwardData);
+  const int64_t slice = weight_.value.dims().count() / groups_;
+  const int64_t outputs = weight_.value.dims().n / groups_;
+  for (int64_t g = 0; g < groups_; ++g) {
+    ConvOp& op = *ops_[size_t(g)];
+    CopyChannelsOut(dy.tensor.dims().c, g * group.k, dy.tensor.data(), group.output(),
+                    dy_part_.tensor.data(), ctx.pool);
+    status = op.Backward(group, x_parts_[size_t(g)].tensor.data(), op.forward_input_zeros(),
+                         dy_part_.tensor.data(), -1, !frozen(),
+                         need_dx ? dx_part_.tensor.data() : nullptr, ctx.policy, ctx.workspace,
+                         ctx.pool);
+    if (!status.ok()) return status;
+    if (!frozen()) {
+      static_cast<void>(op.weight().grad.CopyTo(weight_.grad.data() + g * slice, Layout::kNCHW));
+      if (Parameter* bias = op.bias()) {
+        static_cast<void>(bias->grad.CopyTo(bias_.grad.data() + g * outputs, Layout::kNCHW));
+      }
+    }
+    if (need_dx) {
+      CopyChannelsInto(group.input(), dx_part_.tensor.data(), x_dims.c, g * group.c,
+                       input_grad_.tensor.data(), ctx.pool);
+    }
+  }
+  if (need_dx) ZeroChannelPadding(x_dims, input_grad_.tensor.data());
+  return Status::Ok();
 }
 
 }  // namespace sparsetrain

@@ -1,6 +1,6 @@
 // Conv2d: a 2-D convolution layer with optional bias (square kernel, equal strides and padding);
 // the passes run through ConvOp, which picks the dense or the sparse kernel per call. And its
-// depthwise sibling, DepthwiseConv2d.
+// siblings of several groups: DepthwiseConv2d and GroupedConv2d.
 #ifndef SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 #define SPARSETRAIN_RUNTIME_CONV_LAYER_H_
 
@@ -63,6 +63,39 @@ class DepthwiseConv2d : public UnaryLayer {
   ConvShape geometry_;  // n, h and w come with each input
   bool has_bias_;
   Parameter weight_, bias_;
+  const Activation* x_ = nullptr;
+};
+
+// A grouped convolution (PyTorch's groups, 1 < groups < channels: ResNeXt, ShuffleNet): each
+// group of C / groups input channels is convolved into K / groups outputs by a ConvOp of its own
+// (so each group gets the dense/sparse choice) on channel slices. The weight is PyTorch's
+// (K, C / groups, R, S), held in that order; the groups' ops take their slices whenever it has
+// changed, and their gradients are gathered back into it.
+class GroupedConv2d : public UnaryLayer {
+ public:
+  static Status Create(std::string name, int64_t in_channels, int64_t groups,
+                       const Conv2dOptions& options, const Allocator& allocator,
+                       std::unique_ptr<Layer>* out);
+
+  const char* kind() const override { return "grouped_conv2d"; }
+  Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
+  Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
+  Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  std::vector<Parameter*> Parameters() override;
+  // PyTorch's default: weights and bias uniform in +-1/sqrt(C / groups * R * S).
+  void Initialize(Random* random) override;
+  void AddMemory(MemoryFootprint* memory) const override;
+
+ private:
+  GroupedConv2d(std::string name, int64_t groups) : UnaryLayer(std::move(name)), groups_(groups) {}
+  // Gives each group's op its slice of the weight and bias, if they changed since.
+  void ShareWeights();
+  int64_t groups_;
+  std::vector<std::unique_ptr<ConvOp>> ops_;  // per group
+  Parameter weight_, bias_;
+  uint64_t shared_version_ = ~uint64_t{0};
+  std::vector<Activation> x_parts_;        // per group: its input channels, kept for backward
+  Activation y_part_, dy_part_, dx_part_;  // one group's at a time
   const Activation* x_ = nullptr;
 };
 

@@ -36,7 +36,8 @@ Status Graph::Forward(const Activation& input, const ExecContext& ctx, const Act
   if (!status.ok()) return status;
   values_[0] = &input;
   for (Node& node : nodes_) {
-    for (size_t slot = 0; slot < node.inputs.size(); ++slot) node.x[slot] = values_[node.inputs[slot]];
+    for (size_t slot = 0; slot < node.inputs.size(); ++slot)
+      node.x[slot] = values_[node.inputs[slot]];
     status = node.layer->Forward(node.x, ctx);
     if (!status.ok()) return status;
   }
@@ -136,8 +137,8 @@ int64_t Graph::LastGradientRead(int value) const {
     if (u == 0 || node.layer->input_grad_storage(slot) != nullptr) continue;
     // Passed on as the gradient of u: read where u's gradient is (summed, when u has readers
     // besides this node).
-    last = std::max(last, consumers_[size_t(u)].size() > 1 ? 2 * n - 1 - (u - 1)
-                                                           : LastGradientRead(u));
+    last = std::max(last,
+                    consumers_[size_t(u)].size() > 1 ? 2 * n - 1 - (u - 1) : LastGradientRead(u));
   }
   return last;
 }
@@ -193,8 +194,8 @@ Status Graph::PlanMemory(int64_t batch, bool training, const Allocator& allocato
       const int u = node.inputs[slot];
       Activation* storage = node.layer->input_grad_storage(slot);
       if (u == 0 || storage == nullptr) continue;  // the model's input gets no gradient
-      const int64_t last = consumers_[size_t(u)].size() > 1 ? backward_at(u - 1)
-                                                            : LastGradientRead(u);
+      const int64_t last =
+          consumers_[size_t(u)].size() > 1 ? backward_at(u - 1) : LastGradientRead(u);
       plan.gradients.emplace_back(storage, u);
       gradients.push_back({backward_at(i), last, bytes_of(u)});
     }
@@ -229,8 +230,8 @@ Status Graph::Bind(Plan& plan, int64_t batch) {
   for (size_t g = 0; g < plan.gradients.size(); ++g) {
     const auto& [storage, value] = plan.gradients[g];
     float* data = reinterpret_cast<float*>(gradients + plan.gradient_at[g]);
-    Status status = Tensor::Wrap(data, dims_of(value), specs_[size_t(value)].layout,
-                                 &storage->tensor);
+    Status status =
+        Tensor::Wrap(data, dims_of(value), specs_[size_t(value)].layout, &storage->tensor);
     if (!status.ok()) return status;
   }
   bound_ = &plan;

@@ -66,11 +66,11 @@ class Graph {
 
  private:
   struct Plan {
-    int64_t capacity = 0;                  // the batch it was made for; 0: none yet
-    std::vector<int> root;                 // per value: the value whose buffer it uses
-    std::vector<int64_t> activation_at;    // per root value: byte offset
+    int64_t capacity = 0;                // the batch it was made for; 0: none yet
+    std::vector<int> root;               // per value: the value whose buffer it uses
+    std::vector<int64_t> activation_at;  // per root value: byte offset
     std::vector<std::pair<Activation*, int>> gradients;  // gradient storage and its value
-    std::vector<int64_t> gradient_at;      // per gradient: byte offset
+    std::vector<int64_t> gradient_at;                    // per gradient: byte offset
     Buffer activations, gradients_arena;
   };
   // When the gradient of `value`, held in one buffer, is last read: by its producer's backward,
@@ -87,10 +87,10 @@ class Graph {
   std::vector<TensorSpec> specs_;  // per value, batch of 1
   std::vector<Node> nodes_;
   std::vector<std::vector<std::pair<int, int>>> consumers_ = {{}};  // per value
-  std::vector<const Activation*> values_ = {nullptr};                // per value, during forward
+  std::vector<const Activation*> values_ = {nullptr};               // per value, during forward
   std::vector<char> needs_grad_;  // per value, during backward: whether something below learns
   std::vector<Activation> sums_;  // per value: gradient sums of values with several readers
-  Plan plans_[2];  // evaluation, training
+  Plan plans_[2];                 // evaluation, training
   const Plan* bound_ = nullptr;
   int64_t bound_batch_ = 0;
 };

@@ -25,8 +25,7 @@ Status AddLayer::Forward(const LayerInputs& x, const ExecContext& ctx) {
   return Status::Ok();
 }
 
-Status AddLayer::Backward(const Activation& dy, InputMask /*need_dx*/,
-                          const ExecContext& /*ctx*/) {
+Status AddLayer::Backward(const Activation& dy, InputMask /*need_dx*/, const ExecContext& /*ctx*/) {
   dy_ = &dy;
   return Status::Ok();
 }
@@ -104,8 +103,8 @@ Status MultiplyLayer::Plan(const std::vector<TensorSpec>& in, TensorSpec* out) c
   if (in.size() != 2) return MismatchError("takes two inputs, given " + std::to_string(in.size()));
   const Dims &a = in[0].dims, &b = in[1].dims;
   const bool same = in[0].layout == in[1].layout && a == b;
-  const bool gate = in[0].layout == Layout::kNChw16c && in[1].layout == Layout::kNChw16c &&
-                    IsChannelGate(a, b);
+  const bool gate =
+      in[0].layout == Layout::kNChw16c && in[1].layout == Layout::kNChw16c && IsChannelGate(a, b);
   if (!same && !gate) {
     return MismatchError("needs a second input of the first's shape or one factor per channel (" +
                          std::to_string(a.n) + ", " + std::to_string(a.c) + ", 1, 1), got " +
@@ -136,8 +135,8 @@ Status MultiplyLayer::Backward(const Activation& dy, InputMask need_dx, const Ex
   float* grads[2] = {nullptr, nullptr};
   for (int i = 0; i < 2; ++i) {
     if (!((need_dx >> i) & 1)) continue;
-    Status status = PrepareActivation({inputs[i]->dims(), inputs[i]->layout()}, ctx.allocator,
-                                      &grads_[i]);
+    Status status =
+        PrepareActivation({inputs[i]->dims(), inputs[i]->layout()}, ctx.allocator, &grads_[i]);
     if (!status.ok()) return status;
     grads[i] = grads_[i].tensor.data();
   }

@@ -28,7 +28,7 @@ Status UnaryLayer::Plan(const std::vector<TensorSpec>& in, TensorSpec* out) cons
 }
 
 Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t length, Layout layout,
-                    bool is_buffer, const Allocator& allocator) {
+                             bool is_buffer, const Allocator& allocator) {
   p->name = name;
   p->shape = {length};
   p->is_buffer = is_buffer;

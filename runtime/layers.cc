@@ -54,7 +54,8 @@ Status Relu::BackwardOne(const Activation& dy, bool need_dx, const ExecContext& 
 
 Status ActivationLayer::PlanOne(const TensorSpec& in, TensorSpec* out) const {
   Status status = Validate(f_);
-  if (!status.ok()) return InvalidArgument(std::string(kind()) + " '" + name() + "': " + status.message());
+  if (!status.ok())
+    return InvalidArgument(std::string(kind()) + " '" + name() + "': " + status.message());
   *out = in;
   return Status::Ok();
 }
@@ -65,8 +66,8 @@ Status ActivationLayer::ForwardOne(const Activation& x, const ExecContext& ctx) 
   if (!status.ok()) return status;
   PassTimer timer(this, Pass::kForward);
   x_ = &x;
-  output_.zeros =
-      ActivationForward(f_, spec.dims, spec.layout, x.tensor.data(), output_.tensor.data(), ctx.pool);
+  output_.zeros = ActivationForward(f_, spec.dims, spec.layout, x.tensor.data(),
+                                    output_.tensor.data(), ctx.pool);
   return Status::Ok();
 }
 
@@ -223,7 +224,7 @@ Status Linear::Create(std::string name, int64_t in_features, int64_t out_feature
   }
   if (bias) {
     Status status = CreateVectorParameter(&linear->bias_, linear->name() + ".bias", out_features,
-                                 Layout::kNCHW, /*is_buffer=*/false, allocator);
+                                          Layout::kNCHW, /*is_buffer=*/false, allocator);
     if (!status.ok()) return status;
   }
   *out = std::move(linear);

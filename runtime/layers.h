@@ -144,7 +144,8 @@ class Linear : public UnaryLayer {
   void Initialize(Random* random) override;
 
  private:
-  Linear(std::string name, int64_t in, int64_t out) : UnaryLayer(std::move(name)), in_(in), out_(out) {}
+  Linear(std::string name, int64_t in, int64_t out)
+      : UnaryLayer(std::move(name)), in_(in), out_(out) {}
   int64_t in_, out_;
   Parameter weight_, bias_;
   const Activation* x_ = nullptr;

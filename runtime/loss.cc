@@ -12,8 +12,7 @@ namespace {
 // W = sum_i w[y_i], and its gradient
 //   dz_ij = [(1 - e) w[y_i] (p_ij - [j = y_i]) + (e / K) (sum_k w[k] p_ij - w[j])] / W.
 Status CrossEntropy(const LossConfig& config, const float* logits, const int32_t* labels,
-                    int64_t rows, int64_t classes, double* loss, int64_t* correct,
-                    float* dlogits) {
+                    int64_t rows, int64_t classes, double* loss, int64_t* correct, float* dlogits) {
   const std::vector<float>& w = config.class_weights;
   const auto weight = [&](int64_t k) { return w.empty() ? 1.0 : double(w[size_t(k)]); };
   double total_weight = 0.0, weight_sum = 0.0;

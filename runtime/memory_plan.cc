@@ -11,7 +11,9 @@ std::vector<int64_t> PlaceBuffers(const std::vector<BufferLifetime>& buffers, in
   std::iota(order.begin(), order.end(), size_t(0));
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
-  const auto round_up = [&](int64_t bytes) { return (bytes + alignment - 1) / alignment * alignment; };
+  const auto round_up = [&](int64_t bytes) {
+    return (bytes + alignment - 1) / alignment * alignment;
+  };
   std::vector<int64_t> offsets(buffers.size(), 0);
   std::vector<size_t> placed;
   int64_t end = 0;

@@ -98,8 +98,8 @@ Status Model::CheckTargets(const Targets& targets, int64_t batch, StepResult* re
                               : targets.values != nullptr ? "float targets"
                                                           : "null";
     return InvalidArgument(std::string(call) + ": the loss " + LossKindName(loss_.kind) +
-                           " takes " + (labels ? "class labels" : "float targets") +
-                           ", given " + given);
+                           " takes " + (labels ? "class labels" : "float targets") + ", given " +
+                           given);
   }
   if (labels) {
     // Checked before the forward pass, which moves batch-norm running statistics.
@@ -132,15 +132,14 @@ Status Model::ForwardAndLoss(const float* images, const Targets& targets, int64_
   status = RunForward(images, batch, training, &logits);
   if (!status.ok()) return status;
   if (training) {
-    status =
-        PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, allocator_, &logits_grad_);
+    status = PrepareActivation({{batch, classes_, 1, 1}, Layout::kNCHW}, allocator_, &logits_grad_);
     if (!status.ok()) return status;
   }
   StepResult r;
   r.examples = batch;
-  status = ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch,
-                       classes_, &r.loss, &r.correct,
-                       training ? logits_grad_.tensor.data() : nullptr);
+  status =
+      ComputeLoss(loss_, logits->tensor.data(), targets.labels, targets.values, batch, classes_,
+                  &r.loss, &r.correct, training ? logits_grad_.tensor.data() : nullptr);
   if (!status.ok()) return status.Within(call);
   if (logits_out != nullptr) {
     std::copy(logits->tensor.data(), logits->tensor.data() + batch * classes_, logits_out);
@@ -180,7 +179,6 @@ Status Model::EvalStepTargets(const float* images, const float* targets, int64_t
                           outputs);
   });
 }
-
 
 Status Model::Predict(const float* images, int64_t batch, float* logits_out) {
   return OnThreads(/*measure=*/false, [&] { return RunPredict(images, batch, logits_out); });

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "runtime/conv_layer.h"
+#include "runtime/graph.h"
 #include "runtime/layer.h"
 #include "runtime/loss.h"
 #include "runtime/optimizer.h"
-#include "runtime/graph.h"
 #include "runtime/thread_pool.h"
 
 namespace sparsetrain {

@@ -96,6 +96,27 @@ ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t
   return *this;
 }
 
+ModelBuilder& ModelBuilder::GroupedConv2d(int64_t out_channels, int64_t kernel, int64_t groups,
+                                          int64_t stride, int64_t pad, bool bias,
+                                          const std::string& name) {
+  const int64_t channels = current().dims.c;
+  if (groups == 1) return Conv2d(out_channels, kernel, stride, pad, bias, name);
+  if (groups == channels && out_channels == channels) {
+    return DepthwiseConv2d(kernel, stride, pad, bias, name);
+  }
+  Conv2dOptions options;
+  options.out_channels = out_channels;
+  options.kernel = kernel;
+  options.stride = stride;
+  options.pad = pad < 0 ? kernel / 2 : pad;
+  options.bias = bias;
+  std::unique_ptr<Layer> layer;
+  Status status = sparsetrain::GroupedConv2d::Create(NameFor("conv", name), channels, groups,
+                                                     options, allocator_, &layer);
+  Append(std::move(status), std::move(layer));
+  return *this;
+}
+
 ModelBuilder& ModelBuilder::DepthwiseConv2d(int64_t kernel, int64_t stride, int64_t pad, bool bias,
                                             const std::string& name) {
   Conv2dOptions options;
@@ -155,13 +176,12 @@ ModelBuilder& ModelBuilder::AvgPool(int64_t window, int64_t stride, int64_t pad,
 ModelBuilder& ModelBuilder::AdaptiveAvgPool(int64_t size, const std::string& name) {
   if (!error_.ok()) return *this;
   const Dims& in = current().dims;
-  if ((size <= 0 || current().layout != Layout::kNChw16c || in.h % size != 0 ||
-                      in.w % size != 0 || in.h != in.w)) {
-    error_ = Status(StatusCode::kShapeMismatch,
-                    "adaptive average pooling to " + std::to_string(size) + "x" +
-                        std::to_string(size) +
-                        " needs a square 4-D input whose side is a multiple of it, got " +
-                        in.text());
+  if ((size <= 0 || current().layout != Layout::kNChw16c || in.h % size != 0 || in.w % size != 0 ||
+       in.h != in.w)) {
+    error_ =
+        Status(StatusCode::kShapeMismatch,
+               "adaptive average pooling to " + std::to_string(size) + "x" + std::to_string(size) +
+                   " needs a square 4-D input whose side is a multiple of it, got " + in.text());
     return *this;
   }
   return AvgPool(in.h / size, in.h / size, 0, true, false, name);
@@ -169,7 +189,7 @@ ModelBuilder& ModelBuilder::AdaptiveAvgPool(int64_t size, const std::string& nam
 
 void ModelBuilder::FuseReluIntoPooling() {
   std::vector<Graph::Node> nodes = graph_.TakeNodes();
-  std::vector<int> value_now(nodes.size() + 1, 0);  // old value -> value in the new graph
+  std::vector<int> value_now(nodes.size() + 1, 0);     // old value -> value in the new graph
   std::vector<int> nodes_before(nodes.size() + 1, 0);  // old node -> nodes kept before it
   std::vector<int> readers(nodes.size() + 1, 0), last_reader(nodes.size() + 1, -1);
   for (size_t n = 0; n < nodes.size(); ++n) {
@@ -292,9 +312,8 @@ ModelBuilder& ModelBuilder::EndResidual() {
   const int shortcut = block.body_output >= 0 ? current_ : block.input;
   const Dims &a = specs_[body].dims, &b = specs_[shortcut].dims;
   if (specs_[body].layout != specs_[shortcut].layout || !(a == b)) {
-    error_ = Status(StatusCode::kShapeMismatch,
-                    "residual block '" + block.name + "': body gives " + a.text() +
-                        " but shortcut gives " + b.text());
+    error_ = Status(StatusCode::kShapeMismatch, "residual block '" + block.name + "': body gives " +
+                                                    a.text() + " but shortcut gives " + b.text());
     return *this;
   }
   blocks_.pop_back();

@@ -34,6 +34,11 @@ class ModelBuilder {
   // (shapes that do not fit, bad arguments) are kept and returned by Build.
   ModelBuilder& Conv2d(int64_t out_channels, int64_t kernel, int64_t stride = 1, int64_t pad = -1,
                        bool bias = true, const std::string& name = "");  // pad -1: kernel / 2
+  // Grouped: `groups` dividing both channel counts (PyTorch's groups); 1 is Conv2d, groups equal
+  // to both channel counts DepthwiseConv2d.
+  ModelBuilder& GroupedConv2d(int64_t out_channels, int64_t kernel, int64_t groups,
+                              int64_t stride = 1, int64_t pad = -1, bool bias = true,
+                              const std::string& name = "");
   // Depthwise: each channel convolved with its own filter (groups = channels, MobileNet's).
   ModelBuilder& DepthwiseConv2d(int64_t kernel, int64_t stride = 1, int64_t pad = -1,
                                 bool bias = true, const std::string& name = "");

@@ -108,7 +108,8 @@ TEST_P(ActivationTest, ChannelPaddingStaysZeroWhateverFOfZeroIs) {
     }
   }
   std::vector<float> y(x.size(), NAN);
-  const int64_t zeros = ActivationForward(sigmoid, dims, Layout::kNChw16c, x.data(), y.data(), pool_);
+  const int64_t zeros =
+      ActivationForward(sigmoid, dims, Layout::kNChw16c, x.data(), y.data(), pool_);
   ExpectRanOnTarget();
   int64_t padding = 0;
   for (size_t i = 0; i < y.size(); ++i) {

@@ -39,9 +39,8 @@ bool PaddingIsZero(const std::vector<float>& blocked, Dims dims) {
   for (int64_t n = 0; n < dims.n; ++n) {
     for (int64_t p = 0; p < pixels; ++p) {
       for (int64_t c = dims.c; c < blocks * kChannelBlock; ++c) {
-        const float v = blocked[size_t(((n * blocks + c / kChannelBlock) * pixels + p) *
-                                           kChannelBlock +
-                                       c % kChannelBlock)];
+        const float v = blocked[size_t(
+            ((n * blocks + c / kChannelBlock) * pixels + p) * kChannelBlock + c % kChannelBlock)];
         if (v != 0.0f) return false;
       }
     }
@@ -128,7 +127,8 @@ TEST_P(ChannelScaleTest, GateAndItsGradientsMatchScalarReference) {
 TEST_P(ChannelScaleTest, ElementwiseMultiplyAndItsGradients) {
   std::mt19937 rng(6);
   for (int64_t count : {1, 17, 40000}) {
-    const std::vector<float> a = Random(count, rng), b = Random(count, rng), dy = Random(count, rng);
+    const std::vector<float> a = Random(count, rng), b = Random(count, rng),
+                             dy = Random(count, rng);
     std::vector<float> y(a.size()), da(a.size()), db(a.size());
     Multiply(a.data(), b.data(), y.data(), count, pool_);
     ExpectRanOnTarget();

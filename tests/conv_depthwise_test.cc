@@ -25,11 +25,11 @@ ConvShape Depthwise(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kernel, 
 // The shapes of MobileNet's depthwise layers, small: 3x3 and 5x5, stride 1 and 2, channel counts
 // that fill and do not fill their last block, non-square maps, and maps narrower than a tile.
 std::vector<ConvShape> Shapes() {
-  return {Depthwise(2, 16, 8, 8, 3, 1, 1),  Depthwise(1, 20, 7, 9, 3, 2, 1),
-          Depthwise(2, 40, 9, 6, 5, 1, 2),  Depthwise(1, 33, 11, 11, 5, 2, 2),
-          Depthwise(3, 8, 4, 4, 3, 1, 0),   Depthwise(1, 16, 6, 5, 3, 2, 0),
+  return {Depthwise(2, 16, 8, 8, 3, 1, 1), Depthwise(1, 20, 7, 9, 3, 2, 1),
+          Depthwise(2, 40, 9, 6, 5, 1, 2), Depthwise(1, 33, 11, 11, 5, 2, 2),
+          Depthwise(3, 8, 4, 4, 3, 1, 0), Depthwise(1, 16, 6, 5, 3, 2, 0),
           // Strides past the kernel's reach: phases of dx that no tap reaches.
-          Depthwise(1, 16, 7, 7, 1, 2, 0),  Depthwise(1, 24, 10, 11, 3, 3, 1),
+          Depthwise(1, 16, 7, 7, 1, 2, 0), Depthwise(1, 24, 10, 11, 3, 3, 1),
           // Planes past 100 pixels: backward by weights keeps 3x3 sums in registers.
           Depthwise(2, 20, 12, 11, 3, 1, 1), Depthwise(1, 16, 13, 12, 3, 2, 1),
           Depthwise(1, 16, 12, 12, 5, 2, 2)};
@@ -62,9 +62,8 @@ struct Reference {
 Reference Compute(const ConvShape& s, const std::vector<float>& x, const std::vector<float>& w,
                   const std::vector<float>& bias, const std::vector<float>& dy) {
   const int64_t p = s.p(), q = s.q();
-  Reference ref{std::vector<double>(size_t(s.n * s.c * p * q)),
-                std::vector<double>(x.size()), std::vector<double>(w.size()),
-                std::vector<double>(size_t(s.c))};
+  Reference ref{std::vector<double>(size_t(s.n * s.c * p * q)), std::vector<double>(x.size()),
+                std::vector<double>(w.size()), std::vector<double>(size_t(s.c))};
   for (int64_t n = 0; n < s.n; ++n) {
     for (int64_t c = 0; c < s.c; ++c) {
       for (int64_t oh = 0; oh < p; ++oh) {
@@ -130,7 +129,8 @@ TEST_P(DepthwiseTest, EveryPassMatchesTheScalarReference) {
     const std::vector<float> dyb = ToBlocked(dy, s.output());
     std::vector<float> yb(dyb.size(), NAN), dxb(xb.size(), NAN), dwb(wb.size(), NAN),
         dbias(padded_bias.size(), NAN);
-    ASSERT_TRUE(DepthwiseForward(s, xb.data(), wb.data(), padded_bias.data(), yb.data(), pool_).ok());
+    ASSERT_TRUE(
+        DepthwiseForward(s, xb.data(), wb.data(), padded_bias.data(), yb.data(), pool_).ok());
     ExpectRanOnTarget();
     ASSERT_TRUE(DepthwiseBackwardData(s, dyb.data(), wb.data(), dxb.data(), pool_).ok());
     ExpectRanOnTarget();
@@ -151,7 +151,8 @@ TEST(DepthwiseShapeTest, ShapesThatAreNotDepthwiseAreRefused) {
   ConvShape s = Depthwise(1, 16, 8, 8, 3, 1, 1);
   s.k = 32;
   std::vector<float> buffer(4096);
-  const Status status = DepthwiseForward(s, buffer.data(), buffer.data(), nullptr, buffer.data(), nullptr);
+  const Status status =
+      DepthwiseForward(s, buffer.data(), buffer.data(), nullptr, buffer.data(), nullptr);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("output channels"), std::string::npos) << status.message();
   s.k = 16;

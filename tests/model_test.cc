@@ -349,7 +349,8 @@ TEST(MemoryPlanTest, BuffersAliveTogetherNeverShareBytesAndTheOthersDo) {
     EXPECT_EQ(at[i] % 64, 0) << i;
     EXPECT_LE(at[i] + buffers[i].bytes, arena) << i;
     for (size_t j = 0; j < i; ++j) {
-      const bool together = buffers[i].first <= buffers[j].last && buffers[j].first <= buffers[i].last;
+      const bool together =
+          buffers[i].first <= buffers[j].last && buffers[j].first <= buffers[i].last;
       const bool disjoint = at[i] + buffers[i].bytes <= at[j] || at[j] + buffers[j].bytes <= at[i];
       if (together) EXPECT_TRUE(disjoint) << i << " and " << j;
     }
@@ -400,6 +401,21 @@ TEST(ModelTest, MemoryIsPlannedReluRunsInPlaceAndSmallerBatchesReuseThePlan) {
   EXPECT_NE(predicted, eval_logits);  // the step moved the parameters
 }
 
+TEST(ModelTest, GroupedConvolutionsGetTheGradientsOfFiniteDifferences) {
+  ActivationFunction silu;
+  silu.kind = ActivationKind::kSilu;
+  ModelBuilder b(4, 7, 7);
+  // 4 groups of 1 input and 2 outputs, then 2 groups of 4 and 3 (20 channels: a partial block).
+  b.GroupedConv2d(8, 3, 4).Activate(silu).GroupedConv2d(6, 3, 2, 2, 1, false);
+  b.Activate(silu).GroupedConv2d(20, 1, 2, 1, 0).Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(std::move(b));
+  ModelBuilder bad(6, 8, 8);
+  bad.GroupedConv2d(8, 3, 4);  // 4 does not divide 6
+  const Status s = bad.TakeError();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("4 groups do not divide 6"), std::string::npos) << s.message();
+}
+
 TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
   ActivationFunction clip;
   clip.lo = -1.0f, clip.hi = 2.0f;
@@ -435,16 +451,19 @@ TEST(ModelTest, BuilderRefusesUnknownTensorsUnreadOutputsAndJoinsThatDoNotFit) {
       {"unread branch",
        [](ModelBuilder& b) { b.Conv2d(2, 3).From("input").Relu().Flatten().Linear(2); },
        StatusCode::kInvalidArgument, "'conv1' is read by no layer"},
-      {"addends differ",
-       [](ModelBuilder& b) { b.Conv2d(2, 3).Conv2d(3, 3).Add("conv1", "conv2"); },
+      {"addends differ", [](ModelBuilder& b) { b.Conv2d(2, 3).Conv2d(3, 3).Add("conv1", "conv2"); },
        StatusCode::kShapeMismatch, "add 'add1'"},
       {"named input", [](ModelBuilder& b) { b.Relu("input"); }, StatusCode::kInvalidArgument,
        "'input'"},
       {"concat sizes differ",
-       [](ModelBuilder& b) { b.MaxPool(2, 2, 0, "half").Concat({"input", "half"}); },
+       [](ModelBuilder& b) {
+         b.MaxPool(2, 2, 0, "half").Concat({"input", "half"});
+       },
        StatusCode::kShapeMismatch, "concat 'concat1'"},
       {"gate of another shape",
-       [](ModelBuilder& b) { b.Conv2d(3, 1, 1, 0, true, "c").AdaptiveAvgPool(1).Multiply("input", ""); },
+       [](ModelBuilder& b) {
+         b.Conv2d(3, 1, 1, 0, true, "c").AdaptiveAvgPool(1).Multiply("input", "");
+       },
        StatusCode::kShapeMismatch, "multiply 'mul1'"},
   };
   ExpectBuildsFail(cases);
@@ -714,7 +733,7 @@ const std::vector<float> kOutputs = {1.0f, -2.0f, 0.5f, 3.0f, 30.0f, -30.0f,
                                      0.0f, 0.0f,  0.2f, 0.1f, -0.3f, 0.4f};
 const std::vector<int32_t> kLabels = {2, 1, 3};
 const std::vector<float> kTargets = {0.0f, 1.0f, 0.5f, 0.25f, 1.0f, 0.0f,
-                                     0.0f, 1.0f, 0.3f, 0.7f, 0.0f, 1.0f};
+                                     0.0f, 1.0f, 0.3f, 0.7f,  0.0f, 1.0f};
 
 // Each loss straight from its definition, in double: cross-entropy against the smoothed target
 // distribution q = (1 - e) one_hot + e / K, weighted per class and normalised by the labels'
@@ -727,8 +746,8 @@ double ReferenceLoss(const LossConfig& config, const std::vector<float>& z) {
       double sum = 0.0;
       for (int k = 0; k < 4; ++k) sum += std::exp(double(row[k]));
       for (int k = 0; k < 4; ++k) {
-        const double q = (1.0 - config.label_smoothing) * (k == kLabels[r]) +
-                         config.label_smoothing / 4.0;
+        const double q =
+            (1.0 - config.label_smoothing) * (k == kLabels[r]) + config.label_smoothing / 4.0;
         const double w = config.class_weights.empty() ? 1.0 : config.class_weights[size_t(k)];
         total += w * q * (std::log(sum) - row[k]);
       }
@@ -740,7 +759,7 @@ double ReferenceLoss(const LossConfig& config, const std::vector<float>& z) {
       const double s = 1.0 / (1.0 + std::exp(-x));
       total += config.kind == LossKind::kMeanSquaredError ? (x - t) * (x - t)
                : config.kind == LossKind::kL1             ? std::fabs(x - t)
-                                                          : -(t * std::log(s) + (1 - t) * std::log1p(-s));
+                                              : -(t * std::log(s) + (1 - t) * std::log1p(-s));
       norm += 1.0;
     }
   }

@@ -46,8 +46,8 @@ TEST_P(PoolTest, MaxPoolMatchesScalarReferenceForwardAndBackward) {
     for (const auto& config : configs) {
       for (int mode = 0; mode < 4; ++mode) {
         const bool relu = mode & 1, ceil_mode = mode & 2;
-        SCOPED_TRACE(::testing::Message() << "window " << config.window << " relu " << relu
-                                          << " ceil " << ceil_mode);
+        SCOPED_TRACE(::testing::Message()
+                     << "window " << config.window << " relu " << relu << " ceil " << ceil_mode);
         PoolShape shape{in, config.window, config.stride, config.pad, relu};
         shape.ceil_mode = ceil_mode;
         if (!Validate(shape).ok()) continue;
@@ -113,8 +113,8 @@ TEST_P(PoolTest, AvgPoolMatchesScalarReferenceForwardAndBackward) {
         PoolShape shape{in, config.window, config.stride, config.pad};
         shape.ceil_mode = mode & 1;
         shape.count_include_pad = (mode & 2) == 0;
-        SCOPED_TRACE(::testing::Message() << "window " << config.window << " pad " << config.pad
-                                          << " mode " << mode);
+        SCOPED_TRACE(::testing::Message()
+                     << "window " << config.window << " pad " << config.pad << " mode " << mode);
         ASSERT_TRUE(Validate(shape).ok());
         const Dims out = shape.output();
         std::vector<float> x(in.count()), dy(out.count());
@@ -173,7 +173,7 @@ TEST(PoolShapeTest, CeilModeGivesPyTorchsOutputSizes) {
   // (size, window, stride, pad) -> floor and ceil output sizes, as PyTorch 1.13 computes them.
   const struct {
     int64_t size, window, stride, pad, floor, ceil;
-  } cases[] = {{7, 2, 2, 0, 3, 4}, {8, 3, 2, 1, 4, 5}, {6, 3, 2, 1, 3, 4},
+  } cases[] = {{7, 2, 2, 0, 3, 4}, {8, 3, 2, 1, 4, 5},     {6, 3, 2, 1, 3, 4},
                {5, 3, 3, 1, 2, 2}, {112, 3, 2, 0, 55, 56}, {13, 3, 2, 0, 6, 6}};
   for (const auto& c : cases) {
     PoolShape shape{{1, 1, c.size, c.size}, c.window, c.stride, c.pad};

@@ -114,6 +114,14 @@ ModelBuilder Bottleneck() {
   return b;
 }
 
+ModelBuilder Grouped() {
+  ModelBuilder b(3, 10, 10);
+  b.Conv2d(16, 3, 1, 1, true, "conv1").Relu();
+  b.GroupedConv2d(24, 3, 4, 1, 1, false, "group1").BatchNorm(1e-5, 0.1, "bn1").Relu();
+  b.GroupedConv2d(24, 1, 3, 2, 0, true, "group2").Relu().GlobalAvgPool().Linear(10, true, "fc");
+  return b;
+}
+
 ModelBuilder Small() {
   ModelBuilder b(2, 6, 6);
   b.Conv2d(6, 3, 1, 1, true, "conv1").Activate(Function(ActivationKind::kSilu)).AvgPool(2, 2);
@@ -186,6 +194,7 @@ TEST_P(PyTorchGoldenTest, TrainingStepsMatchPyTorch) {
       {"tests/golden/mobilenet.safetensors", MobileNet, SgdMomentum(), 2},
       {"tests/golden/fire.safetensors", Fire, SgdMomentum(), 2},
       {"tests/golden/bottleneck.safetensors", Bottleneck, SgdMomentum(), 2},
+      {"tests/golden/grouped.safetensors", Grouped, SgdMomentum(), 2},
       {"tests/golden/loss_ce_smoothing_weights.safetensors", Small, SgdMomentum(), 2},
       {"tests/golden/loss_mse.safetensors", Small, SgdMomentum(), 2},
       {"tests/golden/loss_l1.safetensors", Small, SgdMomentum(), 2},

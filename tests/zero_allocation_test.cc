@@ -87,9 +87,9 @@ struct LiveBytes {
 };
 
 TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
-  // Every kind of layer: conv (3x3, strided 1x1), depthwise conv, batch norm, ReLU, the other
-  // activations, fused ReLU + max pooling, ceil-mode and average pooling, a residual block, a
-  // squeeze-and-excitation gate, concatenation, global pooling, dropout, linear.
+  // Every kind of layer: conv (3x3, strided 1x1), depthwise and grouped conv, batch norm, ReLU,
+  // the other activations, fused ReLU + max pooling, ceil-mode and average pooling, a residual
+  // block, a squeeze-and-excitation gate, concatenation, global pooling, dropout, linear.
   LiveBytes live;
   ActivationFunction hard_sigmoid, hard_swish;
   hard_sigmoid.kind = ActivationKind::kHardSigmoid;
@@ -100,7 +100,7 @@ TEST_P(ZeroAllocationTest, StepsAfterTheFirstAllocateNothing) {
   b.Shortcut().Conv2d(32, 1, 2, 0).EndResidual().Relu("x");
   b.DepthwiseConv2d(3).Relu6().AdaptiveAvgPool(1).Conv2d(32, 1, 1, 0).Activate(hard_sigmoid);
   b.Multiply("x", "", "gated").Activate(hard_swish, "h").Concat({"h", "x"});
-  b.AvgPool(3, 2, 1, false, true).MaxPool(2, 2, 0, "", true);
+  b.AvgPool(3, 2, 1, false, true).MaxPool(2, 2, 0, "", true).GroupedConv2d(32, 3, 4);
   b.GlobalAvgPool().Flatten().Dropout(0.2f).Linear(10);
   std::unique_ptr<Model> model;
   ASSERT_TRUE(b.Build(3, &model).ok());

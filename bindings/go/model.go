@@ -100,6 +100,13 @@ func (b *Builder) Conv2d(name string, outChannels, kernel, stride, pad int64, bi
 	})
 }
 
+// GroupedConv2d adds a convolution of groups groups, dividing both channel counts.
+func (b *Builder) GroupedConv2d(name string, outChannels, kernel, stride, pad int64, bias bool, groups int64) *Builder {
+	return b.add(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_add_grouped_conv2d(h, name, outChannels, kernel, stride, pad, flag(bias), groups)
+	})
+}
+
 // DepthwiseConv2d adds a convolution of each channel with its own filter (groups = channels;
 // padding kernel/2 when pad is -1).
 func (b *Builder) DepthwiseConv2d(name string, kernel, stride, pad int64, bias bool) *Builder {

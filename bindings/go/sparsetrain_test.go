@@ -69,7 +69,8 @@ func branchingNet(t *testing.T, ctx *Context) *Model {
 		Conv2d("", 8, 1, 1, 0, true).
 		Silu("").Add("join", "hardswish1", "silu1").HardSigmoid("", 1.0/6.0, 0.5).Clip("", 0, 0.9).
 		Sigmoid("").AdaptiveAvgPool("gap", 1).Multiply("gated", "sigmoid1", "gap").
-		Concat("cat", "gated", "relu6_1").AvgPool("", 3, 2, 1, false, true).MaxPoolCeil(2, 2, 0).
+		Concat("cat", "gated", "relu6_1").GroupedConv2d("", 16, 3, 1, -1, true, 4).
+		AvgPool("", 3, 2, 1, false, true).MaxPoolCeil(2, 2, 0).
 		Flatten().Linear("", 10).Build(7)
 	if err != nil {
 		t.Fatal(err)

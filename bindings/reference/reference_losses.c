@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
       TRY(st_model_add_adaptive_avgpool(model, "gap", 1));
       TRY(st_model_add_multiply(model, "gated", "sigmoid1", "gap"));
       TRY(st_model_add_concat(model, "cat", kConcatInputs, 2));
+      TRY(st_model_add_grouped_conv2d(model, NULL, 16, 3, 1, -1, 1, 4));
       TRY(st_model_add_avgpool(model, NULL, 3, 2, 1, 0, 1));
       TRY(st_model_add_maxpool_ceil(model, NULL, 2, 2, 0));
     }

@@ -132,10 +132,9 @@ static void CheckKinds(const st_model* model, const char* const* kinds, size_t e
 
 /* Every activation and the depthwise convolution build, train and report their kinds. */
 static void TestActivations(void) {
-  static const char* const kKinds[] = {"conv2d",      "relu6",     "depthwise_conv2d",
-                                       "clip",        "sigmoid",   "hardsigmoid",
-                                       "hardswish",   "silu",      "flatten",
-                                       "linear"};
+  static const char* const kKinds[] = {"conv2d",  "relu6",       "depthwise_conv2d", "clip",
+                                       "sigmoid", "hardsigmoid", "hardswish",        "silu",
+                                       "flatten", "linear"};
   st_context* context = NULL;
   st_model* model = NULL;
   float images[kBatch * kSide * kSide];
@@ -165,11 +164,12 @@ static void TestActivations(void) {
   OK(st_context_destroy(context));
 }
 
-/* Squeeze-and-excitation, a fire module and the poolings build, train and report their kinds. */
+/* Squeeze-and-excitation, a fire module, the poolings and a grouped convolution build, train and
+ * report their kinds. */
 static void TestJoinsAndPoolings(void) {
-  static const char* const kKinds[] = {"conv2d",  "relu",     "avgpool2d", "conv2d",  "hardsigmoid",
-                                       "multiply", "conv2d",  "conv2d",    "concat",  "avgpool2d",
-                                       "maxpool2d", "flatten", "linear"};
+  static const char* const kKinds[] = {
+      "conv2d", "relu",   "avgpool2d", "conv2d",    "hardsigmoid",    "multiply", "conv2d",
+      "conv2d", "concat", "avgpool2d", "maxpool2d", "grouped_conv2d", "flatten",  "linear"};
   static const char* const kFire[] = {"e1", "e3"};
   st_context* context = NULL;
   st_model* model = NULL;
@@ -190,6 +190,7 @@ static void TestJoinsAndPoolings(void) {
   OK(st_model_add_concat(model, NULL, kFire, 2));
   OK(st_model_add_avgpool(model, NULL, 3, 2, 1, 0, 1));
   OK(st_model_add_maxpool_ceil(model, NULL, 2, 2, 0));
+  OK(st_model_add_grouped_conv2d(model, NULL, 12, 3, 1, -1, 1, 4));
   OK(st_model_add_flatten(model, NULL));
   OK(st_model_add_linear(model, NULL, kClasses, 1));
   OK(st_model_finish(model, 3));
@@ -231,21 +232,21 @@ static void TestLosses(void) {
                 "smoothing");
   OK(st_model_set_loss(model, ST_LOSS_SOFTMAX_CROSS_ENTROPY, 0.1, weights, 2));
   EXPECT_STATUS(ST_INVALID_ARGUMENT,
-                st_model_train_step_targets(model, images, sizeof images / sizeof *images,
-                                            targets, kBatch * 2, kBatch, &r),
+                st_model_train_step_targets(model, images, sizeof images / sizeof *images, targets,
+                                            kBatch * 2, kBatch, &r),
                 "takes class labels");
   OK(st_model_set_loss(model, ST_LOSS_MSE, 0.0, NULL, 0));
-  EXPECT_STATUS(ST_INVALID_ARGUMENT,
-                st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch,
-                                    &r),
-                "takes float targets");
+  EXPECT_STATUS(
+      ST_INVALID_ARGUMENT,
+      st_model_train_step(model, images, sizeof images / sizeof *images, labels, kBatch, &r),
+      "takes float targets");
   EXPECT_STATUS(ST_INVALID_ARGUMENT,
                 st_model_train_step_targets(model, images, sizeof images / sizeof *images, NULL,
                                             kBatch * 2, kBatch, &r),
                 "targets");
   EXPECT_STATUS(ST_SHAPE_MISMATCH,
-                st_model_train_step_targets(model, images, sizeof images / sizeof *images,
-                                            targets, kBatch, kBatch, &r),
+                st_model_train_step_targets(model, images, sizeof images / sizeof *images, targets,
+                                            kBatch, kBatch, &r),
                 "targets");
   for (step = 0; step < 30; ++step) {
     OK(st_model_train_step_targets(model, images, sizeof images / sizeof *images, targets,
@@ -253,8 +254,8 @@ static void TestLosses(void) {
     if (step == 0) first = r;
   }
   CHECK(r.loss < first.loss && r.correct == 0 && r.examples == kBatch);
-  OK(st_model_eval_step_targets(model, images, sizeof images / sizeof *images, targets,
-                                kBatch * 2, kBatch, &r, outputs, kBatch * 2));
+  OK(st_model_eval_step_targets(model, images, sizeof images / sizeof *images, targets, kBatch * 2,
+                                kBatch, &r, outputs, kBatch * 2));
   {
     double want = 0.0;
     for (i = 0; i < kBatch * 2; ++i) want += (outputs[i] - targets[i]) * (outputs[i] - targets[i]);
@@ -620,6 +621,8 @@ static void TestMisuse(void) {
                 "st_model_add_hardsigmoid");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_depthwise_conv2d(unfinished, NULL, 3, 0, 1, 1),
                 "st_model_add_depthwise_conv2d");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_add_grouped_conv2d(unfinished, NULL, 6, 3, 1, -1, 1, 4), "groups");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_concat(unfinished, NULL, NULL, 2),
                 "st_model_add_concat");
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_add_concat(unfinished, NULL, NULL, 0),

@@ -14,9 +14,10 @@ rounding, which no relative tolerance can compare.
   resnet: conv + BatchNorm + ReLU, a residual block with a strided body and a 1x1 conv + BN
           shortcut, an identity residual block, global average pooling, linear; two SGD steps
           (momentum, Nesterov, decay).
-  mobilenet, fire, bottleneck: the classes below (inverted residual blocks with depthwise
+  mobilenet, fire, bottleneck, grouped: the classes below (inverted residual blocks with depthwise
           convolutions, ReLU6, squeeze-and-excitation, hard swish, ceil-mode average pooling; a
-          SqueezeNet fire module's concatenation; a ResNet bottleneck); two SGD steps.
+          SqueezeNet fire module's concatenation; a ResNet bottleneck; grouped convolutions); two
+          SGD steps.
   loss_*: one small network under each loss (cross-entropy with label smoothing and class
           weights, MSE, L1, BCE with logits); the metadata names the loss and its settings, and
           the losses of float targets store them as "targets".
@@ -149,6 +150,25 @@ class Bottleneck(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class Grouped(nn.Module):
+    """Grouped convolutions as ResNeXt's: 4 groups of 4 into 6 with batch norm, 3 groups of 8
+    into 8 at stride 2 with a bias; global pooling and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.group1 = nn.Conv2d(16, 24, 3, padding=1, groups=4, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        self.group2 = nn.Conv2d(24, 24, 1, stride=2, groups=3)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.bn1(self.group1(x)))
+        x = F.relu(self.group2(x))
+        return self.fc(x.mean((2, 3)))
+
+
 class Small(nn.Module):
     """A convolution, SiLU, average pooling and a classifier of four outputs: the network each
     loss is checked on."""
@@ -249,6 +269,9 @@ def main():
         model.load_state_dict(small)
         make(os.path.join(here, "loss_" + name + ".safetensors"), model, x, labels, sgd, steps=2,
              loss=loss, targets=None if name.startswith("ce") else targets, settings=settings)
+    x = torch.randn(2, 3, 10, 10)
+    make(os.path.join(here, "grouped.safetensors"), Grouped(), x, torch.tensor([4, 1]), sgd,
+         steps=2)
 
 
 if __name__ == "__main__":

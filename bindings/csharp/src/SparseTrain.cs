@@ -263,6 +263,11 @@ namespace SparseTrain {
       public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1,
                             bool bias = true, string name = null) =>
           Add(N.stb_model_add_conv2d(H, name, outChannels, kernel, stride, pad, bias? 1: 0));
+      /// <summary>A convolution of `groups` groups, dividing both channel counts.</summary>
+      public Builder GroupedConv2d(long outChannels, long kernel, long groups, long stride = 1,
+                                   long pad = -1, bool bias = true, string name = null) =>
+          Add(N.stb_model_add_grouped_conv2d(H, name, outChannels, kernel, stride, pad, bias? 1: 0,
+                                             groups));
       /// <summary>Each channel convolved with its own filter (groups = channels).</summary>
       public Builder DepthwiseConv2d(long kernel, long stride = 1, long pad = -1, bool bias = true,
                                      string name = null) =>

@@ -71,6 +71,7 @@ namespace SparseTrain.Tests {
                       .AdaptiveAvgPool(1, "gap")
                       .Multiply("sigmoid1", "gap", "gated")
                       .Concat(new[] {"gated", "relu6_1"}, "cat")
+                      .GroupedConv2d(16, 3, 4)
                       .AvgPool(3, 2, 1, countIncludePad: false, ceilMode: true)
                       .MaxPoolCeil(2, 2)
                       .Flatten()

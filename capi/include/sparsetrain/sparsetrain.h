@@ -227,14 +227,21 @@ typedef struct st_model st_model;
 
 /* A model under construction for inputs of (channels, height, width). Add layers in order, then
  * st_model_finish. `name` arguments may be NULL for automatic names (conv1, bn1, relu1, pool1,
- * avgpool1, flatten1, dropout1, fc1, block1, relu6_1, sigmoid1, ...). Shapes are checked as layers are added; a
- * layer that fails is not added and construction can go on. A ReLU whose output only a max
- * pooling reads runs inside the pooling (one layer, kind "relu+maxpool2d", named as the pooling). */
+ * avgpool1, flatten1, dropout1, fc1, block1, relu6_1, sigmoid1, ...). Shapes are checked as layers
+ * are added; a layer that fails is not added and construction can go on. A ReLU whose output only a
+ * max pooling reads runs inside the pooling (one layer, kind "relu+maxpool2d", named as the
+ * pooling). */
 ST_API st_status st_model_create(st_context* context, int64_t channels, int64_t height,
                                  int64_t width, st_model** out);
 /* pad < 0: kernel / 2. */
 ST_API st_status st_model_add_conv2d(st_model* model, const char* name, int64_t out_channels,
                                      int64_t kernel, int64_t stride, int64_t pad, int32_t bias);
+/* Grouped convolution (since 1.2), PyTorch's groups: `groups` divides both channel counts; the
+ * weight is (out_channels, in_channels / groups, kernel, kernel). groups 1 is
+ * st_model_add_conv2d, groups equal to both channel counts a depthwise convolution. */
+ST_API st_status st_model_add_grouped_conv2d(st_model* model, const char* name,
+                                             int64_t out_channels, int64_t kernel, int64_t stride,
+                                             int64_t pad, int32_t bias, int64_t groups);
 /* Depthwise convolution (since 1.2): each channel convolved with its own kernel x kernel filter
  * (groups = channels, as in MobileNet); as many output channels as input channels; weight
  * (C, 1, kernel, kernel) as in PyTorch. pad < 0: kernel / 2. */
@@ -280,12 +287,11 @@ ST_API st_status st_model_add_linear(st_model* model, const char* name, int64_t 
  * may read one tensor; st_model_add_add adds two named tensors of one shape (NULL: the current
  * one). Every tensor but the last must be read by some layer when the model is finished. */
 ST_API st_status st_model_from(st_model* model, const char* tensor);
-ST_API st_status st_model_add_add(st_model* model, const char* name, const char* a,
-                                  const char* b);
+ST_API st_status st_model_add_add(st_model* model, const char* name, const char* a, const char* b);
 /* The channels of `count` named tensors one after another (torch.cat on dim 1): 4-D tensors of
  * one batch and image size; a NULL name is the current tensor. */
-ST_API st_status st_model_add_concat(st_model* model, const char* name,
-                                     const char* const* inputs, size_t count);
+ST_API st_status st_model_add_concat(st_model* model, const char* name, const char* const* inputs,
+                                     size_t count);
 /* a * b for b of a's shape, or b one factor per channel (N, C, 1, 1) (a squeeze-and-excitation
  * gate); NULL: the current tensor. */
 ST_API st_status st_model_add_multiply(st_model* model, const char* name, const char* a,

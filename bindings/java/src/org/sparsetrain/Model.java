@@ -83,6 +83,13 @@ public final class Model implements AutoCloseable {
       return conv2d(null, outChannels, kernel, 1, -1, true);
     }
 
+    /** A convolution of `groups` groups (dividing both channel counts); pad -1: kernel / 2. */
+    public Builder groupedConv2d(String name, long outChannels, long kernel, long stride, long pad,
+        boolean bias, long groups) {
+      return add(sparsetrain_native.stb_model_add_grouped_conv2d(
+          h(), name, outChannels, kernel, stride, pad, bias ? 1 : 0, groups));
+    }
+
     /** Each channel convolved with its own filter (groups = channels); pad -1: kernel / 2. */
     public Builder depthwiseConv2d(String name, long kernel, long stride, long pad, boolean bias) {
       return add(sparsetrain_native.stb_model_add_depthwise_conv2d(

@@ -78,6 +78,7 @@ class SparseTrainTest {
                       .adaptiveAvgPool("gap", 1)
                       .multiply("gated", "sigmoid1", "gap")
                       .concat("cat", "gated", "relu6_1")
+                      .groupedConv2d(null, 16, 3, 1, -1, true, 4)
                       .avgPool(null, 3, 2, 1, false, true)
                       .maxPoolCeil(2, 2, 0)
                       .flatten()
