@@ -19,6 +19,18 @@ uint64_t SeedOf(const std::string& name) {
   return h;
 }
 
+// pad < 0: kernel / 2, as the builder's callers ask.
+Conv2dOptions ConvOptions(int64_t out_channels, int64_t kernel, int64_t stride, int64_t pad,
+                          bool bias) {
+  Conv2dOptions options;
+  options.out_channels = out_channels;
+  options.kernel = kernel;
+  options.stride = stride;
+  options.pad = pad < 0 ? kernel / 2 : pad;
+  options.bias = bias;
+  return options;
+}
+
 }  // namespace
 
 ModelBuilder::ModelBuilder(int64_t channels, int64_t height, int64_t width,
@@ -83,12 +95,7 @@ void ModelBuilder::Append(Status status, std::unique_ptr<Layer> layer, std::vect
 
 ModelBuilder& ModelBuilder::Conv2d(int64_t out_channels, int64_t kernel, int64_t stride,
                                    int64_t pad, bool bias, const std::string& name) {
-  Conv2dOptions options;
-  options.out_channels = out_channels;
-  options.kernel = kernel;
-  options.stride = stride;
-  options.pad = pad < 0 ? kernel / 2 : pad;
-  options.bias = bias;
+  const Conv2dOptions options = ConvOptions(out_channels, kernel, stride, pad, bias);
   std::unique_ptr<Layer> layer;
   Status status = sparsetrain::Conv2d::Create(NameFor("conv", name), current().dims.c, options,
                                               allocator_, &layer);
@@ -104,12 +111,7 @@ ModelBuilder& ModelBuilder::GroupedConv2d(int64_t out_channels, int64_t kernel, 
   if (groups == channels && out_channels == channels) {
     return DepthwiseConv2d(kernel, stride, pad, bias, name);
   }
-  Conv2dOptions options;
-  options.out_channels = out_channels;
-  options.kernel = kernel;
-  options.stride = stride;
-  options.pad = pad < 0 ? kernel / 2 : pad;
-  options.bias = bias;
+  const Conv2dOptions options = ConvOptions(out_channels, kernel, stride, pad, bias);
   std::unique_ptr<Layer> layer;
   Status status = sparsetrain::GroupedConv2d::Create(NameFor("conv", name), channels, groups,
                                                      options, allocator_, &layer);
@@ -119,12 +121,7 @@ ModelBuilder& ModelBuilder::GroupedConv2d(int64_t out_channels, int64_t kernel, 
 
 ModelBuilder& ModelBuilder::DepthwiseConv2d(int64_t kernel, int64_t stride, int64_t pad, bool bias,
                                             const std::string& name) {
-  Conv2dOptions options;
-  options.out_channels = current().dims.c;
-  options.kernel = kernel;
-  options.stride = stride;
-  options.pad = pad < 0 ? kernel / 2 : pad;
-  options.bias = bias;
+  const Conv2dOptions options = ConvOptions(current().dims.c, kernel, stride, pad, bias);
   std::unique_ptr<Layer> layer;
   Status status = sparsetrain::DepthwiseConv2d::Create(NameFor("conv", name), current().dims.c,
                                                        options, allocator_, &layer);
@@ -250,10 +247,14 @@ ModelBuilder& ModelBuilder::From(const std::string& tensor) {
 
 ModelBuilder& ModelBuilder::Add(const std::string& a, const std::string& b,
                                 const std::string& name) {
+  return AppendJoin(a, b, std::make_unique<AddLayer>(NameFor("add", name)));
+}
+
+ModelBuilder& ModelBuilder::AppendJoin(const std::string& a, const std::string& b,
+                                       std::unique_ptr<Layer> layer) {
   if (!error_.ok()) return *this;
   const int first = ValueNamed(a), second = ValueNamed(b);
-  if (first < 0 || second < 0) return *this;
-  Append(Status::Ok(), std::make_unique<AddLayer>(NameFor("add", name)), {first, second});
+  if (first >= 0 && second >= 0) Append(Status::Ok(), std::move(layer), {first, second});
   return *this;
 }
 
@@ -277,11 +278,7 @@ ModelBuilder& ModelBuilder::Concat(const std::vector<std::string>& inputs,
 
 ModelBuilder& ModelBuilder::Multiply(const std::string& a, const std::string& b,
                                      const std::string& name) {
-  if (!error_.ok()) return *this;
-  const int first = ValueNamed(a), second = ValueNamed(b);
-  if (first < 0 || second < 0) return *this;
-  Append(Status::Ok(), std::make_unique<MultiplyLayer>(NameFor("mul", name)), {first, second});
-  return *this;
+  return AppendJoin(a, b, std::make_unique<MultiplyLayer>(NameFor("mul", name)));
 }
 
 ModelBuilder& ModelBuilder::BeginResidual(const std::string& name) {

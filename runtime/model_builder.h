@@ -104,6 +104,9 @@ class ModelBuilder {
   std::string NameFor(const char* prefix, const std::string& given);
   // Appends `layer` reading `inputs` (none: the current tensor) and makes its output current.
   void Append(Status status, std::unique_ptr<Layer> layer, std::vector<int> inputs = {});
+  // Appends `layer` reading the tensors named `a` and `b` (empty: the current one).
+  ModelBuilder& AppendJoin(const std::string& a, const std::string& b,
+                           std::unique_ptr<Layer> layer);
   // The tensor named `name` (empty: the current one), or -1 with the error kept.
   int ValueNamed(const std::string& name);
   // Build's one graph rewrite: each ReLU read by a max pooling alone moves into the pooling.

@@ -45,6 +45,25 @@ func slice(t *testing.T) ([]float32, []int32) {
 	return images, labels
 }
 
+// referenceLosses are the C API's losses of bindings/reference/reference_losses.c, in order.
+func referenceLosses(t *testing.T) []string {
+	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(text))
+}
+
+// referenceProtocol sets the reference's dense kernels and Adam at 1e-3.
+func referenceProtocol(t *testing.T, m *Model) {
+	if err := m.SetKernel(KernelDense); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOptimizer(Adam(1e-3)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // smallCnn is the model of bindings/reference/reference_losses.c.
 func smallCnn(t *testing.T, ctx *Context) *Model {
 	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).Flatten().
@@ -52,12 +71,7 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetKernel(KernelDense); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetOptimizer(Adam(1e-3)); err != nil {
-		t.Fatal(err)
-	}
+	referenceProtocol(t, m)
 	return m
 }
 
@@ -75,21 +89,12 @@ func branchingNet(t *testing.T, ctx *Context) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetKernel(KernelDense); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetOptimizer(Adam(1e-3)); err != nil {
-		t.Fatal(err)
-	}
+	referenceProtocol(t, m)
 	return m
 }
 
 func TestBranchingNetEqualsTheCAPI(t *testing.T) {
-	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reference := strings.Fields(string(text))
+	reference := referenceLosses(t)
 	images, labels := slice(t)
 	ctx, err := NewContext(2)
 	if err != nil {
@@ -116,11 +121,7 @@ func TestBranchingNetEqualsTheCAPI(t *testing.T) {
 }
 
 func TestOtherLossesEqualTheCAPI(t *testing.T) {
-	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reference := strings.Fields(string(text))
+	reference := referenceLosses(t)
 	images, labels := slice(t)
 	weights := make([]float32, 10)
 	for i := range weights {
@@ -152,12 +153,7 @@ func TestOtherLossesEqualTheCAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.SetKernel(KernelDense); err != nil {
-			t.Fatal(err)
-		}
-		if err := m.SetOptimizer(Adam(1e-3)); err != nil {
-			t.Fatal(err)
-		}
+		referenceProtocol(t, m)
 		if network == 0 {
 			err = m.SetLoss(LossSoftmaxCrossEntropy, 0.1, weights)
 		} else {
@@ -200,11 +196,7 @@ func TestVersionAndIsa(t *testing.T) {
 }
 
 func TestLossDecreasesAndEqualsTheCAPI(t *testing.T) {
-	text, err := os.ReadFile(os.Getenv("SPARSETRAIN_REFERENCE"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reference := strings.Fields(string(text))
+	reference := referenceLosses(t)
 	images, labels := slice(t)
 	ctx, err := NewContext(2)
 	if err != nil {

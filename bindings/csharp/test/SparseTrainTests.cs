@@ -38,6 +38,13 @@ namespace SparseTrain.Tests {
       return labels;
     }
 
+    // The reference's dense kernels and Adam at 1e-3.
+    static Model WithReferenceProtocol(Model model) {
+      model.Kernel = Kernel.Dense;
+      model.SetOptimizer(Optimizer.Adam(1e-3));
+      return model;
+    }
+
     // The model of bindings/reference/reference_losses.c.
     static Model SmallCnn(Context context) {
       var model = new Model.Builder(context, 1, 28, 28)
@@ -47,9 +54,7 @@ namespace SparseTrain.Tests {
                       .Flatten()
                       .Linear(10)
                       .Build(7);
-      model.Kernel = Kernel.Dense;
-      model.SetOptimizer(Optimizer.Adam(1e-3));
-      return model;
+      return WithReferenceProtocol(model);
     }
 
     // The second network of bindings/reference/reference_losses.c: a branch, an addition, the
@@ -77,9 +82,7 @@ namespace SparseTrain.Tests {
                       .Flatten()
                       .Linear(10)
                       .Build(7);
-      model.Kernel = Kernel.Dense;
-      model.SetOptimizer(Optimizer.Adam(1e-3));
-      return model;
+      return WithReferenceProtocol(model);
     }
 
     [Test]
@@ -129,8 +132,7 @@ namespace SparseTrain.Tests {
                                .Flatten()
                                .Linear(network == 0 ? 10 : 2)
                                .Build(7)) {
-          model.Kernel = Kernel.Dense;
-          model.SetOptimizer(Optimizer.Adam(1e-3));
+          WithReferenceProtocol(model);
           if (network == 0) {
             model.SetLoss(Loss.SoftmaxCrossEntropy, 0.1, weights);
           } else {

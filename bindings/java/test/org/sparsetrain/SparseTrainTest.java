@@ -45,6 +45,13 @@ class SparseTrainTest {
     return labels;
   }
 
+  /** The reference's dense kernels and Adam at 1e-3. */
+  static Model withReferenceProtocol(Model model) {
+    model.setKernel(SparseTrain.Kernel.DENSE);
+    model.setOptimizer(Optimizer.adam(1e-3));
+    return model;
+  }
+
   /** The model of bindings/reference/reference_losses.c. */
   static Model smallCnn(Context context) {
     Model model = Model.builder(context, 1, 28, 28)
@@ -54,9 +61,7 @@ class SparseTrainTest {
                       .flatten()
                       .linear(null, 10)
                       .build(7);
-    model.setKernel(SparseTrain.Kernel.DENSE);
-    model.setOptimizer(Optimizer.adam(1e-3));
-    return model;
+    return withReferenceProtocol(model);
   }
 
   /** The second network of bindings/reference/reference_losses.c: a branch, an addition, the
@@ -84,9 +89,7 @@ class SparseTrainTest {
                       .flatten()
                       .linear(null, 10)
                       .build(7);
-    model.setKernel(SparseTrain.Kernel.DENSE);
-    model.setOptimizer(Optimizer.adam(1e-3));
-    return model;
+    return withReferenceProtocol(model);
   }
 
   @Test
@@ -134,8 +137,7 @@ class SparseTrainTest {
                              .flatten()
                              .linear(null, network == 0 ? 10 : 2)
                              .build(7)) {
-        model.setKernel(SparseTrain.Kernel.DENSE);
-        model.setOptimizer(Optimizer.adam(1e-3));
+        withReferenceProtocol(model);
         if (network == 0) {
           model.setLoss(SparseTrain.Loss.SOFTMAX_CROSS_ENTROPY, 0.1, weights);
         } else {
