@@ -4,8 +4,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build and test
+  # build and test (pkg-config and cmake: the install test builds apps as users do)
   bazel-bootstrap g++ libgtest-dev libhwy-dev libpthreadpool-dev zlib1g-dev nlohmann-json3-dev
+  pkg-config cmake
   # benchmark baseline
   libdnnl-dev
   # bindings: SWIG plus each language's toolchain and test runner

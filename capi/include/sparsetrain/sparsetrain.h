@@ -18,7 +18,8 @@
  *  - Enumerations carry *_RANGE_ members so that any int32 value is representable; values that
  *    are not named members are refused with ST_INVALID_ARGUMENT.
  *
- * Valid C11 and C++. Link with -lsparsetrain (libsparsetrain.so.1).
+ * Valid C11 and C++. Link with -lsparsetrain (libsparsetrain.so.1; tools/install.sh installs
+ * it with a pkg-config file, sparsetrain.pc, and a CMake package, sparsetrain::sparsetrain).
  */
 #ifndef SPARSETRAIN_SPARSETRAIN_H_
 #define SPARSETRAIN_SPARSETRAIN_H_
