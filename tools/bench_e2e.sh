@@ -28,9 +28,11 @@ case "$model" in
   *) echo "unknown model $model (cnn, mobilenet_v2, resnet18)" >&2; exit 2 ;;
 esac
 
-bazel build -c opt //examples:train_fashion_mnist 2>/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# Quiet unless the build fails: then its errors, not a silent stop.
+bazel build -c opt //examples:train_fashion_mnist >/dev/null 2>"$out/build.log" ||
+  { cat "$out/build.log" >&2; exit 1; }
 common=(--model "$model" --epochs "$epochs" --batch "$batch" --threads "$threads")
 
 echo "== SparseTrain, $model"
