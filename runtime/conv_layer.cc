@@ -221,8 +221,8 @@ std::vector<Parameter*> GroupedConv2d::Parameters() {
 }
 
 void GroupedConv2d::Initialize(Random* random) {
-  const ConvShape& g = ops_[0]->ShapeFor({1, 1, 1, 1});
-  InitializeLikePyTorch(g.c * g.r * g.s, random, &weight_, bias_.value.empty() ? nullptr : &bias_);
+  const Dims& w = weight_.value.dims();  // (K, C / groups, R, S)
+  InitializeLikePyTorch(w.c * w.h * w.w, random, &weight_, bias_.value.empty() ? nullptr : &bias_);
 }
 
 void GroupedConv2d::ShareWeights() {

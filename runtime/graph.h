@@ -38,8 +38,6 @@ class Graph {
   // The nodes reading `value`, as (node, input slot) pairs.
   const std::vector<std::pair<int, int>>& consumers(int value) const { return consumers_[value]; }
 
-  const TensorSpec& spec(int value) const { return specs_[size_t(value)]; }
-
   // Runs every node on `input`; *y is the network's output. The first pass at a batch size plans
   // the memory of a training step at that size (PlanMemory).
   Status Forward(const Activation& input, const ExecContext& ctx, const Activation** y);
