@@ -14,12 +14,6 @@ namespace {
 constexpr char kCheckpointFormat[] = "sparsetrain.checkpoint.v1";
 constexpr char kOptimizerPrefix[] = "optimizer.";
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  std::string text = "(";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + ")";
-}
-
 std::vector<float> ToPyTorchOrder(const Tensor& t) {
   std::vector<float> values(size_t(t.dims().count()));
   // A parameter's own tensor converts to NCHW: the pair of layouts is always valid.

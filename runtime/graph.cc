@@ -114,9 +114,6 @@ std::vector<Parameter*> Graph::TrainableParameters() const {
   return all;
 }
 
-void Graph::Initialize(Random* random) const {
-  for (const Node& node : nodes_) node.layer->Initialize(random);
-}
 
 void Graph::AddMemory(MemoryFootprint* memory) const {
   for (const Node& node : nodes_) node.layer->AddMemory(memory);

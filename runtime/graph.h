@@ -48,7 +48,6 @@ class Graph {
   // Parameters and buffers, in node order.
   std::vector<Parameter*> Parameters() const;
   std::vector<Parameter*> TrainableParameters() const;
-  void Initialize(Random* random) const;
   // Node outputs and input gradients, and the sums of gradients of values that feed several nodes.
   void AddMemory(MemoryFootprint* memory) const;
 

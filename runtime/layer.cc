@@ -52,6 +52,12 @@ void InitializeLikePyTorch(int64_t fan_in, Random* random, Parameter* weight, Pa
   }
 }
 
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + ")";
+}
+
 int64_t StorageBytes(const Tensor& t) { return t.capacity_bytes(); }
 
 void Layer::AddMemory(MemoryFootprint* memory) const {

@@ -79,6 +79,9 @@ Status CreateVectorParameter(Parameter* p, const std::string& name, int64_t leng
 // bound). Values are drawn in PyTorch's element order and copied into each tensor's layout.
 void InitializeLikePyTorch(int64_t fan_in, Random* random, Parameter* weight, Parameter* bias);
 
+// "(2, 3, 4)": a parameter's shape in messages.
+std::string ShapeText(const std::vector<int64_t>& shape);
+
 // Bytes of a tensor's owned storage (0 when empty or wrapped).
 int64_t StorageBytes(const Tensor& t);
 

@@ -281,6 +281,34 @@ ModelBuilder& ModelBuilder::Multiply(const std::string& a, const std::string& b,
   return AppendJoin(a, b, std::make_unique<MultiplyLayer>(NameFor("mul", name)));
 }
 
+ModelBuilder& ModelBuilder::SetParameter(const std::string& field, const std::string& name,
+                                         const std::vector<int64_t>& shape, const float* values) {
+  if (!error_.ok()) return *this;
+  if (graph_.empty() || built_) {
+    error_ = InvalidArgument("model builder: no layer to set parameter '" + name + "' of");
+    return *this;
+  }
+  Layer& layer = *graph_.nodes().back().layer;
+  const std::string full_name = layer.name() + "." + field;
+  for (Parameter* p : layer.Parameters()) {
+    if (p->name != full_name) continue;
+    if (p->shape != shape) {
+      error_ = Status(StatusCode::kShapeMismatch,
+                      "parameter '" + name + "' has shape " + ShapeText(shape) + ", layer '" +
+                          layer.name() + "' needs " + ShapeText(p->shape));
+      return *this;
+    }
+    // From PyTorch's order into the layer's layout: valid for every parameter shape.
+    static_cast<void>(p->value.CopyFrom(values, Layout::kNCHW));
+    ++p->version;
+    p->name = name;
+    preset_.insert(layer.name());
+    return *this;
+  }
+  error_ = InvalidArgument("layer '" + layer.name() + "' has no parameter '" + field + "'");
+  return *this;
+}
+
 ModelBuilder& ModelBuilder::BeginResidual(const std::string& name) {
   if (!error_.ok()) return *this;
   blocks_.push_back({NameFor("block", name), current_, -1, int(graph_.nodes().size())});
@@ -345,7 +373,9 @@ Status ModelBuilder::Build(uint64_t seed, std::unique_ptr<Model>* model) {
   m->groups_ = std::move(groups_);
   m->optimizer_ = std::make_unique<Optimizer>(OptimizerConfig(), allocator_);
   Random random(seed);
-  m->graph_.Initialize(&random);
+  for (const Graph::Node& node : m->graph_.nodes()) {
+    if (preset_.count(node.layer->name()) == 0) node.layer->Initialize(&random);
+  }
   built_ = true;
   *model = std::move(m);
   return Status::Ok();

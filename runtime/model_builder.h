@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,12 @@ class ModelBuilder {
   ModelBuilder& Shortcut();
   ModelBuilder& EndResidual();
 
+  // Gives the parameter `field` ("weight", "bias", "running_mean", ...) of the layer added last
+  // the name `name` and `values` (PyTorch's element order; `shape` must be the parameter's).
+  // Build leaves the parameters of such a layer as they are set: importers bring trained values.
+  ModelBuilder& SetParameter(const std::string& field, const std::string& name,
+                             const std::vector<int64_t>& shape, const float* values);
+
   // The error kept since the last call, cleared: construction can go on without the layer that
   // failed (the C API reports each layer's error where it is added).
   Status TakeError() { return std::exchange(error_, Status::Ok()); }
@@ -88,6 +95,8 @@ class ModelBuilder {
   const TensorSpec& current() const { return specs_[current_]; }
   // The current tensor's name, for a later layer to read it by (a residual's input, say).
   std::string current_name() const;
+  // Whether a layer of this name has been added.
+  bool has_layer(const std::string& name) const { return values_.count(name) != 0; }
 
   // Builds the model with parameters initialised from `seed` as PyTorch initialises its layers by
   // default (reproducibly; batch norm: weight 1, bias 0). Every
@@ -121,6 +130,7 @@ class ModelBuilder {
   std::vector<LayerGroup> groups_;
   std::map<std::string, int> counts_;
   std::vector<std::string> names_;
+  std::set<std::string> preset_;  // layers whose parameters SetParameter gave values
   Status error_;
   bool built_ = false;
 };

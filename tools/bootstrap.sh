@@ -7,12 +7,14 @@ PACKAGES=(
   # build and test (pkg-config and cmake: the install test builds apps as users do)
   bazel-bootstrap g++ libgtest-dev libhwy-dev libpthreadpool-dev zlib1g-dev nlohmann-json3-dev
   pkg-config cmake
+  # ONNX import and export: the ONNX protobuf schema and its runtime
+  libonnx-dev libprotobuf-dev
   # benchmark baseline
   libdnnl-dev
   # bindings: SWIG plus each language's toolchain and test runner
   swig openjdk-17-jdk-headless junit5 mono-devel nunit-console golang-go
-  # the demo: data set, plot; reference scripts: PyTorch and numpy
-  dataset-fashion-mnist gnuplot-nox python3-torch python3-numpy
+  # the demo: data set, plot; reference scripts: PyTorch, torchvision, numpy, ONNX (python)
+  dataset-fashion-mnist gnuplot-nox python3-torch python3-torchvision python3-numpy python3-onnx
 )
 
 missing=()

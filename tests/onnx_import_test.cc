@@ -1,0 +1,216 @@
+// ONNX import against PyTorch, on torchvision's classifiers exported by
+// tests/onnx/torchvision_golden.py: evaluation logits; three SGD steps, each from PyTorch's state
+// (loss, the first step's gradients, every parameter and buffer after each step, the evaluation
+// logits at the end); the evaluation-mode export (batch norm folded); a model cut at its pooled
+// features with a new head. Training figures are float64 PyTorch's, and each may be missed by
+// ten times as much as PyTorch's own float32 computation misses it (the golden file's "dev.*";
+// see the script for why these networks need that), or by 1e-4 of its scale.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/onnx_import.h"
+#include "runtime/safetensors.h"
+#include "tests/per_target_test.h"
+
+namespace sparsetrain {
+namespace {
+
+constexpr char kDir[] = "tests/onnx/";
+
+struct Golden {
+  std::map<std::string, std::vector<float>> tensors;
+  std::map<std::string, std::string> metadata;
+  int64_t batch = 0;
+  std::vector<int32_t> labels;
+  const std::vector<float>& operator[](const std::string& name) const { return tensors.at(name); }
+};
+
+Golden ReadGolden(const std::string& model) {
+  SafetensorsFile file;
+  Status status = ReadSafetensors(kDir + model + ".safetensors", &file);
+  EXPECT_TRUE(status.ok()) << status.message();
+  Golden g;
+  g.metadata = file.metadata;
+  for (NamedTensor& t : file.tensors) {
+    if (t.name == "input") g.batch = t.shape[0];
+    g.tensors[t.name] = std::move(t.data);
+  }
+  for (float v : g.tensors["labels"]) g.labels.push_back(int32_t(v));
+  return g;
+}
+
+// Every element within 1e-4 of the largest reference magnitude.
+void ExpectClose(const std::string& what, const std::vector<float>& ours,
+                 const std::vector<float>& want) {
+  ASSERT_EQ(ours.size(), want.size()) << what;
+  float scale = 0.0f;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(ours[i], want[i], 1e-4f * scale) << what << "[" << i << "]";
+  }
+}
+
+// Every element within 1e-4 of the largest reference magnitude, or within ten times PyTorch's own
+// float32 deviation from float64 for it.
+void ExpectAsClose(const std::string& what, const std::vector<float>& ours, const Golden& g,
+                   const std::string& name) {
+  const std::vector<float>& want = g[name];
+  ASSERT_EQ(ours.size(), want.size()) << what;
+  float scale = 0.0f;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  const float tolerance = 1e-4f * scale + 10.0f * g["dev." + name][0];
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(ours[i], want[i], tolerance) << what << "[" << i << "]";
+  }
+}
+
+std::vector<float> InPyTorchOrder(const Tensor& t) {
+  std::vector<float> v(size_t(t.dims().count()));
+  EXPECT_TRUE(t.CopyTo(v.data(), Layout::kNCHW).ok());
+  return v;
+}
+
+std::unique_ptr<Model> Import(const std::string& file, const OnnxImportOptions& options = {}) {
+  std::unique_ptr<ModelBuilder> builder;
+  Status status = ImportOnnxFile(kDir + file, options, Allocator(), &builder);
+  EXPECT_TRUE(status.ok()) << file << ": " << status.message();
+  std::unique_ptr<Model> model;
+  if (builder == nullptr) return model;
+  status = builder->Build(/*seed=*/5, &model);
+  EXPECT_TRUE(status.ok()) << file << ": " << status.message();
+  return model;
+}
+
+std::vector<float> Predict(Model& model, const Golden& g) {
+  std::vector<float> logits(size_t(g.batch * model.classes()));
+  Status status = model.Predict(g["input"].data(), g.batch, logits.data());
+  EXPECT_TRUE(status.ok()) << status.message();
+  return logits;
+}
+
+class OnnxImportTest : public PerTargetTest {};
+
+// A model's state from the golden file ("state<step>.*"), through a checkpoint of its tensors.
+void LoadState(Model& model, const Golden& g, int step) {
+  SafetensorsFile state;
+  for (Parameter* p : model.Parameters()) {
+    const std::string key = "state" + std::to_string(step) + "." + p->name;
+    ASSERT_EQ(g.tensors.count(key), 1u) << p->name << " is no state_dict key";
+    state.tensors.push_back({p->name, p->shape, g[key]});
+  }
+  const std::string path = testing::TempDir() + "onnx_state.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, state).ok());
+  Status status = model.LoadCheckpoint(path);
+  ASSERT_TRUE(status.ok()) << status.message();
+}
+
+// Each model through import, prediction and three SGD steps: the losses, and after the first step
+// every gradient, parameter and buffer where float32 can match them. Later steps' tensors are
+// not compared: a float32 ReLU decision within rounding of zero flips now and then (seen on one
+// ISA or another in squeezenet1_0 and resnet18, moving bias updates by 0.5%), and a flip is no
+// error. In mobilenet_v2 even the first step's are out of reach: batch-norm outputs that
+// ReLU6 clips lie within float32 rounding of zero (features.17.conv.0.1, channel 276: -8.0e-6 in
+// float64), this runtime's float32 lands on the other side, and the gradient of every layer
+// upstream moves by up to 5% of its norm; PyTorch's float32 happens to land on float64's side.
+// Its losses are compared; tests/pytorch_golden_test.cc checks the same layers' gradients.
+TEST_P(OnnxImportTest, TorchvisionModelsTrainLikePyTorch) {
+  const std::pair<const char*, bool> models[] = {{"resnet18", true},
+                                                 {"resnet50", true},
+                                                 {"mobilenet_v2", false},
+                                                 {"mobilenet_v3_small", true},
+                                                 {"squeezenet1_0", true}};
+  for (const auto& [name, compare_tensors] : models) {
+    SCOPED_TRACE(name);
+    const Golden g = ReadGolden(name);
+    std::unique_ptr<Model> model = Import(std::string(name) + ".onnx");
+    ASSERT_NE(model, nullptr);
+    ASSERT_EQ(model->classes(), 10);
+    ExpectClose("eval_logits", Predict(*model, g), g["eval_logits"]);
+    ExpectRanOnTarget();
+
+    OptimizerConfig sgd;
+    sgd.kind = OptimizerKind::kSgd;
+    sgd.lr = 0.01, sgd.momentum = 0.0, sgd.weight_decay = 0.0;
+    ASSERT_TRUE(model->SetOptimizer(sgd).ok());
+    for (int step = 0; step < 3; ++step) {
+      SCOPED_TRACE("step " + std::to_string(step));
+      if (step > 0) LoadState(*model, g, step);
+      StepResult result;
+      Status status = model->TrainStep(g["input"].data(), g.labels.data(), g.batch, &result);
+      ASSERT_TRUE(status.ok()) << status.message();
+      ExpectAsClose("loss", {float(result.loss)}, g, "loss" + std::to_string(step));
+      if (step > 0 || !compare_tensors) continue;
+      for (Parameter* p : model->Parameters()) {
+        if (!p->is_buffer) {
+          ExpectAsClose("grad." + p->name, InPyTorchOrder(p->grad), g, "grad." + p->name);
+        }
+        ExpectAsClose("state1." + p->name, InPyTorchOrder(p->value), g, "state1." + p->name);
+      }
+    }
+    LoadState(*model, g, 3);  // evaluation from PyTorch's last state: its running statistics
+    ExpectAsClose("eval_logits_after", Predict(*model, g), g, "eval_logits_after");
+
+    // Batch norm folded into the convolutions: no batch norm left, the same predictions.
+    std::unique_ptr<Model> folded = Import(std::string(name) + "_eval.onnx");
+    ASSERT_NE(folded, nullptr);
+    for (const LayerReport& layer : folded->Telemetry()) EXPECT_NE(layer.kind, "batchnorm");
+    ExpectClose("eval_logits (eval-mode export)", Predict(*folded, g), g["eval_logits"]);
+  }
+}
+
+// Cut at the pooled features, a new head: the imported part keeps its values and the head,
+// initialised afresh, sees PyTorch's features.
+TEST_P(OnnxImportTest, CutAtFeaturesTakesANewHead) {
+  for (const char* name : {"resnet18", "mobilenet_v2"}) {
+    SCOPED_TRACE(name);
+    const Golden g = ReadGolden(name);
+    OnnxImportOptions options;
+    options.cut_at = g.metadata.at("features_at");
+    std::unique_ptr<ModelBuilder> builder;
+    Status status =
+        ImportOnnxFile(kDir + std::string(name) + ".onnx", options, Allocator(), &builder);
+    ASSERT_TRUE(status.ok()) << status.message();
+    const int64_t features = builder->current().dims.c;
+    builder->Linear(5, true, "head");
+    std::unique_ptr<Model> model;
+    status = builder->Build(/*seed=*/3, &model);
+    ASSERT_TRUE(status.ok()) << status.message();
+    ASSERT_EQ(model->classes(), 5);
+
+    const std::vector<Parameter*> params = model->Parameters();
+    ASSERT_GE(params.size(), 2u);
+    const std::vector<float> w = InPyTorchOrder(params[params.size() - 2]->value);
+    const std::vector<float> b = InPyTorchOrder(params.back()->value);
+    EXPECT_EQ(params.back()->name, "head.bias");
+    float largest = 0.0f;  // initialised as PyTorch's Linear: within 1/sqrt(features), not zero
+    for (float v : w) largest = std::max(largest, std::fabs(v));
+    EXPECT_GT(largest, 0.0f);
+    EXPECT_LE(largest, 1.0f / std::sqrt(float(features)));
+
+    const std::vector<float>& f = g["features"];
+    ASSERT_EQ(int64_t(f.size()), g.batch * features);
+    std::vector<float> want(size_t(g.batch * 5));
+    for (int64_t n = 0; n < g.batch; ++n) {
+      for (int64_t k = 0; k < 5; ++k) {
+        double sum = b[size_t(k)];
+        for (int64_t c = 0; c < features; ++c) {
+          sum += double(w[size_t(k * features + c)]) * f[size_t(n * features + c)];
+        }
+        want[size_t(n * 5 + k)] = float(sum);
+      }
+    }
+    ExpectClose("head logits", Predict(*model, g), want);
+    ExpectRanOnTarget();
+  }
+}
+
+INSTANTIATE_PER_TARGET_TEST_SUITE(OnnxImportTest);
+
+}  // namespace
+}  // namespace sparsetrain
