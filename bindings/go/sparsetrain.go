@@ -114,7 +114,7 @@ const (
 	LayoutBlocked
 )
 
-// Version is the library's version, "1.2.0".
+// Version is the library's version, "1.3.0".
 func Version() string { return native.Stb_version_string() }
 
 // IsaSupported tells whether this CPU can run isa.

@@ -187,7 +187,7 @@ func TestOtherLossesEqualTheCAPI(t *testing.T) {
 }
 
 func TestVersionAndIsa(t *testing.T) {
-	if Version() != "1.2.0" {
+	if Version() != "1.3.0" {
 		t.Errorf("version %q", Version())
 	}
 	if CurrentIsa() == IsaAuto || !IsaSupported(IsaAuto) {

@@ -267,7 +267,7 @@ static void TestLosses(void) {
 
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
-  CHECK(strcmp(st_version_string(), "1.2.0") == 0);
+  CHECK(strcmp(st_version_string(), "1.3.0") == 0);
   OK(st_check_abi(ST_VERSION));
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(2, 0, 0)), "st_check_abi");
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(1, 9, 0)), "st_check_abi");

@@ -153,7 +153,7 @@ namespace SparseTrain.Tests {
 
     [Test]
     public void VersionAndIsa() {
-      Assert.AreEqual("1.2.0", Library.Version);
+      Assert.AreEqual("1.3.0", Library.Version);
       Assert.AreNotEqual(Isa.Auto, Library.Isa);
       Assert.IsTrue(Library.IsaSupported(Isa.Auto));
     }

@@ -44,7 +44,7 @@ extern "C" {
 /* The version of this header. The major number is the ABI version: a program built against
  * major M runs with any library of major M and the same or a later minor number. */
 #define ST_VERSION_MAJOR 1
-#define ST_VERSION_MINOR 2
+#define ST_VERSION_MINOR 3
 #define ST_VERSION_PATCH 0
 #define ST_VERSION_ENCODE(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
 #define ST_VERSION ST_VERSION_ENCODE(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH)
@@ -304,10 +304,27 @@ ST_API st_status st_model_residual_begin(st_model* model, const char* name);
 ST_API st_status st_model_residual_shortcut(st_model* model);
 ST_API st_status st_model_residual_end(st_model* model);
 /* Ends construction; parameters get PyTorch's default initialisation (uniform in
- * +-1/sqrt(fan-in); since 1.2, He-normal before) from `seed`, reproducibly. The model must end
- * in flat class scores (a linear layer). */
+ * +-1/sqrt(fan-in); since 1.2, He-normal before) from `seed`, reproducibly; imported layers keep
+ * their values. The model must end in flat class scores (a linear layer). */
 ST_API st_status st_model_finish(st_model* model, uint64_t seed);
 ST_API st_status st_model_destroy(st_model* model);
+
+/* Since 1.3: ONNX import (docs/onnx.md). The model is under construction, holding the file's
+ * layers with their trained values: layers may be added after it (a new head after cut_at), and
+ * st_model_finish initialises only those. Input channels, height and width come from the file;
+ * the batch is free. An operator or attribute outside the supported set is ST_UNSUPPORTED, a
+ * damaged file ST_CORRUPT_DATA, shapes that do not fit ST_SHAPE_MISMATCH, with a message naming
+ * the node and its op; *out is then left as it was. */
+typedef struct st_import_options {
+  /* A tensor (or node) name: the graph up to it is imported, building goes on from there.
+   * NULL: the whole graph. tools/export_torchvision.py --list-tensors prints the names. */
+  const char* cut_at;
+} st_import_options;
+/* `options` may be NULL. */
+ST_API st_status st_model_import_onnx(st_context* context, const char* path,
+                                      const st_import_options* options, st_model** out);
+ST_API st_status st_model_import_onnx_buffer(st_context* context, const void* data, size_t bytes,
+                                             const st_import_options* options, st_model** out);
 
 ST_API st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height,
                                      int64_t* width);

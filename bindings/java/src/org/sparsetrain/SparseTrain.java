@@ -22,7 +22,7 @@ public final class SparseTrain {
 
   private SparseTrain() {}
 
-  /** "1.2.0". */
+  /** "1.3.0". */
   public static String version() {
     return sparsetrain_native.stb_version_string();
   }

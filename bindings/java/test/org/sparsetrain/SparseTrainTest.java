@@ -158,7 +158,7 @@ class SparseTrainTest {
 
   @Test
   void versionAndIsa() {
-    assertEquals("1.2.0", SparseTrain.version());
+    assertEquals("1.3.0", SparseTrain.version());
     assertNotEquals(SparseTrain.Isa.AUTO, SparseTrain.isa());
     assertTrue(SparseTrain.isaSupported(SparseTrain.Isa.AUTO));
   }

@@ -1,0 +1,185 @@
+/* ONNX import through the C API: from a path and from memory (the same model), a cut with a new
+ * head that trains, and the refusals, each leaving *out as it was. The models are torchvision's,
+ * written by tests/onnx/torchvision_golden.py; tests/onnx_import_test.cc checks them against
+ * PyTorch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparsetrain/sparsetrain.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+/* The call returns `expected`, with a message holding `text` when it fails. */
+#define EXPECT_STATUS(expected, call, text)                                               \
+  do {                                                                                    \
+    const st_status got_ = (call);                                                        \
+    if (got_ != (expected)) {                                                             \
+      fprintf(stderr, "%s:%d: %s gave %s (%s), expected %s\n", __FILE__, __LINE__, #call, \
+              st_status_name(got_), st_last_error_message(), st_status_name(expected));   \
+      ++failures;                                                                         \
+    } else if ((expected) != ST_OK && strstr(st_last_error_message(), text) == NULL) {    \
+      fprintf(stderr, "%s:%d: message '%s' lacks '%s'\n", __FILE__, __LINE__,             \
+              st_last_error_message(), text);                                             \
+      ++failures;                                                                         \
+    }                                                                                     \
+  } while (0)
+
+#define OK(call) EXPECT_STATUS(ST_OK, call, "")
+
+enum { kBatch = 4, kSide = 64 };
+static const char kSqueezeNet[] = "tests/onnx/squeezenet1_0.onnx";
+static const char kResNet[] = "tests/onnx/resnet18.onnx";
+
+static void* ReadAll(const char* path, size_t* bytes) {
+  FILE* f = fopen(path, "rb");
+  void* data = NULL;
+  long size;
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  data = malloc((size_t)size);
+  if (data != NULL && fread(data, 1, (size_t)size, f) != (size_t)size) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  *bytes = (size_t)size;
+  return data;
+}
+
+static void FillImages(float* images, size_t count) {
+  unsigned seed = 7;
+  size_t i;
+  for (i = 0; i < count; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    images[i] = (float)((seed >> 16) % 1000) / 500.0f - 1.0f;
+  }
+}
+
+static float images[kBatch * 3 * kSide * kSide];
+
+static void TestPathAndBuffer(st_context* context) {
+  st_model *from_path = NULL, *from_buffer = NULL;
+  float a[kBatch * 10], b[kBatch * 10];
+  int64_t channels = 0, height = 0, width = 0, classes = 0;
+  size_t bytes = 0, i;
+  void* data = ReadAll(kSqueezeNet, &bytes);
+  CHECK(data != NULL);
+  if (data == NULL) return;
+  OK(st_model_import_onnx(context, kSqueezeNet, NULL, &from_path));
+  OK(st_model_import_onnx_buffer(context, data, bytes, NULL, &from_buffer));
+  free(data); /* the model holds copies of everything it needs */
+  OK(st_model_finish(from_path, 1));
+  OK(st_model_finish(from_buffer, 2)); /* another seed: nothing imported is initialised */
+  OK(st_model_input_dims(from_path, &channels, &height, &width));
+  CHECK(channels == 3 && height == kSide && width == kSide);
+  OK(st_model_classes(from_path, &classes));
+  CHECK(classes == 10);
+  OK(st_model_predict(from_path, images, sizeof images / sizeof images[0], kBatch, a, kBatch * 10));
+  OK(st_model_predict(from_buffer, images, sizeof images / sizeof images[0], kBatch, b,
+                      kBatch * 10));
+  for (i = 0; i < kBatch * 10; ++i) CHECK(isfinite(a[i]) && a[i] == b[i]);
+  OK(st_model_destroy(from_path));
+  OK(st_model_destroy(from_buffer));
+}
+
+static void TestCutAndNewHead(st_context* context) {
+  st_import_options options = {"/Flatten_output_0"};
+  st_model* model = NULL;
+  st_step_result first, last;
+  int32_t labels[kBatch] = {0, 1, 2, 3};
+  int64_t classes = 0;
+  int step;
+  OK(st_model_import_onnx(context, kResNet, &options, &model));
+  OK(st_model_add_linear(model, "head", 4, 1));
+  OK(st_model_finish(model, 3));
+  OK(st_model_classes(model, &classes));
+  CHECK(classes == 4);
+  OK(st_model_set_frozen(model, "layer1.0.conv1", 1)); /* imported layers go by their names */
+  for (step = 0; step < 5; ++step) {
+    OK(st_model_train_step(model, images, sizeof images / sizeof images[0], labels, kBatch,
+                           step == 0 ? &first : &last));
+  }
+  CHECK(last.loss < first.loss);
+  OK(st_model_destroy(model));
+}
+
+static void TestRefusals(st_context* context) {
+  st_model* model = NULL;
+  st_import_options bad_cut = {"no such tensor"};
+  unsigned char garbage[256];
+  size_t bytes = 0, i;
+  void* data = ReadAll(kSqueezeNet, &bytes);
+  CHECK(data != NULL);
+  if (data == NULL) return;
+  for (i = 0; i < sizeof garbage; ++i) garbage[i] = (unsigned char)(i * 37u + 11u);
+  EXPECT_STATUS(ST_CORRUPT_DATA,
+                st_model_import_onnx_buffer(context, garbage, sizeof garbage, NULL, &model),
+                "st_model_import_onnx_buffer");
+  CHECK(model == NULL);
+  EXPECT_STATUS(ST_CORRUPT_DATA,
+                st_model_import_onnx_buffer(context, data, bytes / 2, NULL, &model), "truncated");
+  CHECK(model == NULL);
+  EXPECT_STATUS(ST_UNSUPPORTED, st_model_import_onnx_buffer(context, data, bytes, &bad_cut, &model),
+                "no such tensor");
+  CHECK(model == NULL);
+  EXPECT_STATUS(ST_IO_ERROR, st_model_import_onnx(context, "tests/onnx/absent.onnx", NULL, &model),
+                "absent.onnx");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_import_onnx(context, NULL, NULL, &model), "path");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_import_onnx_buffer(context, NULL, 0, NULL, &model),
+                "data");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_import_onnx(context, kSqueezeNet, NULL, NULL), "out");
+  CHECK(model == NULL);
+  /* Cut anywhere short of its end, the file is refused whole; a flipped bit is refused or, where
+   * it only changes a value or a name, imported; random bytes are refused. */
+  for (i = 1; i < 64; ++i) {
+    CHECK(st_model_import_onnx_buffer(context, data, bytes * i / 64, NULL, &model) != ST_OK);
+    CHECK(model == NULL);
+  }
+  for (i = 0; i < 200; ++i) {
+    unsigned char* flipped = (unsigned char*)data;
+    const size_t at = (i * 2654435761u) % bytes;
+    st_status status;
+    flipped[at] ^= (unsigned char)(1u << (i % 8));
+    status = st_model_import_onnx_buffer(context, data, bytes, NULL, &model);
+    CHECK((status == ST_OK) == (model != NULL));
+    if (model != NULL) OK(st_model_destroy(model));
+    model = NULL;
+    flipped[at] ^= (unsigned char)(1u << (i % 8));
+  }
+  for (i = 0; i < 50; ++i) {
+    size_t j;
+    for (j = 0; j < sizeof garbage; ++j)
+      garbage[j] = (unsigned char)((i + 1) * (j * 131u + 7u) >> 3);
+    CHECK(st_model_import_onnx_buffer(context, garbage, sizeof garbage, NULL, &model) != ST_OK);
+    CHECK(model == NULL);
+  }
+  free(data);
+}
+
+int main(void) {
+  st_context* context = NULL;
+  FillImages(images, sizeof images / sizeof images[0]);
+  OK(st_context_create(2, NULL, &context));
+  TestPathAndBuffer(context);
+  TestCutAndNewHead(context);
+  TestRefusals(context);
+  OK(st_context_destroy(context));
+  if (failures != 0) {
+    fprintf(stderr, "%d checks failed\n", failures);
+    return 1;
+  }
+  printf("all ONNX import checks passed\n");
+  return 0;
+}
