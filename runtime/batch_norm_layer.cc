@@ -81,10 +81,12 @@ Status BatchNorm2d::ForwardOne(const Activation& x, const ExecContext& ctx) {
   const double count = double(dims.n * dims.h * dims.w);
   std::fill_n(mean_, padded, 0.0f);
   std::fill_n(inv_std_, padded, 0.0f);
-  used_batch_statistics_ = ctx.training;
+  // Frozen, it keeps its running statistics and normalises with them, as fine-tuning with
+  // small batches needs.
+  used_batch_statistics_ = ctx.training && !frozen();
   float* running_mean = running_mean_.value.data();
   float* running_var = running_var_.value.data();
-  if (ctx.training) {
+  if (used_batch_statistics_) {
     std::fill_n(sums_, padded, 0.0);
     std::fill_n(squares_, padded, 0.0);
     ChannelSums(dims, x.tensor.data(), mean_, nullptr, nullptr, sums_, nullptr, ctx.pool);

@@ -1,5 +1,6 @@
 // Model::SaveCheckpoint and Model::LoadCheckpoint: parameters, buffers and optimiser state in a
 // safetensors file (docs/checkpoints.md).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -13,6 +14,7 @@ namespace {
 
 constexpr char kCheckpointFormat[] = "sparsetrain.checkpoint.v1";
 constexpr char kOptimizerPrefix[] = "optimizer.";
+constexpr char kInMemory[] = "(in memory)";  // a buffer's name in messages
 
 std::vector<float> ToPyTorchOrder(const Tensor& t) {
   std::vector<float> values(size_t(t.dims().count()));
@@ -23,7 +25,7 @@ std::vector<float> ToPyTorchOrder(const Tensor& t) {
 
 }  // namespace
 
-Status Model::SaveCheckpoint(const std::string& path) const {
+SafetensorsFile Model::CheckpointContents() const {
   SafetensorsFile file;
   file.metadata = {{"format", kCheckpointFormat},
                    {"step", std::to_string(optimizer_->steps())},
@@ -35,13 +37,31 @@ Status Model::SaveCheckpoint(const std::string& path) const {
           {kOptimizerPrefix + p->name + "." + field, p->shape, ToPyTorchOrder(*state)});
     }
   }
-  return WriteSafetensors(path, file);
+  return file;
+}
+
+Status Model::SaveCheckpoint(const std::string& path) const {
+  return WriteSafetensors(path, CheckpointContents());
+}
+
+Status Model::SaveCheckpoint(std::string* bytes) const {
+  return EncodeSafetensors(CheckpointContents(), bytes);
 }
 
 Status Model::LoadCheckpoint(const std::string& path) {
   SafetensorsFile file;
   Status status = ReadSafetensors(path, &file);
-  if (!status.ok()) return status;
+  return status.ok() ? ApplyCheckpoint(file, path) : status;
+}
+
+Status Model::LoadCheckpoint(const void* bytes, size_t size) {
+  SafetensorsFile file;
+  Status status = DecodeSafetensors(bytes, size, kInMemory, &file);
+  return status.ok() ? ApplyCheckpoint(file, kInMemory) : status;
+}
+
+Status Model::ApplyCheckpoint(const SafetensorsFile& file, const std::string& path) {
+  Status status;
   const auto corrupt = [&](const std::string& what) {
     return Status(StatusCode::kCorruptData, "checkpoint '" + path + "': " + what);
   };
@@ -78,10 +98,14 @@ Status Model::LoadCheckpoint(const std::string& path) {
       return corrupt("metadata step '" + step_text->second + "' is not a step count");
     }
   }
-  // Optimiser state, when saved by the same kind of optimiser, must be complete.
+  // Optimiser state, when saved by the same kind of optimiser, must be complete (a model saved
+  // before its first step has none).
   auto optimizer = std::make_unique<Optimizer>(optimizer_->config(), allocator_);
   const auto saved_kind = file.metadata.find("optimizer");
-  const bool same_optimizer = saved_kind != file.metadata.end() &&
+  const bool has_state =
+      std::any_of(file.tensors.begin(), file.tensors.end(),
+                  [](const NamedTensor& t) { return t.name.rfind(kOptimizerPrefix, 0) == 0; });
+  const bool same_optimizer = has_state && saved_kind != file.metadata.end() &&
                               saved_kind->second == OptimizerKindName(optimizer_->config().kind);
   std::vector<std::pair<Tensor*, const NamedTensor*>> state_copies;
   if (same_optimizer) {

@@ -1,5 +1,6 @@
 #include "runtime/model.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -197,16 +198,103 @@ Status Model::RunPredict(const float* images, int64_t batch, float* logits_out) 
 
 Status Model::SetFrozen(const std::string& name, bool frozen) {
   const std::vector<Graph::Node>& nodes = graph_.nodes();
-  int first = -1, end = -1;
+  std::vector<Layer*> layers;
   for (const LayerGroup& group : groups_) {
-    if (group.name == name) first = group.first, end = group.end;
+    if (group.name != name) continue;
+    for (int n = group.first; n < group.end; ++n) layers.push_back(nodes[n].layer.get());
   }
-  for (int n = 0; first < 0 && n < int(nodes.size()); ++n) {
-    if (nodes[n].layer->name() == name) first = n, end = n + 1;
+  for (int n = 0; layers.empty() && n < int(nodes.size()); ++n) {
+    if (nodes[n].layer->name() == name) layers.push_back(nodes[n].layer.get());
   }
-  if (first < 0) return InvalidArgument("no layer named '" + name + "'");
-  for (int n = first; n < end; ++n) nodes[n].layer->SetFrozen(frozen);
+  const std::string prefix = name + ".";
+  if (layers.empty()) {
+    for (const Graph::Node& node : nodes) {
+      if (node.layer->name().compare(0, prefix.size(), prefix) == 0) {
+        layers.push_back(node.layer.get());
+      }
+    }
+  }
+  if (layers.empty()) return InvalidArgument("no layer named '" + name + "' or '" + prefix + "*'");
+  for (Layer* layer : layers) layer->SetFrozen(frozen);
   trainable_known_ = false;
+  return Status::Ok();
+}
+
+bool Model::IsFrozen(const Parameter& p) const {
+  for (const Graph::Node& node : graph_.nodes()) {
+    for (Parameter* q : node.layer->Parameters()) {
+      if (q == &p) return node.layer->frozen();
+    }
+  }
+  return false;
+}
+
+Parameter* Model::FindParameter(const std::string& name) const {
+  for (Parameter* p : Parameters()) {
+    if (p->name == name) return p;
+  }
+  return nullptr;
+}
+
+Status Model::GetParameter(const std::string& name, float* values, size_t count) const {
+  const Parameter* p = FindParameter(name);
+  if (p == nullptr) return InvalidArgument("no parameter named '" + name + "'");
+  if (values == nullptr || count != size_t(p->value.dims().count())) {
+    return InvalidArgument("parameter '" + name + "' has " +
+                           std::to_string(p->value.dims().count()) + " values, not " +
+                           std::to_string(count));
+  }
+  return p->value.CopyTo(values, Layout::kNCHW);
+}
+
+Status Model::SetParameter(const std::string& name, const float* values, size_t count) {
+  Parameter* p = FindParameter(name);
+  if (p == nullptr) return InvalidArgument("no parameter named '" + name + "'");
+  if (values == nullptr || count != size_t(p->value.dims().count())) {
+    return InvalidArgument("parameter '" + name + "' has " +
+                           std::to_string(p->value.dims().count()) + " values, not " +
+                           std::to_string(count));
+  }
+  if (!std::all_of(values, values + count, [](float v) { return std::isfinite(v); })) {
+    return InvalidArgument("values for parameter '" + name + "' hold NaN or Inf");
+  }
+  Status status = p->value.CopyFrom(values, Layout::kNCHW);
+  ++p->version;
+  return status;
+}
+
+size_t Model::ParameterElements() const {
+  size_t count = 0;
+  for (const Parameter* p : Parameters()) count += size_t(p->value.dims().count());
+  return count;
+}
+
+Status Model::GetParameters(float* values, size_t count) const {
+  if (values == nullptr || count != ParameterElements()) {
+    return InvalidArgument("the model's parameters are " + std::to_string(ParameterElements()) +
+                           " values, not " + std::to_string(count));
+  }
+  for (const Parameter* p : Parameters()) {
+    Status status = p->value.CopyTo(values, Layout::kNCHW);
+    if (!status.ok()) return status;
+    values += p->value.dims().count();
+  }
+  return Status::Ok();
+}
+
+Status Model::SetParameters(const float* values, size_t count) {
+  if (values == nullptr || count != ParameterElements()) {
+    return InvalidArgument("the model's parameters are " + std::to_string(ParameterElements()) +
+                           " values, not " + std::to_string(count));
+  }
+  if (!std::all_of(values, values + count, [](float v) { return std::isfinite(v); })) {
+    return InvalidArgument("parameter values hold NaN or Inf");
+  }
+  for (Parameter* p : Parameters()) {
+    static_cast<void>(p->value.CopyFrom(values, Layout::kNCHW));  // valid for every parameter
+    ++p->version;
+    values += p->value.dims().count();
+  }
   return Status::Ok();
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/layer.h"
 #include "runtime/loss.h"
 #include "runtime/optimizer.h"
+#include "runtime/safetensors.h"
 #include "runtime/thread_pool.h"
 
 namespace sparsetrain {
@@ -81,8 +82,10 @@ class Model {
   // Evaluation-mode logits, batch x classes.
   Status Predict(const float* images, int64_t batch, float* logits);
 
-  // Freezes or unfreezes a layer or a group by name (a residual block: all of it); a frozen
-  // layer's parameters are not updated and no backward work is done for them.
+  // Freezes or unfreezes a layer or a group by name (a residual block: all of it), or else every
+  // layer whose name starts with `layer` and a dot ("layer1" freezes "layer1.0.conv1", ...). A
+  // frozen layer's parameters are not updated and no backward work is done for them; a frozen
+  // batch norm normalises with its running statistics and keeps them, in training too.
   Status SetFrozen(const std::string& layer, bool frozen);
 
   // Every layer in the order it runs (a residual block's addition after its branches), with the
@@ -91,19 +94,37 @@ class Model {
   MemoryFootprint Memory() const;
   // Parameters and buffers, in layer order.
   std::vector<Parameter*> Parameters() const { return graph_.Parameters(); }
+  // Whether the layer holding `p` (one of Parameters()) is frozen.
+  bool IsFrozen(const Parameter& p) const;
+  // One parameter or buffer by name, in PyTorch's element order: `count` must be its size. Set
+  // refuses values that are not finite; on any error nothing changes.
+  Status GetParameter(const std::string& name, float* values, size_t count) const;
+  Status SetParameter(const std::string& name, const float* values, size_t count);
+  // All of them as one buffer: each in Parameters() order, in PyTorch's element order.
+  size_t ParameterElements() const;
+  Status GetParameters(float* values, size_t count) const;
+  Status SetParameters(const float* values, size_t count);
 
   // Saves parameters, buffers, optimiser state and step count (safetensors, written atomically).
   Status SaveCheckpoint(const std::string& path) const;
+  // The same bytes in memory.
+  Status SaveCheckpoint(std::string* bytes) const;
   // Loads a checkpoint saved from a model of the same architecture (or converted from PyTorch by
   // tools/checkpoint_convert.py). Every parameter and buffer must be present with its shape;
   // optimiser state is restored when the file has it for the same optimiser, else it starts
   // afresh. On any error the model is left exactly as it was.
   Status LoadCheckpoint(const std::string& path);
+  // The same from a checkpoint's bytes in memory, with the same checks.
+  Status LoadCheckpoint(const void* bytes, size_t size);
 
  private:
   friend class ModelBuilder;
   Model() = default;
   Status CheckBatch(const float* images, int64_t batch, const char* call) const;
+  SafetensorsFile CheckpointContents() const;
+  // Validates `file` (named `path` in messages) against the model, then loads it whole.
+  Status ApplyCheckpoint(const SafetensorsFile& file, const std::string& path);
+  Parameter* FindParameter(const std::string& name) const;
   Status RunForward(const float* images, int64_t batch, bool training, const Activation** logits);
   // What the layers' passes run with: the model's threads, allocator, workspace and step.
   ExecContext Context(bool training);

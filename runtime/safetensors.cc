@@ -25,12 +25,12 @@ Status Corrupt(const std::string& path, const std::string& what) {
   return Status(StatusCode::kCorruptData, "checkpoint '" + path + "': " + what);
 }
 
-uint32_t Crc32(const std::vector<char>& bytes) {
+uint32_t Crc32(const char* bytes, size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
   size_t done = 0;
-  while (done < bytes.size()) {  // zlib takes 32-bit lengths
-    const uInt chunk = uInt(std::min<size_t>(bytes.size() - done, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), chunk);
+  while (done < size) {  // zlib takes 32-bit lengths
+    const uInt chunk = uInt(std::min<size_t>(size - done, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + done), chunk);
     done += chunk;
   }
   return uint32_t(crc);
@@ -52,7 +52,7 @@ bool WriteAll(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
+Status EncodeSafetensors(const SafetensorsFile& file, std::string* bytes) {
   nlohmann::json header = nlohmann::json::object();
   std::vector<char> data;
   for (const NamedTensor& t : file.tensors) {
@@ -72,22 +72,31 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
     header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
   }
   nlohmann::json metadata(file.metadata);
-  metadata["crc32"] = std::to_string(Crc32(data));
+  metadata["crc32"] = std::to_string(Crc32(data.data(), data.size()));
   header["__metadata__"] = metadata;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8,
               ' ');  // keeps the data 8-byte aligned, as the spec suggests
   const uint64_t length = text.size();
+  bytes->clear();
+  bytes->reserve(sizeof(length) + text.size() + data.size());
+  bytes->append(reinterpret_cast<const char*>(&length), sizeof(length));
+  bytes->append(text);
+  bytes->append(data.data(), data.size());
+  return Status::Ok();
+}
 
+Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
+  std::string bytes;
+  Status status = EncodeSafetensors(file, &bytes);
+  if (!status.ok()) return status;
   const std::string temp = path + ".tmp." + std::to_string(getpid());
   const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status(StatusCode::kIoError,
                   "checkpoint '" + path + "': cannot create " + temp + ": " + std::strerror(errno));
   }
-  const bool written = WriteAll(fd, reinterpret_cast<const char*>(&length), sizeof(length)) &&
-                       WriteAll(fd, text.data(), text.size()) &&
-                       WriteAll(fd, data.data(), data.size()) && fsync(fd) == 0;
+  const bool written = WriteAll(fd, bytes.data(), bytes.size()) && fsync(fd) == 0;
   const int write_errno = errno;
   const bool closed = close(fd) == 0;
   if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
@@ -105,21 +114,28 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
     return Status(StatusCode::kIoError,
                   "checkpoint '" + path + "': cannot open: " + std::strerror(errno));
   }
-  in.seekg(0, std::ios::end);
-  const uint64_t file_size = uint64_t(in.tellg());
-  in.seekg(0);
-  uint64_t length = 0;
-  if (file_size < 8 || !in.read(reinterpret_cast<char*>(&length), 8)) {
-    return Corrupt(path, "shorter than the 8-byte header length");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return Status(StatusCode::kIoError,
+                  "checkpoint '" + path + "': cannot read: " + std::strerror(errno));
   }
+  return DecodeSafetensors(bytes.data(), bytes.size(), path, out);
+}
+
+Status DecodeSafetensors(const void* bytes, size_t size, const std::string& path,
+                         SafetensorsFile* out) {
+  const char* begin_of_file = static_cast<const char*>(bytes);
+  const uint64_t file_size = size;
+  uint64_t length = 0;
+  if (file_size < 8) return Corrupt(path, "shorter than the 8-byte header length");
+  std::memcpy(&length, begin_of_file, 8);
   if (length > kMaxHeaderBytes || length > file_size - 8) {
     return Corrupt(path, "header length " + std::to_string(length) + " exceeds the file (" +
                              std::to_string(file_size) + " bytes)");
   }
-  std::string text(length, '\0');
-  if (!in.read(text.data(), std::streamsize(length))) return Corrupt(path, "truncated header");
-  std::vector<char> data(file_size - 8 - length);
-  if (!in.read(data.data(), std::streamsize(data.size()))) return Corrupt(path, "truncated data");
+  const std::string text(begin_of_file + 8, length);
+  const char* data_begin = begin_of_file + 8 + length;
+  const uint64_t data_size = file_size - 8 - length;
 
   const nlohmann::json header = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object())
@@ -163,13 +179,13 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
       return Corrupt(path, "tensor '" + name + "' has bad data_offsets");
     }
     const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-    if (begin > end || end > data.size() || end - begin != count * sizeof(float)) {
+    if (begin > end || end > data_size || end - begin != count * sizeof(float)) {
       return Corrupt(path, "tensor '" + name + "' data [" + std::to_string(begin) + ", " +
                                std::to_string(end) + ") does not fit its shape or the file");
     }
     ranges.emplace_back(begin, end);
     t.data.resize(count);
-    std::memcpy(t.data.data(), data.data() + begin, count * sizeof(float));
+    std::memcpy(t.data.data(), data_begin + begin, count * sizeof(float));
     file.tensors.push_back(std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
@@ -178,7 +194,7 @@ Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {
   }
   const auto crc = file.metadata.find("crc32");
   if (crc != file.metadata.end()) {
-    if (crc->second != std::to_string(Crc32(data))) {
+    if (crc->second != std::to_string(Crc32(data_begin, data_size))) {
       return Corrupt(path, "data checksum mismatch (the file is damaged)");
     }
     file.metadata.erase(crc);

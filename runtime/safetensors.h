@@ -37,6 +37,12 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file);
 // than F32. `file` is written only on success.
 Status ReadSafetensors(const std::string& path, SafetensorsFile* file);
 
+// The same in memory: the bytes WriteSafetensors would write, and reading them back (`what`
+// names the buffer in messages).
+Status EncodeSafetensors(const SafetensorsFile& file, std::string* bytes);
+Status DecodeSafetensors(const void* bytes, size_t size, const std::string& what,
+                         SafetensorsFile* file);
+
 }  // namespace sparsetrain
 
 #endif  // SPARSETRAIN_RUNTIME_SAFETENSORS_H_

@@ -1,7 +1,8 @@
 /* ONNX import through the C API: from a path and from memory (the same model), a cut with a new
- * head that trains, and the refusals, each leaving *out as it was. The models are torchvision's,
- * written by tests/onnx/torchvision_golden.py; tests/onnx_import_test.cc checks them against
- * PyTorch. */
+ * head that trains, and the refusals, each leaving *out as it was; then what imported models are
+ * used with: parameters by their PyTorch names, checkpoints in memory, freezing by prefix. The
+ * models are torchvision's, written by tests/onnx/torchvision_golden.py; tests/onnx_import_test.cc
+ * checks them against PyTorch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,123 @@ static void TestRefusals(st_context* context) {
   free(data);
 }
 
+static int Equal(const float* a, const float* b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return 0;
+  }
+  return 1;
+}
+
+static void TestParametersByName(st_context* context) {
+  st_model *model = NULL, *copy = NULL;
+  st_parameter_info info;
+  int64_t count = 0, i;
+  size_t total = 0, offset = 0, bytes = 0, needed = 0;
+  float *all = NULL, *one = NULL, *checkpoint_logits = NULL;
+  float before[kBatch * 10], after[kBatch * 10];
+  void* checkpoint = NULL;
+  OK(st_model_import_onnx(context, kSqueezeNet, NULL, &model));
+  OK(st_model_finish(model, 1));
+  OK(st_model_parameter_count(model, &count));
+  CHECK(count == 52); /* 26 convolutions, weight and bias */
+  OK(st_model_parameter_info(model, 0, &info));
+  CHECK(strcmp(info.name, "features.0.weight") == 0 && info.rank == 4 && info.shape[0] == 96 &&
+        info.shape[1] == 3 && info.shape[2] == 7 && info.shape[3] == 7 && info.count == 14112 &&
+        !info.is_buffer && !info.frozen);
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_parameter_info(model, count, &info), "index");
+
+  /* The flat buffer is every parameter in index order. */
+  OK(st_model_parameters_size(model, &total));
+  all = malloc(total * sizeof(float));
+  OK(st_model_get_parameters(model, all, total));
+  for (i = 0; i < count; ++i) {
+    OK(st_model_parameter_info(model, i, &info));
+    one = malloc((size_t)info.count * sizeof(float));
+    OK(st_model_get_parameter(model, info.name, one, (size_t)info.count));
+    CHECK(Equal(one, all + offset, (size_t)info.count));
+    offset += (size_t)info.count;
+    free(one);
+  }
+  CHECK(offset == total);
+
+  /* Setting one changes predictions; bad values, counts and names change nothing. */
+  OK(st_model_predict(model, images, sizeof images / sizeof images[0], kBatch, before,
+                      kBatch * 10));
+  OK(st_model_parameter_info(model, 1, &info)); /* features.0.bias */
+  one = malloc((size_t)info.count * sizeof(float));
+  OK(st_model_get_parameter(model, info.name, one, (size_t)info.count));
+  one[0] = NAN;
+  EXPECT_STATUS(ST_INVALID_ARGUMENT,
+                st_model_set_parameter(model, info.name, one, (size_t)info.count), "NaN");
+  one[0] = 5.0f;
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_parameter(model, info.name, one, 3), "values");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_parameter(model, "fc.weight", one, 3),
+                "fc.weight");
+  OK(st_model_predict(model, images, sizeof images / sizeof images[0], kBatch, after, kBatch * 10));
+  CHECK(Equal(before, after, kBatch * 10));
+  OK(st_model_set_parameter(model, info.name, one, (size_t)info.count));
+  OK(st_model_predict(model, images, sizeof images / sizeof images[0], kBatch, after, kBatch * 10));
+  CHECK(!Equal(before, after, kBatch * 10));
+  free(one);
+
+  /* A checkpoint in memory carries everything into another model; a damaged one nothing. */
+  OK(st_model_save_buffer(model, NULL, 0, &needed));
+  checkpoint = malloc(needed);
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_save_buffer(model, checkpoint, needed - 1, &bytes),
+                "capacity");
+  OK(st_model_save_buffer(model, checkpoint, needed, &bytes));
+  CHECK(bytes == needed);
+  OK(st_model_import_onnx(context, kSqueezeNet, NULL, &copy));
+  OK(st_model_finish(copy, 2));
+  EXPECT_STATUS(ST_CORRUPT_DATA, st_model_load_buffer(copy, checkpoint, bytes / 2), "checkpoint");
+  OK(st_model_predict(copy, images, sizeof images / sizeof images[0], kBatch, before, kBatch * 10));
+  CHECK(!Equal(before, after, kBatch * 10));
+  OK(st_model_load_buffer(copy, checkpoint, bytes));
+  checkpoint_logits = before;
+  OK(st_model_predict(copy, images, sizeof images / sizeof images[0], kBatch, checkpoint_logits,
+                      kBatch * 10));
+  CHECK(Equal(checkpoint_logits, after, kBatch * 10));
+  /* ... and the flat buffer too. */
+  OK(st_model_set_parameters(copy, all, total));
+  OK(st_model_predict(copy, images, sizeof images / sizeof images[0], kBatch, before, kBatch * 10));
+  OK(st_model_set_parameters(model, all, total));
+  OK(st_model_predict(model, images, sizeof images / sizeof images[0], kBatch, after, kBatch * 10));
+  CHECK(Equal(before, after, kBatch * 10));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_parameters(model, all, total - 1), "values");
+  free(checkpoint);
+  free(all);
+  OK(st_model_destroy(copy));
+  OK(st_model_destroy(model));
+}
+
+/* "layer1" freezes layer1.*; frozen batch norm keeps its running statistics through training. */
+static void TestFreezingByPrefix(st_context* context) {
+  st_model* model = NULL;
+  st_parameter_info info;
+  st_step_result result;
+  int32_t labels[kBatch] = {0, 1, 2, 3};
+  float frozen_mean[64], frozen_after[64], free_mean[64], free_after[64];
+  int64_t count = 0, i;
+  OK(st_model_import_onnx(context, kResNet, NULL, &model));
+  OK(st_model_finish(model, 1));
+  OK(st_model_set_frozen(model, "layer1", 1));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_set_frozen(model, "layer", 1), "layer");
+  OK(st_model_parameter_count(model, &count));
+  for (i = 0; i < count; ++i) {
+    OK(st_model_parameter_info(model, i, &info));
+    CHECK(info.frozen == (strncmp(info.name, "layer1.", 7) == 0));
+  }
+  OK(st_model_get_parameter(model, "layer1.0.bn1.running_mean", frozen_mean, 64));
+  OK(st_model_get_parameter(model, "bn1.running_mean", free_mean, 64));
+  OK(st_model_train_step(model, images, sizeof images / sizeof images[0], labels, kBatch, &result));
+  OK(st_model_get_parameter(model, "layer1.0.bn1.running_mean", frozen_after, 64));
+  OK(st_model_get_parameter(model, "bn1.running_mean", free_after, 64));
+  CHECK(Equal(frozen_mean, frozen_after, 64));
+  CHECK(!Equal(free_mean, free_after, 64));
+  OK(st_model_destroy(model));
+}
+
 int main(void) {
   st_context* context = NULL;
   FillImages(images, sizeof images / sizeof images[0]);
@@ -175,6 +293,8 @@ int main(void) {
   TestPathAndBuffer(context);
   TestCutAndNewHead(context);
   TestRefusals(context);
+  TestParametersByName(context);
+  TestFreezingByPrefix(context);
   OK(st_context_destroy(context));
   if (failures != 0) {
     fprintf(stderr, "%d checks failed\n", failures);

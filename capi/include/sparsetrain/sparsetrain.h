@@ -388,7 +388,9 @@ ST_API st_status st_model_set_loss(st_model* model, st_loss_kind kind, double la
 ST_API st_status st_model_set_kernel(st_model* model, st_kernel kernel);
 /* 1: refuse images holding NaN or Inf (checked before anything runs). Off by default. */
 ST_API st_status st_model_set_check_inputs(st_model* model, int32_t check);
-/* Freezes (1) or unfreezes (0) the named layer (a residual block: all of it). */
+/* Freezes (1) or unfreezes (0) the named layer (a residual block: all of it), or else, since
+ * 1.3, every layer whose name starts with `layer` and a dot ("layer1": "layer1.0.conv1", ...).
+ * Since 1.3 a frozen batch norm normalises with its running statistics, and keeps them. */
 ST_API st_status st_model_set_frozen(st_model* model, const char* layer, int32_t frozen);
 
 typedef struct st_step_result {
@@ -426,6 +428,39 @@ ST_API st_status st_model_steps(const st_model* model, int64_t* steps);
  * count. Saving is atomic; loading validates the whole file first and changes nothing on error. */
 ST_API st_status st_model_save(const st_model* model, const char* path);
 ST_API st_status st_model_load(st_model* model, const char* path);
+/* Since 1.3: the same checkpoint in memory (asset packs, network transfers). st_model_save_buffer
+ * writes it into data[0, capacity) and its size into *bytes; with data NULL and capacity 0 it only
+ * reports the size, and a capacity too small is ST_INVALID_ARGUMENT with nothing written.
+ * st_model_load_buffer checks the bytes as st_model_load checks a file. */
+ST_API st_status st_model_save_buffer(const st_model* model, void* data, size_t capacity,
+                                      size_t* bytes);
+ST_API st_status st_model_load_buffer(st_model* model, const void* data, size_t bytes);
+
+/* Since 1.3: parameters and buffers by name, the names of PyTorch's state_dict for imported models
+ * ("layer1.0.conv1.weight", "bn1.running_mean"), in PyTorch's shapes and element order. Index
+ * 0 .. count-1 is the order they are listed, saved and copied in. */
+typedef struct st_parameter_info {
+  const char* name; /* valid until the model is destroyed */
+  int32_t rank;
+  int64_t shape[4];
+  int64_t count;     /* elements */
+  int32_t is_buffer; /* batch-norm running statistics: saved and loaded, never trained */
+  int32_t frozen;    /* its layer is frozen */
+} st_parameter_info;
+ST_API st_status st_model_parameter_count(const st_model* model, int64_t* count);
+ST_API st_status st_model_parameter_info(const st_model* model, int64_t index,
+                                         st_parameter_info* info);
+/* One by name; `count` must be its element count. Set refuses NaN and Inf; on error nothing
+ * changes. */
+ST_API st_status st_model_get_parameter(const st_model* model, const char* name, float* values,
+                                        size_t count);
+ST_API st_status st_model_set_parameter(st_model* model, const char* name, const float* values,
+                                        size_t count);
+/* All of them as one flat buffer (federated averaging, say): each in index order, `count` the sum
+ * of their element counts (st_model_parameters_size). */
+ST_API st_status st_model_parameters_size(const st_model* model, size_t* count);
+ST_API st_status st_model_get_parameters(const st_model* model, float* values, size_t count);
+ST_API st_status st_model_set_parameters(st_model* model, const float* values, size_t count);
 
 /* Per-layer figures of the last step, for layers 0 .. count-1 in the order they run (a residual
  * block's addition, kind "add" under the block's name, after its branches; since 1.2). */
