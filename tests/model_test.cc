@@ -226,9 +226,11 @@ ModelBuilder BranchingNet() {
 // Trains one SGD step on a random batch and checks every 7th element of every parameter's
 // gradient against central differences of the evaluation loss (the model must have no batch
 // norm or dropout, so that both modes compute one function).
-void ExpectGradientsOfFiniteDifferences(ModelBuilder builder) {
+void ExpectGradientsOfFiniteDifferences(ModelBuilder builder,
+                                        const std::function<void(Model&)>& prepare = nullptr) {
   auto model = Build(std::move(builder));
   ASSERT_NE(model, nullptr);
+  if (prepare) prepare(*model);
   model->set_policy(KernelPolicy::kDense);
   OptimizerConfig sgd;
   sgd.kind = OptimizerKind::kSgd;
@@ -267,6 +269,7 @@ void ExpectGradientsOfFiniteDifferences(ModelBuilder builder) {
   };
   int checked = 0;
   for (Parameter* p : params) {
+    if (p->is_buffer || model->IsFrozen(*p)) continue;
     std::vector<float> value(size_t(p->value.dims().count())), grad(value.size());
     ASSERT_TRUE(p->value.CopyTo(value.data(), Layout::kNCHW).ok());
     ASSERT_TRUE(p->grad.CopyTo(grad.data(), Layout::kNCHW).ok());
@@ -519,10 +522,9 @@ TEST(ModelTest, FrozenLayersKeepTheirParametersAndSkipBackwardWork) {
   const std::vector<Parameter*> params = model->Parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string& name = params[i]->name;
+    // Frozen batch norm keeps its running statistics too.
     const bool frozen = name.rfind("conv1.", 0) == 0 || name.rfind("conv2.", 0) == 0 ||
-                        name.rfind("conv3.", 0) == 0 || name == "bn1.weight" || name == "bn1.bias";
-    // Frozen batch norm still tracks running statistics in training mode, as in PyTorch.
-    if (name.find("running") != std::string::npos) continue;
+                        name.rfind("conv3.", 0) == 0 || name.rfind("bn1.", 0) == 0;
     if (frozen) {
       EXPECT_EQ(after[i], before[i]) << name;
     } else {
@@ -548,6 +550,40 @@ TEST(ModelTest, FrozenLayersKeepTheirParametersAndSkipBackwardWork) {
   for (const LayerReport& rep : model->Telemetry()) {
     if (rep.name == "conv2") EXPECT_TRUE(rep.telemetry.ran[int(Pass::kBackwardWeights)]);
   }
+}
+
+// Frozen, batch norm normalises with its running statistics in training as in evaluation, and
+// passes on the gradient of that fixed affine map.
+TEST(ModelTest, FrozenBatchNormTrainsOnRunningStatistics) {
+  ModelBuilder builder(1, 12, 12);
+  builder.Conv2d(8, 3, 1, 1, false, "conv1").BatchNorm(1e-5, 0.1, "bn1").Relu();
+  builder.GlobalAvgPool().Linear(5, true, "fc1");
+  auto model = Build(std::move(builder));
+  model->set_policy(KernelPolicy::kDense);
+  const Batch batch = MakeBatch(8, 5);
+  StepResult r;
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r).ok());
+  ASSERT_TRUE(model->SetFrozen("bn", true).code() == StatusCode::kInvalidArgument);
+  ASSERT_TRUE(model->SetFrozen("bn1", true).ok());
+  std::vector<float> eval(8 * 5), train(8 * 5);
+  ASSERT_TRUE(model->Predict(batch.images.data(), 8, eval.data()).ok());
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r, train.data()).ok());
+  EXPECT_EQ(train, eval);
+  // Unfrozen, the batch statistics of these images differ from the running ones.
+  ASSERT_TRUE(model->SetFrozen("bn1", false).ok());
+  ASSERT_TRUE(model->Predict(batch.images.data(), 8, eval.data()).ok());
+  ASSERT_TRUE(model->TrainStep(batch.images.data(), batch.labels.data(), 8, &r, train.data()).ok());
+  EXPECT_NE(train, eval);
+}
+
+TEST(ModelTest, FrozenBatchNormPassesTheGradientsOfFiniteDifferences) {
+  ActivationFunction silu;  // smooth, so no finite difference straddles a kink
+  silu.kind = ActivationKind::kSilu;
+  ModelBuilder b(2, 6, 6);
+  b.Conv2d(4, 3, 1, 1, true, "first").BatchNorm(1e-5, 0.1, "bn1").Activate(silu).Conv2d(5, 3);
+  b.Flatten().Linear(3);
+  ExpectGradientsOfFiniteDifferences(
+      std::move(b), [](Model& model) { ASSERT_TRUE(model.SetFrozen("bn1", true).ok()); });
 }
 
 TEST(ModelTest, BadInputIsRefusedAndChangesNothing) {
