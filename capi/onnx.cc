@@ -1,5 +1,10 @@
-// ONNX import: a model under construction from a file or a buffer (runtime/onnx_import.h).
+// ONNX import, a model under construction from a file or a buffer (runtime/onnx_import.h), and
+// export of a finished model (runtime/onnx_export.h).
+#include <cstring>
+#include <string>
+
 #include "capi/objects.h"
+#include "runtime/onnx_export.h"
 #include "runtime/onnx_import.h"
 #include "sparsetrain/sparsetrain.h"
 
@@ -48,6 +53,35 @@ st_status st_model_import_onnx_buffer(st_context* context, const void* data, siz
                          std::unique_ptr<st::ModelBuilder>* builder) {
                        return st::ImportOnnx(data, bytes, o, allocator, builder);
                      });
+}
+
+st_status st_model_export_onnx(const st_model* model, const char* path) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
+    ST_RETURN_IF_ERROR(NotNull(path, "path", call));
+    return Check(st::ExportOnnxFile(*m.model, path), call);
+  });
+}
+
+st_status st_model_export_onnx_buffer(const st_model* model, void* data, size_t capacity,
+                                      size_t* bytes) {
+  const char* call = __func__;
+  return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
+    ST_RETURN_IF_ERROR(NotNull(bytes, "bytes", call));
+    if (data == nullptr && capacity != 0) {
+      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": data is null, capacity is not 0");
+    }
+    std::string onnx;
+    ST_RETURN_IF_ERROR(Check(st::ExportOnnx(*m.model, &onnx), call));
+    if (data != nullptr && capacity < onnx.size()) {
+      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the model takes " +
+                                           std::to_string(onnx.size()) + " bytes, capacity " +
+                                           std::to_string(capacity));
+    }
+    if (data != nullptr) std::memcpy(data, onnx.data(), onnx.size());
+    *bytes = onnx.size();
+    return ST_OK;
+  });
 }
 
 }  // extern "C"

@@ -24,6 +24,8 @@ class BatchNorm2d : public UnaryLayer {
   // Weight 1, bias 0, running mean 0, running variance 1.
   void Initialize(Random* random) override;
   void AddMemory(MemoryFootprint* memory) const override;
+  double eps() const { return eps_; }
+  double momentum() const { return momentum_; }  // PyTorch's: the weight of the batch's statistics
 
  private:
   BatchNorm2d(std::string name, int64_t channels, double eps, double momentum)

@@ -200,6 +200,13 @@ Status GroupedConv2d::Create(std::string name, int64_t in_channels, int64_t grou
   return Status::Ok();
 }
 
+ConvShape GroupedConv2d::ShapeFor(const Dims& input) const {
+  ConvShape shape = ops_[0]->ShapeFor(input);
+  shape.c = input.c;
+  shape.k *= groups_;
+  return shape;
+}
+
 Status GroupedConv2d::PlanOne(const TensorSpec& in, TensorSpec* out) const {
   if (in.layout != Layout::kNChw16c) return MismatchError("needs a 4-D (N, C, H, W) input");
   const ConvShape group = ops_[0]->ShapeFor(in.dims);

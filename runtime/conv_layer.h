@@ -32,6 +32,8 @@ class Conv2d : public UnaryLayer {
   // The op keeps the figures of its passes.
   const LayerTelemetry& telemetry() const override { return op_->telemetry(); }
   void ResetTelemetry() override { op_->ResetTelemetry(); }
+  // The convolution's geometry on input of `dims` (for export).
+  ConvShape ShapeFor(const Dims& input) const { return op_->ShapeFor(input); }
 
  private:
   Conv2d(std::string name, std::unique_ptr<ConvOp> op)
@@ -55,11 +57,12 @@ class DepthwiseConv2d : public UnaryLayer {
   std::vector<Parameter*> Parameters() override;
   // PyTorch's default: weights and bias uniform in +-1/sqrt(R * S) (one input channel each).
   void Initialize(Random* random) override;
+  // Its geometry on input of `dims` (k = c: one output per channel).
+  ConvShape ShapeFor(const Dims& input) const;
 
  private:
   DepthwiseConv2d(std::string name, const ConvShape& geometry, bool bias)
       : UnaryLayer(std::move(name)), geometry_(geometry), has_bias_(bias) {}
-  ConvShape ShapeFor(const Dims& input) const;
   ConvShape geometry_;  // n, h and w come with each input
   bool has_bias_;
   Parameter weight_, bias_;
@@ -85,6 +88,9 @@ class GroupedConv2d : public UnaryLayer {
   // PyTorch's default: weights and bias uniform in +-1/sqrt(C / groups * R * S).
   void Initialize(Random* random) override;
   void AddMemory(MemoryFootprint* memory) const override;
+  int64_t groups() const { return groups_; }
+  // The whole layer's geometry on input of `dims` (all channels, all outputs).
+  ConvShape ShapeFor(const Dims& input) const;
 
  private:
   GroupedConv2d(std::string name, int64_t groups) : UnaryLayer(std::move(name)), groups_(groups) {}

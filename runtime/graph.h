@@ -35,6 +35,8 @@ class Graph {
   const std::vector<Node>& nodes() const { return nodes_; }
   bool empty() const { return nodes_.empty(); }
   int output() const { return int(nodes_.size()); }
+  // The shape of `value` (batch of 1).
+  const TensorSpec& spec(int value) const { return specs_[size_t(value)]; }
   // The nodes reading `value`, as (node, input slot) pairs.
   const std::vector<std::pair<int, int>>& consumers(int value) const { return consumers_[value]; }
 

@@ -40,6 +40,7 @@ class ActivationLayer : public UnaryLayer {
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
+  const ActivationFunction& function() const { return f_; }
 
  private:
   bool IsClip() const { return f_.kind == ActivationKind::kClip; }
@@ -66,13 +67,14 @@ class MaxPool2d : public UnaryLayer {
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
   void AddMemory(MemoryFootprint* memory) const override;
-
- private:
+  // Its geometry on input of `in` (relu set when a ReLU is fused in).
   PoolShape ShapeFor(const Dims& in) const {
     PoolShape shape{in, window_, stride_, pad_, relu_};
     shape.ceil_mode = ceil_mode_;
     return shape;
   }
+
+ private:
   int64_t window_, stride_, pad_;
   bool ceil_mode_;
   bool relu_ = false;
@@ -91,13 +93,13 @@ class AvgPool2d : public UnaryLayer {
   Status PlanOne(const TensorSpec& in, TensorSpec* out) const override;
   Status ForwardOne(const Activation& x, const ExecContext& ctx) override;
   Status BackwardOne(const Activation& dy, bool need_dx, const ExecContext& ctx) override;
-
- private:
   PoolShape ShapeFor(const Dims& in) const {
     PoolShape shape = geometry_;
     shape.input = in;
     return shape;
   }
+
+ private:
   PoolShape geometry_;  // all but the input
   Dims input_dims_;
 };

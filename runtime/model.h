@@ -94,6 +94,10 @@ class Model {
   MemoryFootprint Memory() const;
   // Parameters and buffers, in layer order.
   std::vector<Parameter*> Parameters() const { return graph_.Parameters(); }
+  // The layers and the tensors between them (for export).
+  const Graph& graph() const { return graph_; }
+  // Where the model's memory comes from.
+  const Allocator& allocator() const { return allocator_; }
   // Whether the layer holding `p` (one of Parameters()) is frozen.
   bool IsFrozen(const Parameter& p) const;
   // One parameter or buffer by name, in PyTorch's element order: `count` must be its size. Set

@@ -1,6 +1,7 @@
 #include "runtime/onnx_import.h"
 
-#include <google/protobuf/arena.h>
+#include "runtime/onnx_arena.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <climits>
@@ -9,25 +10,12 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <new>
 #include <set>
 #include <utility>
 #include <vector>
 
 namespace sparsetrain {
 namespace {
-
-// Protobuf's arena takes plain functions for its blocks, so the allocator of the parse in
-// progress is this thread's; a failed allocation unwinds the parse as protobuf's own would.
-thread_local const Allocator* parse_allocator = nullptr;
-
-void* AllocateArenaBlock(size_t bytes) {
-  void* block = parse_allocator->Allocate(bytes, alignof(std::max_align_t));
-  if (block == nullptr) throw std::bad_alloc();
-  return block;
-}
-
-void FreeArenaBlock(void* block, size_t /*bytes*/) { parse_allocator->Free(block); }
 
 // An initializer or a Constant node's value.
 struct Constant {
@@ -829,26 +817,14 @@ Status ImportOnnx(const void* data, size_t bytes, const OnnxImportOptions& optio
   if (bytes > size_t(INT_MAX)) {
     return Status(StatusCode::kUnsupported, "ONNX model: larger than 2 GiB");
   }
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.block_alloc = AllocateArenaBlock;
-  arena_options.block_dealloc = FreeArenaBlock;
-  const Allocator* outer = std::exchange(parse_allocator, &allocator);
-  Status status;
-  try {
-    google::protobuf::Arena arena(arena_options);
-    auto* model = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
+  return WithArena(allocator, [&](google::protobuf::Arena* arena) {
+    auto* model = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(arena);
     if (!model->ParseFromArray(data, int(bytes))) {
-      status = Corrupt("not a valid ONNX protobuf (truncated or damaged)");
-    } else if (!model->has_graph()) {
-      status = Corrupt("no graph");
-    } else {
-      status = ImportGraph(*model, options, allocator, builder);
+      return Corrupt("not a valid ONNX protobuf (truncated or damaged)");
     }
-  } catch (const std::bad_alloc&) {
-    status = OutOfMemory("ONNX model: out of memory while reading it");
-  }
-  parse_allocator = outer;
-  return status;
+    if (!model->has_graph()) return Corrupt("no graph");
+    return ImportGraph(*model, options, allocator, builder);
+  });
 }
 
 Status ImportOnnxFile(const std::string& path, const OnnxImportOptions& options,

@@ -1,7 +1,5 @@
 #include "runtime/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/base/limits.h"
+#include "runtime/atomic_file.h"
 
 namespace sparsetrain {
 namespace {
@@ -34,20 +33,6 @@ uint32_t Crc32(const char* bytes, size_t size) {
     done += chunk;
   }
   return uint32_t(crc);
-}
-
-// Writes all of `size` bytes to fd.
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= size_t(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -90,22 +75,7 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
   std::string bytes;
   Status status = EncodeSafetensors(file, &bytes);
   if (!status.ok()) return status;
-  const std::string temp = path + ".tmp." + std::to_string(getpid());
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status(StatusCode::kIoError,
-                  "checkpoint '" + path + "': cannot create " + temp + ": " + std::strerror(errno));
-  }
-  const bool written = WriteAll(fd, bytes.data(), bytes.size()) && fsync(fd) == 0;
-  const int write_errno = errno;
-  const bool closed = close(fd) == 0;
-  if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int error = !written ? write_errno : errno;
-    std::remove(temp.c_str());
-    return Status(StatusCode::kIoError,
-                  "checkpoint '" + path + "': write failed: " + std::strerror(error));
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, bytes, "checkpoint");
 }
 
 Status ReadSafetensors(const std::string& path, SafetensorsFile* out) {

@@ -260,6 +260,51 @@ static void TestParametersByName(st_context* context) {
 }
 
 /* "layer1" freezes layer1.*; frozen batch norm keeps its running statistics through training. */
+/* Exported (to memory and to a file) and imported again, a trained model predicts the same. */
+static void TestExport(st_context* context) {
+  st_model *model = NULL, *again = NULL, *unfinished = NULL;
+  st_step_result result;
+  int32_t labels[kBatch] = {0, 1, 2, 3};
+  float want[kBatch * 10], got[kBatch * 10];
+  size_t needed = 0, bytes = 0;
+  void* onnx = NULL;
+  OK(st_model_import_onnx(context, kSqueezeNet, NULL, &model));
+  OK(st_model_finish(model, 1));
+  OK(st_model_train_step(model, images, sizeof images / sizeof images[0], labels, kBatch, &result));
+  OK(st_model_set_kernel(model, ST_KERNEL_DENSE));
+  OK(st_model_predict(model, images, sizeof images / sizeof images[0], kBatch, want, kBatch * 10));
+
+  OK(st_model_export_onnx_buffer(model, NULL, 0, &needed));
+  onnx = malloc(needed);
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_export_onnx_buffer(model, onnx, needed - 1, &bytes),
+                "capacity");
+  OK(st_model_export_onnx_buffer(model, onnx, needed, &bytes));
+  CHECK(bytes == needed);
+  OK(st_model_import_onnx_buffer(context, onnx, bytes, NULL, &again));
+  OK(st_model_finish(again, 2));
+  OK(st_model_set_kernel(again, ST_KERNEL_DENSE));
+  OK(st_model_predict(again, images, sizeof images / sizeof images[0], kBatch, got, kBatch * 10));
+  CHECK(Equal(want, got, kBatch * 10));
+  OK(st_model_destroy(again));
+  free(onnx);
+
+  OK(st_model_export_onnx(model, "exported.onnx"));
+  OK(st_model_import_onnx(context, "exported.onnx", NULL, &again));
+  OK(st_model_finish(again, 3));
+  OK(st_model_set_kernel(again, ST_KERNEL_DENSE));
+  OK(st_model_predict(again, images, sizeof images / sizeof images[0], kBatch, got, kBatch * 10));
+  CHECK(Equal(want, got, kBatch * 10));
+  OK(st_model_destroy(again));
+  remove("exported.onnx");
+
+  OK(st_model_import_onnx(context, kSqueezeNet, NULL, &unfinished));
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_export_onnx(unfinished, "never.onnx"),
+                "st_model_export_onnx");
+  EXPECT_STATUS(ST_INVALID_ARGUMENT, st_model_export_onnx(model, NULL), "path");
+  OK(st_model_destroy(unfinished));
+  OK(st_model_destroy(model));
+}
+
 static void TestFreezingByPrefix(st_context* context) {
   st_model* model = NULL;
   st_parameter_info info;
@@ -295,6 +340,7 @@ int main(void) {
   TestRefusals(context);
   TestParametersByName(context);
   TestFreezingByPrefix(context);
+  TestExport(context);
   OK(st_context_destroy(context));
   if (failures != 0) {
     fprintf(stderr, "%d checks failed\n", failures);

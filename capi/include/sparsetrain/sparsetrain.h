@@ -325,6 +325,13 @@ ST_API st_status st_model_import_onnx(st_context* context, const char* path,
                                       const st_import_options* options, st_model** out);
 ST_API st_status st_model_import_onnx_buffer(st_context* context, const void* data, size_t bytes,
                                              const st_import_options* options, st_model** out);
+/* Since 1.3: the finished model in ONNX (opset 14), inference form: trained parameters and
+ * batch norm's running statistics as initializers under their names, dropout left out; input
+ * "input" with the batch free, output "logits". The file is written atomically. The buffer form
+ * works as st_model_save_buffer: data NULL and capacity 0 report the size. */
+ST_API st_status st_model_export_onnx(const st_model* model, const char* path);
+ST_API st_status st_model_export_onnx_buffer(const st_model* model, void* data, size_t capacity,
+                                             size_t* bytes);
 
 ST_API st_status st_model_input_dims(const st_model* model, int64_t* channels, int64_t* height,
                                      int64_t* width);
