@@ -62,6 +62,8 @@ ST_JAVA_ARRAY(const float, jfloat, float, JNI_ABORT)
 ST_JAVA_ARRAY(float, jfloat, float, 0)
 ST_JAVA_ARRAY(const int32_t, jint, int, JNI_ABORT)
 ST_JAVA_ARRAY(double, jdouble, double, 0)
+ST_JAVA_ARRAY(const unsigned char, jbyte, byte, JNI_ABORT)
+ST_JAVA_ARRAY(unsigned char, jbyte, byte, 0)
 #elif defined(SWIGCSHARP)
 /* C# arrays are pinned by the marshaller (blittable types: no copy); the length goes separately. */
 %include <arrays_csharp.i>
@@ -70,6 +72,8 @@ ST_JAVA_ARRAY(double, jdouble, double, 0)
 %apply float INOUT[] { float* data, float* weights_out, float* bias_out, float* logits };
 %apply int INPUT[] { const int32_t* labels };
 %apply double INOUT[] { double* result };
+%apply unsigned char INPUT[] { const unsigned char* bytes };
+%apply unsigned char INOUT[] { unsigned char* bytes_out };
 #elif defined(SWIGGO)
 %define ST_GO_ARRAY(CTYPE, GOTYPE)
 %typemap(gotype) (CTYPE* data, int64_t count) "[]" #GOTYPE
@@ -82,6 +86,8 @@ ST_GO_ARRAY(const float, float32)
 ST_GO_ARRAY(float, float32)
 ST_GO_ARRAY(const int32_t, int32)
 ST_GO_ARRAY(double, float64)
+ST_GO_ARRAY(const unsigned char, byte)
+ST_GO_ARRAY(unsigned char, byte)
 #endif
 
 
@@ -101,6 +107,8 @@ typedef struct st_model st_model;
                                       (float* logits, int64_t logit_count) };
 %apply (const int32_t* data, int64_t count) { (const int32_t* labels, int64_t label_count) };
 %apply (double* data, int64_t count) { (double* result, int64_t result_count) };
+%apply (const unsigned char* data, int64_t count) { (const unsigned char* bytes, int64_t byte_count) };
+%apply (unsigned char* data, int64_t count) { (unsigned char* bytes_out, int64_t bytes_out_count) };
 #endif
 
 %inline %{
@@ -440,5 +448,86 @@ int32_t stb_model_layer_numbers(st_model* m, int64_t index, double* result, int6
     result[4 + 3 * p] = info.ran[p], result[5 + 3 * p] = info.kernel[p], result[6 + 3 * p] = info.milliseconds[p];
   }
   return ST_OK;
+}
+
+/* ONNX import: a model under construction (an empty cut_at: the whole graph). */
+st_model* stb_model_import_onnx(st_context* c, const char* path, const char* cut_at) {
+  st_import_options options = {stb_name(cut_at)};
+  st_model* m = NULL;
+  stb_set(st_model_import_onnx(c, path, &options, &m));
+  return m;
+}
+st_model* stb_model_import_onnx_buffer(st_context* c, const unsigned char* bytes,
+                                       int64_t byte_count, const char* cut_at) {
+  st_import_options options = {stb_name(cut_at)};
+  st_model* m = NULL;
+  stb_set(st_model_import_onnx_buffer(c, bytes, (size_t)byte_count, &options, &m));
+  return m;
+}
+int32_t stb_model_export_onnx(st_model* m, const char* path) {
+  return stb_set(st_model_export_onnx(m, path));
+}
+/* In-memory ONNX and checkpoints, in two calls: the size, then the bytes into an array of it. */
+int64_t stb_model_export_onnx_size(st_model* m) {
+  size_t bytes = 0;
+  stb_set(st_model_export_onnx_buffer(m, NULL, 0, &bytes));
+  return (int64_t)bytes;
+}
+int32_t stb_model_export_onnx_into(st_model* m, unsigned char* bytes_out, int64_t bytes_out_count) {
+  size_t bytes = 0;
+  return stb_set(st_model_export_onnx_buffer(m, bytes_out, (size_t)bytes_out_count, &bytes));
+}
+int64_t stb_model_checkpoint_size(st_model* m) {
+  size_t bytes = 0;
+  stb_set(st_model_save_buffer(m, NULL, 0, &bytes));
+  return (int64_t)bytes;
+}
+int32_t stb_model_save_into(st_model* m, unsigned char* bytes_out, int64_t bytes_out_count) {
+  size_t bytes = 0;
+  return stb_set(st_model_save_buffer(m, bytes_out, (size_t)bytes_out_count, &bytes));
+}
+int32_t stb_model_load_buffer(st_model* m, const unsigned char* bytes, int64_t byte_count) {
+  return stb_set(st_model_load_buffer(m, bytes, (size_t)byte_count));
+}
+
+/* Parameters and buffers by name. */
+int64_t stb_model_parameter_count(st_model* m) {
+  int64_t count = 0;
+  stb_set(st_model_parameter_count(m, &count));
+  return count;
+}
+const char* stb_model_parameter_name(st_model* m, int64_t index) {
+  st_parameter_info info;
+  if (stb_set(st_model_parameter_info(m, index, &info)) != ST_OK) return "";
+  return info.name;
+}
+/* result = {rank, shape[0..3], count, is_buffer, frozen}. */
+int32_t stb_model_parameter_numbers(st_model* m, int64_t index, double* result,
+                                    int64_t result_count) {
+  st_parameter_info info;
+  int i;
+  if (result == NULL || result_count != 8) return stb_set(ST_SHAPE_MISMATCH);
+  if (stb_set(st_model_parameter_info(m, index, &info)) != ST_OK) return stb_status_;
+  result[0] = info.rank;
+  for (i = 0; i < 4; ++i) result[1 + i] = i < info.rank ? (double)info.shape[i] : 0.0;
+  result[5] = (double)info.count, result[6] = info.is_buffer, result[7] = info.frozen;
+  return ST_OK;
+}
+int32_t stb_model_get_parameter(st_model* m, const char* name, float* data, int64_t count) {
+  return stb_set(st_model_get_parameter(m, name, data, (size_t)count));
+}
+int32_t stb_model_set_parameter(st_model* m, const char* name, const float* data, int64_t count) {
+  return stb_set(st_model_set_parameter(m, name, data, (size_t)count));
+}
+int64_t stb_model_parameters_size(st_model* m) {
+  size_t count = 0;
+  stb_set(st_model_parameters_size(m, &count));
+  return (int64_t)count;
+}
+int32_t stb_model_get_parameters(st_model* m, float* data, int64_t count) {
+  return stb_set(st_model_get_parameters(m, data, (size_t)count));
+}
+int32_t stb_model_set_parameters(st_model* m, const float* data, int64_t count) {
+  return stb_set(st_model_set_parameters(m, data, (size_t)count));
 }
 %}

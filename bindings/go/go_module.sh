@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Assembles the Go module (sources plus the SWIG-generated internal/native package) and runs go
 # with cgo linked against libsparsetrain.so.1:
-#   go_module.sh test ...      vet and test the package against the C API's reference losses
+#   go_module.sh test ...      vet and test the package against the C API's reference losses and
+#                              the ONNX models of tests/onnx (an ONNX file there follows the --)
 #   go_module.sh example ...   run examples/finetune (bazel run //bindings/go:finetune -- [CHECKPOINT])
 # Arguments after the mode: LIBRARY HEADER GENERATED_GO GENERATED_C REFERENCE_PROGRAM SOURCES... --
 # [EXAMPLE ARGS...]
@@ -27,6 +28,8 @@ export CGO_LDFLAGS="$library -Wl,-rpath,$(dirname "$library")"
 if [[ "$mode" == test ]]; then
   "$reference" > "$work/reference_losses.txt"
   export SPARSETRAIN_REFERENCE="$work/reference_losses.txt"
+  SPARSETRAIN_TESTDATA=$(dirname "$(realpath "$1")")
+  export SPARSETRAIN_TESTDATA
   cd "$module"
   unformatted=$(gofmt -l ./*.go examples)
   if [[ -n "$unformatted" ]]; then

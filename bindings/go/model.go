@@ -2,6 +2,7 @@ package sparsetrain
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 
@@ -68,7 +69,11 @@ func NewBuilder(ctx *Context, channels, height, width int64) *Builder {
 	if err != nil {
 		return &Builder{err: err}
 	}
-	h, err := value(func() native.Struct_SS_st_model { return native.Stb_model_create(ch, channels, height, width) })
+	return newBuilder(value(func() native.Struct_SS_st_model { return native.Stb_model_create(ch, channels, height, width) }))
+}
+
+// newBuilder takes over the unfinished model h (when err is nil).
+func newBuilder(h native.Struct_SS_st_model, err error) *Builder {
 	b := &Builder{h: h, err: err, ok: err == nil}
 	// A builder dropped before Build releases its unfinished model.
 	runtime.SetFinalizer(b, func(b *Builder) {
@@ -403,4 +408,157 @@ func (m *Model) Layers() ([]LayerInfo, error) {
 		}
 	}
 	return layers, nil
+}
+
+// ImportONNX reads an ONNX model (docs/onnx.md) into a builder holding its layers with their
+// trained values, cut at the tensor cutAt (empty: the whole graph). Layers added to it are the
+// only ones Build initialises; an error is returned by Build.
+func ImportONNX(ctx *Context, path, cutAt string) *Builder {
+	ch, err := ctx.get()
+	if err != nil {
+		return &Builder{err: err}
+	}
+	return newBuilder(value(func() native.Struct_SS_st_model { return native.Stb_model_import_onnx(ch, path, cutAt) }))
+}
+
+// ImportONNXBytes is ImportONNX from the bytes of an ONNX file.
+func ImportONNXBytes(ctx *Context, onnx []byte, cutAt string) *Builder {
+	ch, err := ctx.get()
+	if err != nil {
+		return &Builder{err: err}
+	}
+	return newBuilder(value(func() native.Struct_SS_st_model {
+		return native.Stb_model_import_onnx_buffer(ch, onnx, cutAt)
+	}))
+}
+
+// ImportONNXReader is ImportONNX from a reader, read to its end.
+func ImportONNXReader(ctx *Context, r io.Reader, cutAt string) *Builder {
+	onnx, err := io.ReadAll(r)
+	if err != nil {
+		return &Builder{err: err}
+	}
+	return ImportONNXBytes(ctx, onnx, cutAt)
+}
+
+// ExportONNX writes the model to an ONNX file in inference form (docs/onnx.md), atomically.
+func (m *Model) ExportONNX(path string) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_export_onnx(h, path) })
+}
+
+// ExportONNXBytes returns the ONNX file's bytes.
+func (m *Model) ExportONNXBytes() ([]byte, error) {
+	return m.bytes(native.Stb_model_export_onnx_size, native.Stb_model_export_onnx_into)
+}
+
+// SaveBytes returns the checkpoint Save would write.
+func (m *Model) SaveBytes() ([]byte, error) {
+	return m.bytes(native.Stb_model_checkpoint_size, native.Stb_model_save_into)
+}
+
+// bytes asks the size of something, then gets it into a slice of that size.
+func (m *Model) bytes(size func(native.Struct_SS_st_model) int64, into func(native.Struct_SS_st_model, []byte) int) ([]byte, error) {
+	h, err := m.get()
+	if err != nil {
+		return nil, err
+	}
+	n, err := value(func() int64 { return size(h) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, n)
+	return out, call(func() int { return into(h, out) })
+}
+
+// LoadBytes loads a checkpoint from memory, with the checks Load makes.
+func (m *Model) LoadBytes(checkpoint []byte) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_load_buffer(h, checkpoint) })
+}
+
+// LoadReader loads a checkpoint from a reader, read to its end.
+func (m *Model) LoadReader(r io.Reader) error {
+	checkpoint, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return m.LoadBytes(checkpoint)
+}
+
+// ParameterInfo describes a parameter or buffer, under its name (PyTorch's state_dict key for
+// an imported model).
+type ParameterInfo struct {
+	Name     string
+	Shape    []int64
+	Count    int64
+	IsBuffer bool // batch-norm running statistics: saved and loaded, never trained
+	Frozen   bool // its layer is frozen
+}
+
+// Parameters lists every parameter and buffer, in the order they are saved and copied in.
+func (m *Model) Parameters() ([]ParameterInfo, error) {
+	h, err := m.get()
+	if err != nil {
+		return nil, err
+	}
+	count, err := value(func() int64 { return native.Stb_model_parameter_count(h) })
+	if err != nil {
+		return nil, err
+	}
+	parameters := make([]ParameterInfo, count)
+	for i := range parameters {
+		p := &parameters[i]
+		if p.Name, err = value(func() string { return native.Stb_model_parameter_name(h, int64(i)) }); err != nil {
+			return nil, err
+		}
+		v := make([]float64, 8)
+		if err = call(func() int { return native.Stb_model_parameter_numbers(h, int64(i), v) }); err != nil {
+			return nil, err
+		}
+		p.Shape = make([]int64, int(v[0]))
+		for d := range p.Shape {
+			p.Shape[d] = int64(v[1+d])
+		}
+		p.Count, p.IsBuffer, p.Frozen = int64(v[5]), v[6] != 0, v[7] != 0
+	}
+	return parameters, nil
+}
+
+// Parameter returns one parameter's values, in PyTorch's element order.
+func (m *Model) Parameter(name string) ([]float32, error) {
+	parameters, err := m.Parameters()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parameters {
+		if p.Name == name {
+			values := make([]float32, p.Count)
+			return values, m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_get_parameter(h, name, values) })
+		}
+	}
+	return nil, &Error{Status: InvalidArgument, Message: fmt.Sprintf("no parameter named '%s'", name)}
+}
+
+// SetParameter sets one parameter (as many values as it has; NaN and Inf refused, nothing
+// changed).
+func (m *Model) SetParameter(name string, values []float32) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_parameter(h, name, values) })
+}
+
+// ParametersFlat returns all parameters and buffers as one slice, in Parameters order.
+func (m *Model) ParametersFlat() ([]float32, error) {
+	h, err := m.get()
+	if err != nil {
+		return nil, err
+	}
+	n, err := value(func() int64 { return native.Stb_model_parameters_size(h) })
+	if err != nil {
+		return nil, err
+	}
+	values := make([]float32, n)
+	return values, call(func() int { return native.Stb_model_get_parameters(h, values) })
+}
+
+// SetParametersFlat sets all parameters and buffers from one slice, in Parameters order.
+func (m *Model) SetParametersFlat(values []float32) error {
+	return m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_set_parameters(h, values) })
 }

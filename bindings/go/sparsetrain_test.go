@@ -377,3 +377,150 @@ func TestConvMatchesAScalarReference(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// squeezeNet is torchvision's SqueezeNet 1.0 in ONNX (tests/onnx/torchvision_golden.py):
+// 3x64x64, 10 classes.
+func squeezeNet() string {
+	return filepath.Join(os.Getenv("SPARSETRAIN_TESTDATA"), "squeezenet1_0.onnx")
+}
+
+func noise(count int) []float32 {
+	values := make([]float32, count)
+	seed := uint32(5)
+	for i := range values {
+		seed = seed*1103515245 + 12345
+		values[i] = float32(seed>>16%1000)/500 - 1
+	}
+	return values
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestImportTrainExportONNX(t *testing.T) {
+	images := noise(2 * 3 * 64 * 64)
+	ctx, err := NewContext(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	file, err := os.ReadFile(squeezeNet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := ImportONNX(ctx, squeezeNet(), "").Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	fromBytes, err := ImportONNXBytes(ctx, file, "").Build(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromBytes.Close()
+	fromReader, err := ImportONNXReader(ctx, strings.NewReader(string(file)), "").Build(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromReader.Close()
+	want, _ := model.Predict(images, 2)
+	for _, other := range []*Model{fromBytes, fromReader} {
+		if got, err := other.Predict(images, 2); err != nil || !equal(got, want) {
+			t.Fatalf("imported copies predict differently (%v)", err)
+		}
+	}
+
+	// Trained, exported and imported again: the same predictions.
+	if _, err := model.TrainStep(images, []int32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := model.SetKernel(KernelDense); err != nil {
+		t.Fatal(err)
+	}
+	onnx, err := model.ExportONNXBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ImportONNXBytes(ctx, onnx, "").Build(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.SetKernel(KernelDense); err != nil {
+		t.Fatal(err)
+	}
+	want, _ = model.Predict(images, 2)
+	if got, err := again.Predict(images, 2); err != nil || !equal(got, want) {
+		t.Fatalf("the export predicts differently (%v)", err)
+	}
+
+	// Cut at the pooled features with a new head: the imported layers keep PyTorch's names.
+	cut, err := ImportONNX(ctx, squeezeNet(), "/classifier/classifier.3/GlobalAveragePool_output_0").Linear("head", 4).Build(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cut.Close()
+	if err := cut.SetFrozen("features", true); err != nil {
+		t.Fatal(err)
+	}
+	parameters, err := cut.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := parameters[0], parameters[len(parameters)-1]
+	if first.Name != "features.0.weight" || len(first.Shape) != 4 || first.Shape[0] != 96 || !first.Frozen || last.Name != "head.bias" {
+		t.Fatalf("parameters: first %+v, last %+v", first, last)
+	}
+	bias, err := cut.Parameter("head.bias")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias[0] = 3
+	if err := cut.SetParameter("head.bias", bias); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint, err := cut.SaveBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := cut.ParametersFlat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.SetParameter("head.bias", make([]float32, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.LoadReader(strings.NewReader(string(checkpoint))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cut.ParametersFlat(); !equal(got, all) {
+		t.Fatal("the checkpoint did not bring the parameters back")
+	}
+	if err := cut.SetParametersFlat(all[1:]); err == nil {
+		t.Fatal("a short flat buffer was taken")
+	}
+
+	// Refusals: errors carrying the C API's status and message, never a panic.
+	var e *Error
+	if _, err := ImportONNXBytes(ctx, []byte{1, 2, 3}, "").Build(1); !errors.As(err, &e) || e.Status != CorruptData {
+		t.Fatalf("garbage: %v", err)
+	}
+	if _, err := ImportONNX(ctx, squeezeNet(), "nothing").Build(1); err == nil || !strings.Contains(err.Error(), "nothing") {
+		t.Fatalf("bad cut: %v", err)
+	}
+	if _, err := ImportONNXBytes(ctx, nil, "").Build(1); !errors.As(err, &e) || e.Status != InvalidArgument {
+		t.Fatalf("nil bytes: %v", err)
+	}
+	if err := cut.SetParameter("head.bias", []float32{float32(math.NaN()), 0, 0, 0}); !errors.As(err, &e) || e.Status != InvalidArgument {
+		t.Fatalf("NaN: %v", err)
+	}
+}

@@ -3,6 +3,7 @@
 // A call the library refuses throws SparseTrainException with its status and message.
 using System;
 using System.Collections.Generic;
+using System.IO;
 using N = SparseTrain.Native.sparsetrain_native;
 
 namespace SparseTrain {
@@ -249,6 +250,9 @@ namespace SparseTrain {
       public Builder(Context context, long channels, long height, long width) {
         handle = Check.Value(N.stb_model_create(context.Handle, channels, height, width));
       }
+      internal Builder(Native.SWIGTYPE_p_st_model imported) {
+        handle = imported;
+      }
       // A builder dropped before Build releases its unfinished model.
       ~Builder() {
         if (handle != null)
@@ -340,6 +344,50 @@ namespace SparseTrain {
       }
     }
 
+    /// <summary>A parameter or buffer, under its name (PyTorch's state_dict key for an imported
+    /// model).</summary>
+    public sealed class ParameterInfo {
+      public string Name;
+      public long[] Shape;
+      public long Count;
+      /// <summary>Batch-norm running statistics: saved and loaded, never trained.</summary>
+      public bool IsBuffer;
+      /// <summary>Its layer is frozen.</summary>
+      public bool Frozen;
+    }
+
+    /// <summary>Imports an ONNX model (docs/onnx.md) as a builder holding its layers with their
+    /// trained values, cut at the tensor cutAt (null: the whole graph). Layers added to it are
+    /// the only ones Build initialises.</summary>
+    public static Builder ImportOnnx(Context context, string path, string cutAt = null) {
+      Check.NotNull(path, "ImportOnnx", "path");
+      return new Builder(Check.Value(N.stb_model_import_onnx(context.Handle, path, cutAt)));
+    }
+    /// <summary>The same from the bytes of an ONNX file.</summary>
+    public static Builder ImportOnnx(Context context, byte[] onnx, string cutAt = null) {
+      Check.NotNull(onnx, "ImportOnnx", "onnx");
+      return new Builder(
+          Check.Value(N.stb_model_import_onnx_buffer(context.Handle, onnx, onnx.Length, cutAt)));
+    }
+    /// <summary>The same from a stream, read to its end (not closed).</summary>
+    public static Builder ImportOnnx(Context context, Stream onnx, string cutAt = null) {
+      Check.NotNull(onnx, "ImportOnnx", "onnx");
+      return ImportOnnx(context, ReadAll(onnx), cutAt);
+    }
+    private static byte[] ReadAll(Stream stream) {
+      using (var memory = new MemoryStream()) {
+        stream.CopyTo(memory);
+        return memory.ToArray();
+      }
+    }
+    // A size from the native side as an array length: .NET arrays stop near 2^31.
+    private static int ArrayLength(long size) {
+      Check.Last();
+      if (size > int.MaxValue - 64)
+        throw new SparseTrainException(Status.Unsupported, $"{size} elements do not fit in one array");
+      return (int)size;
+    }
+
     public long Classes { get; }
     private Model(Native.SWIGTYPE_p_st_model handle) : base(handle, "Model") {
       Classes = Check.Value(N.stb_model_classes(handle));
@@ -413,6 +461,81 @@ namespace SparseTrain {
     public long Steps => Check.Value(N.stb_model_steps(Handle));
     public void Save(string path) => Check.Ok(N.stb_model_save(Handle, path));
     public void Load(string path) => Check.Ok(N.stb_model_load(Handle, path));
+    /// <summary>The checkpoint Save would write, in memory.</summary>
+    public byte[] SaveToBytes() {
+      var bytes = new byte[ArrayLength(N.stb_model_checkpoint_size(Handle))];
+      Check.Ok(N.stb_model_save_into(Handle, bytes, bytes.Length));
+      return bytes;
+    }
+    /// <summary>Loads a checkpoint from memory, with the checks Load(path) makes.</summary>
+    public void Load(byte[] checkpoint) {
+      Check.NotNull(checkpoint, "Load", "checkpoint");
+      Check.Ok(N.stb_model_load_buffer(Handle, checkpoint, checkpoint.Length));
+    }
+    /// <summary>Loads a checkpoint from a stream, read to its end (not closed).</summary>
+    public void Load(Stream checkpoint) {
+      Check.NotNull(checkpoint, "Load", "checkpoint");
+      Load(ReadAll(checkpoint));
+    }
+    /// <summary>Writes the model to an ONNX file in inference form (docs/onnx.md),
+    /// atomically.</summary>
+    public void ExportOnnx(string path) {
+      Check.NotNull(path, "ExportOnnx", "path");
+      Check.Ok(N.stb_model_export_onnx(Handle, path));
+    }
+    /// <summary>The ONNX file's bytes.</summary>
+    public byte[] ExportOnnx() {
+      var bytes = new byte[ArrayLength(N.stb_model_export_onnx_size(Handle))];
+      Check.Ok(N.stb_model_export_onnx_into(Handle, bytes, bytes.Length));
+      return bytes;
+    }
+    /// <summary>Every parameter and buffer, in the order they are saved and copied in.</summary>
+    public List<ParameterInfo> Parameters {
+      get {
+        long count = Check.Value(N.stb_model_parameter_count(Handle));
+        var parameters = new List<ParameterInfo>();
+        for (long i = 0; i < count; ++i) {
+          var info = new ParameterInfo { Name = Check.Value(N.stb_model_parameter_name(Handle, i)) };
+          var v = new double[8];
+          Check.Ok(N.stb_model_parameter_numbers(Handle, i, v, v.Length));
+          info.Shape = new long[(int)v[0]];
+          for (int d = 0; d < info.Shape.Length; ++d) info.Shape[d] = (long)v[1 + d];
+          info.Count = (long)v[5];
+          info.IsBuffer = v[6] != 0;
+          info.Frozen = v[7] != 0;
+          parameters.Add(info);
+        }
+        return parameters;
+      }
+    }
+    /// <summary>One parameter's values, in PyTorch's element order.</summary>
+    public float[] GetParameter(string name) {
+      Check.NotNull(name, "GetParameter", "name");
+      foreach (var p in Parameters) {
+        if (p.Name != name) continue;
+        var values = new float[ArrayLength(p.Count)];
+        Check.Ok(N.stb_model_get_parameter(Handle, name, values, values.Length));
+        return values;
+      }
+      throw new SparseTrainException(Status.InvalidArgument, $"no parameter named '{name}'");
+    }
+    /// <summary>Sets one parameter (as many values as it has; NaN and Inf refused, nothing
+    /// changed).</summary>
+    public void SetParameter(string name, float[] values) {
+      Check.NotNull(name, "SetParameter", "name");
+      Check.NotNull(values, "SetParameter", "values");
+      Check.Ok(N.stb_model_set_parameter(Handle, name, values, values.Length));
+    }
+    /// <summary>All parameters and buffers as one array, in Parameters order.</summary>
+    public float[] GetParametersFlat() {
+      var values = new float[ArrayLength(N.stb_model_parameters_size(Handle))];
+      Check.Ok(N.stb_model_get_parameters(Handle, values, values.Length));
+      return values;
+    }
+    public void SetParametersFlat(float[] values) {
+      Check.NotNull(values, "SetParametersFlat", "values");
+      Check.Ok(N.stb_model_set_parameters(Handle, values, values.Length));
+    }
     public List<LayerInfo> Layers {
       get {
         long count = Check.Value(N.stb_model_layer_count(Handle));

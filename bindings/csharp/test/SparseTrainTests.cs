@@ -283,6 +283,77 @@ namespace SparseTrain.Tests {
         Assert.AreEqual(Status.ShapeMismatch, e.Status);
       }
     }
+
+    /// <summary>torchvision's SqueezeNet 1.0 in ONNX (tests/onnx/torchvision_golden.py): 3x64x64,
+    /// 10 classes.</summary>
+    static string SqueezeNet =>
+        Path.Combine(Environment.GetEnvironmentVariable("SPARSETRAIN_TESTDATA"), "squeezenet1_0.onnx");
+
+    static float[] Noise(int count) {
+      var random = new Random(5);
+      var values = new float[count];
+      for (int i = 0; i < count; ++i) values[i] = (float)(random.NextDouble() * 2 - 1);
+      return values;
+    }
+
+    [Test]
+    public void ImportsTrainsAndExportsOnnx() {
+      var images = Noise(2 * 3 * 64 * 64);
+      using (var context = new Context(2)) {
+        var file = File.ReadAllBytes(SqueezeNet);
+        using (var model = Model.ImportOnnx(context, SqueezeNet).Build(1))
+        using (var fromBytes = Model.ImportOnnx(context, file).Build(2))
+        using (var fromStream = Model.ImportOnnx(context, new MemoryStream(file)).Build(3)) {
+          var want = model.Predict(images, 2);
+          Assert.AreEqual(want, fromBytes.Predict(images, 2));
+          Assert.AreEqual(want, fromStream.Predict(images, 2));
+          // Trained, exported and imported again: the same predictions.
+          model.TrainStep(images, new[] {1, 2});
+          model.Kernel = Kernel.Dense;
+          using (var again = Model.ImportOnnx(context, model.ExportOnnx()).Build(4)) {
+            again.Kernel = Kernel.Dense;
+            Assert.AreEqual(model.Predict(images, 2), again.Predict(images, 2));
+          }
+        }
+
+        // Cut at the pooled features with a new head: the imported layers keep PyTorch's names.
+        using (var cut = Model.ImportOnnx(context, SqueezeNet,
+                                          "/classifier/classifier.3/GlobalAveragePool_output_0")
+                             .Linear(4, "head")
+                             .Build(5)) {
+          Assert.AreEqual(4, cut.Classes);
+          cut.Freeze("features");
+          var parameters = cut.Parameters;
+          Assert.AreEqual("features.0.weight", parameters[0].Name);
+          Assert.AreEqual(new long[] {96, 3, 7, 7}, parameters[0].Shape);
+          Assert.IsTrue(parameters[0].Frozen);
+          Assert.AreEqual("head.bias", parameters[parameters.Count - 1].Name);
+          var bias = cut.GetParameter("head.bias");
+          bias[0] = 3.0f;
+          cut.SetParameter("head.bias", bias);
+          Assert.AreEqual(3.0f, cut.GetParameter("head.bias")[0]);
+          var all = cut.GetParametersFlat();
+          cut.SetParametersFlat(all);
+          Assert.AreEqual(all, cut.GetParametersFlat());
+          var checkpoint = cut.SaveToBytes();
+          cut.SetParameter("head.bias", new float[4]);
+          cut.Load(new MemoryStream(checkpoint));
+          Assert.AreEqual(3.0f, cut.GetParameter("head.bias")[0]);
+          var nan = Assert.Throws<SparseTrainException>(
+              () => cut.SetParameter("head.bias", new[] {float.NaN, 0, 0, 0}));
+          Assert.AreEqual(Status.InvalidArgument, nan.Status);
+        }
+
+        // Refusals: SparseTrainException with the C API's message, never another exception.
+        var e = Assert.Throws<SparseTrainException>(
+            () => Model.ImportOnnx(context, new byte[] {1, 2, 3}));
+        Assert.AreEqual(Status.CorruptData, e.Status);
+        e = Assert.Throws<SparseTrainException>(() => Model.ImportOnnx(context, SqueezeNet, "nothing"));
+        StringAssert.Contains("nothing", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => Model.ImportOnnx(context, (byte[])null));
+        Assert.AreEqual(Status.InvalidArgument, e.Status);
+      }
+    }
   }
 
 }  // namespace SparseTrain.Tests

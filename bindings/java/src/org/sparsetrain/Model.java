@@ -1,5 +1,8 @@
 package org.sparsetrain;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparsetrain.internal.SWIGTYPE_p_st_model;
@@ -46,6 +49,26 @@ public final class Model implements AutoCloseable {
         kernel[p] = SparseTrain.Kernel.values()[(int) v[5 + 3 * p]];
         milliseconds[p] = v[6 + 3 * p];
       }
+    }
+  }
+
+  /** A parameter or buffer, under its name (PyTorch's state_dict key for an imported model). */
+  public static final class ParameterInfo {
+    public final String name;
+    public final long[] shape;
+    public final long count;
+    /** Batch-norm running statistics: saved and loaded, never trained. */
+    public final boolean isBuffer;
+    /** Its layer is frozen. */
+    public final boolean frozen;
+
+    ParameterInfo(String name, double[] v) {
+      this.name = name;
+      shape = new long[(int) v[0]];
+      for (int i = 0; i < shape.length; ++i) shape[i] = (long) v[1 + i];
+      count = (long) v[5];
+      isBuffer = v[6] != 0;
+      frozen = v[7] != 0;
     }
   }
 
@@ -233,6 +256,43 @@ public final class Model implements AutoCloseable {
     return new Builder(handle);
   }
 
+  /**
+   * Imports an ONNX model (docs/onnx.md) as a builder holding its layers with their trained
+   * values, cut at the tensor {@code cutAt} (null: the whole graph). Layers added to it are the
+   * only ones {@link Builder#build} initialises.
+   */
+  public static Builder importOnnx(Context context, String path, String cutAt) {
+    Native.requireArray(path, "importOnnx", "path");
+    SWIGTYPE_p_st_model handle =
+        sparsetrain_native.stb_model_import_onnx(context.handle(), path, cutAt);
+    Native.check();
+    return new Builder(handle);
+  }
+
+  /** The same from the bytes of an ONNX file. */
+  public static Builder importOnnx(Context context, byte[] onnx, String cutAt) {
+    Native.requireArray(onnx, "importOnnx", "onnx");
+    SWIGTYPE_p_st_model handle =
+        sparsetrain_native.stb_model_import_onnx_buffer(context.handle(), onnx, cutAt);
+    Native.check();
+    return new Builder(handle);
+  }
+
+  /** The same from a buffer's remaining bytes (the buffer's position is left as it was). */
+  public static Builder importOnnx(Context context, ByteBuffer onnx, String cutAt) {
+    Native.requireArray(onnx, "importOnnx", "onnx");
+    byte[] bytes = new byte[onnx.remaining()];
+    onnx.duplicate().get(bytes);
+    return importOnnx(context, bytes, cutAt);
+  }
+
+  /** The same from a stream, read to its end (not closed). */
+  public static Builder importOnnx(Context context, InputStream onnx, String cutAt)
+      throws IOException {
+    Native.requireArray(onnx, "importOnnx", "onnx");
+    return importOnnx(context, onnx.readAllBytes(), cutAt);
+  }
+
   public long classes() {
     return classes;
   }
@@ -331,6 +391,95 @@ public final class Model implements AutoCloseable {
 
   public void load(String path) {
     Native.check(sparsetrain_native.stb_model_load(handle(), path));
+  }
+
+  /** The checkpoint {@link #save} would write, in memory. */
+  public byte[] saveToBytes() {
+    byte[] bytes = new byte[arrayLength(sparsetrain_native.stb_model_checkpoint_size(handle()))];
+    Native.check(sparsetrain_native.stb_model_save_into(handle(), bytes));
+    return bytes;
+  }
+
+  /** Loads a checkpoint from memory, with the checks {@link #load(String)} makes. */
+  public void load(byte[] checkpoint) {
+    Native.requireArray(checkpoint, "load", "checkpoint");
+    Native.check(sparsetrain_native.stb_model_load_buffer(handle(), checkpoint));
+  }
+
+  /** Loads a checkpoint from a stream, read to its end (not closed). */
+  public void load(InputStream checkpoint) throws IOException {
+    Native.requireArray(checkpoint, "load", "checkpoint");
+    load(checkpoint.readAllBytes());
+  }
+
+  /** Writes the model to an ONNX file in inference form (docs/onnx.md), atomically. */
+  public void exportOnnx(String path) {
+    Native.requireArray(path, "exportOnnx", "path");
+    Native.check(sparsetrain_native.stb_model_export_onnx(handle(), path));
+  }
+
+  /** The ONNX file's bytes. */
+  public byte[] exportOnnx() {
+    byte[] bytes = new byte[arrayLength(sparsetrain_native.stb_model_export_onnx_size(handle()))];
+    Native.check(sparsetrain_native.stb_model_export_onnx_into(handle(), bytes));
+    return bytes;
+  }
+
+  /** Every parameter and buffer, in the order they are saved and copied in. */
+  public List<ParameterInfo> parameters() {
+    long count = sparsetrain_native.stb_model_parameter_count(handle());
+    Native.check();
+    List<ParameterInfo> parameters = new ArrayList<>();
+    for (long i = 0; i < count; ++i) {
+      String name = sparsetrain_native.stb_model_parameter_name(handle(), i);
+      Native.check();
+      double[] v = new double[8];
+      Native.check(sparsetrain_native.stb_model_parameter_numbers(handle(), i, v));
+      parameters.add(new ParameterInfo(name, v));
+    }
+    return parameters;
+  }
+
+  /** One parameter's values, in PyTorch's element order. */
+  public float[] parameter(String name) {
+    Native.requireArray(name, "parameter", "name");
+    for (ParameterInfo p : parameters()) {
+      if (p.name.equals(name)) {
+        float[] values = new float[arrayLength(p.count)];
+        Native.check(sparsetrain_native.stb_model_get_parameter(handle(), name, values));
+        return values;
+      }
+    }
+    throw new SparseTrainException(Status.INVALID_ARGUMENT, "no parameter named '" + name + "'");
+  }
+
+  /** Sets one parameter (as many values as it has; NaN and Inf refused, nothing changed). */
+  public void setParameter(String name, float[] values) {
+    Native.requireArray(name, "setParameter", "name");
+    Native.requireArray(values, "setParameter", "values");
+    Native.check(sparsetrain_native.stb_model_set_parameter(handle(), name, values));
+  }
+
+  /** All parameters and buffers as one array, in {@link #parameters} order. */
+  public float[] parametersFlat() {
+    float[] values = new float[arrayLength(sparsetrain_native.stb_model_parameters_size(handle()))];
+    Native.check(sparsetrain_native.stb_model_get_parameters(handle(), values));
+    return values;
+  }
+
+  public void setParametersFlat(float[] values) {
+    Native.requireArray(values, "setParametersFlat", "values");
+    Native.check(sparsetrain_native.stb_model_set_parameters(handle(), values));
+  }
+
+  // A size from the native side as an array length: Java arrays stop at 2^31 - 1.
+  private static int arrayLength(long size) {
+    Native.check();
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new SparseTrainException(Status.UNSUPPORTED,
+          size + " elements do not fit in one Java array");
+    }
+    return (int) size;
   }
 
   public List<LayerInfo> layers() {

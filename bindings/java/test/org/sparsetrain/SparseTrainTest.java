@@ -291,4 +291,77 @@ class SparseTrainTest {
       assertEquals(Status.SHAPE_MISMATCH, e.status());
     }
   }
+
+  /** torchvision's SqueezeNet 1.0 in ONNX (tests/onnx/torchvision_golden.py): 3x64x64, 10 classes. */
+  static final String SQUEEZENET = System.getProperty("sparsetrain.testdata") + "/squeezenet1_0.onnx";
+
+  static float[] noise(int count) {
+    java.util.Random random = new java.util.Random(5);
+    float[] values = new float[count];
+    for (int i = 0; i < count; ++i) values[i] = (float) random.nextGaussian();
+    return values;
+  }
+
+  @Test
+  void importsTrainsAndExportsOnnx() throws IOException {
+    float[] images = noise(2 * 3 * 64 * 64);
+    try (Context context = new Context(2)) {
+      byte[] file = Files.readAllBytes(Paths.get(SQUEEZENET));
+      try (Model model = Model.importOnnx(context, SQUEEZENET, null).build(1);
+           Model fromBytes = Model.importOnnx(context, file, null).build(2);
+           Model fromBuffer =
+               Model.importOnnx(context, java.nio.ByteBuffer.wrap(file), null).build(3);
+           Model fromStream =
+               Model.importOnnx(context, new java.io.ByteArrayInputStream(file), null).build(4)) {
+        float[] want = model.predict(images, 2);
+        assertArrayEquals(want, fromBytes.predict(images, 2));
+        assertArrayEquals(want, fromBuffer.predict(images, 2));
+        assertArrayEquals(want, fromStream.predict(images, 2));
+
+        // Trained, exported and imported again: the same predictions.
+        model.trainStep(images, new int[] {1, 2});
+        model.setKernel(SparseTrain.Kernel.DENSE);
+        try (Model again = Model.importOnnx(context, model.exportOnnx(), null).build(5)) {
+          again.setKernel(SparseTrain.Kernel.DENSE);
+          assertArrayEquals(model.predict(images, 2), again.predict(images, 2));
+        }
+      }
+
+      // Cut at the last Relu's input with a new head: the imported layers are PyTorch's names.
+      try (Model cut = Model.importOnnx(context, SQUEEZENET, "/classifier/classifier.3/GlobalAveragePool_output_0")
+                           .linear("head", 4)
+                           .build(6)) {
+        assertEquals(4, cut.classes());
+        cut.freeze("features");
+        List<Model.ParameterInfo> parameters = cut.parameters();
+        assertEquals("features.0.weight", parameters.get(0).name);
+        assertArrayEquals(new long[] {96, 3, 7, 7}, parameters.get(0).shape);
+        assertTrue(parameters.get(0).frozen);
+        assertEquals("head.bias", parameters.get(parameters.size() - 1).name);
+        float[] bias = cut.parameter("head.bias");
+        bias[0] = 3.0f;
+        cut.setParameter("head.bias", bias);
+        assertEquals(3.0f, cut.parameter("head.bias")[0]);
+        float[] all = cut.parametersFlat();
+        cut.setParametersFlat(all);
+        assertArrayEquals(all, cut.parametersFlat());
+        byte[] checkpoint = cut.saveToBytes();
+        cut.setParameter("head.bias", new float[] {0, 0, 0, 0});
+        cut.load(new java.io.ByteArrayInputStream(checkpoint));
+        assertEquals(3.0f, cut.parameter("head.bias")[0]);
+        SparseTrainException e = assertThrows(
+            SparseTrainException.class, () -> cut.setParameter("head.bias", new float[] {Float.NaN, 0, 0, 0}));
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+      }
+
+      // Refusals: the language's exception with the C API's message.
+      SparseTrainException e = assertThrows(
+          SparseTrainException.class, () -> Model.importOnnx(context, new byte[] {1, 2, 3}, null));
+      assertEquals(Status.CORRUPT_DATA, e.status());
+      e = assertThrows(SparseTrainException.class, () -> Model.importOnnx(context, SQUEEZENET, "nothing"));
+      assertTrue(e.getMessage().contains("nothing"), e.getMessage());
+      e = assertThrows(SparseTrainException.class, () -> Model.importOnnx(context, (byte[]) null, null));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+    }
+  }
 }
