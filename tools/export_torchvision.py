@@ -38,14 +38,14 @@ def make_model(name, classes, seed, dropout=None):
     return model
 
 
-def export(model, path, size, mode, opset=13):
-    """Writes `model` for inputs of 3 x size x size, batch dimension free. A training-mode export
-    traces one forward pass in training mode, which moves batch norm's running statistics: the
-    model and the file get back the state from before it."""
+def export(model, path, size, mode, opset=13, channels=3):
+    """Writes `model` for inputs of channels x size x size, batch dimension free. A
+    training-mode export traces one forward pass in training mode, which moves batch norm's
+    running statistics: the model and the file get back the state from before it."""
     import onnx
     from onnx import numpy_helper
     state = copy.deepcopy(model.state_dict())
-    example = torch.zeros(2, 3, size, size)  # training-mode batch norm needs two values
+    example = torch.zeros(2, channels, size, size)  # training-mode batch norm needs two values
     training = mode == "train"
     model.train(training)
     torch.onnx.export(
