@@ -1,6 +1,5 @@
 // Checkpoints: a model's parameters, buffers and optimiser state in a safetensors file
 // (docs/checkpoints.md), saved atomically and loaded only when the whole file checks out.
-#include <cstring>
 #include <string>
 
 #include "capi/objects.h"
@@ -30,19 +29,9 @@ st_status st_model_save_buffer(const st_model* model, void* data, size_t capacit
   const char* call = __func__;
   return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
     ST_RETURN_IF_ERROR(NotNull(bytes, "bytes", call));
-    if (data == nullptr && capacity != 0) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": data is null, capacity is not 0");
-    }
     std::string checkpoint;
     ST_RETURN_IF_ERROR(Check(m.model->SaveCheckpoint(&checkpoint), call));
-    if (data != nullptr && capacity < checkpoint.size()) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the checkpoint takes " +
-                                           std::to_string(checkpoint.size()) + " bytes, capacity " +
-                                           std::to_string(capacity));
-    }
-    if (data != nullptr) std::memcpy(data, checkpoint.data(), checkpoint.size());
-    *bytes = checkpoint.size();
-    return ST_OK;
+    return CopyOut(checkpoint, data, capacity, bytes, call);
   });
 }
 

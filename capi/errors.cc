@@ -1,5 +1,7 @@
 #include "capi/errors.h"
 
+#include <cstring>
+
 #include <utility>
 
 #include "capi/conversions.h"
@@ -23,6 +25,27 @@ st_status Check(const Status& status, const char* call) {
 
 st_status NotNull(const void* p, const char* what, const char* call) {
   if (p == nullptr) return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": " + what + " is NULL");
+  return ST_OK;
+}
+
+st_status CheckIndex(int64_t index, size_t size, const char* call) {
+  if (index >= 0 && index < int64_t(size)) return ST_OK;
+  return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": index " + std::to_string(index) +
+                                       " is outside [0, " + std::to_string(size) + ")");
+}
+
+st_status CopyOut(const std::string& bytes, void* data, size_t capacity, size_t* size,
+                  const char* call) {
+  if (data == nullptr && capacity != 0) {
+    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": data is null, capacity is not 0");
+  }
+  if (data != nullptr && capacity < bytes.size()) {
+    return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": it takes " +
+                                         std::to_string(bytes.size()) + " bytes, capacity " +
+                                         std::to_string(capacity));
+  }
+  if (data != nullptr) std::memcpy(data, bytes.data(), bytes.size());
+  *size = bytes.size();
   return ST_OK;
 }
 

@@ -45,6 +45,13 @@ st_status Guard(const char* call, const Body& body) {
 st_status NotNull(const void* p, const char* what, const char* call);
 // ST_SHAPE_MISMATCH unless a buffer of `given` elements is the `needed` the call uses.
 st_status CheckCount(size_t given, int64_t needed, const char* what, const char* call);
+// ST_INVALID_ARGUMENT "`call`: index i is outside [0, size)" unless 0 <= index < size.
+st_status CheckIndex(int64_t index, size_t size, const char* call);
+// Copies `bytes` out to data[0, capacity) and their count to *size, for the buffer calls whose
+// data NULL and capacity 0 ask the size only; ST_INVALID_ARGUMENT (nothing written) when data
+// is NULL with a capacity, or the capacity is too small.
+st_status CopyOut(const std::string& bytes, void* data, size_t capacity, size_t* size,
+                  const char* call);
 
 }  // namespace sparsetrain::capi
 

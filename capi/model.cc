@@ -429,11 +429,7 @@ st_status st_model_layer_info(const st_model* model, int64_t index, st_layer_inf
   return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
     ST_RETURN_IF_ERROR(NotNull(info, "info", call));
     const std::vector<st::LayerReport> reports = m.model->Telemetry();
-    if (index < 0 || index >= int64_t(reports.size())) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": index " + std::to_string(index) +
-                                           " is outside [0, " + std::to_string(reports.size()) +
-                                           ")");
-    }
+    ST_RETURN_IF_ERROR(CheckIndex(index, reports.size(), call));
     *info = ToC(reports[size_t(index)]);
     return ST_OK;
   });

@@ -1,6 +1,5 @@
 // ONNX import, a model under construction from a file or a buffer (runtime/onnx_import.h), and
 // export of a finished model (runtime/onnx_export.h).
-#include <cstring>
 #include <string>
 
 #include "capi/objects.h"
@@ -68,19 +67,9 @@ st_status st_model_export_onnx_buffer(const st_model* model, void* data, size_t 
   const char* call = __func__;
   return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
     ST_RETURN_IF_ERROR(NotNull(bytes, "bytes", call));
-    if (data == nullptr && capacity != 0) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": data is null, capacity is not 0");
-    }
     std::string onnx;
     ST_RETURN_IF_ERROR(Check(st::ExportOnnx(*m.model, &onnx), call));
-    if (data != nullptr && capacity < onnx.size()) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": the model takes " +
-                                           std::to_string(onnx.size()) + " bytes, capacity " +
-                                           std::to_string(capacity));
-    }
-    if (data != nullptr) std::memcpy(data, onnx.data(), onnx.size());
-    *bytes = onnx.size();
-    return ST_OK;
+    return CopyOut(onnx, data, capacity, bytes, call);
   });
 }
 

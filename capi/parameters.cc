@@ -23,11 +23,7 @@ st_status st_model_parameter_info(const st_model* model, int64_t index, st_param
   return OnModel(call, model, ModelStage::kFinished, [&](ModelObject& m) {
     ST_RETURN_IF_ERROR(NotNull(info, "info", call));
     const std::vector<st::Parameter*> params = m.model->Parameters();
-    if (index < 0 || index >= int64_t(params.size())) {
-      return Fail(ST_INVALID_ARGUMENT, std::string(call) + ": index " + std::to_string(index) +
-                                           " is outside [0, " + std::to_string(params.size()) +
-                                           ")");
-    }
+    ST_RETURN_IF_ERROR(CheckIndex(index, params.size(), call));
     const st::Parameter& p = *params[size_t(index)];
     st_parameter_info result = {};
     result.name = p.name.c_str();

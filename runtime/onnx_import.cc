@@ -142,8 +142,9 @@ class Importer {
   Status SetParameter(const Node& node, int i, const char* field);
   // Spatial kernel, stride and padding of a convolution or pooling, square and symmetric.
   Status Window(const Node& node, int64_t* kernel, int64_t* stride, int64_t* pad) const;
-  // The output `i` of `node` is the builder's current tensor.
-  void Produced(const Node& node, int i = 0) { tensors_[node.output(i)] = builder_.current_name(); }
+  // The output of `node` is the builder's current tensor; so is that of `absorbed`, a node fused
+  // into it (which is then skipped), when there is one.
+  void Produced(const Node& node, const Node* absorbed = nullptr);
 
   Status Conv(const Node& node);
   Status BatchNormalization(const Node& node);
@@ -166,6 +167,13 @@ class Importer {
   std::map<std::string, std::vector<const Node*>> readers_;  // among the imported nodes
   std::set<const Node*> done_;                               // fused into an earlier layer
 };
+
+void Importer::Produced(const Node& node, const Node* absorbed) {
+  tensors_[node.output(0)] = builder_.current_name();
+  if (absorbed == nullptr) return;
+  done_.insert(absorbed);
+  tensors_[absorbed->output(0)] = builder_.current_name();
+}
 
 Status Importer::Unsupported(const Node& node, const std::string& what) const {
   return Status(StatusCode::kUnsupported,
@@ -373,12 +381,7 @@ Status Importer::Activate(const Node& node, const ActivationFunction& f) {
     builder_.Activate(applied, LayerName(node, ""));
   }
   status = Check(node);
-  if (!status.ok()) return status;
-  Produced(node);
-  if (mul != nullptr) {
-    done_.insert(mul);
-    Produced(*mul);
-  }
+  if (status.ok()) Produced(node, mul);
   return status;
 }
 
@@ -616,12 +619,7 @@ Status Importer::Linear(const Node& node) {
   if (has_bias)
     builder_.SetParameter("bias", bias_node.input(bias_input), {out}, bias.floats.data());
   status = Check(node);
-  if (!status.ok()) return status;
-  Produced(node);
-  if (add != nullptr) {
-    done_.insert(add);
-    Produced(*add);
-  }
+  if (status.ok()) Produced(node, add);
   return status;
 }
 

@@ -16,6 +16,7 @@
 
 #include "runtime/onnx_import.h"
 #include "runtime/safetensors.h"
+#include "tests/expect_close.h"
 #include "tests/per_target_test.h"
 
 namespace sparsetrain {
@@ -45,17 +46,6 @@ Golden ReadGolden(const std::string& model) {
   return g;
 }
 
-// Every element within 1e-4 of the largest reference magnitude.
-void ExpectClose(const std::string& what, const std::vector<float>& ours,
-                 const std::vector<float>& want) {
-  ASSERT_EQ(ours.size(), want.size()) << what;
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_NEAR(ours[i], want[i], 1e-4f * scale) << what << "[" << i << "]";
-  }
-}
-
 // Every element within 1e-4 of the largest reference magnitude, or within ten times PyTorch's own
 // float32 deviation from float64 for it.
 void ExpectAsClose(const std::string& what, const std::vector<float>& ours, const Golden& g,
@@ -68,12 +58,6 @@ void ExpectAsClose(const std::string& what, const std::vector<float>& ours, cons
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(ours[i], want[i], tolerance) << what << "[" << i << "]";
   }
-}
-
-std::vector<float> InPyTorchOrder(const Tensor& t) {
-  std::vector<float> v(size_t(t.dims().count()));
-  EXPECT_TRUE(t.CopyTo(v.data(), Layout::kNCHW).ok());
-  return v;
 }
 
 std::unique_ptr<Model> Import(const std::string& file, const OnnxImportOptions& options = {}) {

@@ -13,6 +13,7 @@
 
 #include "runtime/model_builder.h"
 #include "runtime/safetensors.h"
+#include "tests/expect_close.h"
 #include "tests/per_target_test.h"
 
 namespace sparsetrain {
@@ -166,23 +167,6 @@ OptimizerConfig SgdNesterov() {
   c.kind = OptimizerKind::kSgd;
   c.lr = 0.05, c.momentum = 0.9, c.nesterov = true, c.weight_decay = 1e-3;
   return c;
-}
-
-// Every element within 1e-4 of the largest reference magnitude.
-void ExpectClose(const std::string& what, const std::vector<float>& ours,
-                 const std::vector<float>& want) {
-  ASSERT_EQ(ours.size(), want.size()) << what;
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_NEAR(ours[i], want[i], 1e-4f * scale) << what << "[" << i << "]";
-  }
-}
-
-std::vector<float> InPyTorchOrder(const Tensor& t) {
-  std::vector<float> v(size_t(t.dims().count()));
-  EXPECT_TRUE(t.CopyTo(v.data(), Layout::kNCHW).ok());
-  return v;
 }
 
 class PyTorchGoldenTest : public PerTargetTest {};

@@ -8,33 +8,7 @@
 #include <unistd.h>
 
 #include "sparsetrain/sparsetrain.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                              \
-    }                                                                          \
-  } while (0)
-
-/* The call returns `expected` and leaves a message naming the function. */
-#define EXPECT_STATUS(expected, call, function)                                            \
-  do {                                                                                     \
-    const st_status got_ = (call);                                                         \
-    if (got_ != (expected)) {                                                              \
-      fprintf(stderr, "%s:%d: %s gave %s (%s), expected %s\n", __FILE__, __LINE__, #call,  \
-              st_status_name(got_), st_last_error_message(), st_status_name(expected));    \
-      ++failures;                                                                          \
-    } else if ((expected) != ST_OK && strstr(st_last_error_message(), function) == NULL) { \
-      fprintf(stderr, "%s:%d: message '%s' does not name %s\n", __FILE__, __LINE__,        \
-              st_last_error_message(), function);                                          \
-      ++failures;                                                                          \
-    }                                                                                      \
-  } while (0)
-
-#define OK(call) EXPECT_STATUS(ST_OK, call, "")
+#include "tests/c/check.h"
 
 enum { kSide = 12, kClasses = 4, kBatch = 16 };
 

@@ -9,33 +9,7 @@
 #include <string.h>
 
 #include "sparsetrain/sparsetrain.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                              \
-    }                                                                          \
-  } while (0)
-
-/* The call returns `expected`, with a message holding `text` when it fails. */
-#define EXPECT_STATUS(expected, call, text)                                               \
-  do {                                                                                    \
-    const st_status got_ = (call);                                                        \
-    if (got_ != (expected)) {                                                             \
-      fprintf(stderr, "%s:%d: %s gave %s (%s), expected %s\n", __FILE__, __LINE__, #call, \
-              st_status_name(got_), st_last_error_message(), st_status_name(expected));   \
-      ++failures;                                                                         \
-    } else if ((expected) != ST_OK && strstr(st_last_error_message(), text) == NULL) {    \
-      fprintf(stderr, "%s:%d: message '%s' lacks '%s'\n", __FILE__, __LINE__,             \
-              st_last_error_message(), text);                                             \
-      ++failures;                                                                         \
-    }                                                                                     \
-  } while (0)
-
-#define OK(call) EXPECT_STATUS(ST_OK, call, "")
+#include "tests/c/check.h"
 
 enum { kBatch = 4, kSide = 64 };
 static const char kSqueezeNet[] = "tests/onnx/squeezenet1_0.onnx";
