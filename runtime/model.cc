@@ -203,13 +203,12 @@ Status Model::SetFrozen(const std::string& name, bool frozen) {
     if (group.name != name) continue;
     for (int n = group.first; n < group.end; ++n) layers.push_back(nodes[n].layer.get());
   }
-  for (int n = 0; layers.empty() && n < int(nodes.size()); ++n) {
-    if (nodes[n].layer->name() == name) layers.push_back(nodes[n].layer.get());
-  }
+  // Else the layer of that name and every layer under it ("layer1.0" and "layer1.0.conv1").
   const std::string prefix = name + ".";
   if (layers.empty()) {
     for (const Graph::Node& node : nodes) {
-      if (node.layer->name().compare(0, prefix.size(), prefix) == 0) {
+      const std::string& layer = node.layer->name();
+      if (layer == name || layer.compare(0, prefix.size(), prefix) == 0) {
         layers.push_back(node.layer.get());
       }
     }

@@ -82,8 +82,9 @@ class Model {
   // Evaluation-mode logits, batch x classes.
   Status Predict(const float* images, int64_t batch, float* logits);
 
-  // Freezes or unfreezes a layer or a group by name (a residual block: all of it), or else every
-  // layer whose name starts with `layer` and a dot ("layer1" freezes "layer1.0.conv1", ...). A
+  // Freezes or unfreezes a group by name (a residual block: all of it), or else the layer of that
+  // name and every layer whose name starts with it and a dot ("layer1" freezes
+  // "layer1.0.conv1", ...). A
   // frozen layer's parameters are not updated and no backward work is done for them; a frozen
   // batch norm normalises with its running statistics and keeps them, in training too.
   Status SetFrozen(const std::string& layer, bool frozen);

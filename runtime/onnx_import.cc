@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -136,7 +137,8 @@ class Importer {
   // `node`'s output tensor `i`, which must be read by no imported node.
   Status CheckUnread(const Node& node, int i) const;
 
-  // The layer's name: its weight's state_dict prefix, else the node's name, else automatic.
+  // The layer's name: its weight's state_dict prefix, else the module path of the node's scope,
+  // else the node's name, else automatic.
   std::string LayerName(const Node& node, const std::string& weight) const;
   // Sets the layer's `field` from the initializer named by input `i` of `node`.
   Status SetParameter(const Node& node, int i, const char* field);
@@ -261,6 +263,30 @@ Status Importer::CheckUnread(const Node& node, int i) const {
   return Status::Ok();
 }
 
+// PyTorch's module path from the scope torch.onnx.export gives a node
+// ("/layer1/layer1.0/relu/Relu": "layer1.0.relu"); empty for a node outside any module. Each
+// scope segment but the last (the op) names a module, as its parent's name with its own after a
+// dot ("layer1.0" under "layer1") or by its own name.
+std::string ModulePath(const std::string& node_name) {
+  std::vector<std::string> segments, modules;
+  for (size_t begin = 0, end; begin < node_name.size(); begin = end + 1) {
+    end = std::min(node_name.find('/', begin), node_name.size());
+    if (end > begin) segments.push_back(node_name.substr(begin, end - begin));
+  }
+  if (segments.size() < 2) return "";
+  segments.pop_back();
+  for (const std::string& segment : segments) {
+    if (!modules.empty() && segment.rfind(modules.back() + ".", 0) == 0) {
+      modules.back() = segment;
+    } else {
+      modules.push_back(segment);
+    }
+  }
+  std::string path;
+  for (const std::string& module : modules) path += (path.empty() ? "" : ".") + module;
+  return path;
+}
+
 std::string Importer::LayerName(const Node& node, const std::string& weight) const {
   const std::string suffix = ".weight";
   if (weight.size() > suffix.size() &&
@@ -268,6 +294,8 @@ std::string Importer::LayerName(const Node& node, const std::string& weight) con
     const std::string prefix = weight.substr(0, weight.size() - suffix.size());
     if (!builder_.has_layer(prefix)) return prefix;
   }
+  const std::string module = ModulePath(node.name());
+  if (!module.empty() && !builder_.has_layer(module)) return module;
   return builder_.has_layer(node.name()) ? std::string() : node.name();
 }
 

@@ -2,10 +2,11 @@
 //
 // The result is a model under construction: its layers hold the file's trained parameters, so
 // Build initialises only what the caller adds afterwards (a new classifier head, say). Layers
-// are named after their weight's initializer with ".weight" taken off when it has that form (a
-// training-mode export names initializers by state_dict key: "layer1.0.conv1"), otherwise after
-// the ONNX node; parameters and buffers keep their initializer names. docs/onnx.md lists the
-// operators and how they map.
+// are named as PyTorch's modules: after their weight's initializer with ".weight" taken off when
+// it has that form (a training-mode export names initializers by state_dict key:
+// "layer1.0.conv1"), else after the module path in the node's scope ("/layer1/layer1.0/relu/Relu":
+// "layer1.0.relu"), else after the node; parameters and buffers keep their initializer names.
+// docs/onnx.md lists the operators and how they map.
 #ifndef SPARSETRAIN_RUNTIME_ONNX_IMPORT_H_
 #define SPARSETRAIN_RUNTIME_ONNX_IMPORT_H_
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,19 @@ TEST_P(OnnxImportTest, TorchvisionModelsTrainLikePyTorch) {
     std::unique_ptr<Model> model = Import(std::string(name) + ".onnx");
     ASSERT_NE(model, nullptr);
     ASSERT_EQ(model->classes(), 10);
+    // Layers are named as PyTorch's modules (a block's addition after the block), short enough
+    // for the C API's st_layer_info.
+    std::set<std::string> layers;
+    for (const LayerReport& layer : model->Telemetry()) {
+      EXPECT_LT(layer.name.size(), 64u) << layer.name;
+      layers.insert(layer.name);
+    }
+    if (std::string(name) == "resnet18") {
+      for (const char* layer :
+           {"conv1", "bn1", "layer1.0.conv1", "layer1.0.relu", "layer4.1", "fc"}) {
+        EXPECT_EQ(layers.count(layer), 1u) << layer;
+      }
+    }
     ExpectClose("eval_logits", Predict(*model, g), g["eval_logits"]);
     ExpectRanOnTarget();
 

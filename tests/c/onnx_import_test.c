@@ -295,6 +295,13 @@ static void TestFreezingByPrefix(st_context* context) {
     OK(st_model_parameter_info(model, i, &info));
     CHECK(info.frozen == (strncmp(info.name, "layer1.", 7) == 0));
   }
+  /* "layer2.0" names the block's addition too: its layers freeze with it. */
+  OK(st_model_set_frozen(model, "layer2.0", 1));
+  for (i = 0; i < count; ++i) {
+    OK(st_model_parameter_info(model, i, &info));
+    if (strncmp(info.name, "layer2.0.", 9) == 0) CHECK(info.frozen);
+  }
+  OK(st_model_set_frozen(model, "layer2.0", 0));
   OK(st_model_get_parameter(model, "layer1.0.bn1.running_mean", frozen_mean, 64));
   OK(st_model_get_parameter(model, "bn1.running_mean", free_mean, 64));
   OK(st_model_train_step(model, images, sizeof images / sizeof images[0], labels, kBatch, &result));

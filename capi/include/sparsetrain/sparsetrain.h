@@ -395,8 +395,8 @@ ST_API st_status st_model_set_loss(st_model* model, st_loss_kind kind, double la
 ST_API st_status st_model_set_kernel(st_model* model, st_kernel kernel);
 /* 1: refuse images holding NaN or Inf (checked before anything runs). Off by default. */
 ST_API st_status st_model_set_check_inputs(st_model* model, int32_t check);
-/* Freezes (1) or unfreezes (0) the named layer (a residual block: all of it), or else, since
- * 1.3, every layer whose name starts with `layer` and a dot ("layer1": "layer1.0.conv1", ...).
+/* Freezes (1) or unfreezes (0) the named layer (a residual block: all of it) and, since 1.3,
+ * every layer whose name starts with `layer` and a dot ("layer1": "layer1.0.conv1", ...).
  * Since 1.3 a frozen batch norm normalises with its running statistics, and keeps them. */
 ST_API st_status st_model_set_frozen(st_model* model, const char* layer, int32_t frozen);
 
