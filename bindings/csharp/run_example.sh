@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bazel run //bindings/csharp:finetune -- [CHECKPOINT]: the C# fine-tuning example on Mono.
+# bazel run //bindings/csharp:finetune -- [CHECKPOINT | BACKBONE.onnx [SCRATCH.onnx]]: the C#
+# fine-tuning example on Mono.
 # Usage: run_example.sh NATIVE_LIBRARY BINDING_DLL EXAMPLE_EXE [CHECKPOINT]
 set -euo pipefail
 native=$(realpath "$1") dll=$(realpath "$2") exe=$(realpath "$3")

@@ -3,7 +3,8 @@
 # with cgo linked against libsparsetrain.so.1:
 #   go_module.sh test ...      vet and test the package against the C API's reference losses and
 #                              the ONNX models of tests/onnx (an ONNX file there follows the --)
-#   go_module.sh example ...   run examples/finetune (bazel run //bindings/go:finetune -- [CHECKPOINT])
+#   go_module.sh example ...   run examples/finetune (bazel run //bindings/go:finetune --
+#                              [CHECKPOINT | BACKBONE.onnx [SCRATCH.onnx]])
 # Arguments after the mode: LIBRARY HEADER GENERATED_GO GENERATED_C REFERENCE_PROGRAM SOURCES... --
 # [EXAMPLE ARGS...]
 set -euo pipefail

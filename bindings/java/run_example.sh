@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bazel run //bindings/java:finetune -- [CHECKPOINT]: the Java fine-tuning example.
+# bazel run //bindings/java:finetune -- [CHECKPOINT | BACKBONE.onnx [SCRATCH.onnx]]: the Java
+# fine-tuning example.
 # Usage: run_example.sh JNI_LIBRARY SPARSETRAIN_JAR EXAMPLES_JAR [CHECKPOINT]
 set -euo pipefail
 jni=$(realpath "$1") jar=$(realpath "$2") examples=$(realpath "$3")
