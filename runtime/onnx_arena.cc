@@ -11,7 +11,9 @@ namespace {
 thread_local const Allocator* arena_allocator = nullptr;
 
 void* AllocateArenaBlock(size_t bytes) {
-  void* block = arena_allocator->Allocate(bytes, alignof(std::max_align_t));
+  // Protobuf asks for any size; aligned allocation takes whole multiples of the alignment.
+  constexpr size_t kAlign = alignof(std::max_align_t);
+  void* block = arena_allocator->Allocate((bytes + kAlign - 1) / kAlign * kAlign, kAlign);
   if (block == nullptr) throw std::bad_alloc();
   return block;
 }

@@ -208,6 +208,29 @@ TEST_P(OnnxImportTest, CutAtFeaturesTakesANewHead) {
   }
 }
 
+// The fuzzers' seeds (tests/fuzz/make_seeds.py: Pad before a pool, ReduceMean, MatMul + Add,
+// Reshape, Constant, Identity, a grouped convolution, hard swish as HardSigmoid * x, a
+// squeeze-and-excitation gate, Concat, Add) import, build and predict finite values. (The
+// torchvision models above check the numbers of the forms PyTorch writes; these are the other
+// spellings the importer accepts.)
+TEST(OnnxImportSeedsTest, FuzzSeedsImportAndPredict) {
+  for (const char* name : {"conv_bn_pool", "branches", "pad_pool_matmul"}) {
+    SCOPED_TRACE(name);
+    std::unique_ptr<ModelBuilder> builder;
+    Status status = ImportOnnxFile(std::string("tests/fuzz/corpus/onnx/") + name + ".onnx", {},
+                                   Allocator(), &builder);
+    ASSERT_TRUE(status.ok()) << status.message();
+    std::unique_ptr<Model> model;
+    status = builder->Build(1, &model);
+    ASSERT_TRUE(status.ok()) << status.message();
+    const Dims d = model->input_spec().dims;
+    std::vector<float> images(size_t(2 * d.c * d.h * d.w), 0.5f);
+    std::vector<float> logits(size_t(2 * model->classes()));
+    ASSERT_TRUE(model->Predict(images.data(), 2, logits.data()).ok());
+    for (float v : logits) EXPECT_TRUE(std::isfinite(v));
+  }
+}
+
 INSTANTIATE_PER_TARGET_TEST_SUITE(OnnxImportTest);
 
 }  // namespace

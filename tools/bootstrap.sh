@@ -7,6 +7,8 @@ PACKAGES=(
   # build and test (pkg-config and cmake: the install test builds apps as users do)
   bazel-bootstrap g++ libgtest-dev libhwy-dev libpthreadpool-dev zlib1g-dev nlohmann-json3-dev
   pkg-config cmake
+  # fuzzing: clang with libFuzzer and the sanitizers' runtimes (tests/fuzz)
+  clang-14 libclang-rt-14-dev
   # ONNX import and export: the ONNX protobuf schema and its runtime
   libonnx-dev libprotobuf-dev
   # benchmark baseline
