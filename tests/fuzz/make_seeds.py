@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Writes the fuzzers' seed corpora (tests/fuzz/corpus/): small ONNX models that import, covering
 the operators and their attribute forms, and checkpoints of checkpoint_fuzzer.cc's network.
+(corpus/capi holds call sequences for capi_fuzzer.c, one that builds, trains, predicts and
+saves a model, written by hand; corpus/onnx/regression_* are inputs that once failed.)
 
     /usr/bin/python3 tests/fuzz/make_seeds.py   # from the repository root
 """

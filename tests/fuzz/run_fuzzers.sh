@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
-harnesses=(onnx_import_fuzzer:onnx checkpoint_fuzzer:checkpoint)
+harnesses=(onnx_import_fuzzer:onnx checkpoint_fuzzer:checkpoint capi_fuzzer:capi)
 targets=()
 for h in "${harnesses[@]}"; do targets+=("//tests/fuzz:${h%%:*}"); done
 if ! bazel build --config=fuzz "${targets[@]}"; then
