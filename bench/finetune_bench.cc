@@ -4,6 +4,7 @@
 //
 //   finetune_bench --onnx resnet18.onnx --cut /Flatten_output_0 [--classes 10] [--batch 32]
 //                  [--steps 20] [--threads 2] [--frozen 0|1] [--imports 5]
+//                  [--kernel auto|dense|sparse]
 //
 // Images are seeded normal noise, the optimiser SGD (lr 0.01, momentum 0.9); the timed steps
 // follow ten untimed ones. Ends with
@@ -26,7 +27,7 @@ namespace st = sparsetrain;
 namespace {
 
 struct Options {
-  std::string onnx, cut;
+  std::string onnx, cut, kernel = "auto";
   int64_t classes = 10, batch = 32, steps = 20, threads = 2, frozen = 0, imports = 5;
 };
 
@@ -57,11 +58,15 @@ int main(int argc, char** argv) {
       o.frozen = std::atoll(value.c_str());
     else if (flag == "--imports")
       o.imports = std::atoll(value.c_str());
+    else if (flag == "--kernel")
+      o.kernel = value;
     else
       return Fail("unknown flag " + flag);
   }
-  if (o.onnx.empty() || o.batch <= 0 || o.steps <= 0 || o.imports <= 0) {
-    return Fail("needs --onnx FILE and positive --batch, --steps, --imports");
+  if (o.onnx.empty() || o.batch <= 0 || o.steps <= 0 || o.imports <= 0 ||
+      (o.kernel != "auto" && o.kernel != "dense" && o.kernel != "sparse")) {
+    return Fail(
+        "needs --onnx FILE, positive --batch, --steps, --imports, --kernel auto|dense|sparse");
   }
   std::printf("# cpu: %s\n# date: %s\n", st::CpuDescription().c_str(), st::TodayUtc().c_str());
 
@@ -87,6 +92,9 @@ int main(int argc, char** argv) {
   status = st::ThreadPool::Create(int(o.threads), &threads);
   if (!status.ok()) return Fail(status.message());
   model->set_pool(threads->get());
+  model->set_policy(o.kernel == "dense"    ? st::KernelPolicy::kDense
+                    : o.kernel == "sparse" ? st::KernelPolicy::kSparse
+                                           : st::KernelPolicy::kAuto);
   st::OptimizerConfig sgd;
   sgd.kind = st::OptimizerKind::kSgd;
   sgd.lr = 0.01, sgd.momentum = 0.9;
