@@ -114,7 +114,6 @@ std::vector<Parameter*> Graph::TrainableParameters() const {
   return all;
 }
 
-
 void Graph::AddMemory(MemoryFootprint* memory) const {
   for (const Node& node : nodes_) node.layer->AddMemory(memory);
   for (const Activation& sum : sums_) memory->workspace_bytes += StorageBytes(sum.tensor);

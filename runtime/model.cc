@@ -228,36 +228,35 @@ bool Model::IsFrozen(const Parameter& p) const {
   return false;
 }
 
-Parameter* Model::FindParameter(const std::string& name) const {
+Status Model::FindParameter(const std::string& name, const void* values, size_t count,
+                            Parameter** found) const {
   for (Parameter* p : Parameters()) {
-    if (p->name == name) return p;
+    if (p->name != name) continue;
+    if (values == nullptr || count != size_t(p->value.dims().count())) {
+      return InvalidArgument("parameter '" + name + "' has " +
+                             std::to_string(p->value.dims().count()) + " values, not " +
+                             std::to_string(count));
+    }
+    *found = p;
+    return Status::Ok();
   }
-  return nullptr;
+  return InvalidArgument("no parameter named '" + name + "'");
 }
 
 Status Model::GetParameter(const std::string& name, float* values, size_t count) const {
-  const Parameter* p = FindParameter(name);
-  if (p == nullptr) return InvalidArgument("no parameter named '" + name + "'");
-  if (values == nullptr || count != size_t(p->value.dims().count())) {
-    return InvalidArgument("parameter '" + name + "' has " +
-                           std::to_string(p->value.dims().count()) + " values, not " +
-                           std::to_string(count));
-  }
-  return p->value.CopyTo(values, Layout::kNCHW);
+  Parameter* p = nullptr;
+  Status status = FindParameter(name, values, count, &p);
+  return status.ok() ? p->value.CopyTo(values, Layout::kNCHW) : status;
 }
 
 Status Model::SetParameter(const std::string& name, const float* values, size_t count) {
-  Parameter* p = FindParameter(name);
-  if (p == nullptr) return InvalidArgument("no parameter named '" + name + "'");
-  if (values == nullptr || count != size_t(p->value.dims().count())) {
-    return InvalidArgument("parameter '" + name + "' has " +
-                           std::to_string(p->value.dims().count()) + " values, not " +
-                           std::to_string(count));
-  }
+  Parameter* p = nullptr;
+  Status status = FindParameter(name, values, count, &p);
+  if (!status.ok()) return status;
   if (!std::all_of(values, values + count, [](float v) { return std::isfinite(v); })) {
     return InvalidArgument("values for parameter '" + name + "' hold NaN or Inf");
   }
-  Status status = p->value.CopyFrom(values, Layout::kNCHW);
+  status = p->value.CopyFrom(values, Layout::kNCHW);
   ++p->version;
   return status;
 }
@@ -268,13 +267,17 @@ size_t Model::ParameterElements() const {
   return count;
 }
 
+Status Model::CheckFlatCount(const void* values, size_t count) const {
+  if (values != nullptr && count == ParameterElements()) return Status::Ok();
+  return InvalidArgument("the model's parameters are " + std::to_string(ParameterElements()) +
+                         " values, not " + std::to_string(count));
+}
+
 Status Model::GetParameters(float* values, size_t count) const {
-  if (values == nullptr || count != ParameterElements()) {
-    return InvalidArgument("the model's parameters are " + std::to_string(ParameterElements()) +
-                           " values, not " + std::to_string(count));
-  }
+  Status status = CheckFlatCount(values, count);
+  if (!status.ok()) return status;
   for (const Parameter* p : Parameters()) {
-    Status status = p->value.CopyTo(values, Layout::kNCHW);
+    status = p->value.CopyTo(values, Layout::kNCHW);
     if (!status.ok()) return status;
     values += p->value.dims().count();
   }
@@ -282,10 +285,8 @@ Status Model::GetParameters(float* values, size_t count) const {
 }
 
 Status Model::SetParameters(const float* values, size_t count) {
-  if (values == nullptr || count != ParameterElements()) {
-    return InvalidArgument("the model's parameters are " + std::to_string(ParameterElements()) +
-                           " values, not " + std::to_string(count));
-  }
+  Status status = CheckFlatCount(values, count);
+  if (!status.ok()) return status;
   if (!std::all_of(values, values + count, [](float v) { return std::isfinite(v); })) {
     return InvalidArgument("parameter values hold NaN or Inf");
   }

@@ -84,9 +84,9 @@ class Model {
 
   // Freezes or unfreezes a group by name (a residual block: all of it), or else the layer of that
   // name and every layer whose name starts with it and a dot ("layer1" freezes
-  // "layer1.0.conv1", ...). A
-  // frozen layer's parameters are not updated and no backward work is done for them; a frozen
-  // batch norm normalises with its running statistics and keeps them, in training too.
+  // "layer1.0.conv1", ...). A frozen layer's parameters are not updated and no backward work is
+  // done for them; a frozen batch norm normalises with its running statistics and keeps them, in
+  // training too.
   Status SetFrozen(const std::string& layer, bool frozen);
 
   // Every layer in the order it runs (a residual block's addition after its branches), with the
@@ -129,7 +129,11 @@ class Model {
   SafetensorsFile CheckpointContents() const;
   // Validates `file` (named `path` in messages) against the model, then loads it whole.
   Status ApplyCheckpoint(const SafetensorsFile& file, const std::string& path);
-  Parameter* FindParameter(const std::string& name) const;
+  // The parameter named `name` into *found, if `values` are `count` of its own.
+  Status FindParameter(const std::string& name, const void* values, size_t count,
+                       Parameter** found) const;
+  // OK if `values` are as many as all parameters together.
+  Status CheckFlatCount(const void* values, size_t count) const;
   Status RunForward(const float* images, int64_t batch, bool training, const Activation** logits);
   // What the layers' passes run with: the model's threads, allocator, workspace and step.
   ExecContext Context(bool training);

@@ -41,8 +41,8 @@ class Exporter {
   // An initializer `name` of `shape` with `values` (PyTorch's element order).
   void Initializer(const std::string& name, const std::vector<int64_t>& shape,
                    const std::vector<float>& values);
-  // A parameter as an initializer under its own name.
-  void Initializer(const Parameter& p);
+  // The layer's parameters as initializers under their own names, appended to `inputs`.
+  void ParameterInputs(sparsetrain::Layer& layer, std::vector<std::string>* inputs);
   void Window(onnx::NodeProto* node, int64_t kernel, int64_t stride, int64_t pad);
   Status Conv(sparsetrain::Layer& layer, const ConvShape& shape, int64_t groups,
               const std::string& x, const std::string& y);
@@ -91,10 +91,13 @@ void Exporter::Initializer(const std::string& name, const std::vector<int64_t>& 
   t->set_raw_data(values.data(), values.size() * sizeof(float));  // little-endian, as ONNX's
 }
 
-void Exporter::Initializer(const Parameter& p) {
-  std::vector<float> values(size_t(p.value.dims().count()));
-  static_cast<void>(p.value.CopyTo(values.data(), Layout::kNCHW));  // valid for every parameter
-  Initializer(p.name, p.shape, values);
+void Exporter::ParameterInputs(sparsetrain::Layer& layer, std::vector<std::string>* inputs) {
+  for (const Parameter* p : layer.Parameters()) {
+    std::vector<float> values(size_t(p->value.dims().count()));
+    static_cast<void>(p->value.CopyTo(values.data(), Layout::kNCHW));  // valid for any parameter
+    Initializer(p->name, p->shape, values);
+    inputs->push_back(p->name);
+  }
 }
 
 void Exporter::Window(onnx::NodeProto* node, int64_t kernel, int64_t stride, int64_t pad) {
@@ -106,10 +109,7 @@ void Exporter::Window(onnx::NodeProto* node, int64_t kernel, int64_t stride, int
 Status Exporter::Conv(sparsetrain::Layer& layer, const ConvShape& shape, int64_t groups,
                       const std::string& x, const std::string& y) {
   std::vector<std::string> inputs{x};
-  for (Parameter* p : layer.Parameters()) {
-    Initializer(*p);
-    inputs.push_back(p->name);
-  }
+  ParameterInputs(layer, &inputs);
   onnx::NodeProto* node = Node("Conv", layer.name(), inputs, y);
   Window(node, shape.r, shape.stride_h, shape.pad_h);
   Ints(node, "dilations", {1, 1});
@@ -137,10 +137,7 @@ Status Exporter::Layer(const Graph& g, int n) {
     return Conv(layer, conv->ShapeFor(in), conv->groups(), x, y);
   }
   if (auto* bn = dynamic_cast<const BatchNorm2d*>(&layer)) {
-    for (Parameter* p : layer.Parameters()) {
-      Initializer(*p);
-      inputs.push_back(p->name);
-    }
+    ParameterInputs(layer, &inputs);
     onnx::NodeProto* out = Node("BatchNormalization", id, inputs, y);
     Float(out, "epsilon", float(bn->eps()));
     Float(out, "momentum", float(1.0 - bn->momentum()));  // ONNX weighs the running value
@@ -207,10 +204,7 @@ Status Exporter::Layer(const Graph& g, int n) {
     return Status::Ok();
   }
   if (dynamic_cast<const Linear*>(&layer) != nullptr) {
-    for (Parameter* p : layer.Parameters()) {
-      Initializer(*p);
-      inputs.push_back(p->name);
-    }
+    ParameterInputs(layer, &inputs);
     Int(Node("Gemm", id, inputs, y), "transB", 1);
     return Status::Ok();
   }

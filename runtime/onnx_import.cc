@@ -43,6 +43,22 @@ std::vector<T> LittleEndianValues(const std::string& raw, size_t count) {
   return values;
 }
 
+// Whether every float in `t` is finite, read where it lies.
+bool AllFinite(const onnx::TensorProto& t) {
+  const std::string& raw = t.raw_data();
+  for (size_t at = 0; at + sizeof(float) <= raw.size(); at += sizeof(float)) {
+    float v;
+    std::memcpy(&v, raw.data() + at, sizeof v);
+    if (!std::isfinite(v)) return false;
+  }
+  for (float v : t.float_data()) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+// Checks `t` (what names it in messages) and, when `c` is not null, copies it out: Run checks
+// every constant once up front, and a layer copies out only the one it takes.
 Status ReadTensor(const onnx::TensorProto& t, const std::string& what, Constant* c) {
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     return Status(StatusCode::kUnsupported,
@@ -56,52 +72,50 @@ Status ReadTensor(const onnx::TensorProto& t, const std::string& what, Constant*
       return Corrupt(what + " has an invalid shape");
     }
     count *= d;
-    c->dims.push_back(d);
   }
   const size_t n = size_t(count);
   const std::string& raw = t.raw_data();
-  const auto from = [&](size_t stored, size_t element_bytes) {
+  const auto holds = [&](size_t stored, size_t element_bytes) {
     return raw.empty() ? stored == n : raw.size() == n * element_bytes;
   };
+  const auto wrong_count = [&] { return Corrupt(what + " holds the wrong number of values"); };
   switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
-      if (!from(size_t(t.float_data_size()), 4))
-        return Corrupt(what + " holds the wrong number of values");
-      c->floats = raw.empty() ? std::vector<float>(t.float_data().begin(), t.float_data().end())
-                              : LittleEndianValues<float>(raw, n);
-      for (float v : c->floats) {
-        if (!std::isfinite(v)) return Corrupt(what + " holds NaN or Inf");
+      if (!holds(size_t(t.float_data_size()), 4)) return wrong_count();
+      if (c == nullptr && !AllFinite(t)) return Corrupt(what + " holds NaN or Inf");
+      if (c != nullptr) {
+        c->floats = raw.empty() ? std::vector<float>(t.float_data().begin(), t.float_data().end())
+                                : LittleEndianValues<float>(raw, n);
       }
-      return Status::Ok();
+      break;
     case onnx::TensorProto::INT64:
-      if (!from(size_t(t.int64_data_size()), 8))
-        return Corrupt(what + " holds the wrong number of values");
-      c->ints = raw.empty() ? std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end())
-                            : LittleEndianValues<int64_t>(raw, n);
-      return Status::Ok();
+      if (!holds(size_t(t.int64_data_size()), 8)) return wrong_count();
+      if (c != nullptr) {
+        c->ints = raw.empty() ? std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end())
+                              : LittleEndianValues<int64_t>(raw, n);
+      }
+      break;
     case onnx::TensorProto::INT32:
-      if (!from(size_t(t.int32_data_size()), 4))
-        return Corrupt(what + " holds the wrong number of values");
+    case onnx::TensorProto::BOOL: {
+      const size_t element_bytes = t.data_type() == onnx::TensorProto::BOOL ? 1 : 4;
+      if (!holds(size_t(t.int32_data_size()), element_bytes)) return wrong_count();
+      if (c == nullptr) break;
       if (raw.empty()) {
         c->ints.assign(t.int32_data().begin(), t.int32_data().end());
+      } else if (element_bytes == 1) {
+        for (uint8_t v : LittleEndianValues<uint8_t>(raw, n)) c->ints.push_back(v);
       } else {
         for (int32_t v : LittleEndianValues<int32_t>(raw, n)) c->ints.push_back(v);
       }
-      return Status::Ok();
-    case onnx::TensorProto::BOOL:
-      if (!from(size_t(t.int32_data_size()), 1))
-        return Corrupt(what + " holds the wrong number of values");
-      if (raw.empty()) {
-        c->ints.assign(t.int32_data().begin(), t.int32_data().end());
-      } else {
-        for (uint8_t v : LittleEndianValues<uint8_t>(raw, n)) c->ints.push_back(v);
-      }
-      return Status::Ok();
+      break;
+    }
     default:
       return Status(StatusCode::kUnsupported, "ONNX model: " + what + " has element type " +
                                                   std::to_string(t.data_type()) +
                                                   "; float, int64, int32 and bool are read");
   }
+  if (c != nullptr) c->dims.assign(t.dims().begin(), t.dims().end());
+  return Status::Ok();
 }
 
 // The mapping of one graph onto a builder, node by node.
@@ -140,8 +154,9 @@ class Importer {
   // The layer's name: its weight's state_dict prefix, else the module path of the node's scope,
   // else the node's name, else automatic.
   std::string LayerName(const Node& node, const std::string& weight) const;
-  // Sets the layer's `field` from the initializer named by input `i` of `node`.
-  Status SetParameter(const Node& node, int i, const char* field);
+  // Sets the layer's `field` from the initializer named by input `i` of `node` (`read`: its
+  // values, when the caller has copied them out already).
+  Status SetParameter(const Node& node, int i, const char* field, const Constant* read = nullptr);
   // Spatial kernel, stride and padding of a convolution or pooling, square and symmetric.
   Status Window(const Node& node, int64_t* kernel, int64_t* stride, int64_t* pad) const;
   // The output of `node` is the builder's current tensor; so is that of `absorbed`, a node fused
@@ -299,12 +314,13 @@ std::string Importer::LayerName(const Node& node, const std::string& weight) con
   return builder_.has_layer(node.name()) ? std::string() : node.name();
 }
 
-Status Importer::SetParameter(const Node& node, int i, const char* field) {
+Status Importer::SetParameter(const Node& node, int i, const char* field, const Constant* read) {
   Constant c;
-  if (!ConstantInput(node, i, &c) || c.floats.empty()) {
+  if (read == nullptr && ConstantInput(node, i, &c)) read = &c;
+  if (read == nullptr || read->floats.empty()) {
     return Unsupported(node, std::string("its ") + field + " must be a float initializer");
   }
-  builder_.SetParameter(field, node.input(i), c.dims, c.floats.data());
+  builder_.SetParameter(field, node.input(i), read->dims, read->floats.data());
   return Check(node);
 }
 
@@ -356,7 +372,7 @@ Status Importer::Conv(const Node& node) {
   builder_.GroupedConv2d(w.dims[0], kernel, groups, stride, pad, bias,
                          LayerName(node, node.input(1)));
   status = Check(node);
-  if (status.ok()) status = SetParameter(node, 1, "weight");
+  if (status.ok()) status = SetParameter(node, 1, "weight", &w);
   if (status.ok() && bias) status = SetParameter(node, 2, "bias");
   if (status.ok()) Produced(node);
   return status;
@@ -614,12 +630,15 @@ Status Importer::Linear(const Node& node) {
   const bool transposed = gemm && IntAttribute(node, "transB", 0) != 0;
   const int64_t out = transposed ? b.dims[0] : b.dims[1];
   const int64_t in = transposed ? b.dims[1] : b.dims[0];
-  std::vector<float> weight = b.floats;
+  std::vector<float> transpose;
   if (!transposed) {
+    transpose.resize(b.floats.size());
     for (int64_t o = 0; o < out; ++o) {
-      for (int64_t i = 0; i < in; ++i) weight[size_t(o * in + i)] = b.floats[size_t(i * out + o)];
+      for (int64_t i = 0; i < in; ++i)
+        transpose[size_t(o * in + i)] = b.floats[size_t(i * out + o)];
     }
   }
+  const float* weight = transposed ? b.floats.data() : transpose.data();
   // MatMul's bias is the Add that follows it.
   const Node* add = gemm ? nullptr : SoleReader(node.output(0));
   int bias_input = gemm ? 2 : -1;
@@ -643,7 +662,7 @@ Status Importer::Linear(const Node& node) {
   builder_.Linear(out, has_bias, LayerName(node, gemm ? node.input(1) : ""));
   status = Check(node);
   if (!status.ok()) return status;
-  builder_.SetParameter("weight", node.input(1), {out, in}, weight.data());
+  builder_.SetParameter("weight", node.input(1), {out, in}, weight);
   if (has_bias)
     builder_.SetParameter("bias", bias_node.input(bias_input), {out}, bias.floats.data());
   status = Check(node);
@@ -751,8 +770,7 @@ Status Importer::Run(const std::string& input, const std::string& target) {
   }
   for (const auto& [name, tensor] : constants_) {
     if (readers_.count(name) == 0) continue;
-    Constant c;
-    Status status = ReadTensor(*tensor, "constant '" + name + "'", &c);
+    Status status = ReadTensor(*tensor, "constant '" + name + "'", nullptr);
     if (!status.ok()) return status;
   }
   tensors_[input] = builder_.current_name();
