@@ -6,6 +6,8 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "kernels/conv_dense.h"
@@ -82,9 +84,54 @@ struct DenseRows {
   }
 };
 
+// A 1x1 kernel on consecutive sources (stride 1 or subsampled, never padded) is a GEMM: output
+// pixel t of the tile reads source pixel t of the same row, so the tile runs one loop over the
+// chunk's input blocks with no tap or edge logic.
+template <size_t kT, size_t kKB>
+void PointwiseTile(const direct::Problem& p, int64_t n, int64_t ob, int64_t y,
+                   const direct::PixelRun& run, const direct_engine::Slice& slice) {
+  constexpr size_t kAcc = kKB * kVecsPerBlock;
+  const direct_engine::TileOutput out(p, n, ob, y, run);
+  VF acc[kT][kAcc];
+  out.Begin<kT, kKB>(p, ob, slice, acc);
+  const int64_t src_block_stride = p.rows.src_size * p.cols.src_size * kChannelBlock;
+  const float* src = p.in + ((n * p.in_blocks + slice.ib_begin) * p.rows.src_size + y) *
+                                p.cols.src_size * kChannelBlock +
+                     run.first * kChannelBlock;
+  const float* w = p.WeightRow(ob, slice.ib_begin, 0);
+  const int64_t w_block_stride = p.WeightBlockStride();
+  for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {
+    AccumulateBlock<kT, kKB, 1, 0, 0>(src, 0, 1, w, w_block_stride, 0, kT, acc);
+    src += src_block_stride;
+    w += kWeightBlockFloats;
+  }
+  out.End<kT, kKB>(acc);
+}
+
+// PointwiseTiles<DenseRows>::kAll[kKB - 1][kT - 1].
+template <class Rows>
+struct PointwiseTiles {
+  using Row = std::array<direct_engine::TileFn, Rows::kMaxT>;
+  using Table = std::array<Row, Rows::kMaxKB>;
+  template <size_t kKB, size_t... kTm1>
+  static constexpr Row MakeRow(std::index_sequence<kTm1...>) {
+    return {&PointwiseTile<kTm1 + 1, kKB>...};
+  }
+  template <size_t... kKBm1>
+  static constexpr Table MakeTable(std::index_sequence<kKBm1...>) {
+    return {MakeRow<kKBm1 + 1>(std::make_index_sequence<Rows::kMaxT>())...};
+  }
+  static constexpr Table kAll = MakeTable(std::make_index_sequence<Rows::kMaxKB>());
+};
+
 void RunDenseDirect(const direct::Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  RunDirect<DenseRows>(p, pool);
+  if (p.taps_h * p.taps_w == 1 && p.rows.SourceStep() == 1 && p.cols.SourceStep() == 1 &&
+      p.rows.pad == 0 && p.cols.pad == 0) {
+    RunTiles<DenseRows>(p, PointwiseTiles<DenseRows>::kAll, pool);
+  } else {
+    RunDirect<DenseRows>(p, pool);
+  }
 }
 
 }  // namespace HWY_NAMESPACE

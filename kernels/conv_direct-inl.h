@@ -62,25 +62,45 @@ struct Slice {
   bool first() const { return ib_begin == 0 && r_begin == 0; }
 };
 
+// Where a tile of pixels `run` of row y, output blocks from ob, lives in the output: its
+// accumulators start from the bias (or zero) on the first slice and from the output after it.
+struct TileOutput {
+  float* out;
+  int64_t px_stride, block_stride;
+
+  TileOutput(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run)
+      : out(p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
+                     run.first) *
+                        kChannelBlock),
+        px_stride(run.step * kChannelBlock),
+        block_stride(p.rows.out_size * p.cols.out_size * kChannelBlock) {}
+
+  template <size_t kT, size_t kKB>
+  HWY_INLINE void Begin(const Problem& p, int64_t ob, const Slice& slice,
+                        VF (&acc)[kT][kKB * kVecsPerBlock]) const {
+    if (!slice.first()) {
+      LoadTile<kT, kKB>(out, px_stride, block_stride, acc);
+    } else if (p.bias != nullptr) {
+      LoadTile<kT, kKB>(p.bias + ob * kChannelBlock, 0, kChannelBlock, acc);
+    } else {
+      ZeroTile<kT, kKB>(acc);
+    }
+  }
+  template <size_t kT, size_t kKB>
+  HWY_INLINE void End(const VF (&acc)[kT][kKB * kVecsPerBlock]) const {
+    StoreTile<kT, kKB>(acc, px_stride, block_stride, out);
+  }
+};
+
 // Computes (or adds to, past the first slice) one tile: pixels `run` of row y, output blocks
 // [ob, ob + kKB).
 template <class Rows, size_t kT, size_t kKB, int64_t kStep>
 void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run,
               const Slice& slice) {
   constexpr size_t kAcc = kKB * kVecsPerBlock;
-  const int64_t out_block_stride = p.rows.out_size * p.cols.out_size * kChannelBlock;
-  const int64_t out_px_stride = run.step * kChannelBlock;
-  float* out =
-      p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size + run.first) *
-                  kChannelBlock;
+  const TileOutput out(p, n, ob, y, run);
   VF acc[kT][kAcc];
-  if (!slice.first()) {
-    LoadTile<kT, kKB>(out, out_px_stride, out_block_stride, acc);
-  } else if (p.bias != nullptr) {
-    LoadTile<kT, kKB>(p.bias + ob * kChannelBlock, 0, kChannelBlock, acc);
-  } else {
-    ZeroTile<kT, kKB>(acc);
-  }
+  out.Begin<kT, kKB>(p, ob, slice, acc);
 
   const int64_t w_block_stride = p.WeightBlockStride();
   for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {
@@ -94,7 +114,7 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
     }
   }
 
-  StoreTile<kT, kKB>(acc, out_px_stride, out_block_stride, out);
+  out.End<kT, kKB>(acc);
 }
 
 using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, const Slice&);
@@ -157,13 +177,12 @@ void ForEachPixelRun(const direct::Axis& cols, const RunFn& run_fn) {
   }
 }
 
-// Runs the whole pass, one output row of one block group per work item.
-template <class Rows>
-void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
+// Runs the whole pass on `tiles` (tiles[kKB - 1][kT - 1]), one output row of one block group
+// per work item.
+template <class Rows, class TileTable>
+void RunTiles(const direct::Problem& p, const TileTable& tiles, pthreadpool_t pool) {
   using direct::PixelRun;
   constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
-  const auto& tiles =
-      direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1];
   const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
   ForEachOutputRow(p, kMaxKB, pool, [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
     for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
@@ -176,6 +195,13 @@ void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
       }
     }
   });
+}
+
+// Runs the whole pass on the tiles of Rows.
+template <class Rows>
+void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
+  RunTiles<Rows>(
+      p, direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1], pool);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -57,6 +57,7 @@ std::vector<ConvShape> AwkwardShapes() {
       MakeShape(2, 17, 28, 28, 48, 1, 1, 1, 0),  // 1x1 over 784 pixels: cut into rows of 196
       MakeShape(3, 16, 2, 1, 16, 3, 3, 2, 1),    // rows narrower than the kernel
       MakeShape(1, 17, 3, 150, 16, 3, 3, 1, 1),  // rows of 150: three 64-pixel zero-mask words
+      MakeShape(2, 300, 5, 6, 40, 1, 1, 1, 0),   // 1x1 summing 19 input blocks in three slices
   };
 }
 
