@@ -7,6 +7,7 @@
 #include <hwy/highway.h>
 
 #include <array>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -84,6 +85,14 @@ struct DenseRows {
   }
 };
 
+// Rows of at most 7 output pixels (a ResNet's last stage) would leave a 14 x 2 tile half empty:
+// on AVX-512 they fill the registers as 7 pixels x 4 blocks instead (28 + 4 weight vectors).
+struct NarrowDenseRows : DenseRows {
+  static constexpr size_t kMaxKB = 4;
+  static constexpr size_t kMaxT = 7;
+};
+using NarrowRows = std::conditional_t<(kLanes >= 16), NarrowDenseRows, DenseRows>;
+
 // A 1x1 kernel on consecutive sources (stride 1 or subsampled, never padded) is a GEMM: output
 // pixel t of the tile reads source pixel t of the same row, so the tile runs one loop over the
 // chunk's input blocks with no tap or edge logic.
@@ -129,6 +138,9 @@ void RunDenseDirect(const direct::Problem& p, pthreadpool_t pool) {
   if (p.taps_h * p.taps_w == 1 && p.rows.SourceStep() == 1 && p.cols.SourceStep() == 1 &&
       p.rows.pad == 0 && p.cols.pad == 0) {
     RunTiles<DenseRows>(p, PointwiseTiles<DenseRows>::kAll, pool);
+  } else if (!std::is_same_v<NarrowRows, DenseRows> &&
+             p.cols.out_size <= int64_t(NarrowRows::kMaxT) * p.cols.OutputStep()) {
+    RunDirect<NarrowRows>(p, pool);
   } else {
     RunDirect<DenseRows>(p, pool);
   }

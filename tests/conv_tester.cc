@@ -58,6 +58,8 @@ std::vector<ConvShape> AwkwardShapes() {
       MakeShape(3, 16, 2, 1, 16, 3, 3, 2, 1),    // rows narrower than the kernel
       MakeShape(1, 17, 3, 150, 16, 3, 3, 1, 1),  // rows of 150: three 64-pixel zero-mask words
       MakeShape(2, 300, 5, 6, 40, 1, 1, 1, 0),   // 1x1 summing 19 input blocks in three slices
+      MakeShape(2, 40, 7, 7, 72, 3, 3, 1, 1),    // rows of 7: 7-pixel x 4-block tiles
+      MakeShape(1, 72, 14, 13, 40, 3, 3, 2, 1),  // the same backward by input, phases of 7 and 6
   };
 }
 
