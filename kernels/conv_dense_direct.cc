@@ -104,9 +104,10 @@ void PointwiseTile(const direct::Problem& p, int64_t n, int64_t ob, int64_t y,
   VF acc[kT][kAcc];
   out.Begin<kT, kKB>(p, ob, slice, acc);
   const int64_t src_block_stride = p.rows.src_size * p.cols.src_size * kChannelBlock;
-  const float* src = p.in + ((n * p.in_blocks + slice.ib_begin) * p.rows.src_size + y) *
-                                p.cols.src_size * kChannelBlock +
-                     run.first * kChannelBlock;
+  const float* src =
+      p.in +
+      ((n * p.in_blocks + slice.ib_begin) * p.rows.src_size + y) * p.cols.src_size * kChannelBlock +
+      run.first * kChannelBlock;
   const float* w = p.WeightRow(ob, slice.ib_begin, 0);
   const int64_t w_block_stride = p.WeightBlockStride();
   for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {

@@ -101,20 +101,62 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
   StoreTile<kX, kKB>(acc, kChannelBlock, dw_block_stride, dw);
 }
 
+// The same for a 1x1 kernel at stride 1 without padding: x pixel i feeds dy pixel i, so the
+// chunk's rows are one run of pixels with no edge checks (r = 0, f0 = the first input channel).
+template <size_t kX, size_t kKB>
+void PointwiseWeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t /*r*/,
+                          int64_t f0, int64_t n, int64_t oh_begin, int64_t oh_end, bool first) {
+  const BlockD d;
+  const ConvShape& s = p.s;
+  constexpr size_t kAcc = kKB * kVecsPerBlock;
+  const int64_t cblocks = BlocksOf(s.c), kblocks = BlocksOf(s.k), pixels = s.h * s.w;
+  const int64_t dw_block_stride = cblocks * kWeightBlockFloats;
+  float* dw = p.dw + (kb * cblocks + cb) * kWeightBlockFloats + f0 * kChannelBlock;
+  VF acc[kX][kAcc];
+  if (first) {
+    ZeroTile<kX, kKB>(acc);
+  } else {
+    LoadTile<kX, kKB>(dw, kChannelBlock, dw_block_stride, acc);
+  }
+  const int64_t dy_block_stride = pixels * kChannelBlock;
+  const float* x = p.x + ((n * cblocks + cb) * pixels + oh_begin * s.w) * kChannelBlock + f0;
+  const float* dy = p.dy + ((n * kblocks + kb) * pixels + oh_begin * s.w) * kChannelBlock;
+  for (int64_t i = (oh_end - oh_begin) * s.w; i > 0; --i) {
+    VF g[kAcc];
+    HWY_UNROLL(16)
+    for (size_t a = 0; a < kAcc; ++a) {
+      const size_t j = a / kVecsPerBlock, v = a % kVecsPerBlock;
+      g[a] = hn::LoadU(d, dy + int64_t(j) * dy_block_stride + int64_t(v * kLanes));
+    }
+    HWY_UNROLL(16)
+    for (size_t c = 0; c < kX; ++c) {
+      const VF xv = hn::Set(d, x[c]);
+      HWY_UNROLL(16)
+      for (size_t a = 0; a < kAcc; ++a) acc[c][a] = hn::MulAdd(xv, g[a], acc[c][a]);
+    }
+    x += kChannelBlock;
+    dy += kChannelBlock;
+  }
+  StoreTile<kX, kKB>(acc, kChannelBlock, dw_block_stride, dw);
+}
+
 using WeightsTileFn = void (*)(const WeightsProblem&, int64_t, int64_t, int64_t, int64_t, int64_t,
                                int64_t, int64_t, bool);
+using WeightsTileTable = std::array<std::array<WeightsTileFn, kMaxX>, kMaxKB>;
 
-template <size_t kKB, size_t... kXm1>
+template <bool kPointwise, size_t kKB, size_t... kXm1>
 constexpr std::array<WeightsTileFn, kMaxX> WeightsTileRow(std::index_sequence<kXm1...>) {
-  return {&WeightsTile<kXm1 + 1, kKB>...};
+  return {(kPointwise ? &PointwiseWeightsTile<kXm1 + 1, kKB> : &WeightsTile<kXm1 + 1, kKB>)...};
 }
-template <size_t... kKBm1>
-constexpr std::array<std::array<WeightsTileFn, kMaxX>, kMaxKB> WeightsTileTable(
-    std::index_sequence<kKBm1...>) {
-  return {WeightsTileRow<kKBm1 + 1>(std::make_index_sequence<kMaxX>())...};
+template <bool kPointwise, size_t... kKBm1>
+constexpr WeightsTileTable MakeWeightsTiles(std::index_sequence<kKBm1...>) {
+  return {WeightsTileRow<kPointwise, kKBm1 + 1>(std::make_index_sequence<kMaxX>())...};
 }
-// kWeightsTiles[kKB - 1][kX - 1].
-constexpr auto kWeightsTiles = WeightsTileTable(std::make_index_sequence<kMaxKB>());
+// [kKB - 1][kX - 1], for every shape and for 1x1 kernels at stride 1 without padding.
+constexpr WeightsTileTable kWeightsTiles =
+    MakeWeightsTiles<false>(std::make_index_sequence<kMaxKB>());
+constexpr WeightsTileTable kPointwiseWeightsTiles =
+    MakeWeightsTiles<true>(std::make_index_sequence<kMaxKB>());
 
 // dbias[k] = sum of dy over the batch and pixels, one output block per item.
 void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
@@ -184,6 +226,9 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
   const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
+  const bool pointwise =
+      s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+  const WeightsTileTable& tiles = pointwise ? kPointwiseWeightsTiles : kWeightsTiles;
   const WeightsSplit plan = PlanWeightsSplit(s, ThreadCount(pool));
   const int64_t group_splits = plan.group_splits, cb_splits = plan.cb_splits;
   const int64_t batch_splits = plan.batch_splits;
@@ -225,8 +270,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
                 for (int64_t col = 0; col < s.s; ++col) {
                   for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
                     const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
-                    kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, n, oh,
-                                                   oh_end, first);
+                    tiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, n, oh, oh_end,
+                                           first);
                   }
                 }
               }
@@ -235,7 +280,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
             for (int64_t r = 0; r < s.r; ++r) {
               for (int64_t f = 0; f < pairs; f += kMaxX) {
                 const int64_t nx = std::min<int64_t>(kMaxX, pairs - f);
-                kWeightsTiles[nkb - 1][nx - 1](part, kb, cb, r, f, n, oh, oh_end, first);
+                tiles[nkb - 1][nx - 1](part, kb, cb, r, f, n, oh, oh_end, first);
               }
             }
           }

@@ -69,9 +69,9 @@ struct TileOutput {
   int64_t px_stride, block_stride;
 
   TileOutput(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun& run)
-      : out(p.out + (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size +
-                     run.first) *
-                        kChannelBlock),
+      : out(p.out +
+            (((n * p.out_blocks + ob) * p.rows.out_size + y) * p.cols.out_size + run.first) *
+                kChannelBlock),
         px_stride(run.step * kChannelBlock),
         block_stride(p.rows.out_size * p.cols.out_size * kChannelBlock) {}
 
@@ -200,8 +200,8 @@ void RunTiles(const direct::Problem& p, const TileTable& tiles, pthreadpool_t po
 // Runs the whole pass on the tiles of Rows.
 template <class Rows>
 void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
-  RunTiles<Rows>(
-      p, direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1], pool);
+  RunTiles<Rows>(p, direct_engine::Tiles<Rows>::kAll[std::min<int64_t>(p.cols.SourceStep(), 3) - 1],
+                 pool);
 }
 
 }  // namespace HWY_NAMESPACE
