@@ -63,14 +63,20 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
   }
   const int64_t q = s.q();
   const int64_t dy_block_stride = s.p() * q * kChannelBlock;
-  // Output columns whose every tap s of the tile reads inside the row.
+  // The kernel columns the tile's (s, ci) pairs span.
   const int64_t s_min = f0 / kChannelBlock, s_max = (f0 + int64_t(kX) - 1) / kChannelBlock;
   for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
     if (ih < 0 || ih >= s.h) continue;
     const float* x_row = p.x + ((n * cblocks + cb) * s.h + ih) * s.w * kChannelBlock;
     const float* dy_row = p.dy + ((n * kblocks + kb) * s.p() + oh) * q * kChannelBlock;
-    for (int64_t ow = 0; ow < q; ++ow) {
+    // dy pixel ow, through the tile's taps, reads x columns iw0 + s_min .. iw0 + s_max
+    // (iw0 = ow * stride - pad): all inside the row for ow in [ow_lo, ow_hi).
+    const int64_t ow_lo =
+        std::min(q, (std::max<int64_t>(0, s.pad_w - s_min) + s.stride_w - 1) / s.stride_w);
+    const int64_t last = s.w - 1 - s_max + s.pad_w;
+    const int64_t ow_hi = std::clamp<int64_t>(last < 0 ? 0 : last / s.stride_w + 1, ow_lo, q);
+    const auto add_pixel = [&](int64_t ow, bool inside) HWY_ATTR {
       VF g[kAcc];
       HWY_UNROLL(16)
       for (size_t a = 0; a < kAcc; ++a) {
@@ -79,24 +85,20 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
       }
       const int64_t iw0 = ow * s.stride_w - s.pad_w;  // input column of tap s = 0
       const int64_t pixel = iw0 * kChannelBlock + f0;
-      if (iw0 + s_min >= 0 && iw0 + s_max < s.w) {
-        HWY_UNROLL(16)
-        for (size_t x = 0; x < kX; ++x) {
-          const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
-          HWY_UNROLL(16)
-          for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
-        }
-      } else {
-        HWY_UNROLL(16)
-        for (size_t x = 0; x < kX; ++x) {
+      HWY_UNROLL(16)
+      for (size_t x = 0; x < kX; ++x) {
+        if (!inside) {
           const int64_t iw = iw0 + (f0 + int64_t(x)) / kChannelBlock;
           if (iw < 0 || iw >= s.w) continue;
-          const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
-          HWY_UNROLL(16)
-          for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
         }
+        const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
+        HWY_UNROLL(16)
+        for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
       }
-    }
+    };
+    for (int64_t ow = 0; ow < ow_lo; ++ow) add_pixel(ow, false);
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) add_pixel(ow, true);
+    for (int64_t ow = ow_hi; ow < q; ++ow) add_pixel(ow, false);
   }
   StoreTile<kX, kKB>(acc, kChannelBlock, dw_block_stride, dw);
 }
