@@ -38,6 +38,10 @@ struct Axis {
       return true;
     }
     const int64_t num = out + pad - tap;
+    if (stride == 1) {  // spares a division per tap in the tile loops
+      *src = num;
+      return true;
+    }
     if (num % stride != 0) return false;
     *src = num / stride;
     return true;
