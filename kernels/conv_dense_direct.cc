@@ -6,9 +6,7 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
-#include <array>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "kernels/conv_dense.h"
@@ -93,9 +91,9 @@ struct NarrowDenseRows : DenseRows {
 };
 using NarrowRows = std::conditional_t<(kLanes >= 16), NarrowDenseRows, DenseRows>;
 
-// A 1x1 kernel on consecutive sources (stride 1 or subsampled, never padded) is a GEMM: output
-// pixel t of the tile reads source pixel t of the same row, so the tile runs one loop over the
-// chunk's input blocks with no tap or edge logic.
+// A 1x1 kernel mapping pixels one to one (stride 1 or subsampled, never padded) is a GEMM:
+// output pixel t of the tile reads source pixel t of the same row, so the tile runs one loop over
+// the chunk's input blocks with no tap or edge logic.
 template <size_t kT, size_t kKB>
 void PointwiseTile(const direct::Problem& p, int64_t n, int64_t ob, int64_t y,
                    const direct::PixelRun& run, const direct_engine::Slice& slice) {
@@ -118,27 +116,15 @@ void PointwiseTile(const direct::Problem& p, int64_t n, int64_t ob, int64_t y,
   out.End<kT, kKB>(acc);
 }
 
-// PointwiseTiles<DenseRows>::kAll[kKB - 1][kT - 1].
-template <class Rows>
-struct PointwiseTiles {
-  using Row = std::array<direct_engine::TileFn, Rows::kMaxT>;
-  using Table = std::array<Row, Rows::kMaxKB>;
-  template <size_t kKB, size_t... kTm1>
-  static constexpr Row MakeRow(std::index_sequence<kTm1...>) {
-    return {&PointwiseTile<kTm1 + 1, kKB>...};
-  }
-  template <size_t... kKBm1>
-  static constexpr Table MakeTable(std::index_sequence<kKBm1...>) {
-    return {MakeRow<kKBm1 + 1>(std::make_index_sequence<Rows::kMaxT>())...};
-  }
-  static constexpr Table kAll = MakeTable(std::make_index_sequence<Rows::kMaxKB>());
+template <size_t kT, size_t kKB>
+struct PointwiseTileOf {
+  static constexpr direct_engine::TileFn kFn = &PointwiseTile<kT, kKB>;
 };
 
 void RunDenseDirect(const direct::Problem& p, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
-  if (p.taps_h * p.taps_w == 1 && p.rows.SourceStep() == 1 && p.cols.SourceStep() == 1 &&
-      p.rows.pad == 0 && p.cols.pad == 0) {
-    RunTiles<DenseRows>(p, PointwiseTiles<DenseRows>::kAll, pool);
+  if (p.MapsPixelsOneToOne()) {
+    RunTiles<DenseRows>(p, direct_engine::TileTable<DenseRows, PointwiseTileOf>::kAll, pool);
   } else if (!std::is_same_v<NarrowRows, DenseRows> &&
              p.cols.out_size <= int64_t(NarrowRows::kMaxT) * p.cols.OutputStep()) {
     RunDirect<NarrowRows>(p, pool);

@@ -228,9 +228,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
   const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
-  const bool pointwise =
-      s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
-  const WeightsTileTable& tiles = pointwise ? kPointwiseWeightsTiles : kWeightsTiles;
+  const WeightsTileTable& tiles =
+      direct::MapsPixelsOneToOne(s) ? kPointwiseWeightsTiles : kWeightsTiles;
   const WeightsSplit plan = PlanWeightsSplit(s, ThreadCount(pool));
   const int64_t group_splits = plan.group_splits, cb_splits = plan.cb_splits;
   const int64_t batch_splits = plan.batch_splits;

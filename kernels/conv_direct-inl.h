@@ -119,24 +119,40 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
 
 using TileFn = void (*)(const Problem&, int64_t, int64_t, int64_t, const PixelRun&, const Slice&);
 
-// Tiles[source step: 1, 2, other][kKB - 1][kT - 1]: one for every pixel run and block group.
-template <class Rows>
-struct Tiles {
+// TileTable<Rows, Tile>::kAll[kKB - 1][kT - 1] = Tile<kT, kKB>::kFn, for every tile up to Rows'
+// largest: one for every pixel run and block group.
+template <class Rows, template <size_t, size_t> class Tile>
+struct TileTable {
   using Row = std::array<TileFn, Rows::kMaxT>;
   using Table = std::array<Row, Rows::kMaxKB>;
 
-  template <int64_t kStep, size_t kKB, size_t... kTm1>
+  template <size_t kKB, size_t... kTm1>
   static constexpr Row MakeRow(std::index_sequence<kTm1...>) {
-    return {&ConvTile<Rows, kTm1 + 1, kKB, kStep>...};
+    return {Tile<kTm1 + 1, kKB>::kFn...};
   }
-  template <int64_t kStep, size_t... kKBm1>
+  template <size_t... kKBm1>
   static constexpr Table MakeTable(std::index_sequence<kKBm1...>) {
-    return {MakeRow<kStep, kKBm1 + 1>(std::make_index_sequence<Rows::kMaxT>())...};
+    return {MakeRow<kKBm1 + 1>(std::make_index_sequence<Rows::kMaxT>())...};
   }
-  static constexpr std::array<Table, 3> kAll = {
-      MakeTable<1>(std::make_index_sequence<Rows::kMaxKB>()),
-      MakeTable<2>(std::make_index_sequence<Rows::kMaxKB>()),
-      MakeTable<0>(std::make_index_sequence<Rows::kMaxKB>())};
+  static constexpr Table kAll = MakeTable(std::make_index_sequence<Rows::kMaxKB>());
+};
+
+template <class Rows, int64_t kStep>
+struct ConvTileAt {
+  template <size_t kT, size_t kKB>
+  struct Tile {
+    static constexpr TileFn kFn = &ConvTile<Rows, kT, kKB, kStep>;
+  };
+};
+
+// Tiles<Rows>::kAll[source step: 1, 2, other]: ConvTile's tables.
+template <class Rows>
+struct Tiles {
+  static constexpr std::array<typename TileTable<Rows, ConvTileAt<Rows, 1>::template Tile>::Table,
+                              3>
+      kAll = {TileTable<Rows, ConvTileAt<Rows, 1>::template Tile>::kAll,
+              TileTable<Rows, ConvTileAt<Rows, 2>::template Tile>::kAll,
+              TileTable<Rows, ConvTileAt<Rows, 0>::template Tile>::kAll};
 };
 
 }  // namespace direct_engine

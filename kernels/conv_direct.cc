@@ -15,9 +15,13 @@ int64_t InBlockChunk(const ConvShape& s) { return std::max<int64_t>(1, 8 / (s.r 
 
 }  // namespace
 
+bool MapsPixelsOneToOne(const ConvShape& s) {
+  return s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+}
+
 ConvShape AsLongRows(ConvShape s) {
   constexpr int64_t kMaxLongRow = 256;
-  if (s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0) {
+  if (MapsPixelsOneToOne(s)) {
     const int64_t pixels = s.h * s.w;
     int64_t row = std::min(pixels, kMaxLongRow);
     while (pixels % row != 0) --row;

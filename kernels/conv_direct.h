@@ -69,6 +69,11 @@ struct Problem {
   const float* WeightRow(int64_t ob, int64_t ib, int64_t r) const {
     return w + ((ob * in_blocks + ib) * taps_h + r) * taps_w * kWeightBlockFloats;
   }
+  // A 1x1 kernel at stride 1 without padding: output pixel i reads source pixel i.
+  bool MapsPixelsOneToOne() const {
+    const auto one_to_one = [](const Axis& a) { return a.stride == 1 && a.pad == 0; };
+    return taps_h == 1 && taps_w == 1 && one_to_one(rows) && one_to_one(cols);
+  }
 };
 
 // A row segment of output pixels first + step * t, t < count.
@@ -101,6 +106,8 @@ Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, 
 // sources in cache while every output-block group passes over it (see ForEachOutputRow). Other
 // shapes are returned as they are.
 ConvShape AsLongRows(ConvShape shape);
+// The same test on a shape: a 1x1 kernel at stride 1 without padding.
+bool MapsPixelsOneToOne(const ConvShape& shape);
 
 // A 1x1 convolution with stride > 1 and no padding reads only every stride-th pixel: it equals
 // a stride-1 convolution of the subsampled input, whose pixels are then contiguous.

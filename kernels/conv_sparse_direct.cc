@@ -345,11 +345,6 @@ constexpr int64_t kPointChannel = int64_t(kPointKB) * kChannelBlock;  // floats 
 constexpr int64_t kPointSlice = kPointChunk * kChannelBlock * kPointChannel;
 static_assert(kPointChunk * kChannelBlock <= 64, "a pixel's chunk of masks fits one word");
 
-bool WalksPointwise(const direct::Problem& p) {
-  const auto one_to_one = [](const direct::Axis& a) { return a.stride == 1 && a.pad == 0; };
-  return p.taps_h == 1 && p.taps_w == 1 && one_to_one(p.rows) && one_to_one(p.cols);
-}
-
 // Packs output blocks [ob, ob + blocks), input blocks [ib, ib + chunk).
 void PackPointSlice(const direct::Problem& p, int64_t ob, int64_t blocks, int64_t ib, int64_t chunk,
                     float* HWY_RESTRICT slice) {
@@ -452,7 +447,7 @@ void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
   const bool slides = SparseSlidesAlongRows(p.taps_w, p.cols.stride) && kLanes > 1;
   if (slides) {
     RunSliding(p, pool);
-  } else if (WalksPointwise(p)) {
+  } else if (p.MapsPixelsOneToOne()) {
     RunPointwise(p, pool);
   } else {
     RunDirect<SparseRows>(p, pool);
