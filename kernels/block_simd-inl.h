@@ -1,5 +1,10 @@
 // Per-target vocabulary of the convolution kernels: a 16-channel block as whole vectors, and the
 // lanes of a block that hold non-zeros. Include after hwy/highway.h, inside no namespace.
+//
+// The kernels hold their register tiles in arrays of vectors, and SVE's vectors are sizeless: they
+// cannot be array elements. On SVE targets SPARSETRAIN_TILES_ON_NEON is 1, this vocabulary is
+// absent, and each kernel file makes its entry points NEON's (isa.h: ConvTileTarget). On SVE cores of
+// up to 256-bit vectors (Neoverse N2, V1, V2, Cortex-X) NEON reaches the same multiply-add rate.
 
 #if defined(SPARSETRAIN_KERNELS_BLOCK_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SPARSETRAIN_KERNELS_BLOCK_SIMD_INL_H_
@@ -14,6 +19,13 @@
 #include <cstring>
 
 #include "kernels/layout.h"
+
+#undef SPARSETRAIN_TILES_ON_NEON
+#if HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || \
+    HWY_TARGET == HWY_SVE2_128
+#define SPARSETRAIN_TILES_ON_NEON 1
+#else
+#define SPARSETRAIN_TILES_ON_NEON 0
 
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
@@ -93,4 +105,5 @@ HWY_INLINE size_t FirstNonzeroLane(uint64_t bits) {
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();
 
+#endif  // SPARSETRAIN_TILES_ON_NEON
 #endif  // SPARSETRAIN_KERNELS_BLOCK_SIMD_INL_H_

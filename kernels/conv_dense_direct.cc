@@ -15,9 +15,19 @@
 #include "kernels/isa.h"
 #include "kernels/layout.h"
 
+// SVE targets run NEON's tiles (block_simd-inl.h).
+#if SPARSETRAIN_TILES_ON_NEON
+namespace sparsetrain::N_NEON {
+void RunDenseDirect(const direct::Problem& p, pthreadpool_t pool);
+}  // namespace sparsetrain::N_NEON
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
+#if SPARSETRAIN_TILES_ON_NEON
+using N_NEON::RunDenseDirect;
+#else
 
 // acc[t] += src[t] (x) w for one input-channel block, over the pixels t whose source lies in
 // the row: [kSkipLo, kT - kSkipHi) when those are known at compile time (>= 0; the common edges
@@ -133,6 +143,7 @@ void RunDenseDirect(const direct::Problem& p, pthreadpool_t pool) {
   }
 }
 
+#endif  // SPARSETRAIN_TILES_ON_NEON
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

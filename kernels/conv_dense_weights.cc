@@ -25,9 +25,24 @@
 #include "kernels/layout.h"
 #include "kernels/parallel.h"
 
+// SVE targets run NEON's tiles (block_simd-inl.h).
+#if SPARSETRAIN_TILES_ON_NEON
+namespace sparsetrain::N_NEON {
+void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool);
+int64_t PartialFloats(const ConvShape& s, int64_t threads);
+void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* dw, float* partials,
+                    pthreadpool_t pool);
+}  // namespace sparsetrain::N_NEON
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
+#if SPARSETRAIN_TILES_ON_NEON
+using N_NEON::BiasGradient;
+using N_NEON::PartialFloats;
+using N_NEON::RunWeightsConv;
+#else
 
 // Register tile: kMaxX (s, ci) pairs x kMaxKB output blocks of accumulators, plus the dy
 // vectors of one pixel and a broadcast (AVX-512: 6 x 4 + 4 + 1 of 32 registers; AVX2: 6 x 1
@@ -292,6 +307,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   images.Sum(pool);
 }
 
+#endif  // SPARSETRAIN_TILES_ON_NEON
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

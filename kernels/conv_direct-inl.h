@@ -31,6 +31,7 @@
 #include "kernels/conv_direct.h"
 #include "kernels/parallel.h"
 
+#if !SPARSETRAIN_TILES_ON_NEON  // see block_simd-inl.h
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
@@ -224,4 +225,5 @@ void RunDirect(const direct::Problem& p, pthreadpool_t pool) {
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();
 
+#endif  // !SPARSETRAIN_TILES_ON_NEON
 #endif  // SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_

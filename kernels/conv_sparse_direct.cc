@@ -28,9 +28,19 @@
 #include "kernels/parallel.h"
 #include "kernels/sparse_walk.h"
 
+// SVE targets run NEON's tiles (block_simd-inl.h).
+#if SPARSETRAIN_TILES_ON_NEON
+namespace sparsetrain::N_NEON {
+void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool);
+}  // namespace sparsetrain::N_NEON
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
+#if SPARSETRAIN_TILES_ON_NEON
+using N_NEON::RunSparseDirect;
+#else
 
 template <size_t kKB>
 using Acc = VF[kKB * kVecsPerBlock];
@@ -454,6 +464,7 @@ void RunSparseDirect(const direct::Problem& p, pthreadpool_t pool) {
   }
 }
 
+#endif  // SPARSETRAIN_TILES_ON_NEON
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

@@ -46,9 +46,21 @@ struct SparseWeightsProblem {
 }  // namespace sparsetrain
 #endif  // SPARSETRAIN_KERNELS_CONV_SPARSE_WEIGHTS_ONCE_
 
+// SVE targets run NEON's tiles (block_simd-inl.h).
+#if SPARSETRAIN_TILES_ON_NEON
+namespace sparsetrain::N_NEON {
+int64_t SparseWeightsScratchFloats(const ConvShape& s, int64_t threads);
+void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool_t pool);
+}  // namespace sparsetrain::N_NEON
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
+#if SPARSETRAIN_TILES_ON_NEON
+using N_NEON::SparseWeightsScratchFloats;
+using N_NEON::RunSparseWeights;
+#else
 
 // Register tile: kS kernel columns x kMaxCB input blocks (AVX-512: 3 x 8 = 24 of 32 registers;
 // AVX2: 3 x 2 blocks of 2 vectors = 12 of 16; SSE4: 3 x 1 block of 4 vectors).
@@ -418,6 +430,7 @@ void RunSparseWeights(const SparseWeightsProblem& p, float* scratch, pthreadpool
   images.Sum(pool);
 }
 
+#endif  // SPARSETRAIN_TILES_ON_NEON
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

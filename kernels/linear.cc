@@ -49,23 +49,34 @@ HWY_INLINE void SumScaledRows(int64_t terms, const Coeff& coeff, const Row& row,
   }
 }
 
-// Dot products of x with `count` (1 to 4) consecutive weight rows, into y.
+// Dot products of x with kCount (1 or 4) consecutive weight rows, into y. The accumulators are
+// named, not an array: SVE's vectors cannot be array elements.
 template <int kCount>
 HWY_INLINE void DotRows(const float* x, const float* w, int64_t length, float* y) {
+  static_assert(kCount == 1 || kCount == 4, "one or four rows");
   const hn::ScalableTag<float> d;
   const int64_t lanes = int64_t(hn::Lanes(d));
-  decltype(hn::Zero(d)) acc[kCount];
-  for (int i = 0; i < kCount; ++i) acc[i] = hn::Zero(d);
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
   int64_t j = 0;
   for (; j + lanes <= length; j += lanes) {
     const auto v = hn::LoadU(d, x + j);
-    for (int i = 0; i < kCount; ++i)
-      acc[i] = hn::MulAdd(v, hn::LoadU(d, w + i * length + j), acc[i]);
+    a0 = hn::MulAdd(v, hn::LoadU(d, w + j), a0);
+    if constexpr (kCount == 4) {
+      a1 = hn::MulAdd(v, hn::LoadU(d, w + length + j), a1);
+      a2 = hn::MulAdd(v, hn::LoadU(d, w + 2 * length + j), a2);
+      a3 = hn::MulAdd(v, hn::LoadU(d, w + 3 * length + j), a3);
+    }
   }
-  for (int i = 0; i < kCount; ++i) {
-    float sum = hn::GetLane(hn::SumOfLanes(d, acc[i]));
+  const auto finish = [&](int i, decltype(a0) acc) HWY_ATTR {
+    float sum = hn::GetLane(hn::SumOfLanes(d, acc));
     for (int64_t t = j; t < length; ++t) sum += x[t] * w[i * length + t];
     y[i] = sum;
+  };
+  finish(0, a0);
+  if constexpr (kCount == 4) {
+    finish(1, a1);
+    finish(2, a2);
+    finish(3, a3);
   }
 }
 

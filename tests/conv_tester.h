@@ -42,6 +42,9 @@ class ConvTester {
   void CheckBackwardWeights(const ConvFamily& family, pthreadpool_t pool,
                             WeightsWalk walk = WeightsWalk::kSkipDy);
 
+  // The target the most recent Check's kernel call reported (the checks run other kernels after).
+  int64_t target_ran() const { return target_ran_; }
+
  private:
   std::vector<float> Blocked(const std::vector<float>& nchw, Dims dims, Layout layout) const;
   // Converts `blocked` back to NCHW, checking its channel padding holds zeros.
@@ -49,6 +52,7 @@ class ConvTester {
 
   ConvShape s_;
   std::vector<float> x_, w_, bias_, dy_;  // NCHW / KCRS
+  int64_t target_ran_ = 0;
 };
 
 // Asserts that each pass of `family` refuses a workspace one float short of what it asks for.
@@ -59,7 +63,7 @@ void ExpectShortWorkspaceRefused(const ConvFamily& family);
 class ConvKernelTest : public PerTargetPoolTest {
  protected:
   // Runs check(tester, pool) on every awkward shape at every zero fraction, alternating pools,
-  // and asserts each kernel call ran on the target under test.
+  // and asserts each kernel call ran on the target under test (ConvTileTarget's for the tiles).
   template <class Check>
   void ForEachCase(const std::vector<double>& sparsities, uint32_t seed, const Check& check) {
     ForEachCase(sparsities, seed, check, [](const ConvShape&) { return true; });
@@ -72,10 +76,10 @@ class ConvKernelTest : public PerTargetPoolTest {
     for (const ConvShape& shape : AwkwardShapes()) {
       if (!takes(shape)) continue;
       for (double zeros : sparsities) {
-        SCOPED_TRACE(::testing::Message() << "zeros " << zeros);
+        SCOPED_TRACE(::testing::Message() << ProblemDescriptor(shape) << " zeros " << zeros);
         ConvTester tester(shape, zeros, seed + uint32_t(i));
         check(tester, i++ % 2 == 0 ? pool_ : nullptr);
-        ExpectRanOnTarget();
+        ExpectConvRanOnTarget(tester.target_ran());
       }
     }
   }

@@ -23,9 +23,18 @@ class PerTargetTest : public ::testing::TestWithParam<int64_t> {
   void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
 
   // Asserts the most recent kernel call on this thread ran on the forced target.
-  void ExpectRanOnTarget() const {
-    EXPECT_EQ(LastTargetRan(), GetParam()) << "ran on " << hwy::TargetName(LastTargetRan())
-                                           << ", expected " << hwy::TargetName(GetParam());
+  void ExpectRanOnTarget() const { ExpectRan(LastTargetRan(), GetParam()); }
+  // Asserts a convolution call that reported `ran` ran on the forced target: its register tiles
+  // run on ConvTileTarget's target, its other pieces (reorders, bias sums) on the forced one, and
+  // the last piece reports.
+  void ExpectConvRanOnTarget(int64_t ran) const {
+    if (ran != GetParam()) ExpectRan(ran, ConvTileTarget(GetParam()));
+  }
+
+ private:
+  static void ExpectRan(int64_t ran, int64_t want) {
+    EXPECT_EQ(ran, want) << "ran on " << hwy::TargetName(ran) << ", expected "
+                         << hwy::TargetName(want);
   }
 };
 
