@@ -75,9 +75,10 @@ static_assert(OneToOne(kLayouts, int(Layout::kIOhw16o16i) + 1) && SameNumbers(kL
 
 constexpr Entry<st_isa, Isa> kIsas[] = {
     {ST_ISA_AUTO, Isa::kAuto}, {ST_ISA_AVX512, Isa::kAvx512}, {ST_ISA_AVX2, Isa::kAvx2},
-    {ST_ISA_SSE4, Isa::kSse4}, {ST_ISA_SCALAR, Isa::kScalar},
+    {ST_ISA_SSE4, Isa::kSse4}, {ST_ISA_SCALAR, Isa::kScalar}, {ST_ISA_NEON, Isa::kNeon},
+    {ST_ISA_SVE, Isa::kSve},   {ST_ISA_SVE2, Isa::kSve2},
 };
-static_assert(OneToOne(kIsas, int(Isa::kScalar) + 1) && SameNumbers(kIsas));
+static_assert(OneToOne(kIsas, int(Isa::kSve2) + 1) && SameNumbers(kIsas));
 
 constexpr Entry<st_kernel, KernelPolicy> kPolicies[] = {
     {ST_KERNEL_AUTO, KernelPolicy::kAuto},

@@ -82,6 +82,9 @@ const (
 	IsaAVX2
 	IsaSSE4
 	IsaScalar
+	IsaNEON
+	IsaSVE
+	IsaSVE2
 )
 
 func (i Isa) String() string { return native.Stb_isa_name(int(i)) }
@@ -114,7 +117,7 @@ const (
 	LayoutBlocked
 )
 
-// Version is the library's version, "1.3.0".
+// Version is the library's version, "1.4.0".
 func Version() string { return native.Stb_version_string() }
 
 // IsaSupported tells whether this CPU can run isa.

@@ -187,11 +187,25 @@ func TestOtherLossesEqualTheCAPI(t *testing.T) {
 }
 
 func TestVersionAndIsa(t *testing.T) {
-	if Version() != "1.3.0" {
+	if Version() != "1.4.0" {
 		t.Errorf("version %q", Version())
 	}
 	if CurrentIsa() == IsaAuto || !IsaSupported(IsaAuto) {
 		t.Errorf("isa %v", CurrentIsa())
+	}
+	// every build lacks another architecture's ISAs: asking for one is refused, changing nothing
+	before := CurrentIsa()
+	for isa := IsaAuto; isa <= IsaSVE2; isa++ {
+		if IsaSupported(isa) {
+			continue
+		}
+		var e *Error
+		if err := SetIsa(isa); !errors.As(err, &e) || e.Status != Unsupported {
+			t.Errorf("SetIsa(%v) = %v, want Unsupported", isa, err)
+		}
+		if CurrentIsa() != before {
+			t.Errorf("SetIsa(%v) changed the ISA to %v", isa, CurrentIsa())
+		}
 	}
 }
 

@@ -241,7 +241,7 @@ static void TestLosses(void) {
 
 static void TestLibrary(void) {
   CHECK(st_version() == ST_VERSION);
-  CHECK(strcmp(st_version_string(), "1.3.0") == 0);
+  CHECK(strcmp(st_version_string(), "1.4.0") == 0);
   OK(st_check_abi(ST_VERSION));
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(2, 0, 0)), "st_check_abi");
   EXPECT_STATUS(ST_UNSUPPORTED, st_check_abi(ST_VERSION_ENCODE(1, 9, 0)), "st_check_abi");
@@ -251,6 +251,26 @@ static void TestLibrary(void) {
   CHECK(st_get_isa() != ST_ISA_AUTO);
   CHECK(strcmp(st_isa_name(ST_ISA_AVX2), "avx2") == 0);
   EXPECT_STATUS(ST_INVALID_ARGUMENT, st_set_isa((st_isa)42), "st_set_isa");
+  CHECK(strcmp(st_isa_name(ST_ISA_SVE2), "sve2") == 0);
+  {
+    /* another architecture's ISAs are refused, changing nothing */
+#if defined(__aarch64__)
+    const st_isa foreign[] = {ST_ISA_AVX512, ST_ISA_AVX2, ST_ISA_SSE4, ST_ISA_SCALAR};
+    CHECK(st_isa_supported(ST_ISA_NEON) == 1);
+    OK(st_set_isa(ST_ISA_NEON));
+    CHECK(st_get_isa() == ST_ISA_NEON);
+    OK(st_set_isa(ST_ISA_AUTO));
+#else
+    const st_isa foreign[] = {ST_ISA_NEON, ST_ISA_SVE, ST_ISA_SVE2};
+    CHECK(st_isa_supported(ST_ISA_SCALAR) == 1);
+#endif
+    const st_isa before = st_get_isa();
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); ++i) {
+      CHECK(st_isa_supported(foreign[i]) == 0);
+      EXPECT_STATUS(ST_UNSUPPORTED, st_set_isa(foreign[i]), "st_set_isa");
+      CHECK(st_get_isa() == before);
+    }
+  }
   if (!st_isa_supported(ST_ISA_AVX512)) {
     const st_isa before = st_get_isa();
     EXPECT_STATUS(ST_UNSUPPORTED, st_set_isa(ST_ISA_AVX512), "st_set_isa");

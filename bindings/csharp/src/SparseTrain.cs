@@ -22,7 +22,7 @@ namespace SparseTrain {
   }
 
   /// <summary>Instruction sets the kernels run on.</summary>
-  public enum Isa { Auto, Avx512, Avx2, Sse4, Scalar }
+  public enum Isa { Auto, Avx512, Avx2, Sse4, Scalar, Neon, Sve, Sve2 }
 
   /// <summary>Convolution kernels: chosen per layer and call, or one kind throughout.</summary>
   public enum Kernel { Auto, Dense, Sparse }

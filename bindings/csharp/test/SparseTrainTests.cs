@@ -153,9 +153,17 @@ namespace SparseTrain.Tests {
 
     [Test]
     public void VersionAndIsa() {
-      Assert.AreEqual("1.3.0", Library.Version);
+      Assert.AreEqual("1.4.0", Library.Version);
       Assert.AreNotEqual(Isa.Auto, Library.Isa);
       Assert.IsTrue(Library.IsaSupported(Isa.Auto));
+      // every build lacks another architecture's ISAs: asking for one is refused, changing nothing
+      var before = Library.Isa;
+      foreach (Isa isa in Enum.GetValues(typeof(Isa))) {
+        if (Library.IsaSupported(isa)) continue;
+        var e = Assert.Throws<SparseTrainException>(() => Library.Isa = isa);
+        Assert.AreEqual(Status.Unsupported, e.Status);
+        Assert.AreEqual(before, Library.Isa);
+      }
     }
 
     [Test]

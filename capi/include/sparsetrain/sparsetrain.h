@@ -44,7 +44,7 @@ extern "C" {
 /* The version of this header. The major number is the ABI version: a program built against
  * major M runs with any library of major M and the same or a later minor number. */
 #define ST_VERSION_MAJOR 1
-#define ST_VERSION_MINOR 3
+#define ST_VERSION_MINOR 4
 #define ST_VERSION_PATCH 0
 #define ST_VERSION_ENCODE(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
 #define ST_VERSION ST_VERSION_ENCODE(ST_VERSION_MAJOR, ST_VERSION_MINOR, ST_VERSION_PATCH)
@@ -65,7 +65,7 @@ typedef enum st_status {
 
 /* The library's version, encoded as ST_VERSION. */
 ST_API uint32_t st_version(void);
-/* "1.2.0": ST_VERSION as text. */
+/* "1.4.0": ST_VERSION as text. */
 ST_API const char* st_version_string(void);
 /* ST_OK if this library serves programs built against header version `header_version`
  * (pass ST_VERSION); ST_UNSUPPORTED with the reason otherwise. */
@@ -83,19 +83,23 @@ typedef enum st_isa {
   ST_ISA_AVX512 = 1,
   ST_ISA_AVX2 = 2,
   ST_ISA_SSE4 = 3,
-  ST_ISA_SCALAR = 4,
+  ST_ISA_SCALAR = 4, /* x86-64 only: on aarch64, NEON is the baseline and always runs */
+  ST_ISA_NEON = 5,   /* aarch64 (since 1.4) */
+  ST_ISA_SVE = 6,    /* aarch64 with SVE, any vector length (since 1.4) */
+  ST_ISA_SVE2 = 7,   /* aarch64 with SVE2 (since 1.4) */
   ST_ISA_RANGE_MIN = INT32_MIN,
   ST_ISA_RANGE_MAX = INT32_MAX
 } st_isa;
 
-/* Whether this CPU can run `isa` (1) or not (0). */
+/* Whether this CPU can run `isa` and this build select it (1) or not (0): an ISA of another
+ * architecture is never supported. */
 ST_API int32_t st_isa_supported(st_isa isa);
 /* Caps the ISA all kernels use (process-wide; do not call while other threads run kernels).
- * ST_UNSUPPORTED, changing nothing, if the CPU lacks it. */
+ * ST_UNSUPPORTED, changing nothing, if the CPU lacks it or the build cannot select it. */
 ST_API st_status st_set_isa(st_isa isa);
 /* The ISA kernels run on now (never ST_ISA_AUTO). */
 ST_API st_isa st_get_isa(void);
-/* "auto", "avx512", "avx2", "sse4", "scalar". */
+/* "auto", "avx512", "avx2", "sse4", "scalar", "neon", "sve", "sve2". */
 ST_API const char* st_isa_name(st_isa isa);
 /* 1: print one line per layer pass to stderr (layer kind and name, pass, problem descriptor or
  * shape, kernel, Highway target, zero fraction, milliseconds), like oneDNN's verbose mode;

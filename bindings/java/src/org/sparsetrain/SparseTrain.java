@@ -5,7 +5,7 @@ import org.sparsetrain.internal.sparsetrain_native;
 /** Library-wide settings: version, instruction set, verbose mode. */
 public final class SparseTrain {
   /** Instruction sets the kernels can run on. */
-  public enum Isa { AUTO, AVX512, AVX2, SSE4, SCALAR }
+  public enum Isa { AUTO, AVX512, AVX2, SSE4, SCALAR, NEON, SVE, SVE2 }
 
   /** Convolution kernels: chosen per layer and call, or one kind throughout. */
   public enum Kernel { AUTO, DENSE, SPARSE }
@@ -22,7 +22,7 @@ public final class SparseTrain {
 
   private SparseTrain() {}
 
-  /** "1.3.0". */
+  /** "1.4.0". */
   public static String version() {
     return sparsetrain_native.stb_version_string();
   }

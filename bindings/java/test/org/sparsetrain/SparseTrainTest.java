@@ -158,9 +158,17 @@ class SparseTrainTest {
 
   @Test
   void versionAndIsa() {
-    assertEquals("1.3.0", SparseTrain.version());
+    assertEquals("1.4.0", SparseTrain.version());
     assertNotEquals(SparseTrain.Isa.AUTO, SparseTrain.isa());
     assertTrue(SparseTrain.isaSupported(SparseTrain.Isa.AUTO));
+    // every build lacks another architecture's ISAs: asking for one is refused, changing nothing
+    SparseTrain.Isa before = SparseTrain.isa();
+    for (SparseTrain.Isa isa : SparseTrain.Isa.values()) {
+      if (SparseTrain.isaSupported(isa)) continue;
+      var e = assertThrows(SparseTrainException.class, () -> SparseTrain.setIsa(isa));
+      assertEquals(Status.UNSUPPORTED, e.status());
+      assertEquals(before, SparseTrain.isa());
+    }
   }
 
   @Test
