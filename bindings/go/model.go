@@ -63,13 +63,16 @@ type Builder struct {
 	ok  bool
 }
 
-// NewBuilder starts a model for inputs of (channels, height, width).
-func NewBuilder(ctx *Context, channels, height, width int64) *Builder {
+// NewBuilder starts a model for images of input.C channels, input.H x input.W pixels (input.N
+// is not used: each step brings its own batch).
+func NewBuilder(ctx *Context, input Shape) *Builder {
 	ch, err := ctx.get()
 	if err != nil {
 		return &Builder{err: err}
 	}
-	return newBuilder(value(func() native.Struct_SS_st_model { return native.Stb_model_create(ch, channels, height, width) }))
+	return newBuilder(value(func() native.Struct_SS_st_model {
+		return native.Stb_model_create(ch, input.C, input.H, input.W)
+	}))
 }
 
 // newBuilder takes over the unfinished model h (when err is nil).
@@ -98,25 +101,27 @@ func flag(on bool) int {
 	return 0
 }
 
-// Conv2d adds a convolution (stride 1 and padding kernel/2 when stride is 0 and pad -1).
-func (b *Builder) Conv2d(name string, outChannels, kernel, stride, pad int64, bias bool) *Builder {
+// Conv2d adds a convolution of o.OutChannels outputs; o.Groups above 1 makes it a grouped one.
+func (b *Builder) Conv2d(name string, o ConvOptions) *Builder {
 	return b.add(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_add_conv2d(h, name, outChannels, kernel, stride, pad, flag(bias))
+		if o.Groups == 0 || o.Groups == 1 {
+			return native.Stb_model_add_conv2d(h, name, o.OutChannels, o.Kernel, o.stride(), o.Pad, flag(o.Bias))
+		}
+		return native.Stb_model_add_grouped_conv2d(h, name, o.OutChannels, o.Kernel, o.stride(), o.Pad,
+			flag(o.Bias), o.Groups)
 	})
 }
 
-// GroupedConv2d adds a convolution of groups groups, dividing both channel counts.
-func (b *Builder) GroupedConv2d(name string, outChannels, kernel, stride, pad int64, bias bool, groups int64) *Builder {
+// DepthwiseConv2d adds a convolution of each channel with its own filter (groups = channels, as
+// many outputs as inputs: leave o.OutChannels and o.Groups 0).
+func (b *Builder) DepthwiseConv2d(name string, o ConvOptions) *Builder {
+	if b.err == nil && (o.OutChannels != 0 || o.Groups != 0) {
+		b.err = &Error{Status: InvalidArgument, Message: fmt.Sprintf(
+			"DepthwiseConv2d: OutChannels (%d) and Groups (%d) are the input's channels; leave them 0",
+			o.OutChannels, o.Groups)}
+	}
 	return b.add(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_add_grouped_conv2d(h, name, outChannels, kernel, stride, pad, flag(bias), groups)
-	})
-}
-
-// DepthwiseConv2d adds a convolution of each channel with its own filter (groups = channels;
-// padding kernel/2 when pad is -1).
-func (b *Builder) DepthwiseConv2d(name string, kernel, stride, pad int64, bias bool) *Builder {
-	return b.add(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_add_depthwise_conv2d(h, name, kernel, stride, pad, flag(bias))
+		return native.Stb_model_add_depthwise_conv2d(h, name, o.Kernel, o.stride(), o.Pad, flag(o.Bias))
 	})
 }
 
@@ -142,10 +147,25 @@ func (b *Builder) MaxPoolCeil(window, stride, pad int64) *Builder {
 	})
 }
 
+// PoolOptions describe a pooling window; a zero field takes PyTorch's default.
+type PoolOptions struct {
+	Window int64 // square window size
+	Stride int64 // 0: Window
+	Pad    int64 // zeros (average pooling) on each side
+	// Average pooling divides by the input pixels a window covers, not by its size (PyTorch's
+	// count_include_pad=False).
+	CountExcludesPad bool
+	CeilMode         bool // output size rounded up, as PyTorch's ceil_mode
+}
+
 // AvgPool adds average pooling as PyTorch's AvgPool2d.
-func (b *Builder) AvgPool(name string, window, stride, pad int64, countIncludePad, ceilMode bool) *Builder {
+func (b *Builder) AvgPool(name string, o PoolOptions) *Builder {
+	stride := o.Stride
+	if stride == 0 {
+		stride = o.Window
+	}
 	return b.add(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_add_avgpool(h, name, window, stride, pad, flag(countIncludePad), flag(ceilMode))
+		return native.Stb_model_add_avgpool(h, name, o.Window, stride, o.Pad, flag(!o.CountExcludesPad), flag(o.CeilMode))
 	})
 }
 

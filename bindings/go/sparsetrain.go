@@ -200,14 +200,24 @@ type Tensor struct {
 	handle[native.Struct_SS_st_tensor]
 }
 
-// NewTensor makes a tensor, zero or filled from nchw (n*c*h*w values in NCHW order) if not nil.
-func NewTensor(ctx *Context, n, c, h, w int64, layout Layout, nchw []float32) (*Tensor, error) {
+// Shape is a tensor's dimensions: batch, channels, height, width.
+type Shape struct{ N, C, H, W int64 }
+
+// TensorDesc describes a tensor: its shape and how it is stored.
+type TensorDesc struct {
+	Shape  Shape
+	Layout Layout
+}
+
+// NewTensor makes a tensor, zero or filled from nchw (N*C*H*W values in NCHW order) if not nil.
+func NewTensor(ctx *Context, desc TensorDesc, nchw []float32) (*Tensor, error) {
 	ch, err := ctx.get()
 	if err != nil {
 		return nil, err
 	}
 	th, err := value(func() native.Struct_SS_st_tensor {
-		return native.Stb_tensor_create(ch, n, c, h, w, int(layout), nchw)
+		s := desc.Shape
+		return native.Stb_tensor_create(ch, s.N, s.C, s.H, s.W, int(desc.Layout), nchw)
 	})
 	if err != nil {
 		return nil, err
@@ -219,28 +229,28 @@ func NewTensor(ctx *Context, n, c, h, w int64, layout Layout, nchw []float32) (*
 // Close releases the tensor.
 func (t *Tensor) Close() error { return t.close() }
 
-// Dims is the tensor's shape (n, c, h, w).
-func (t *Tensor) Dims() ([4]int64, error) {
+// Shape is the tensor's shape.
+func (t *Tensor) Shape() (Shape, error) {
 	var dims [4]int64
 	h, err := t.get()
 	if err != nil {
-		return dims, err
+		return Shape{}, err
 	}
 	for i := range dims {
 		if dims[i], err = value(func() int64 { return native.Stb_tensor_dim(h, i) }); err != nil {
-			return dims, err
+			return Shape{}, err
 		}
 	}
-	return dims, nil
+	return Shape{dims[0], dims[1], dims[2], dims[3]}, nil
 }
 
 // Values returns the tensor's values in NCHW order.
 func (t *Tensor) Values() ([]float32, error) {
-	dims, err := t.Dims()
+	s, err := t.Shape()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, dims[0]*dims[1]*dims[2]*dims[3])
+	out := make([]float32, s.N*s.C*s.H*s.W)
 	return out, call(func() int { return native.Stb_tensor_copy_out(t.h, out) })
 }
 
@@ -267,23 +277,44 @@ const (
 	PassBackwardWeights
 )
 
-// NewConv makes a convolution of input (batch, inChannels, height, width).
-func NewConv(ctx *Context, batch, inChannels, height, width, outChannels, kernel, stride, pad int64, bias bool) (*Conv, error) {
+// SamePad pads a convolution by Kernel/2 on each side: the map keeps its size at stride 1.
+const SamePad = -1
+
+// ConvOptions describe a convolution; a zero field takes the usual default.
+type ConvOptions struct {
+	OutChannels int64 // output channels (DepthwiseConv2d: 0, as many as its inputs)
+	Kernel      int64 // square kernel size
+	Stride      int64 // 0: 1
+	Pad         int64 // zeros on each side; SamePad: Kernel/2
+	Bias        bool
+	Groups      int64 // Builder.Conv2d: 0 or 1 an ordinary convolution, more PyTorch's groups
+}
+
+func (o ConvOptions) stride() int64 {
+	if o.Stride == 0 {
+		return 1
+	}
+	return o.Stride
+}
+
+// NewConv makes a convolution of input (o.Groups must be 0: one group).
+func NewConv(ctx *Context, input Shape, o ConvOptions) (*Conv, error) {
 	ch, err := ctx.get()
 	if err != nil {
 		return nil, err
 	}
-	b := 0
-	if bias {
-		b = 1
+	if o.Groups != 0 && o.Groups != 1 {
+		return nil, &Error{Status: Unsupported, Message: fmt.Sprintf(
+			"NewConv: a convolution on its own has one group, got Groups %d (Builder.Conv2d has more)", o.Groups)}
 	}
 	h, err := value(func() native.Struct_SS_st_conv {
-		return native.Stb_conv_create(ch, batch, inChannels, height, width, outChannels, kernel, stride, pad, b)
+		return native.Stb_conv_create(ch, input.N, input.C, input.H, input.W, o.OutChannels, o.Kernel, o.stride(), o.Pad,
+			flag(o.Bias))
 	})
 	if err != nil {
 		return nil, err
 	}
-	c := &Conv{weightCount: outChannels * inChannels * kernel * kernel}
+	c := &Conv{weightCount: o.OutChannels * input.C * o.Kernel * o.Kernel}
 	return track(c, h, native.Stb_conv_destroy, &c.handle), nil
 }
 

@@ -64,9 +64,17 @@ func referenceProtocol(t *testing.T, m *Model) {
 	}
 }
 
+// mnist is the reference networks' input: one channel of 28 x 28 pixels.
+var mnist = Shape{C: 1, H: 28, W: 28}
+
+// same3x3 is a 3x3 convolution with bias keeping the map's size.
+func same3x3(outChannels int64) ConvOptions {
+	return ConvOptions{OutChannels: outChannels, Kernel: 3, Pad: SamePad, Bias: true}
+}
+
 // smallCnn is the model of bindings/reference/reference_losses.c.
 func smallCnn(t *testing.T, ctx *Context) *Model {
-	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).Flatten().
+	m, err := NewBuilder(ctx, mnist).Conv2d("", same3x3(8)).Relu().MaxPool(2, 2, 0).Flatten().
 		Linear("", 10).Build(7)
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +86,13 @@ func smallCnn(t *testing.T, ctx *Context) *Model {
 // branchingNet is the second network of bindings/reference/reference_losses.c: a branch, an
 // addition, the other activations, a channel gate, a concatenation, the other poolings.
 func branchingNet(t *testing.T, ctx *Context) *Model {
-	m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu6("").
-		Conv2d("", 8, 3, 1, -1, true).HardSwish("").From("relu6_1").DepthwiseConv2d("", 3, 1, -1, true).
-		Conv2d("", 8, 1, 1, 0, true).
+	m, err := NewBuilder(ctx, mnist).Conv2d("", same3x3(8)).Relu6("").
+		Conv2d("", same3x3(8)).HardSwish("").From("relu6_1").DepthwiseConv2d("", ConvOptions{Kernel: 3, Pad: SamePad, Bias: true}).
+		Conv2d("", ConvOptions{OutChannels: 8, Kernel: 1, Bias: true}).
 		Silu("").Add("join", "hardswish1", "silu1").HardSigmoid("", 1.0/6.0, 0.5).Clip("", 0, 0.9).
 		Sigmoid("").AdaptiveAvgPool("gap", 1).Multiply("gated", "sigmoid1", "gap").
-		Concat("cat", "gated", "relu6_1").GroupedConv2d("", 16, 3, 1, -1, true, 4).
-		AvgPool("", 3, 2, 1, false, true).MaxPoolCeil(2, 2, 0).
+		Concat("cat", "gated", "relu6_1").Conv2d("", ConvOptions{OutChannels: 16, Kernel: 3, Pad: SamePad, Bias: true, Groups: 4}).
+		AvgPool("", PoolOptions{Window: 3, Stride: 2, Pad: 1, CountExcludesPad: true, CeilMode: true}).MaxPoolCeil(2, 2, 0).
 		Flatten().Linear("", 10).Build(7)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +122,7 @@ func TestBranchingNetEqualsTheCAPI(t *testing.T) {
 		}
 	}
 	var e *Error
-	if _, err := NewBuilder(ctx, 1, 8, 8).Relu().From("nope").Build(1); !errors.As(err, &e) ||
+	if _, err := NewBuilder(ctx, Shape{C: 1, H: 8, W: 8}).Relu().From("nope").Build(1); !errors.As(err, &e) ||
 		e.Status != InvalidArgument || !strings.Contains(e.Message, "'nope'") {
 		t.Errorf("unknown tensor: %v", err)
 	}
@@ -148,7 +156,7 @@ func TestOtherLossesEqualTheCAPI(t *testing.T) {
 		if network == 1 {
 			outputs = 2
 		}
-		m, err := NewBuilder(ctx, 1, 28, 28).Conv2d("", 8, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).
+		m, err := NewBuilder(ctx, mnist).Conv2d("", same3x3(8)).Relu().MaxPool(2, 2, 0).
 			Flatten().Linear("", outputs).Build(7)
 		if err != nil {
 			t.Fatal(err)
@@ -274,12 +282,38 @@ func TestBadInputReturnsTheNativeError(t *testing.T) {
 	if steps, _ := m.Steps(); steps != 0 {
 		t.Errorf("steps %d after refused calls", steps)
 	}
-	if _, err := NewBuilder(ctx, 1, 8, 8).Flatten().Conv2d("", 4, 3, 1, -1, true).Build(1); !errors.As(err, &e) ||
+	if _, err := NewBuilder(ctx, Shape{C: 1, H: 8, W: 8}).Flatten().Conv2d("", same3x3(4)).Build(1); !errors.As(err, &e) ||
 		e.Status != ShapeMismatch {
 		t.Errorf("got %v", err)
 	}
 	if _, err := NewContext(-1); !errors.As(err, &e) || e.Status != InvalidArgument {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestOptionsOutsideTheirCallAreRefused(t *testing.T) {
+	ctx, _ := NewContext(1)
+	defer ctx.Close()
+	var e *Error
+	depthwise := ConvOptions{OutChannels: 8, Kernel: 3, Pad: SamePad}
+	_, err := NewBuilder(ctx, mnist).DepthwiseConv2d("", depthwise).Build(1)
+	if !errors.As(err, &e) || e.Status != InvalidArgument || !strings.Contains(e.Message, "DepthwiseConv2d") {
+		t.Errorf("depthwise with OutChannels: got %v", err)
+	}
+	grouped := ConvOptions{OutChannels: 4, Kernel: 3, Groups: 2}
+	if _, err := NewConv(ctx, Shape{1, 4, 8, 8}, grouped); !errors.As(err, &e) || e.Status != Unsupported ||
+		!strings.Contains(e.Message, "NewConv") {
+		t.Errorf("NewConv with groups: got %v", err)
+	}
+	// A zero Stride is 1 and SamePad keeps the map: 8 x 8 maps of 4 channels feed the linear layer.
+	m, err := NewBuilder(ctx, Shape{C: 1, H: 8, W: 8}).Conv2d("c", ConvOptions{OutChannels: 4, Kernel: 3, Pad: SamePad}).
+		Flatten().Linear("fc", 2).Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if w, err := m.Parameter("fc.weight"); err != nil || len(w) != 2*4*8*8 {
+		t.Errorf("fc.weight has %d values (%v), want %d", len(w), err, 2*4*8*8)
 	}
 }
 
@@ -296,7 +330,7 @@ func TestClosedObjectsCannotBeUsed(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 	ctx.Close()
-	if _, err := NewTensor(ctx, 1, 1, 1, 1, LayoutNCHW, nil); err != ErrClosed {
+	if _, err := NewTensor(ctx, TensorDesc{Shape: Shape{1, 1, 1, 1}}, nil); err != ErrClosed {
 		t.Errorf("got %v", err)
 	}
 }
@@ -344,13 +378,13 @@ func TestConvMatchesAScalarReference(t *testing.T) {
 	}
 	ctx, _ := NewContext(1)
 	defer ctx.Close()
-	conv, err := NewConv(ctx, 1, 2, 4, 5, 3, 3, 1, 1, true)
+	conv, err := NewConv(ctx, Shape{1, 2, 4, 5}, ConvOptions{OutChannels: 3, Kernel: 3, Pad: 1, Bias: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conv.Close()
-	tx, _ := NewTensor(ctx, 1, 2, 4, 5, LayoutBlocked, x)
-	ty, _ := NewTensor(ctx, 1, 3, 4, 5, LayoutBlocked, nil)
+	tx, _ := NewTensor(ctx, TensorDesc{Shape{1, 2, 4, 5}, LayoutBlocked}, x)
+	ty, _ := NewTensor(ctx, TensorDesc{Shape{1, 3, 4, 5}, LayoutBlocked}, nil)
 	defer tx.Close()
 	defer ty.Close()
 	if err := conv.SetWeights(w, b); err != nil {

@@ -137,6 +137,11 @@ func bringYourOwnModel(args []string, trainImages, trainLabels, testImages, test
 	}
 }
 
+// conv3x3 is a 3x3 convolution with bias that keeps the map's size.
+func conv3x3(outChannels int64) sparsetrain.ConvOptions {
+	return sparsetrain.ConvOptions{OutChannels: outChannels, Kernel: 3, Pad: sparsetrain.SamePad, Bias: true}
+}
+
 func main() {
 	trainImages, trainLabels := read("train-images-idx3-ubyte.gz", 16), read("train-labels-idx1-ubyte.gz", 8)
 	testImages, testLabels := read("t10k-images-idx3-ubyte.gz", 16), read("t10k-labels-idx1-ubyte.gz", 8)
@@ -149,10 +154,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer ctx.Close()
-	model, err := sparsetrain.NewBuilder(ctx, 1, 28, 28).
-		Conv2d("", 32, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).
-		Conv2d("", 64, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).
-		Conv2d("", 128, 3, 1, -1, true).Relu().MaxPool(2, 2, 0).
+	model, err := sparsetrain.NewBuilder(ctx, sparsetrain.Shape{C: 1, H: 28, W: 28}).
+		Conv2d("", conv3x3(32)).Relu().MaxPool(2, 2, 0).
+		Conv2d("", conv3x3(64)).Relu().MaxPool(2, 2, 0).
+		Conv2d("", conv3x3(128)).Relu().MaxPool(2, 2, 0).
 		Flatten().Dropout(0.25).Linear("", 10).Build(1)
 	if err != nil {
 		log.Fatal(err)
