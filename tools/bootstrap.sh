@@ -4,9 +4,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build and test (pkg-config and cmake: the install test builds apps as users do)
+  # build and test (pkg-config and cmake: the install test builds apps as users do; unzip reads jars)
   bazel-bootstrap g++ libgtest-dev libhwy-dev libpthreadpool-dev zlib1g-dev nlohmann-json3-dev
-  pkg-config cmake
+  pkg-config cmake unzip
   # fuzzing: clang with libFuzzer and the sanitizers' runtimes (tests/fuzz)
   clang-14 libclang-rt-14-dev
   # ONNX import and export: the ONNX protobuf schema and its runtime
@@ -15,6 +15,9 @@ PACKAGES=(
   libdnnl-dev
   # bindings: SWIG plus each language's toolchain and test runner
   swig openjdk-17-jdk-headless junit5 mono-devel nunit-console golang-go
+  # the Java binding's Maven packaging, offline: Maven and the plugins a jar project uses
+  maven libmaven-install-plugin-java libmaven-compiler-plugin-java libmaven-jar-plugin-java
+  libmaven-resources-plugin-java libsurefire-java
   # the demo: data set, plot; reference scripts: PyTorch, torchvision, numpy, ONNX (python)
   dataset-fashion-mnist gnuplot-nox python3-torch python3-torchvision python3-numpy python3-onnx
   # aarch64: the cross compiler, user-mode emulation and the arm64 builds of the libraries above

@@ -4,7 +4,8 @@
 # under AddressSanitizer and UndefinedBehaviorSanitizer, then each libFuzzer harness for 45 s
 # (tests/fuzz), then the aarch64 build under qemu: the kernel suites, the PyTorch goldens and the
 # C API test on every ARM target with 256-bit SVE vectors, their SVE targets again at 128 and 512
-# bits, and the ARM library's exported symbols. Ends with one line, "tests: N passed, M failed",
+# bits, the ARM library's exported symbols, and the Java jar carrying both architectures' JNI
+# libraries (tools/java_jar.sh). Ends with one line, "tests: N passed, M failed",
 # counting test targets over the runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,17 @@ else
   echo "//capi:libsparsetrain.so.1 (aarch64) exported symbols FAILED" | tee -a "$log"
   status=1
 fi
+
+# The Java jar for both architectures.
+java_jars=$(mktemp -d)
+tools/java_jar.sh "$java_jars" -c fastbuild "$@" 2>&1 | tee -a "$log"
+if [[ $(unzip -Z1 "$java_jars/sparsetrain.jar" 2>/dev/null | grep -c '/libsparsetrain_jni.so$') == 2 ]]; then
+  echo "//bindings/java:sparsetrain.jar (x86_64 and aarch64) PASSED" | tee -a "$log"
+else
+  echo "//bindings/java:sparsetrain.jar (x86_64 and aarch64) FAILED" | tee -a "$log"
+  status=1
+fi
+rm -rf "$java_jars"
 
 passed=$(grep -cE '^//.* PASSED' "$log")
 failed=$(grep -cE '^//.* (FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")
