@@ -18,6 +18,8 @@ PACKAGES=(
   # the Java binding's Maven packaging, offline: Maven and the plugins a jar project uses
   maven libmaven-install-plugin-java libmaven-compiler-plugin-java libmaven-jar-plugin-java
   libmaven-resources-plugin-java libsurefire-java
+  # the C# binding's NuGet package
+  nuget
   # the demo: data set, plot; reference scripts: PyTorch, torchvision, numpy, ONNX (python)
   dataset-fashion-mnist gnuplot-nox python3-torch python3-torchvision python3-numpy python3-onnx
   # aarch64: the cross compiler, user-mode emulation and the arm64 builds of the libraries above

@@ -66,14 +66,41 @@ namespace SparseTrain {
 
   /// <summary>Library-wide settings.</summary>
   public static class Library {
-    public static string Version => N.stb_version_string();
-    public static bool IsaSupported(Isa isa) => N.stb_isa_supported((int)isa) != 0;
+    /// <summary>The native library's version, "1.4.0".</summary>
+    public static string Version => Loaded(() => N.stb_version_string());
+    /// <summary>Whether this CPU can run <paramref name="isa"/> and this build select it.</summary>
+    public static bool IsaSupported(Isa isa) => Loaded(() => N.stb_isa_supported((int)isa) != 0);
     /// <summary>The ISA kernels run on now; setting it caps every kernel (process-wide).</summary>
     public static Isa Isa {
-      get => (Isa)N.stb_get_isa();
-      set => Check.Ok(N.stb_set_isa((int)value));
+      get => Loaded(() => (Isa)N.stb_get_isa());
+      set => Check.Ok(Loaded(() => N.stb_set_isa((int)value)));
     }
-    public static bool Verbose { set => N.stb_set_verbose(value ? 1 : 0); }
+    /// <summary>Whether each layer pass prints a line to stderr.</summary>
+    public static bool Verbose {
+      set => Loaded(() => {
+        N.stb_set_verbose(value ? 1 : 0);
+        return true;
+      });
+    }
+
+    /// <summary>f's value; a native library that cannot be loaded is one DllNotFoundException
+    /// saying where it is looked for, not the runtime's nested TypeInitializationExceptions.</summary>
+    internal static T Loaded<T>(Func<T> f) {
+      try {
+        return f();
+      } catch (TypeInitializationException e) when (Innermost(e) is DllNotFoundException) {
+        throw new DllNotFoundException(
+            "SparseTrain: cannot load the native library libsparsetrain_csharp.so: put it on " +
+                "LD_LIBRARY_PATH or beside the program (the NuGet package carries it in " +
+                "runtimes/linux-x64/native/). " + Innermost(e).Message,
+            e);
+      }
+    }
+    private static Exception Innermost(Exception e) {
+      while (e.InnerException != null)
+        e = e.InnerException;
+      return e;
+    }
   }
 
   /// <summary>Base of the objects that own a native handle.</summary>
@@ -110,7 +137,7 @@ namespace SparseTrain {
     /// every CPU the process may use, and larger counts are capped to those.</summary>
     public Context(int threads) : base(Create(threads), "Context") {}
     private static Native.SWIGTYPE_p_st_context Create(int threads) =>
-        Check.Value(N.stb_context_create(threads));
+        Check.Value(Library.Loaded(() => N.stb_context_create(threads)));
     public int Threads => Check.Value(N.stb_context_threads(Handle));
     protected override int Destroy(Native.SWIGTYPE_p_st_context h) => N.stb_context_destroy(h);
   }

@@ -18,9 +18,9 @@ final class Native {
     String resource = "/org/sparsetrain/native/" + platform() + "/libsparsetrain_jni.so";
     boolean inJar = path == null && Native.class.getResource(resource) != null;
     String source = path != null ? path
-        : inJar ? "the jar's " + resource
-                : "libsparsetrain_jni.so on java.library.path="
-                + System.getProperty("java.library.path") + " (the jar carries no " + resource + ")";
+        : inJar                  ? "the jar's " + resource
+                                 : "libsparsetrain_jni.so on java.library.path="
+            + System.getProperty("java.library.path") + " (the jar carries no " + resource + ")";
     try {
       if (path != null) {
         System.load(path);
@@ -42,8 +42,10 @@ final class Native {
   private static String platform() {
     String os = System.getProperty("os.name").toLowerCase(Locale.ROOT).replaceAll("\\s", "");
     String arch = System.getProperty("os.arch");
-    if (arch.equals("amd64")) arch = "x86_64";
-    if (arch.equals("arm64")) arch = "aarch64";
+    if (arch.equals("amd64"))
+      arch = "x86_64";
+    if (arch.equals("arm64"))
+      arch = "aarch64";
     return os + "-" + arch;
   }
 
