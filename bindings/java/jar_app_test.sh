@@ -1,30 +1,15 @@
 #!/usr/bin/env bash
 # An app outside the tree builds and runs against sparsetrain.jar alone, as the README shows: the
 # jar carries and loads its JNI library. The javadoc jar documents the API, not the SWIG glue.
-# Usage: jar_app_test.sh SPARSETRAIN_JAR JAVADOC_JAR HEADER
+# Usage: jar_app_test.sh SPARSETRAIN_JAR JAVADOC_JAR HEADER APP_JAVA
 set -euo pipefail
-jar=$(realpath "$1") javadoc=$(realpath "$2") header=$(realpath "$3")
+jar=$(realpath "$1") javadoc=$(realpath "$2") header=$(realpath "$3") app=$(realpath "$4")
 jdk=/usr/lib/jvm/java-17-openjdk-amd64/bin
 work=${TEST_TMPDIR:-$(mktemp -d)}
 mkdir -p "$work/app"
 cd "$work/app"
 cp "$jar" sparsetrain.jar
-cat > App.java <<'JAVA'
-import org.sparsetrain.Context;
-import org.sparsetrain.Model;
-import org.sparsetrain.SparseTrain;
-
-/** One training step of a tiny model: the jar loads its library and runs. */
-public class App {
-  public static void main(String[] args) {
-    try (Context ctx = new Context(1);
-         Model m = Model.builder(ctx, 1, 8, 8).conv2d(4, 3).relu().flatten().linear(null, 2).build(1)) {
-      Model.StepResult r = m.trainStep(new float[2 * 64], new int[] {0, 1});
-      System.out.println(SparseTrain.version() + " " + r.examples);
-    }
-  }
-}
-JAVA
+cp "$app" App.java
 "$jdk/javac" -cp sparsetrain.jar App.java
 mkdir -p "$work/tmp"
 out=$("$jdk/java" -Djava.io.tmpdir="$work/tmp" -cp sparsetrain.jar:. App)
