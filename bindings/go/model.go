@@ -66,7 +66,7 @@ type Builder struct {
 // NewBuilder starts a model for images of input.C channels, input.H x input.W pixels (input.N
 // is not used: each step brings its own batch).
 func NewBuilder(ctx *Context, input Shape) *Builder {
-	ch, err := ctx.get()
+	ch, err := contextOf("NewBuilder", ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -434,7 +434,7 @@ func (m *Model) Layers() ([]LayerInfo, error) {
 // trained values, cut at the tensor cutAt (empty: the whole graph). Layers added to it are the
 // only ones Build initialises; an error is returned by Build.
 func ImportONNX(ctx *Context, path, cutAt string) *Builder {
-	ch, err := ctx.get()
+	ch, err := contextOf("ImportONNX", ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -443,7 +443,7 @@ func ImportONNX(ctx *Context, path, cutAt string) *Builder {
 
 // ImportONNXBytes is ImportONNX from the bytes of an ONNX file.
 func ImportONNXBytes(ctx *Context, onnx []byte, cutAt string) *Builder {
-	ch, err := ctx.get()
+	ch, err := contextOf("ImportONNXBytes", ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -454,6 +454,9 @@ func ImportONNXBytes(ctx *Context, onnx []byte, cutAt string) *Builder {
 
 // ImportONNXReader is ImportONNX from a reader, read to its end.
 func ImportONNXReader(ctx *Context, r io.Reader, cutAt string) *Builder {
+	if r == nil {
+		return &Builder{err: nilArgument("ImportONNXReader", "r")}
+	}
 	onnx, err := io.ReadAll(r)
 	if err != nil {
 		return &Builder{err: err}
@@ -497,6 +500,9 @@ func (m *Model) LoadBytes(checkpoint []byte) error {
 
 // LoadReader loads a checkpoint from a reader, read to its end.
 func (m *Model) LoadReader(r io.Reader) error {
+	if r == nil {
+		return nilArgument("LoadReader", "r")
+	}
 	checkpoint, err := io.ReadAll(r)
 	if err != nil {
 		return err

@@ -161,6 +161,19 @@ func (o *handle[H]) close() error {
 	return call(func() int { return o.destroy(o.h) })
 }
 
+// nilArgument is the error for a nil object or reader passed to method as argument.
+func nilArgument(method, argument string) error {
+	return &Error{Status: InvalidArgument, Message: method + ": " + argument + " is nil"}
+}
+
+// contextOf is ctx's handle for method, or the error a nil or closed ctx is.
+func contextOf(method string, ctx *Context) (native.Struct_SS_st_context, error) {
+	if ctx == nil {
+		return nil, nilArgument(method, "ctx")
+	}
+	return ctx.get()
+}
+
 func track[H any, O interface{ Close() error }](object O, h H, destroy func(H) int, into *handle[H]) O {
 	*into = handle[H]{h: h, live: true, destroy: destroy}
 	runtime.SetFinalizer(into, func(o *handle[H]) { _ = o.close() })
@@ -211,7 +224,7 @@ type TensorDesc struct {
 
 // NewTensor makes a tensor, zero or filled from nchw (N*C*H*W values in NCHW order) if not nil.
 func NewTensor(ctx *Context, desc TensorDesc, nchw []float32) (*Tensor, error) {
-	ch, err := ctx.get()
+	ch, err := contextOf("NewTensor", ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +312,7 @@ func (o ConvOptions) stride() int64 {
 
 // NewConv makes a convolution of input (o.Groups must be 0: one group).
 func NewConv(ctx *Context, input Shape, o ConvOptions) (*Conv, error) {
-	ch, err := ctx.get()
+	ch, err := contextOf("NewConv", ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -354,10 +367,16 @@ func (c *Conv) SetKernel(k Kernel) error {
 	return call(func() int { return native.Stb_conv_set_kernel(h, int(k)) })
 }
 
-func (c *Conv) pass(a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct_SS_st_tensor, native.Struct_SS_st_tensor) int) error {
+func (c *Conv) pass(method, aName, bName string, a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct_SS_st_tensor, native.Struct_SS_st_tensor) int) error {
 	h, err := c.get()
 	if err != nil {
 		return err
+	}
+	if a == nil || b == nil {
+		if a == nil {
+			return nilArgument(method, aName)
+		}
+		return nilArgument(method, bName)
 	}
 	ah, err := a.get()
 	if err != nil {
@@ -371,16 +390,18 @@ func (c *Conv) pass(a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct
 }
 
 // Forward computes y from x (both LayoutBlocked).
-func (c *Conv) Forward(x, y *Tensor) error { return c.pass(x, y, native.Stb_conv_forward) }
+func (c *Conv) Forward(x, y *Tensor) error {
+	return c.pass("Forward", "x", "y", x, y, native.Stb_conv_forward)
+}
 
 // BackwardData computes dx from dy.
 func (c *Conv) BackwardData(dy, dx *Tensor) error {
-	return c.pass(dy, dx, native.Stb_conv_backward_data)
+	return c.pass("BackwardData", "dy", "dx", dy, dx, native.Stb_conv_backward_data)
 }
 
 // BackwardWeights computes the weight gradients from x and dy.
 func (c *Conv) BackwardWeights(x, dy *Tensor) error {
-	return c.pass(x, dy, native.Stb_conv_backward_weights)
+	return c.pass("BackwardWeights", "x", "dy", x, dy, native.Stb_conv_backward_weights)
 }
 
 // LastCall tells what the last call of pass did.
