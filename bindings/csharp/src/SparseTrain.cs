@@ -51,11 +51,19 @@ namespace SparseTrain {
     internal static void Last() {
       Ok(N.stb_status());
     }
-    /// <summary>Throws InvalidArgument naming the method and the argument if array is null.</summary>
-    internal static void NotNull(object array, string method, string name) {
-      if (array == null) {
-        throw new SparseTrainException(Status.InvalidArgument, method + ": " + name + " is null");
+    /// <summary>Throws ArgumentNullException naming the method and the argument if value is
+    /// null.</summary>
+    internal static void NotNull(object value, string method, string name) {
+      if (value == null) {
+        throw new ArgumentNullException(name, method + ": " + name + " is null");
       }
+    }
+    /// <summary>The handle of o, an argument of method; ArgumentNullException if o is null,
+    /// ObjectDisposedException if it is disposed.</summary>
+    internal static THandle HandleOf<THandle>(NativeObject<THandle> o, string method, string name)
+        where THandle : class {
+      NotNull(o, method, name);
+      return o.Handle;
     }
     /// <summary>value, from a native call that reports failure through the last status.</summary>
     internal static T Value<T>(T value) {
@@ -149,7 +157,7 @@ namespace SparseTrain {
         : base(Create(context, n, c, h, w, layout, nchw), "Tensor") {}
     private static Native.SWIGTYPE_p_st_tensor Create(Context context, long n, long c, long h,
                                                       long w, Layout layout, float[] nchw) =>
-        Check.Value(N.stb_tensor_create(context.Handle, n, c, h, w, (int)layout, nchw,
+        Check.Value(N.stb_tensor_create(Check.HandleOf(context, "Tensor", "context"), n, c, h, w, (int)layout, nchw,
                                         nchw?.Length ?? 0));
     public long[] Dims {
       get {
@@ -194,11 +202,13 @@ namespace SparseTrain {
                                                     long height, long width, long outChannels,
                                                     long kernel, long stride, long pad,
                                                     bool bias) =>
-        Check.Value(N.stb_conv_create(context.Handle, batch, inChannels, height, width, outChannels,
+        Check.Value(N.stb_conv_create(Check.HandleOf(context, "Conv", "context"), batch, inChannels, height, width, outChannels,
                                       kernel, stride, pad, bias? 1: 0));
     /// <summary>Weights (out, in, kh, kw); bias may be null.</summary>
-    public void SetWeights(float[] weights, float[] bias) =>
-        Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
+    public void SetWeights(float[] weights, float[] bias) {
+      Check.NotNull(weights, "SetWeights", "weights");
+      Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
+    }
     public float[] Weights => Get(false);
     public float[] WeightGradients => Get(true);
     private float[] Get(bool gradients) {
@@ -207,14 +217,15 @@ namespace SparseTrain {
       return w;
     }
     public Kernel Kernel { set => Check.Ok(N.stb_conv_set_kernel(Handle, (int)value)); }
-    public void Forward(Tensor x,
-                        Tensor y) => Check.Ok(N.stb_conv_forward(Handle, x.Handle, y.Handle));
-    public void BackwardData(Tensor dy,
-                             Tensor dx) => Check.Ok(N.stb_conv_backward_data(Handle, dy.Handle,
-                                                                             dx.Handle));
-    public void BackwardWeights(Tensor x,
-                                Tensor dy) => Check.Ok(N.stb_conv_backward_weights(Handle, x.Handle,
-                                                                                   dy.Handle));
+    public void Forward(Tensor x, Tensor y) =>
+        Check.Ok(N.stb_conv_forward(Handle, Check.HandleOf(x, "Forward", "x"),
+                                    Check.HandleOf(y, "Forward", "y")));
+    public void BackwardData(Tensor dy, Tensor dx) =>
+        Check.Ok(N.stb_conv_backward_data(Handle, Check.HandleOf(dy, "BackwardData", "dy"),
+                                          Check.HandleOf(dx, "BackwardData", "dx")));
+    public void BackwardWeights(Tensor x, Tensor dy) =>
+        Check.Ok(N.stb_conv_backward_weights(Handle, Check.HandleOf(x, "BackwardWeights", "x"),
+                                             Check.HandleOf(dy, "BackwardWeights", "dy")));
     public Call LastCall(Pass pass) {
       var v = new double[4];
       Check.Ok(N.stb_conv_last_call(Handle, (int)pass, v, v.Length));
@@ -275,7 +286,7 @@ namespace SparseTrain {
     public sealed class Builder {
       private Native.SWIGTYPE_p_st_model handle;
       public Builder(Context context, long channels, long height, long width) {
-        handle = Check.Value(N.stb_model_create(context.Handle, channels, height, width));
+        handle = Check.Value(N.stb_model_create(Check.HandleOf(context, "Builder", "context"), channels, height, width));
       }
       internal Builder(Native.SWIGTYPE_p_st_model imported) {
         handle = imported;
@@ -388,13 +399,13 @@ namespace SparseTrain {
     /// the only ones Build initialises.</summary>
     public static Builder ImportOnnx(Context context, string path, string cutAt = null) {
       Check.NotNull(path, "ImportOnnx", "path");
-      return new Builder(Check.Value(N.stb_model_import_onnx(context.Handle, path, cutAt)));
+      return new Builder(Check.Value(N.stb_model_import_onnx(Check.HandleOf(context, "ImportOnnx", "context"), path, cutAt)));
     }
     /// <summary>The same from the bytes of an ONNX file.</summary>
     public static Builder ImportOnnx(Context context, byte[] onnx, string cutAt = null) {
       Check.NotNull(onnx, "ImportOnnx", "onnx");
       return new Builder(
-          Check.Value(N.stb_model_import_onnx_buffer(context.Handle, onnx, onnx.Length, cutAt)));
+          Check.Value(N.stb_model_import_onnx_buffer(Check.HandleOf(context, "ImportOnnx", "context"), onnx, onnx.Length, cutAt)));
     }
     /// <summary>The same from a stream, read to its end (not closed).</summary>
     public static Builder ImportOnnx(Context context, Stream onnx, string cutAt = null) {
@@ -421,9 +432,12 @@ namespace SparseTrain {
     }
     protected override int Destroy(Native.SWIGTYPE_p_st_model h) => N.stb_model_destroy(h);
 
-    public void SetOptimizer(Optimizer o) => Check.Ok(N.stb_model_set_optimizer(
-        Handle, o.Kind, o.LearningRate, o.Momentum, o.Nesterov? 1: 0, o.WeightDecay, o.ClipNorm,
-        o.Schedule, o.WarmupSteps, o.TotalSteps));
+    public void SetOptimizer(Optimizer o) {
+      Check.NotNull(o, "SetOptimizer", "o");
+      Check.Ok(N.stb_model_set_optimizer(Handle, o.Kind, o.LearningRate, o.Momentum,
+                                         o.Nesterov ? 1 : 0, o.WeightDecay, o.ClipNorm, o.Schedule,
+                                         o.WarmupSteps, o.TotalSteps));
+    }
     public Kernel Kernel { set => Check.Ok(N.stb_model_set_kernel(Handle, (int)value)); }
     /// <summary>The training loss; labelSmoothing (in [0, 1]) and classWeights (one per class,
     /// or null) apply to cross-entropy only.</summary>

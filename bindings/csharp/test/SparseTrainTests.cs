@@ -204,11 +204,11 @@ namespace SparseTrain.Tests {
         e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
         Assert.AreEqual(Status.InvalidArgument, e.Status);
         StringAssert.Contains("label 10", e.Message);
-        e = Assert.Throws<SparseTrainException>(() => model.TrainStep(null, Labels()));
-        Assert.AreEqual(Status.InvalidArgument, e.Status);
-        StringAssert.Contains("TrainStep: images is null", e.Message);
-        e = Assert.Throws<SparseTrainException>(() => model.EvalStep(Images(), null));
-        StringAssert.Contains("EvalStep: labels is null", e.Message);
+        var n = Assert.Throws<ArgumentNullException>(() => model.TrainStep(null, Labels()));
+        Assert.AreEqual("images", n.ParamName);
+        StringAssert.Contains("TrainStep: images is null", n.Message);
+        n = Assert.Throws<ArgumentNullException>(() => model.EvalStep(Images(), null));
+        StringAssert.Contains("EvalStep: labels is null", n.Message);
         e = Assert.Throws<SparseTrainException>(() => model.Predict(Images(), -1));
         Assert.AreEqual(Status.InvalidArgument, e.Status);
         StringAssert.Contains("batch", e.Message);
@@ -358,8 +358,8 @@ namespace SparseTrain.Tests {
         Assert.AreEqual(Status.CorruptData, e.Status);
         e = Assert.Throws<SparseTrainException>(() => Model.ImportOnnx(context, SqueezeNet, "nothing"));
         StringAssert.Contains("nothing", e.Message);
-        e = Assert.Throws<SparseTrainException>(() => Model.ImportOnnx(context, (byte[])null));
-        Assert.AreEqual(Status.InvalidArgument, e.Status);
+        var n = Assert.Throws<ArgumentNullException>(() => Model.ImportOnnx(context, (byte[])null));
+        Assert.AreEqual("onnx", n.ParamName);
       }
     }
   }
