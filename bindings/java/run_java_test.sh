@@ -9,5 +9,5 @@ java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
 exec "$java" -Xcheck:jni -Dsparsetrain.library="$jni" -Dsparsetrain.reference="$TEST_TMPDIR/reference_losses.txt" \
   -Dsparsetrain.testdata="$testdata" \
   -jar /usr/share/java/junit-platform-console-standalone.jar \
-  -cp "$jar:$tests" --select-class org.sparsetrain.SparseTrainTest \
+  -cp "$jar:$tests" --select-class org.sparsetrain.SparseTrainTest --select-class org.sparsetrain.BadInputTest \
   --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests

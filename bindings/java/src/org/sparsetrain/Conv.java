@@ -31,8 +31,9 @@ public final class Conv implements AutoCloseable {
   /** Input (batch, inChannels, height, width); square kernel, equal strides and padding. */
   public Conv(Context context, long batch, long inChannels, long height, long width,
       long outChannels, long kernel, long stride, long pad, boolean bias) {
-    SWIGTYPE_p_st_conv c = sparsetrain_native.stb_conv_create(context.handle(), batch, inChannels,
-        height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
+    SWIGTYPE_p_st_conv c =
+        sparsetrain_native.stb_conv_create(Native.nonNull(context, "Conv", "context").handle(),
+            batch, inChannels, height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
     Native.check();
     handle = new NativeHandle<>(this, c, sparsetrain_native::stb_conv_destroy, "Conv");
     this.weightCount = outChannels * inChannels * kernel * kernel;
@@ -80,24 +81,31 @@ public final class Conv implements AutoCloseable {
   }
 
   public void setKernel(SparseTrain.Kernel kernel) {
-    Native.check(sparsetrain_native.stb_conv_set_kernel(handle(), kernel.ordinal()));
+    Native.check(sparsetrain_native.stb_conv_set_kernel(
+        handle(), Native.nonNull(kernel, "setKernel", "kernel").ordinal()));
   }
 
   public void forward(Tensor x, Tensor y) {
-    Native.check(sparsetrain_native.stb_conv_forward(handle(), x.handle(), y.handle()));
+    Native.check(sparsetrain_native.stb_conv_forward(handle(),
+        Native.nonNull(x, "forward", "x").handle(), Native.nonNull(y, "forward", "y").handle()));
   }
 
   public void backwardData(Tensor dy, Tensor dx) {
-    Native.check(sparsetrain_native.stb_conv_backward_data(handle(), dy.handle(), dx.handle()));
+    Native.check(sparsetrain_native.stb_conv_backward_data(handle(),
+        Native.nonNull(dy, "backwardData", "dy").handle(),
+        Native.nonNull(dx, "backwardData", "dx").handle()));
   }
 
   public void backwardWeights(Tensor x, Tensor dy) {
-    Native.check(sparsetrain_native.stb_conv_backward_weights(handle(), x.handle(), dy.handle()));
+    Native.check(sparsetrain_native.stb_conv_backward_weights(handle(),
+        Native.nonNull(x, "backwardWeights", "x").handle(),
+        Native.nonNull(dy, "backwardWeights", "dy").handle()));
   }
 
   public Call lastCall(Pass pass) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_conv_last_call(handle(), pass.ordinal(), v));
+    Native.check(sparsetrain_native.stb_conv_last_call(
+        handle(), Native.nonNull(pass, "lastCall", "pass").ordinal(), v));
     return new Call(v);
   }
 

@@ -76,9 +76,10 @@ final class Native {
       throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
   }
 
-  /** Throws INVALID_ARGUMENT naming `method` and `name` if `array` is null. */
-  static void requireArray(Object array, String method, String name) {
-    if (array == null)
-      throw new SparseTrainException(Status.INVALID_ARGUMENT, method + ": " + name + " is null");
+  /** `value`, or a NullPointerException naming `method` and the argument `name`. */
+  static <T> T nonNull(T value, String method, String name) {
+    if (value == null)
+      throw new NullPointerException(method + ": " + name + " is null");
+    return value;
   }
 }
