@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -129,8 +130,9 @@ func (o *sweepObjects) badValues(ty reflect.Type) []reflect.Value {
 	return values
 }
 
-// try calls fn with args and reports a panic or an error of another kind than *Error or ErrClosed.
-func try(t *testing.T, call string, fn reflect.Value, args []reflect.Value) {
+// try calls fn, the function or method called, with args and reports a panic, an error of
+// another kind than *Error or ErrClosed, or an *Error whose message does not start with called.
+func try(t *testing.T, called, call string, fn reflect.Value, args []reflect.Value) {
 	defer func() {
 		if r := recover(); r != nil {
 			t.Errorf("%s panicked: %v", call, r)
@@ -147,6 +149,8 @@ func try(t *testing.T, call string, fn reflect.Value, args []reflect.Value) {
 			var e *Error
 			if !errors.As(err, &e) && err != ErrClosed {
 				t.Errorf("%s: error of another kind: %T %v", call, err, err)
+			} else if e != nil && !strings.HasPrefix(e.Message, called+": ") {
+				t.Errorf("%s: the message does not name %s: %v", call, called, err)
 			}
 		}
 	}
@@ -155,12 +159,13 @@ func try(t *testing.T, call string, fn reflect.Value, args []reflect.Value) {
 // sweep calls f once per bad argument (once if it takes none: its receiver may be closed) and
 // reports panics and errors of other kinds; it returns the number of calls.
 func sweep(t *testing.T, name string, f func(o *sweepObjects) reflect.Value) int {
+	called := strings.TrimPrefix(name, "closed ")
 	probe := newSweepObjects(t)
 	ft := f(probe).Type()
 	probe.close()
 	if ft.NumIn() == 0 {
 		o := newSweepObjects(t)
-		try(t, name, f(o), nil)
+		try(t, called, name, f(o), nil)
 		o.close()
 		return 1
 	}
@@ -180,7 +185,7 @@ func sweep(t *testing.T, name string, f func(o *sweepObjects) reflect.Value) int
 			}
 			args[i] = bad
 			calls++
-			try(t, fmt.Sprintf("%s with argument %d = %#v", name, i, bad.Interface()), f(o), args)
+			try(t, called, fmt.Sprintf("%s with argument %d = %#v", name, i, bad.Interface()), f(o), args)
 		}
 		o.close()
 	}

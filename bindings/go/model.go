@@ -66,7 +66,7 @@ type Builder struct {
 // NewBuilder starts a model for images of input.C channels, input.H x input.W pixels (input.N
 // is not used: each step brings its own batch).
 func NewBuilder(ctx *Context, input Shape) *Builder {
-	ch, err := contextOf("NewBuilder", ctx)
+	ch, err := contextOf(ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -116,9 +116,8 @@ func (b *Builder) Conv2d(name string, o ConvOptions) *Builder {
 // many outputs as inputs: leave o.OutChannels and o.Groups 0).
 func (b *Builder) DepthwiseConv2d(name string, o ConvOptions) *Builder {
 	if b.err == nil && (o.OutChannels != 0 || o.Groups != 0) {
-		b.err = &Error{Status: InvalidArgument, Message: fmt.Sprintf(
-			"DepthwiseConv2d: OutChannels (%d) and Groups (%d) are the input's channels; leave them 0",
-			o.OutChannels, o.Groups)}
+		b.err = newError(InvalidArgument, fmt.Sprintf(
+			"OutChannels (%d) and Groups (%d) are the input's channels; leave them 0", o.OutChannels, o.Groups))
 	}
 	return b.add(func(h native.Struct_SS_st_model) int {
 		return native.Stb_model_add_depthwise_conv2d(h, name, o.Kernel, o.stride(), o.Pad, flag(o.Bias))
@@ -372,8 +371,8 @@ func (m *Model) EvalStepTargets(images, targets []float32) (StepResult, error) {
 func (m *Model) Predict(images []float32, batch int) ([]float32, error) {
 	// Each image is at least one float, so this also bounds the logits allocated.
 	if batch <= 0 || batch > len(images) {
-		return nil, &Error{Status: InvalidArgument,
-			Message: fmt.Sprintf("Predict: batch must be in [1, %d] for %d image floats, got %d", len(images), len(images), batch)}
+		return nil, newError(InvalidArgument, fmt.Sprintf("batch must be in [1, %d] for %d image floats, got %d",
+			len(images), len(images), batch))
 	}
 	logits := make([]float32, int64(batch)*m.classes)
 	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_predict(h, images, logits) })
@@ -434,7 +433,7 @@ func (m *Model) Layers() ([]LayerInfo, error) {
 // trained values, cut at the tensor cutAt (empty: the whole graph). Layers added to it are the
 // only ones Build initialises; an error is returned by Build.
 func ImportONNX(ctx *Context, path, cutAt string) *Builder {
-	ch, err := contextOf("ImportONNX", ctx)
+	ch, err := contextOf(ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -443,7 +442,7 @@ func ImportONNX(ctx *Context, path, cutAt string) *Builder {
 
 // ImportONNXBytes is ImportONNX from the bytes of an ONNX file.
 func ImportONNXBytes(ctx *Context, onnx []byte, cutAt string) *Builder {
-	ch, err := contextOf("ImportONNXBytes", ctx)
+	ch, err := contextOf(ctx)
 	if err != nil {
 		return &Builder{err: err}
 	}
@@ -455,7 +454,7 @@ func ImportONNXBytes(ctx *Context, onnx []byte, cutAt string) *Builder {
 // ImportONNXReader is ImportONNX from a reader, read to its end.
 func ImportONNXReader(ctx *Context, r io.Reader, cutAt string) *Builder {
 	if r == nil {
-		return &Builder{err: nilArgument("ImportONNXReader", "r")}
+		return &Builder{err: nilArgument("r")}
 	}
 	onnx, err := io.ReadAll(r)
 	if err != nil {
@@ -501,7 +500,7 @@ func (m *Model) LoadBytes(checkpoint []byte) error {
 // LoadReader loads a checkpoint from a reader, read to its end.
 func (m *Model) LoadReader(r io.Reader) error {
 	if r == nil {
-		return nilArgument("LoadReader", "r")
+		return nilArgument("r")
 	}
 	checkpoint, err := io.ReadAll(r)
 	if err != nil {
@@ -561,7 +560,7 @@ func (m *Model) Parameter(name string) ([]float32, error) {
 			return values, m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_get_parameter(h, name, values) })
 		}
 	}
-	return nil, &Error{Status: InvalidArgument, Message: fmt.Sprintf("no parameter named '%s'", name)}
+	return nil, newError(InvalidArgument, fmt.Sprintf("no parameter named '%s'", name))
 }
 
 // SetParameter sets one parameter (as many values as it has; NaN and Inf refused, nothing

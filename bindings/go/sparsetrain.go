@@ -9,7 +9,9 @@ package sparsetrain
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
+	"strings"
 
 	"sparsetrain.org/sparsetrain/internal/native"
 )
@@ -42,7 +44,7 @@ func (s Status) String() string {
 // Error is a call the library refused.
 type Error struct {
 	Status  Status
-	Message string // names the C API call and what was wrong
+	Message string // names the function or method called, then what was wrong
 }
 
 func (e *Error) Error() string { return e.Status.String() + ": " + e.Message }
@@ -62,7 +64,7 @@ func statusError(code int) error {
 	if code == 0 {
 		return nil
 	}
-	return &Error{Status: Status(code), Message: native.Stb_message()}
+	return newError(Status(code), native.Stb_message())
 }
 
 // value runs f (a native call returning a value) and returns the value and the call's status.
@@ -161,15 +163,46 @@ func (o *handle[H]) close() error {
 	return call(func() int { return o.destroy(o.h) })
 }
 
-// nilArgument is the error for a nil object or reader passed to method as argument.
-func nilArgument(method, argument string) error {
-	return &Error{Status: InvalidArgument, Message: method + ": " + argument + " is nil"}
+// newError is a refusal of the package's function or method the user called ("Model.TrainStep",
+// "NewTensor": the outermost exported one before the stack leaves the package), which its
+// message starts with.
+func newError(status Status, message string) *Error {
+	const prefix = "sparsetrain.org/sparsetrain."
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	called := ""
+	for more := true; more; {
+		var f runtime.Frame
+		f, more = frames.Next()
+		if !strings.HasPrefix(f.Function, prefix) || strings.HasSuffix(f.File, "_test.go") {
+			break
+		}
+		if m := exportedName.FindStringSubmatch(strings.TrimPrefix(f.Function, prefix)); m != nil {
+			called = m[2]
+			if m[1] != "" {
+				called = m[1] + "." + m[2]
+			}
+		}
+	}
+	if called != "" {
+		message = called + ": " + message
+	}
+	return &Error{Status: status, Message: message}
 }
 
-// contextOf is ctx's handle for method, or the error a nil or closed ctx is.
-func contextOf(method string, ctx *Context) (native.Struct_SS_st_context, error) {
+// exportedName matches an exported function ("NewTensor") or method ("(*Model).TrainStep") of
+// the package, not a closure or an unexported helper.
+var exportedName = regexp.MustCompile(`^(?:\(\*([A-Z]\w*)\)\.)?([A-Z]\w*)$`)
+
+// nilArgument is the error for a nil object or reader passed as argument.
+func nilArgument(argument string) error {
+	return newError(InvalidArgument, argument+" is nil")
+}
+
+// contextOf is ctx's handle, or the error a nil or closed ctx is.
+func contextOf(ctx *Context) (native.Struct_SS_st_context, error) {
 	if ctx == nil {
-		return nil, nilArgument(method, "ctx")
+		return nil, nilArgument("ctx")
 	}
 	return ctx.get()
 }
@@ -224,7 +257,7 @@ type TensorDesc struct {
 
 // NewTensor makes a tensor, zero or filled from nchw (N*C*H*W values in NCHW order) if not nil.
 func NewTensor(ctx *Context, desc TensorDesc, nchw []float32) (*Tensor, error) {
-	ch, err := contextOf("NewTensor", ctx)
+	ch, err := contextOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -312,13 +345,13 @@ func (o ConvOptions) stride() int64 {
 
 // NewConv makes a convolution of input (o.Groups must be 0: one group).
 func NewConv(ctx *Context, input Shape, o ConvOptions) (*Conv, error) {
-	ch, err := contextOf("NewConv", ctx)
+	ch, err := contextOf(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if o.Groups != 0 && o.Groups != 1 {
-		return nil, &Error{Status: Unsupported, Message: fmt.Sprintf(
-			"NewConv: a convolution on its own has one group, got Groups %d (Builder.Conv2d has more)", o.Groups)}
+		return nil, newError(Unsupported, fmt.Sprintf(
+			"a convolution on its own has one group, got Groups %d (Builder.Conv2d has more)", o.Groups))
 	}
 	h, err := value(func() native.Struct_SS_st_conv {
 		return native.Stb_conv_create(ch, input.N, input.C, input.H, input.W, o.OutChannels, o.Kernel, o.stride(), o.Pad,
@@ -367,16 +400,16 @@ func (c *Conv) SetKernel(k Kernel) error {
 	return call(func() int { return native.Stb_conv_set_kernel(h, int(k)) })
 }
 
-func (c *Conv) pass(method, aName, bName string, a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct_SS_st_tensor, native.Struct_SS_st_tensor) int) error {
+func (c *Conv) pass(aName, bName string, a, b *Tensor, f func(native.Struct_SS_st_conv, native.Struct_SS_st_tensor, native.Struct_SS_st_tensor) int) error {
 	h, err := c.get()
 	if err != nil {
 		return err
 	}
 	if a == nil || b == nil {
 		if a == nil {
-			return nilArgument(method, aName)
+			return nilArgument(aName)
 		}
-		return nilArgument(method, bName)
+		return nilArgument(bName)
 	}
 	ah, err := a.get()
 	if err != nil {
@@ -391,17 +424,17 @@ func (c *Conv) pass(method, aName, bName string, a, b *Tensor, f func(native.Str
 
 // Forward computes y from x (both LayoutBlocked).
 func (c *Conv) Forward(x, y *Tensor) error {
-	return c.pass("Forward", "x", "y", x, y, native.Stb_conv_forward)
+	return c.pass("x", "y", x, y, native.Stb_conv_forward)
 }
 
 // BackwardData computes dx from dy.
 func (c *Conv) BackwardData(dy, dx *Tensor) error {
-	return c.pass("BackwardData", "dy", "dx", dy, dx, native.Stb_conv_backward_data)
+	return c.pass("dy", "dx", dy, dx, native.Stb_conv_backward_data)
 }
 
 // BackwardWeights computes the weight gradients from x and dy.
 func (c *Conv) BackwardWeights(x, dy *Tensor) error {
-	return c.pass("BackwardWeights", "x", "dy", x, dy, native.Stb_conv_backward_weights)
+	return c.pass("x", "dy", x, dy, native.Stb_conv_backward_weights)
 }
 
 // LastCall tells what the last call of pass did.
