@@ -32,8 +32,8 @@ public final class Conv implements AutoCloseable {
   public Conv(Context context, long batch, long inChannels, long height, long width,
       long outChannels, long kernel, long stride, long pad, boolean bias) {
     SWIGTYPE_p_st_conv c =
-        sparsetrain_native.stb_conv_create(Native.nonNull(context, "Conv", "context").handle(),
-            batch, inChannels, height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
+        sparsetrain_native.stb_conv_create(Native.nonNull(context, "context").handle(), batch,
+            inChannels, height, width, outChannels, kernel, stride, pad, bias ? 1 : 0);
     Native.check();
     handle = new NativeHandle<>(this, c, sparsetrain_native::stb_conv_destroy, "Conv");
     this.weightCount = outChannels * inChannels * kernel * kernel;
@@ -82,30 +82,28 @@ public final class Conv implements AutoCloseable {
 
   public void setKernel(SparseTrain.Kernel kernel) {
     Native.check(sparsetrain_native.stb_conv_set_kernel(
-        handle(), Native.nonNull(kernel, "setKernel", "kernel").ordinal()));
+        handle(), Native.nonNull(kernel, "kernel").ordinal()));
   }
 
   public void forward(Tensor x, Tensor y) {
-    Native.check(sparsetrain_native.stb_conv_forward(handle(),
-        Native.nonNull(x, "forward", "x").handle(), Native.nonNull(y, "forward", "y").handle()));
+    Native.check(sparsetrain_native.stb_conv_forward(
+        handle(), Native.nonNull(x, "x").handle(), Native.nonNull(y, "y").handle()));
   }
 
   public void backwardData(Tensor dy, Tensor dx) {
-    Native.check(sparsetrain_native.stb_conv_backward_data(handle(),
-        Native.nonNull(dy, "backwardData", "dy").handle(),
-        Native.nonNull(dx, "backwardData", "dx").handle()));
+    Native.check(sparsetrain_native.stb_conv_backward_data(
+        handle(), Native.nonNull(dy, "dy").handle(), Native.nonNull(dx, "dx").handle()));
   }
 
   public void backwardWeights(Tensor x, Tensor dy) {
-    Native.check(sparsetrain_native.stb_conv_backward_weights(handle(),
-        Native.nonNull(x, "backwardWeights", "x").handle(),
-        Native.nonNull(dy, "backwardWeights", "dy").handle()));
+    Native.check(sparsetrain_native.stb_conv_backward_weights(
+        handle(), Native.nonNull(x, "x").handle(), Native.nonNull(dy, "dy").handle()));
   }
 
   public Call lastCall(Pass pass) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_conv_last_call(
-        handle(), Native.nonNull(pass, "lastCall", "pass").ordinal(), v));
+    Native.check(
+        sparsetrain_native.stb_conv_last_call(handle(), Native.nonNull(pass, "pass").ordinal(), v));
     return new Call(v);
   }
 

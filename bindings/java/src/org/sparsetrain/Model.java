@@ -205,7 +205,7 @@ public final class Model implements AutoCloseable {
     /** The named tensors' channels one after another (null: the current tensor). */
     public Builder concat(String name, String... inputs) {
       StringBuilder joined = new StringBuilder();
-      Native.nonNull(inputs, "concat", "inputs");
+      Native.nonNull(inputs, "inputs");
       for (int i = 0; i < inputs.length; ++i) {
         if (i > 0)
           joined.append('\n');
@@ -254,7 +254,7 @@ public final class Model implements AutoCloseable {
   /** A builder for inputs of (channels, height, width). */
   public static Builder builder(Context context, long channels, long height, long width) {
     SWIGTYPE_p_st_model handle = sparsetrain_native.stb_model_create(
-        Native.nonNull(context, "builder", "context").handle(), channels, height, width);
+        Native.nonNull(context, "context").handle(), channels, height, width);
     Native.check();
     return new Builder(handle);
   }
@@ -265,25 +265,25 @@ public final class Model implements AutoCloseable {
    * only ones {@link Builder#build} initialises.
    */
   public static Builder importOnnx(Context context, String path, String cutAt) {
-    Native.nonNull(path, "importOnnx", "path");
+    Native.nonNull(path, "path");
     SWIGTYPE_p_st_model handle = sparsetrain_native.stb_model_import_onnx(
-        Native.nonNull(context, "importOnnx", "context").handle(), path, cutAt);
+        Native.nonNull(context, "context").handle(), path, cutAt);
     Native.check();
     return new Builder(handle);
   }
 
   /** The same from the bytes of an ONNX file. */
   public static Builder importOnnx(Context context, byte[] onnx, String cutAt) {
-    Native.nonNull(onnx, "importOnnx", "onnx");
+    Native.nonNull(onnx, "onnx");
     SWIGTYPE_p_st_model handle = sparsetrain_native.stb_model_import_onnx_buffer(
-        Native.nonNull(context, "importOnnx", "context").handle(), onnx, cutAt);
+        Native.nonNull(context, "context").handle(), onnx, cutAt);
     Native.check();
     return new Builder(handle);
   }
 
   /** The same from a buffer's remaining bytes (the buffer's position is left as it was). */
   public static Builder importOnnx(Context context, ByteBuffer onnx, String cutAt) {
-    Native.nonNull(onnx, "importOnnx", "onnx");
+    Native.nonNull(onnx, "onnx");
     byte[] bytes = new byte[onnx.remaining()];
     onnx.duplicate().get(bytes);
     return importOnnx(context, bytes, cutAt);
@@ -292,7 +292,7 @@ public final class Model implements AutoCloseable {
   /** The same from a stream, read to its end (not closed). */
   public static Builder importOnnx(Context context, InputStream onnx, String cutAt)
       throws IOException {
-    Native.nonNull(onnx, "importOnnx", "onnx");
+    Native.nonNull(onnx, "onnx");
     return importOnnx(context, onnx.readAllBytes(), cutAt);
   }
 
@@ -301,7 +301,7 @@ public final class Model implements AutoCloseable {
   }
 
   public void setOptimizer(Optimizer o) {
-    Native.nonNull(o, "setOptimizer", "o");
+    Native.nonNull(o, "o");
     Native.check(sparsetrain_native.stb_model_set_optimizer(handle(), o.kind.ordinal(),
         o.learningRate, o.momentum, o.nesterov ? 1 : 0, o.weightDecay, o.clipNorm,
         o.schedule.ordinal(), o.warmupSteps, o.totalSteps));
@@ -313,12 +313,12 @@ public final class Model implements AutoCloseable {
    */
   public void setLoss(SparseTrain.Loss loss, double labelSmoothing, float[] classWeights) {
     Native.check(sparsetrain_native.stb_model_set_loss(
-        handle(), Native.nonNull(loss, "setLoss", "loss").ordinal(), labelSmoothing, classWeights));
+        handle(), Native.nonNull(loss, "loss").ordinal(), labelSmoothing, classWeights));
   }
 
   public void setKernel(SparseTrain.Kernel kernel) {
     Native.check(sparsetrain_native.stb_model_set_kernel(
-        handle(), Native.nonNull(kernel, "setKernel", "kernel").ordinal()));
+        handle(), Native.nonNull(kernel, "kernel").ordinal()));
   }
 
   /** Refuse images holding NaN or Inf. */
@@ -336,8 +336,8 @@ public final class Model implements AutoCloseable {
 
   /** One step on a batch of labels.length images (NCHW floats). */
   public StepResult trainStep(float[] images, int[] labels) {
-    Native.nonNull(images, "trainStep", "images");
-    Native.nonNull(labels, "trainStep", "labels");
+    Native.nonNull(images, "images");
+    Native.nonNull(labels, "labels");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_train_step(handle(), images, labels, v));
     return new StepResult(v);
@@ -345,8 +345,8 @@ public final class Model implements AutoCloseable {
 
   /** Loss and accuracy in evaluation mode. */
   public StepResult evalStep(float[] images, int[] labels) {
-    Native.nonNull(images, "evalStep", "images");
-    Native.nonNull(labels, "evalStep", "labels");
+    Native.nonNull(images, "images");
+    Native.nonNull(labels, "labels");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, labels, v));
     return new StepResult(v);
@@ -354,8 +354,8 @@ public final class Model implements AutoCloseable {
 
   /** One step on float targets (batch x outputs), for the losses that take them. */
   public StepResult trainStepTargets(float[] images, float[] targets) {
-    Native.nonNull(images, "trainStepTargets", "images");
-    Native.nonNull(targets, "trainStepTargets", "targets");
+    Native.nonNull(images, "images");
+    Native.nonNull(targets, "targets");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_train_step_targets(handle(), images, targets, v));
     return new StepResult(v);
@@ -363,8 +363,8 @@ public final class Model implements AutoCloseable {
 
   /** The loss of float targets in evaluation mode. */
   public StepResult evalStepTargets(float[] images, float[] targets) {
-    Native.nonNull(images, "evalStepTargets", "images");
-    Native.nonNull(targets, "evalStepTargets", "targets");
+    Native.nonNull(images, "images");
+    Native.nonNull(targets, "targets");
     double[] v = new double[4];
     Native.check(sparsetrain_native.stb_model_eval_step_targets(handle(), images, targets, v));
     return new StepResult(v);
@@ -372,11 +372,11 @@ public final class Model implements AutoCloseable {
 
   /** Logits (batch x classes) of `batch` images. */
   public float[] predict(float[] images, int batch) {
-    Native.nonNull(images, "predict", "images");
+    Native.nonNull(images, "images");
     if (batch <= 0 || batch * classes > Integer.MAX_VALUE) {
       throw new SparseTrainException(Status.INVALID_ARGUMENT,
-          "predict: batch must be positive and batch x " + classes
-              + " logits fit in one array, got " + batch);
+          "batch must be positive and batch x " + classes + " logits fit in one array, got "
+              + batch);
     }
     float[] logits = new float[(int) (batch * classes)];
     Native.check(sparsetrain_native.stb_model_predict(handle(), images, logits));
@@ -406,19 +406,19 @@ public final class Model implements AutoCloseable {
 
   /** Loads a checkpoint from memory, with the checks {@link #load(String)} makes. */
   public void load(byte[] checkpoint) {
-    Native.nonNull(checkpoint, "load", "checkpoint");
+    Native.nonNull(checkpoint, "checkpoint");
     Native.check(sparsetrain_native.stb_model_load_buffer(handle(), checkpoint));
   }
 
   /** Loads a checkpoint from a stream, read to its end (not closed). */
   public void load(InputStream checkpoint) throws IOException {
-    Native.nonNull(checkpoint, "load", "checkpoint");
+    Native.nonNull(checkpoint, "checkpoint");
     load(checkpoint.readAllBytes());
   }
 
   /** Writes the model to an ONNX file in inference form (docs/onnx.md), atomically. */
   public void exportOnnx(String path) {
-    Native.nonNull(path, "exportOnnx", "path");
+    Native.nonNull(path, "path");
     Native.check(sparsetrain_native.stb_model_export_onnx(handle(), path));
   }
 
@@ -446,7 +446,7 @@ public final class Model implements AutoCloseable {
 
   /** One parameter's values, in PyTorch's element order. */
   public float[] parameter(String name) {
-    Native.nonNull(name, "parameter", "name");
+    Native.nonNull(name, "name");
     for (ParameterInfo p : parameters()) {
       if (p.name.equals(name)) {
         float[] values = new float[arrayLength(p.count)];
@@ -459,8 +459,8 @@ public final class Model implements AutoCloseable {
 
   /** Sets one parameter (as many values as it has; NaN and Inf refused, nothing changed). */
   public void setParameter(String name, float[] values) {
-    Native.nonNull(name, "setParameter", "name");
-    Native.nonNull(values, "setParameter", "values");
+    Native.nonNull(name, "name");
+    Native.nonNull(values, "values");
     Native.check(sparsetrain_native.stb_model_set_parameter(handle(), name, values));
   }
 
@@ -472,7 +472,7 @@ public final class Model implements AutoCloseable {
   }
 
   public void setParametersFlat(float[] values) {
-    Native.nonNull(values, "setParametersFlat", "values");
+    Native.nonNull(values, "values");
     Native.check(sparsetrain_native.stb_model_set_parameters(handle(), values));
   }
 

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.CodeSource;
 import java.util.Locale;
 import org.sparsetrain.internal.sparsetrain_native;
 
@@ -76,10 +77,35 @@ final class Native {
       throw new SparseTrainException(Status.of(code), sparsetrain_native.stb_message());
   }
 
-  /** `value`, or a NullPointerException naming `method` and the argument `name`. */
-  static <T> T nonNull(T value, String method, String name) {
+  /** `value`, or a NullPointerException naming the method called and the argument `name`. */
+  static <T> T nonNull(T value, String name) {
     if (value == null)
-      throw new NullPointerException(method + ": " + name + " is null");
+      throw new NullPointerException(called() + ": " + name + " is null");
     return value;
+  }
+
+  private static final StackWalker STACK =
+      StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+  /**
+   * The constructor or method of the binding the user called ("Model.trainStep", "Tensor"): the
+   * outermost frame of this library's classes before the stack leaves them.
+   */
+  static String called() {
+    CodeSource ours = Native.class.getProtectionDomain().getCodeSource();
+    return STACK.walk(frames
+        -> frames
+               .takeWhile(f
+                   -> java.util.Objects.equals(
+                       f.getDeclaringClass().getProtectionDomain().getCodeSource(), ours))
+               .reduce((inner, outer) -> outer)
+               .map(f -> {
+                 String type = f.getDeclaringClass()
+                                   .getName()
+                                   .substring(Native.class.getPackageName().length() + 1)
+                                   .replace('$', '.');
+                 return f.getMethodName().equals("<init>") ? type : type + "." + f.getMethodName();
+               })
+               .orElse("sparsetrain"));
   }
 }

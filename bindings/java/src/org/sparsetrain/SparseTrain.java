@@ -28,14 +28,12 @@ public final class SparseTrain {
   }
 
   public static boolean isaSupported(Isa isa) {
-    return sparsetrain_native.stb_isa_supported(
-               Native.nonNull(isa, "isaSupported", "isa").ordinal())
-        != 0;
+    return sparsetrain_native.stb_isa_supported(Native.nonNull(isa, "isa").ordinal()) != 0;
   }
 
   /** Caps the ISA every kernel uses (process-wide); fails with UNSUPPORTED if the CPU lacks it. */
   public static void setIsa(Isa isa) {
-    Native.check(sparsetrain_native.stb_set_isa(Native.nonNull(isa, "setIsa", "isa").ordinal()));
+    Native.check(sparsetrain_native.stb_set_isa(Native.nonNull(isa, "isa").ordinal()));
   }
 
   /** The ISA kernels run on now (never AUTO). */

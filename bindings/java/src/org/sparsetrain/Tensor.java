@@ -15,8 +15,8 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor(Context context, long n, long c, long h, long w, Layout layout, float[] nchw) {
     SWIGTYPE_p_st_tensor t =
-        sparsetrain_native.stb_tensor_create(Native.nonNull(context, "Tensor", "context").handle(),
-            n, c, h, w, Native.nonNull(layout, "Tensor", "layout").ordinal(), nchw);
+        sparsetrain_native.stb_tensor_create(Native.nonNull(context, "context").handle(), n, c, h,
+            w, Native.nonNull(layout, "layout").ordinal(), nchw);
     Native.check();
     handle = new NativeHandle<>(this, t, sparsetrain_native::stb_tensor_destroy, "Tensor");
   }
@@ -31,7 +31,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   public void copyFrom(float[] nchw) {
-    Native.nonNull(nchw, "copyFrom", "nchw");
+    Native.nonNull(nchw, "nchw");
     Native.check(sparsetrain_native.stb_tensor_copy_in(handle(), nchw));
   }
 

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * argument in turn replaced by a bad value (null, empty, negative, huge, NaN, a closed object)
  * while the others are good, and on closed receivers, must throw SparseTrainException,
  * IllegalArgumentException, IllegalStateException (closed) or a NullPointerException of the
- * binding's own ("method: argument is null"), and nothing else.
+ * binding's own ("Model.trainStep: images is null"), and nothing else; the exceptions that name
+ * a call name the one made.
  */
 class BadInputTest {
   /** The receivers and object arguments of one call: live ones and closed ones. */
@@ -117,11 +118,14 @@ class BadInputTest {
     }
   }
 
-  static boolean allowed(Throwable e) {
+  /** Whether e is one of the binding's refusals of `called`, naming it where it names a call. */
+  static boolean allowed(Throwable e, String called) {
     if (e instanceof NullPointerException)
-      return e.getMessage() != null && e.getMessage().matches("\\w+: \\w+ is null");
-    return e instanceof SparseTrainException || e instanceof IllegalArgumentException
-        || e instanceof IllegalStateException;
+      return e.getMessage() != null
+          && e.getMessage().matches(java.util.regex.Pattern.quote(called) + ": \\w+ is null");
+    if (e instanceof SparseTrainException)
+      return e.getMessage().startsWith(((SparseTrainException) e).status() + ": " + called + ": ");
+    return e instanceof IllegalArgumentException || e instanceof IllegalStateException;
   }
 
   static List<Executable> members(Class<?> t) {
@@ -142,6 +146,8 @@ class BadInputTest {
       for (Executable member : members(type)) {
         Class<?>[] parameters = member.getParameterTypes();
         boolean isStatic = member instanceof Constructor || Modifier.isStatic(member.getModifiers());
+        String typeName = type.getName().substring("org.sparsetrain.".length()).replace('$', '.');
+        String called = member instanceof Constructor ? typeName : typeName + "." + member.getName();
         ++members;
         // Argument -1: every argument good, on a closed receiver.
         for (int bad = parameters.length == 0 ? -1 : 0; bad < parameters.length; ++bad) {
@@ -163,7 +169,7 @@ class BadInputTest {
                     ((Method) member).invoke(receiver, args);
                   }
                 } catch (InvocationTargetException e) {
-                  if (!allowed(e.getCause()))
+                  if (!allowed(e.getCause(), called))
                     failures.add(type.getSimpleName() + "." + member.getName() + " with argument "
                         + bad + " = " + value + ": " + e.getCause());
                 }

@@ -209,9 +209,9 @@ class SparseTrainTest {
       assertTrue(e.getMessage().contains("label 10"), e.getMessage());
       NullPointerException n =
           assertThrows(NullPointerException.class, () -> model.trainStep(images(), null));
-      assertEquals("trainStep: labels is null", n.getMessage());
+      assertEquals("Model.trainStep: labels is null", n.getMessage());
       n = assertThrows(NullPointerException.class, () -> model.predict(null, 1));
-      assertEquals("predict: images is null", n.getMessage());
+      assertEquals("Model.predict: images is null", n.getMessage());
       e = assertThrows(SparseTrainException.class, () -> model.predict(images(), -1));
       assertEquals(Status.INVALID_ARGUMENT, e.status());
       assertTrue(e.getMessage().contains("batch"), e.getMessage());
@@ -370,7 +370,7 @@ class SparseTrainTest {
       assertTrue(e.getMessage().contains("nothing"), e.getMessage());
       NullPointerException n = assertThrows(
           NullPointerException.class, () -> Model.importOnnx(context, (byte[]) null, null));
-      assertEquals("importOnnx: onnx is null", n.getMessage());
+      assertEquals("Model.importOnnx: onnx is null", n.getMessage());
     }
   }
 }
