@@ -9,6 +9,8 @@
 %module sparsetrain_native
 
 %{
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,21 +18,61 @@
 
 static _Thread_local st_status stb_status_ = ST_OK;
 static _Thread_local char stb_text_[64];
+/* The message of a refusal by this layer itself, which the C API's last error does not hold. */
+static _Thread_local char stb_error_[160];
+static _Thread_local int stb_error_is_ours_ = 0;
 
 static int32_t stb_set(st_status status) {
   stb_status_ = status;
+  stb_error_is_ours_ = 0;
+  return (int32_t)status;
+}
+
+static int32_t stb_fail(st_status status, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(stb_error_, sizeof stb_error_, format, args);
+  va_end(args);
+  stb_status_ = status;
+  stb_error_is_ours_ = 1;
   return (int32_t)status;
 }
 
 /* An empty name asks for an automatic one. */
 static const char* stb_name(const char* name) { return name != NULL && name[0] != '\0' ? name : NULL; }
 
-static int32_t stb_result(st_status status, const st_step_result* r, double* result, int64_t count) {
+/* Whether elements [offset, offset + count) lie in an array of `length`; if not, the status and
+ * message say why. */
+static int stb_fits(const char* what, int64_t length, int64_t offset, int64_t count) {
+  if (offset < 0 || count < 0) {
+    stb_fail(ST_INVALID_ARGUMENT, "%s: offset %lld and count %lld must not be negative", what,
+             (long long)offset, (long long)count);
+    return 0;
+  }
+  if (offset > length || count > length - offset) {
+    stb_fail(ST_INVALID_ARGUMENT, "%s: offset %lld and count %lld overrun the array of %lld", what,
+             (long long)offset, (long long)count, (long long)length);
+    return 0;
+  }
+  return 1;
+}
+/* Element `offset` of an array that may be absent (a null Java/C# array, a nil Go slice). */
+#define STB_AT(array, offset) ((array) != NULL ? (array) + (offset) : NULL)
+
+/* The internal arrays of numbers this layer fills for the bindings have fixed sizes. */
+static int stb_numbers_fit(int64_t count, int64_t needed) {
+  if (count == needed) return 1;
+  stb_fail(ST_SHAPE_MISMATCH, "the result array holds %lld numbers, not %lld", (long long)count,
+           (long long)needed);
+  return 0;
+}
+static int stb_result_fits(int64_t count) { return stb_numbers_fit(count, 4); }
+
+static int32_t stb_result(st_status status, const st_step_result* r, double* result) {
   if (status == ST_OK) {
     result[0] = r->loss, result[1] = (double)r->correct, result[2] = (double)r->examples;
     result[3] = r->grad_norm;
   }
-  (void)count;
   return stb_set(status);
 }
 
@@ -40,6 +82,10 @@ static int32_t stb_result(st_status status, const st_step_result* r, double* res
 
 /* ---- Arrays: (pointer, count) pairs from each language's native array type. */
 #if defined(SWIGJAVA)
+/* The glue shares the package of the idiomatic classes but is not API: package-private. */
+%pragma(java) jniclassclassmodifiers = "final class"
+%pragma(java) moduleclassmodifiers = "final class"
+%typemap(javaclassmodifiers) SWIGTYPE* "final class"
 %define ST_JAVA_ARRAY(CTYPE, JNITYPE, JTYPE, RELEASE_MODE)
 %typemap(jni) (CTYPE* data, int64_t count) #JNITYPE "Array"
 %typemap(jtype) (CTYPE* data, int64_t count) #JTYPE "[]"
@@ -69,7 +115,7 @@ ST_JAVA_ARRAY(unsigned char, jbyte, byte, 0)
 %include <arrays_csharp.i>
 %apply float INPUT[] { const float* data, const float* weights, const float* bias, const float* images,
                        const float* targets, const float* class_weights };
-%apply float INOUT[] { float* data, float* weights_out, float* bias_out, float* logits };
+%apply float INOUT[] { float* data, float* weights_out, float* bias_out, float* logits, float* outputs };
 %apply int INPUT[] { const int32_t* labels };
 %apply double INOUT[] { double* result };
 %apply unsigned char INPUT[] { const unsigned char* bytes };
@@ -99,13 +145,14 @@ typedef struct st_model st_model;
 #if !defined(SWIGCSHARP)
 %apply (const float* data, int64_t count) { (const float* weights, int64_t weight_count),
                                             (const float* bias, int64_t bias_count),
-                                            (const float* images, int64_t image_count),
-                                            (const float* targets, int64_t target_count),
+                                            (const float* images, int64_t image_length),
+                                            (const float* targets, int64_t target_length),
                                             (const float* class_weights, int64_t class_weight_count) };
 %apply (float* data, int64_t count) { (float* weights_out, int64_t weights_out_count),
                                       (float* bias_out, int64_t bias_out_count),
-                                      (float* logits, int64_t logit_count) };
-%apply (const int32_t* data, int64_t count) { (const int32_t* labels, int64_t label_count) };
+                                      (float* logits, int64_t logit_length),
+                                      (float* outputs, int64_t output_length) };
+%apply (const int32_t* data, int64_t count) { (const int32_t* labels, int64_t label_length) };
 %apply (double* data, int64_t count) { (double* result, int64_t result_count) };
 %apply (const unsigned char* data, int64_t count) { (const unsigned char* bytes, int64_t byte_count) };
 %apply (unsigned char* data, int64_t count) { (unsigned char* bytes_out, int64_t bytes_out_count) };
@@ -114,7 +161,7 @@ typedef struct st_model st_model;
 %inline %{
 /* Status of the calling thread's last call, and its message. */
 int32_t stb_status(void) { return (int32_t)stb_status_; }
-const char* stb_message(void) { return st_last_error_message(); }
+const char* stb_message(void) { return stb_error_is_ours_ ? stb_error_ : st_last_error_message(); }
 const char* stb_status_name(int32_t status) { return st_status_name((st_status)status); }
 
 uint32_t stb_version(void) { return st_version(); }
@@ -205,7 +252,7 @@ int32_t stb_conv_backward_weights(st_conv* conv, st_tensor* x, st_tensor* dy) {
 /* The last call of `pass`: result = {ran, kernel, zeros, milliseconds}. */
 int32_t stb_conv_last_call(st_conv* conv, int32_t pass, double* result, int64_t result_count) {
   st_conv_call call;
-  if (result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_result_fits(result_count)) return stb_status_;
   if (stb_set(st_conv_last_call(conv, (st_pass)pass, &call)) != ST_OK) return stb_status_;
   result[0] = call.ran, result[1] = call.kernel, result[2] = call.zeros, result[3] = call.milliseconds;
   return ST_OK;
@@ -351,60 +398,96 @@ int32_t stb_model_set_frozen(st_model* m, const char* layer, int32_t frozen) {
   return stb_set(st_model_set_frozen(m, layer, frozen));
 }
 
-/* result = {loss, correct, examples, grad_norm}; the batch is the number of labels. */
-int32_t stb_model_train_step(st_model* m, const float* images, int64_t image_count,
-                             const int32_t* labels, int64_t label_count, double* result,
-                             int64_t result_count) {
-  st_step_result r;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  return stb_result(st_model_train_step(m, images, (size_t)image_count, labels, label_count, &r),
-                    &r, result, result_count);
-}
-int32_t stb_model_eval_step(st_model* m, const float* images, int64_t image_count,
-                            const int32_t* labels, int64_t label_count, double* result,
-                            int64_t result_count) {
-  st_step_result r;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  return stb_result(st_model_eval_step(m, images, (size_t)image_count, labels, label_count, &r, NULL, 0),
-                    &r, result, result_count);
-}
-/* Steps of float targets: batch = target_count / classes. */
-int32_t stb_model_train_step_targets(st_model* m, const float* images, int64_t image_count,
-                                     const float* targets, int64_t target_count, double* result,
-                                     int64_t result_count) {
-  st_step_result r;
-  int64_t classes = 0;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_result(st_model_train_step_targets(m, images, (size_t)image_count, targets,
-                                                (size_t)target_count, target_count / classes, &r),
-                    &r, result, result_count);
-}
-int32_t stb_model_eval_step_targets(st_model* m, const float* images, int64_t image_count,
-                                    const float* targets, int64_t target_count, double* result,
-                                    int64_t result_count) {
-  st_step_result r;
-  int64_t classes = 0;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_result(st_model_eval_step_targets(m, images, (size_t)image_count, targets,
-                                               (size_t)target_count, target_count / classes, &r,
-                                               NULL, 0),
-                    &r, result, result_count);
-}
 int32_t stb_model_set_loss(st_model* m, int32_t kind, double label_smoothing,
                            const float* class_weights, int64_t class_weight_count) {
   return stb_set(st_model_set_loss(m, (st_loss_kind)kind, label_smoothing,
                                    class_weight_count > 0 ? class_weights : NULL,
                                    (size_t)class_weight_count));
 }
-/* Logits of batch = logit_count / classes images. */
-int32_t stb_model_predict(st_model* m, const float* images, int64_t image_count, float* logits,
-                          int64_t logit_count) {
-  int64_t classes = 0;
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_set(st_model_predict(m, images, (size_t)image_count, logit_count / classes, logits,
-                                  (size_t)logit_count));
+/* The batch calls. Each array comes with its length, then the offset and count of the elements
+ * the call uses (a window, so a batch can be taken from a larger array without a copy); the
+ * label window holds `batch` labels. The C API checks the counts against the batch.
+ * result = {loss, correct, examples, grad_norm}; an evaluation's logits or outputs may be
+ * absent (count 0). */
+int32_t stb_model_train_step(st_model* m, const float* images, int64_t image_length,
+                             int64_t image_offset, int64_t image_count, const int32_t* labels,
+                             int64_t label_length, int64_t label_offset, int64_t batch,
+                             double* result, int64_t result_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("labels", label_length, label_offset, batch > 0 ? batch : 0) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_train_step(m, STB_AT(images, image_offset), (size_t)image_count,
+                                        STB_AT(labels, label_offset), batch, &r),
+                    &r, result);
+}
+int32_t stb_model_eval_step(st_model* m, const float* images, int64_t image_length,
+                            int64_t image_offset, int64_t image_count, const int32_t* labels,
+                            int64_t label_length, int64_t label_offset, int64_t batch,
+                            double* result, int64_t result_count, float* logits,
+                            int64_t logit_length, int64_t logit_offset, int64_t logit_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("labels", label_length, label_offset, batch > 0 ? batch : 0) ||
+      !stb_fits("logits", logit_length, logit_offset, logit_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_eval_step(m, STB_AT(images, image_offset), (size_t)image_count,
+                                       STB_AT(labels, label_offset), batch, &r,
+                                       logit_count > 0 ? logits + logit_offset : NULL,
+                                       (size_t)logit_count),
+                    &r, result);
+}
+int32_t stb_model_train_step_targets(st_model* m, const float* images, int64_t image_length,
+                                     int64_t image_offset, int64_t image_count,
+                                     const float* targets, int64_t target_length,
+                                     int64_t target_offset, int64_t target_count, int64_t batch,
+                                     double* result, int64_t result_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("targets", target_length, target_offset, target_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_train_step_targets(m, STB_AT(images, image_offset),
+                                                (size_t)image_count, STB_AT(targets, target_offset),
+                                                (size_t)target_count, batch, &r),
+                    &r, result);
+}
+int32_t stb_model_eval_step_targets(st_model* m, const float* images, int64_t image_length,
+                                    int64_t image_offset, int64_t image_count,
+                                    const float* targets, int64_t target_length,
+                                    int64_t target_offset, int64_t target_count, int64_t batch,
+                                    double* result, int64_t result_count, float* outputs,
+                                    int64_t output_length, int64_t output_offset,
+                                    int64_t output_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("targets", target_length, target_offset, target_count) ||
+      !stb_fits("outputs", output_length, output_offset, output_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_eval_step_targets(m, STB_AT(images, image_offset),
+                                               (size_t)image_count, STB_AT(targets, target_offset),
+                                               (size_t)target_count, batch, &r,
+                                               output_count > 0 ? outputs + output_offset : NULL,
+                                               (size_t)output_count),
+                    &r, result);
+}
+int32_t stb_model_predict(st_model* m, const float* images, int64_t image_length,
+                          int64_t image_offset, int64_t image_count, int64_t batch, float* logits,
+                          int64_t logit_length, int64_t logit_offset, int64_t logit_count) {
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("logits", logit_length, logit_offset, logit_count))
+    return stb_status_;
+  return stb_set(st_model_predict(m, STB_AT(images, image_offset), (size_t)image_count, batch,
+                                  STB_AT(logits, logit_offset), (size_t)logit_count));
+}
+/* Floats per input image: channels x height x width. */
+int64_t stb_model_image_size(st_model* m) {
+  int64_t c = 0, h = 0, w = 0;
+  if (stb_set(st_model_input_dims(m, &c, &h, &w)) != ST_OK) return 0;
+  return c * h * w;
 }
 int64_t stb_model_classes(st_model* m) {
   int64_t classes = 0;
@@ -441,7 +524,7 @@ const char* stb_model_layer_kind(st_model* m, int64_t index) {
 int32_t stb_model_layer_numbers(st_model* m, int64_t index, double* result, int64_t result_count) {
   st_layer_info info;
   int p;
-  if (result == NULL || result_count != 13) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_numbers_fit(result_count, 13)) return stb_status_;
   if (stb_set(st_model_layer_info(m, index, &info)) != ST_OK) return stb_status_;
   result[0] = info.frozen, result[1] = info.is_conv, result[2] = info.input_zeros, result[3] = info.grad_zeros;
   for (p = 0; p < 3; ++p) {
@@ -506,7 +589,7 @@ int32_t stb_model_parameter_numbers(st_model* m, int64_t index, double* result,
                                     int64_t result_count) {
   st_parameter_info info;
   int i;
-  if (result == NULL || result_count != 8) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_numbers_fit(result_count, 8)) return stb_status_;
   if (stb_set(st_model_parameter_info(m, index, &info)) != ST_OK) return stb_status_;
   result[0] = info.rank;
   for (i = 0; i < 4; ++i) result[1 + i] = i < info.rank ? (double)info.shape[i] : 0.0;

@@ -14,7 +14,8 @@ import (
 
 // The bad-input sweep: every exported function and method, called with each argument in turn
 // replaced by a bad value (nil, empty, negative, huge, NaN, a closed object) while the others
-// are good, must return normally with an *Error or ErrClosed, never panic.
+// are good, and on closed and nil receivers, must return normally with an *Error or ErrClosed,
+// never panic.
 
 // sweepObjects makes the receivers and object arguments of one call: live ones and closed ones.
 type sweepObjects struct {
@@ -159,7 +160,7 @@ func try(t *testing.T, called, call string, fn reflect.Value, args []reflect.Val
 // sweep calls f once per bad argument (once if it takes none: its receiver may be closed) and
 // reports panics and errors of other kinds; it returns the number of calls.
 func sweep(t *testing.T, name string, f func(o *sweepObjects) reflect.Value) int {
-	called := strings.TrimPrefix(name, "closed ")
+	called := strings.TrimPrefix(strings.TrimPrefix(name, "closed "), "nil ")
 	probe := newSweepObjects(t)
 	ft := f(probe).Type()
 	probe.close()
@@ -221,6 +222,11 @@ func TestBadInputNeverPanics(t *testing.T) {
 			return o.model
 		},
 		"closed Tensor": func(o *sweepObjects) interface{} { return o.closed },
+		"nil Model":     func(*sweepObjects) interface{} { return (*Model)(nil) },
+		"nil Builder":   func(*sweepObjects) interface{} { return (*Builder)(nil) },
+		"nil Tensor":    func(*sweepObjects) interface{} { return (*Tensor)(nil) },
+		"nil Conv":      func(*sweepObjects) interface{} { return (*Conv)(nil) },
+		"nil Context":   func(*sweepObjects) interface{} { return (*Context)(nil) },
 		"closed Conv": func(o *sweepObjects) interface{} {
 			o.conv.Close()
 			return o.conv

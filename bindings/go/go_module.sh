@@ -38,7 +38,9 @@ if [[ "$mode" == test ]]; then
     exit 1
   fi
   go vet . ./examples/...  # the SWIG-generated internal/native does not pass vet
-  go test -count=1 ./...
+  # Each test's verdict and the sweep's call count; the whole output if anything fails.
+  go test -count=1 -v ./... > "$work/go_test.log" 2>&1 || { cat "$work/go_test.log"; exit 1; }
+  grep -E '^(--- |ok |PASS)|calls with' "$work/go_test.log"
 
   # An app outside the module, as its README shows.
   mkdir -p "$work/app"

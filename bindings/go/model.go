@@ -88,6 +88,9 @@ func newBuilder(h native.Struct_SS_st_model, err error) *Builder {
 }
 
 func (b *Builder) add(f func(native.Struct_SS_st_model) int) *Builder {
+	if b == nil {
+		return &Builder{err: errNilObject()}
+	}
 	if b.err == nil {
 		b.err = call(func() int { return f(b.h) })
 	}
@@ -115,7 +118,7 @@ func (b *Builder) Conv2d(name string, o ConvOptions) *Builder {
 // DepthwiseConv2d adds a convolution of each channel with its own filter (groups = channels, as
 // many outputs as inputs: leave o.OutChannels and o.Groups 0).
 func (b *Builder) DepthwiseConv2d(name string, o ConvOptions) *Builder {
-	if b.err == nil && (o.OutChannels != 0 || o.Groups != 0) {
+	if b != nil && b.err == nil && (o.OutChannels != 0 || o.Groups != 0) {
 		b.err = newError(InvalidArgument, fmt.Sprintf(
 			"OutChannels (%d) and Groups (%d) are the input's channels; leave them 0", o.OutChannels, o.Groups))
 	}
@@ -260,6 +263,9 @@ func (b *Builder) ResidualEnd() *Builder { return b.add(native.Stb_model_residua
 
 // Build returns the model with parameters initialised from seed, or the first error.
 func (b *Builder) Build(seed int64) (*Model, error) {
+	if b == nil {
+		return nil, errNilObject()
+	}
 	if b.err == nil {
 		b.err = call(func() int { return native.Stb_model_finish(b.h, seed) })
 	}
@@ -282,11 +288,29 @@ type Model struct {
 	classes int64
 }
 
-// Close releases the model.
-func (m *Model) Close() error { return m.close() }
+// get is the live handle, or an error for a nil or closed model.
+func (m *Model) get() (native.Struct_SS_st_model, error) {
+	if m == nil {
+		return nil, errNilObject()
+	}
+	return m.handle.get()
+}
 
-// Classes is the number of class scores the model gives per image.
-func (m *Model) Classes() int64 { return m.classes }
+// Close releases the model.
+func (m *Model) Close() error {
+	if m == nil {
+		return errNilObject()
+	}
+	return m.close()
+}
+
+// Classes is the number of class scores the model gives per image (0 for a nil model).
+func (m *Model) Classes() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.classes
+}
 
 func (m *Model) do(f func(native.Struct_SS_st_model) int) error {
 	h, err := m.get()
@@ -338,14 +362,24 @@ func step(v []float64) StepResult {
 // TrainStep runs forward, loss, backward and an update on len(labels) images (NCHW floats).
 func (m *Model) TrainStep(images []float32, labels []int32) (StepResult, error) {
 	v := make([]float64, 4)
-	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_train_step(h, images, labels, v) })
+	err := m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_train_step(h, images, 0, int64(len(images)), labels, 0, int64(len(labels)), v)
+	})
 	return step(v), err
 }
 
 // EvalStep gives loss and accuracy in evaluation mode.
 func (m *Model) EvalStep(images []float32, labels []int32) (StepResult, error) {
+	return m.EvalStepLogits(images, labels, nil)
+}
+
+// EvalStepLogits is EvalStep that also fills logits (batch x classes) with the model's outputs.
+func (m *Model) EvalStepLogits(images []float32, labels []int32, logits []float32) (StepResult, error) {
 	v := make([]float64, 4)
-	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_eval_step(h, images, labels, v) })
+	err := m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_eval_step(h, images, 0, int64(len(images)), labels, 0, int64(len(labels)), v,
+			logits, 0, int64(len(logits)))
+	})
 	return step(v), err
 }
 
@@ -353,16 +387,24 @@ func (m *Model) EvalStep(images []float32, labels []int32) (StepResult, error) {
 func (m *Model) TrainStepTargets(images, targets []float32) (StepResult, error) {
 	v := make([]float64, 4)
 	err := m.do(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_train_step_targets(h, images, targets, v)
+		return native.Stb_model_train_step_targets(h, images, 0, int64(len(images)), targets, 0,
+			int64(len(targets)), int64(len(targets))/m.classes, v)
 	})
 	return step(v), err
 }
 
 // EvalStepTargets gives the loss of float targets in evaluation mode.
 func (m *Model) EvalStepTargets(images, targets []float32) (StepResult, error) {
+	return m.EvalStepTargetsOutputs(images, targets, nil)
+}
+
+// EvalStepTargetsOutputs is EvalStepTargets that also fills outputs (batch x outputs) with the
+// model's outputs.
+func (m *Model) EvalStepTargetsOutputs(images, targets, outputs []float32) (StepResult, error) {
 	v := make([]float64, 4)
 	err := m.do(func(h native.Struct_SS_st_model) int {
-		return native.Stb_model_eval_step_targets(h, images, targets, v)
+		return native.Stb_model_eval_step_targets(h, images, 0, int64(len(images)), targets, 0,
+			int64(len(targets)), int64(len(targets))/m.classes, v, outputs, 0, int64(len(outputs)))
 	})
 	return step(v), err
 }
@@ -374,8 +416,10 @@ func (m *Model) Predict(images []float32, batch int) ([]float32, error) {
 		return nil, newError(InvalidArgument, fmt.Sprintf("batch must be in [1, %d] for %d image floats, got %d",
 			len(images), len(images), batch))
 	}
-	logits := make([]float32, int64(batch)*m.classes)
-	err := m.do(func(h native.Struct_SS_st_model) int { return native.Stb_model_predict(h, images, logits) })
+	logits := make([]float32, int64(batch)*m.Classes())
+	err := m.do(func(h native.Struct_SS_st_model) int {
+		return native.Stb_model_predict(h, images, 0, int64(len(images)), int64(batch), logits, 0, int64(len(logits)))
+	})
 	return logits, err
 }
 

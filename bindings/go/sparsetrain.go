@@ -194,6 +194,9 @@ func newError(status Status, message string) *Error {
 // the package, not a closure or an unexported helper.
 var exportedName = regexp.MustCompile(`^(?:\(\*([A-Z]\w*)\)\.)?([A-Z]\w*)$`)
 
+// errNilObject is the error of a method called on a nil object.
+func errNilObject() error { return newError(InvalidArgument, "called on a nil object") }
+
 // nilArgument is the error for a nil object or reader passed as argument.
 func nilArgument(argument string) error {
 	return newError(InvalidArgument, argument+" is nil")
@@ -229,8 +232,21 @@ func NewContext(threads int) (*Context, error) {
 	return track(c, h, native.Stb_context_destroy, &c.handle), nil
 }
 
+// get is the live handle, or an error for a nil or closed context.
+func (c *Context) get() (native.Struct_SS_st_context, error) {
+	if c == nil {
+		return nil, errNilObject()
+	}
+	return c.handle.get()
+}
+
 // Close releases the context (its objects keep it alive until they are closed).
-func (c *Context) Close() error { return c.close() }
+func (c *Context) Close() error {
+	if c == nil {
+		return errNilObject()
+	}
+	return c.close()
+}
 
 // Threads is the number of threads the context runs work on.
 func (c *Context) Threads() (int, error) {
@@ -272,8 +288,21 @@ func NewTensor(ctx *Context, desc TensorDesc, nchw []float32) (*Tensor, error) {
 	return track(t, th, native.Stb_tensor_destroy, &t.handle), nil
 }
 
+// get is the live handle, or an error for a nil or closed tensor.
+func (t *Tensor) get() (native.Struct_SS_st_tensor, error) {
+	if t == nil {
+		return nil, errNilObject()
+	}
+	return t.handle.get()
+}
+
 // Close releases the tensor.
-func (t *Tensor) Close() error { return t.close() }
+func (t *Tensor) Close() error {
+	if t == nil {
+		return errNilObject()
+	}
+	return t.close()
+}
 
 // Shape is the tensor's shape.
 func (t *Tensor) Shape() (Shape, error) {
@@ -364,8 +393,21 @@ func NewConv(ctx *Context, input Shape, o ConvOptions) (*Conv, error) {
 	return track(c, h, native.Stb_conv_destroy, &c.handle), nil
 }
 
+// get is the live handle, or an error for a nil or closed conv.
+func (c *Conv) get() (native.Struct_SS_st_conv, error) {
+	if c == nil {
+		return nil, errNilObject()
+	}
+	return c.handle.get()
+}
+
 // Close releases the convolution.
-func (c *Conv) Close() error { return c.close() }
+func (c *Conv) Close() error {
+	if c == nil {
+		return errNilObject()
+	}
+	return c.close()
+}
 
 // SetWeights sets weights (out, in, kh, kw) and bias (nil: unchanged).
 func (c *Conv) SetWeights(weights, bias []float32) error {

@@ -572,3 +572,74 @@ func TestImportTrainExportONNX(t *testing.T) {
 		t.Fatalf("NaN: %v", err)
 	}
 }
+
+// The logits an evaluation step returns are those its loss and accuracy come from (recomputed
+// here from them) and those Predict gives; the same for the outputs of a float-target loss.
+func TestEvaluationReturnsItsOutputs(t *testing.T) {
+	images, labels := slice(t)
+	ctx, _ := NewContext(2)
+	defer ctx.Close()
+	m := smallCnn(t, ctx)
+	defer m.Close()
+	if _, err := m.TrainStep(images, labels); err != nil {
+		t.Fatal(err)
+	}
+	classes := int(m.Classes())
+	logits := make([]float32, batch*classes)
+	r, err := m.EvalStepLogits(images, labels, logits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	predicted, _ := m.Predict(images, batch)
+	loss, correct := 0.0, int64(0)
+	for i := 0; i < batch; i++ {
+		row := logits[i*classes : (i+1)*classes]
+		best, sum := 0, 0.0
+		for c := range row {
+			if row[c] > row[best] {
+				best = c
+			}
+			sum += math.Exp(float64(row[c] - row[0]))
+		}
+		loss += math.Log(sum) - float64(row[labels[i]]-row[0])
+		if best == int(labels[i]) {
+			correct++
+		}
+	}
+	loss /= batch
+	if !equal(logits, predicted) || math.Abs(loss-r.Loss) > 1e-5*math.Abs(loss) || correct != r.Correct {
+		t.Errorf("eval loss %v correct %d; from its logits %v %d; logits equal Predict's: %v", r.Loss,
+			r.Correct, loss, correct, equal(logits, predicted))
+	}
+	var e *Error
+	if _, err := m.EvalStepLogits(images, labels, logits[1:]); !errors.As(err, &e) || e.Status != ShapeMismatch ||
+		!strings.HasPrefix(e.Message, "Model.EvalStepLogits: ") {
+		t.Errorf("short logits: %v", err)
+	}
+
+	regression, err := NewBuilder(ctx, mnist).Conv2d("", same3x3(4)).Relu().Flatten().Linear("", 2).Build(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regression.Close()
+	if err := regression.SetLoss(LossMSE, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	targets := make([]float32, 2*batch)
+	for i := range targets {
+		targets[i] = float32(i%5) / 4
+	}
+	outputs := make([]float32, len(targets))
+	r, err = regression.EvalStepTargetsOutputs(images, targets, outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mse := 0.0
+	for i := range outputs {
+		mse += math.Pow(float64(outputs[i]-targets[i]), 2)
+	}
+	mse /= float64(len(outputs))
+	if math.Abs(mse-r.Loss) > 1e-5*mse {
+		t.Errorf("MSE %v, from its outputs %v", r.Loss, mse)
+	}
+}

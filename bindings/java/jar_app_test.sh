@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An app outside the tree builds and runs against sparsetrain.jar alone, as the README shows: the
-# jar carries and loads its JNI library. The javadoc jar documents the API, not the SWIG glue.
+# jar carries and loads its JNI library. The SWIG glue is neither accessible to it nor documented.
 # Usage: jar_app_test.sh SPARSETRAIN_JAR JAVADOC_JAR HEADER APP_JAVA
 set -euo pipefail
 jar=$(realpath "$1") javadoc=$(realpath "$2") header=$(realpath "$3") app=$(realpath "$4")
@@ -23,8 +23,22 @@ docs=$(unzip -Z1 "$javadoc")
 for page in index.html org/sparsetrain/Model.html org/sparsetrain/Model.Builder.html; do
   grep -qx "$page" <<<"$docs" || { echo "javadoc jar lacks $page" >&2; exit 1; }
 done
-if grep -q '^org/sparsetrain/internal/' <<<"$docs"; then
+if grep -q 'sparsetrain_native\|SWIGTYPE' <<<"$docs"; then
   echo "javadoc jar documents the SWIG glue" >&2
   exit 1
 fi
+mkdir -p "$work/glue"
+cat > "$work/glue/Glue.java" <<'JAVA'
+class Glue {
+  public static void main(String[] args) {
+    System.out.println(org.sparsetrain.sparsetrain_native.stb_version_string());
+  }
+}
+JAVA
+if "$jdk/javac" -cp sparsetrain.jar -d "$work/glue" "$work/glue/Glue.java" 2>"$work/glue/err"; then
+  echo "an app can call the SWIG glue" >&2
+  exit 1
+fi
+grep -q "is not public" "$work/glue/err" || { cat "$work/glue/err" >&2; exit 1; }
+echo "the SWIG glue is not public: $(grep -m1 'is not public' "$work/glue/err")"
 echo "javadoc jar: $(grep -c '\.html$' <<<"$docs") pages"

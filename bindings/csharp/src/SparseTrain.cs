@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.CompilerServices;
 using N = SparseTrain.Native.sparsetrain_native;
 
 namespace SparseTrain {
@@ -41,33 +42,37 @@ namespace SparseTrain {
     }
   }
 
+  /// <summary>The checks behind every call: each message starts with the member of the binding
+  /// the user called, which [CallerMemberName] fills in where a check is written (a helper takes
+  /// it from its own caller the same way).</summary>
   internal static class Check {
-    internal static void Ok(int code) {
+    internal static void Ok(int code, [CallerMemberName] string method = "") {
       if (code != 0) {
         var status = code > 0 && code <= (int)Status.Internal ? (Status)code : Status.Internal;
-        throw new SparseTrainException(status, N.stb_message());
+        throw new SparseTrainException(status, method + ": " + N.stb_message());
       }
     }
-    internal static void Last() {
-      Ok(N.stb_status());
+    internal static void Last([CallerMemberName] string method = "") {
+      Ok(N.stb_status(), method);
     }
     /// <summary>Throws ArgumentNullException naming the method and the argument if value is
     /// null.</summary>
-    internal static void NotNull(object value, string method, string name) {
+    internal static void NotNull(object value, string name, [CallerMemberName] string method = "") {
       if (value == null) {
         throw new ArgumentNullException(name, method + ": " + name + " is null");
       }
     }
     /// <summary>The handle of o, an argument of method; ArgumentNullException if o is null,
     /// ObjectDisposedException if it is disposed.</summary>
-    internal static THandle HandleOf<THandle>(NativeObject<THandle> o, string method, string name)
+    internal static THandle HandleOf<THandle>(NativeObject<THandle> o, string name,
+                                              [CallerMemberName] string method = "")
         where THandle : class {
-      NotNull(o, method, name);
+      NotNull(o, name, method);
       return o.Handle;
     }
     /// <summary>value, from a native call that reports failure through the last status.</summary>
-    internal static T Value<T>(T value) {
-      Last();
+    internal static T Value<T>(T value, [CallerMemberName] string method = "") {
+      Last(method);
       return value;
     }
   }
@@ -145,7 +150,7 @@ namespace SparseTrain {
     /// every CPU the process may use, and larger counts are capped to those.</summary>
     public Context(int threads) : base(Create(threads), "Context") {}
     private static Native.SWIGTYPE_p_st_context Create(int threads) =>
-        Check.Value(Library.Loaded(() => N.stb_context_create(threads)));
+        Check.Value(Library.Loaded(() => N.stb_context_create(threads)), "Context");
     public int Threads => Check.Value(N.stb_context_threads(Handle));
     protected override int Destroy(Native.SWIGTYPE_p_st_context h) => N.stb_context_destroy(h);
   }
@@ -157,8 +162,9 @@ namespace SparseTrain {
         : base(Create(context, n, c, h, w, layout, nchw), "Tensor") {}
     private static Native.SWIGTYPE_p_st_tensor Create(Context context, long n, long c, long h,
                                                       long w, Layout layout, float[] nchw) =>
-        Check.Value(N.stb_tensor_create(Check.HandleOf(context, "Tensor", "context"), n, c, h, w, (int)layout, nchw,
-                                        nchw?.Length ?? 0));
+        Check.Value(N.stb_tensor_create(Check.HandleOf(context, "context", "Tensor"), n, c, h, w,
+                                        (int)layout, nchw, nchw?.Length ?? 0),
+                    "Tensor");
     public long[] Dims {
       get {
         var dims = new long[4];
@@ -167,7 +173,7 @@ namespace SparseTrain {
       }
     }
     public void CopyFrom(float[] nchw) {
-      Check.NotNull(nchw, "CopyFrom", "nchw");
+      Check.NotNull(nchw, "nchw");
       Check.Ok(N.stb_tensor_copy_in(Handle, nchw, nchw.Length));
     }
     /// <summary>The values in NCHW order.</summary>
@@ -202,11 +208,13 @@ namespace SparseTrain {
                                                     long height, long width, long outChannels,
                                                     long kernel, long stride, long pad,
                                                     bool bias) =>
-        Check.Value(N.stb_conv_create(Check.HandleOf(context, "Conv", "context"), batch, inChannels, height, width, outChannels,
-                                      kernel, stride, pad, bias? 1: 0));
+        Check.Value(N.stb_conv_create(Check.HandleOf(context, "context", "Conv"), batch,
+                                      inChannels, height, width, outChannels, kernel, stride, pad,
+                                      bias ? 1 : 0),
+                    "Conv");
     /// <summary>Weights (out, in, kh, kw); bias may be null.</summary>
     public void SetWeights(float[] weights, float[] bias) {
-      Check.NotNull(weights, "SetWeights", "weights");
+      Check.NotNull(weights, "weights");
       Check.Ok(N.stb_conv_set_weights(Handle, weights, weights.Length, bias, bias?.Length ?? 0));
     }
     public float[] Weights => Get(false);
@@ -218,14 +226,14 @@ namespace SparseTrain {
     }
     public Kernel Kernel { set => Check.Ok(N.stb_conv_set_kernel(Handle, (int)value)); }
     public void Forward(Tensor x, Tensor y) =>
-        Check.Ok(N.stb_conv_forward(Handle, Check.HandleOf(x, "Forward", "x"),
-                                    Check.HandleOf(y, "Forward", "y")));
+        Check.Ok(N.stb_conv_forward(Handle, Check.HandleOf(x, "x"),
+                                    Check.HandleOf(y, "y")));
     public void BackwardData(Tensor dy, Tensor dx) =>
-        Check.Ok(N.stb_conv_backward_data(Handle, Check.HandleOf(dy, "BackwardData", "dy"),
-                                          Check.HandleOf(dx, "BackwardData", "dx")));
+        Check.Ok(N.stb_conv_backward_data(Handle, Check.HandleOf(dy, "dy"),
+                                          Check.HandleOf(dx, "dx")));
     public void BackwardWeights(Tensor x, Tensor dy) =>
-        Check.Ok(N.stb_conv_backward_weights(Handle, Check.HandleOf(x, "BackwardWeights", "x"),
-                                             Check.HandleOf(dy, "BackwardWeights", "dy")));
+        Check.Ok(N.stb_conv_backward_weights(Handle, Check.HandleOf(x, "x"),
+                                             Check.HandleOf(dy, "dy")));
     public Call LastCall(Pass pass) {
       var v = new double[4];
       Check.Ok(N.stb_conv_last_call(Handle, (int)pass, v, v.Length));
@@ -286,7 +294,9 @@ namespace SparseTrain {
     public sealed class Builder {
       private Native.SWIGTYPE_p_st_model handle;
       public Builder(Context context, long channels, long height, long width) {
-        handle = Check.Value(N.stb_model_create(Check.HandleOf(context, "Builder", "context"), channels, height, width));
+        handle = Check.Value(N.stb_model_create(Check.HandleOf(context, "context", "Builder"),
+                                                channels, height, width),
+                             "Builder");
       }
       internal Builder(Native.SWIGTYPE_p_st_model imported) {
         handle = imported;
@@ -298,8 +308,8 @@ namespace SparseTrain {
       }
       private Native.SWIGTYPE_p_st_model H =>
           handle ?? throw new ObjectDisposedException("Model.Builder");
-      private Builder Add(int status) {
-        Check.Ok(status);
+      private Builder Add(int status, [CallerMemberName] string method = "") {
+        Check.Ok(status, method);
         return this;
       }
       public Builder Conv2d(long outChannels, long kernel, long stride = 1, long pad = -1,
@@ -360,8 +370,7 @@ namespace SparseTrain {
       /// <summary>The named tensors' channels one after another (null: the current
       /// tensor).</summary>
       public Builder Concat(string[] inputs, string name = null) {
-        if (inputs == null)
-          throw new SparseTrainException(Status.InvalidArgument, "Concat: inputs is null");
+        Check.NotNull(inputs, "inputs");
         return Add(N.stb_model_add_concat(H, name, string.Join("\n", inputs)));
       }
       /// <summary>a * b, b of a's shape or one factor per channel (null: the current
@@ -398,18 +407,18 @@ namespace SparseTrain {
     /// trained values, cut at the tensor cutAt (null: the whole graph). Layers added to it are
     /// the only ones Build initialises.</summary>
     public static Builder ImportOnnx(Context context, string path, string cutAt = null) {
-      Check.NotNull(path, "ImportOnnx", "path");
-      return new Builder(Check.Value(N.stb_model_import_onnx(Check.HandleOf(context, "ImportOnnx", "context"), path, cutAt)));
+      Check.NotNull(path, "path");
+      return new Builder(Check.Value(N.stb_model_import_onnx(Check.HandleOf(context, "context"), path, cutAt)));
     }
     /// <summary>The same from the bytes of an ONNX file.</summary>
     public static Builder ImportOnnx(Context context, byte[] onnx, string cutAt = null) {
-      Check.NotNull(onnx, "ImportOnnx", "onnx");
+      Check.NotNull(onnx, "onnx");
       return new Builder(
-          Check.Value(N.stb_model_import_onnx_buffer(Check.HandleOf(context, "ImportOnnx", "context"), onnx, onnx.Length, cutAt)));
+          Check.Value(N.stb_model_import_onnx_buffer(Check.HandleOf(context, "context"), onnx, onnx.Length, cutAt)));
     }
     /// <summary>The same from a stream, read to its end (not closed).</summary>
     public static Builder ImportOnnx(Context context, Stream onnx, string cutAt = null) {
-      Check.NotNull(onnx, "ImportOnnx", "onnx");
+      Check.NotNull(onnx, "onnx");
       return ImportOnnx(context, ReadAll(onnx), cutAt);
     }
     private static byte[] ReadAll(Stream stream) {
@@ -419,21 +428,24 @@ namespace SparseTrain {
       }
     }
     // A size from the native side as an array length: .NET arrays stop near 2^31.
-    private static int ArrayLength(long size) {
-      Check.Last();
+    private static int ArrayLength(long size, [CallerMemberName] string method = "") {
+      Check.Last(method);
       if (size > int.MaxValue - 64)
-        throw new SparseTrainException(Status.Unsupported, $"{size} elements do not fit in one array");
+        throw new SparseTrainException(Status.Unsupported,
+                                       $"{method}: {size} elements do not fit in one array");
       return (int)size;
     }
 
     public long Classes { get; }
+    private readonly long imageSize;  // floats per input image
     private Model(Native.SWIGTYPE_p_st_model handle) : base(handle, "Model") {
-      Classes = Check.Value(N.stb_model_classes(handle));
+      Classes = Check.Value(N.stb_model_classes(handle), "Build");
+      imageSize = Check.Value(N.stb_model_image_size(handle), "Build");
     }
     protected override int Destroy(Native.SWIGTYPE_p_st_model h) => N.stb_model_destroy(h);
 
     public void SetOptimizer(Optimizer o) {
-      Check.NotNull(o, "SetOptimizer", "o");
+      Check.NotNull(o, "o");
       Check.Ok(N.stb_model_set_optimizer(Handle, o.Kind, o.LearningRate, o.Momentum,
                                          o.Nesterov ? 1 : 0, o.WeightDecay, o.ClipNorm, o.Schedule,
                                          o.WarmupSteps, o.TotalSteps));
@@ -452,52 +464,145 @@ namespace SparseTrain {
     private static StepResult Result(double[] v) => new StepResult {
       Loss = v[0], Correct = (long)v[1], Examples = (long)v[2], GradNorm = v[3]
     };
+    // The floats of `batch` examples of perExample each; 0 for a batch that is not positive,
+    // which the native call then refuses by name.
+    private static long Floats(int batch, long perExample) => Math.Max(batch, 0) * perExample;
+
     /// <summary>One step on a batch of labels.Length images (NCHW floats).</summary>
     public StepResult TrainStep(float[] images, int[] labels) {
-      Check.NotNull(images, "TrainStep", "images");
-      Check.NotNull(labels, "TrainStep", "labels");
+      Check.NotNull(images, "images");
+      Check.NotNull(labels, "labels");
+      return TrainStep(images, 0, images.Length, labels, 0, labels.Length);
+    }
+    /// <summary>One step on the <paramref name="batch"/> images from
+    /// images[<paramref name="imageOffset"/>] and their labels from
+    /// labels[<paramref name="labelOffset"/>]: a batch out of a larger dataset, not
+    /// copied.</summary>
+    public StepResult TrainStep(float[] images, int imageOffset, int[] labels, int labelOffset,
+                                int batch) {
+      Check.NotNull(images, "images");
+      Check.NotNull(labels, "labels");
+      return TrainStep(images, imageOffset, Floats(batch, imageSize), labels, labelOffset, batch);
+    }
+    private StepResult TrainStep(float[] images, int imageOffset, long imageCount, int[] labels,
+                                 int labelOffset, int batch, [CallerMemberName] string method = "") {
       var v = new double[4];
-      Check.Ok(N.stb_model_train_step(Handle, images, images.Length, labels, labels.Length, v,
-                                      v.Length));
+      Check.Ok(N.stb_model_train_step(Handle, images, images.Length, imageOffset, imageCount,
+                                      labels, labels.Length, labelOffset, batch, v, v.Length),
+               method);
       return Result(v);
     }
+    /// <summary>Loss and accuracy in evaluation mode.</summary>
     public StepResult EvalStep(float[] images, int[] labels) {
-      Check.NotNull(images, "EvalStep", "images");
-      Check.NotNull(labels, "EvalStep", "labels");
+      Check.NotNull(images, "images");
+      Check.NotNull(labels, "labels");
+      return EvalStep(images, 0, images.Length, labels, 0, labels.Length, null, 0);
+    }
+    /// <summary>Loss and accuracy in evaluation mode of a batch taken as TrainStep takes it from
+    /// larger arrays; the batch x Classes logits go to <paramref name="logits"/> from
+    /// <paramref name="logitOffset"/> unless it is null.</summary>
+    public StepResult EvalStep(float[] images, int imageOffset, int[] labels, int labelOffset,
+                               int batch, float[] logits = null, int logitOffset = 0) {
+      Check.NotNull(images, "images");
+      Check.NotNull(labels, "labels");
+      return EvalStep(images, imageOffset, Floats(batch, imageSize), labels, labelOffset, batch,
+                      logits, logitOffset);
+    }
+    private StepResult EvalStep(float[] images, int imageOffset, long imageCount, int[] labels,
+                                int labelOffset, int batch, float[] logits, int logitOffset,
+                                [CallerMemberName] string method = "") {
       var v = new double[4];
-      Check.Ok(
-          N.stb_model_eval_step(Handle, images, images.Length, labels, labels.Length, v, v.Length));
+      Check.Ok(N.stb_model_eval_step(Handle, images, images.Length, imageOffset, imageCount, labels,
+                                     labels.Length, labelOffset, batch, v, v.Length, logits,
+                                     logits?.Length ?? 0, logitOffset,
+                                     logits == null ? 0 : Floats(batch, Classes)),
+               method);
       return Result(v);
     }
     /// <summary>One step on float targets (batch x outputs), for the losses that take
     /// them.</summary>
     public StepResult TrainStepTargets(float[] images, float[] targets) {
-      Check.NotNull(images, "TrainStepTargets", "images");
-      Check.NotNull(targets, "TrainStepTargets", "targets");
+      Check.NotNull(images, "images");
+      Check.NotNull(targets, "targets");
+      return TrainStepTargets(images, 0, images.Length, targets, 0, targets.Length,
+                              (int)(targets.Length / Classes));
+    }
+    /// <summary>One step on float targets of a batch taken from larger arrays at the offsets
+    /// given.</summary>
+    public StepResult TrainStepTargets(float[] images, int imageOffset, float[] targets,
+                                       int targetOffset, int batch) {
+      Check.NotNull(images, "images");
+      Check.NotNull(targets, "targets");
+      return TrainStepTargets(images, imageOffset, Floats(batch, imageSize), targets, targetOffset,
+                              Floats(batch, Classes), batch);
+    }
+    private StepResult TrainStepTargets(float[] images, int imageOffset, long imageCount,
+                                        float[] targets, int targetOffset, long targetCount,
+                                        int batch, [CallerMemberName] string method = "") {
       var v = new double[4];
-      Check.Ok(N.stb_model_train_step_targets(Handle, images, images.Length, targets,
-                                              targets.Length, v, v.Length));
+      Check.Ok(N.stb_model_train_step_targets(Handle, images, images.Length, imageOffset,
+                                              imageCount, targets, targets.Length, targetOffset,
+                                              targetCount, batch, v, v.Length),
+               method);
       return Result(v);
     }
+    /// <summary>The loss of float targets in evaluation mode.</summary>
     public StepResult EvalStepTargets(float[] images, float[] targets) {
-      Check.NotNull(images, "EvalStepTargets", "images");
-      Check.NotNull(targets, "EvalStepTargets", "targets");
+      Check.NotNull(images, "images");
+      Check.NotNull(targets, "targets");
+      return EvalStepTargets(images, 0, images.Length, targets, 0, targets.Length,
+                             (int)(targets.Length / Classes), null, 0);
+    }
+    /// <summary>The loss of float targets in evaluation mode of a batch taken from larger arrays;
+    /// the batch x outputs outputs go to <paramref name="outputs"/> from
+    /// <paramref name="outputOffset"/> unless it is null.</summary>
+    public StepResult EvalStepTargets(float[] images, int imageOffset, float[] targets,
+                                      int targetOffset, int batch, float[] outputs = null,
+                                      int outputOffset = 0) {
+      Check.NotNull(images, "images");
+      Check.NotNull(targets, "targets");
+      return EvalStepTargets(images, imageOffset, Floats(batch, imageSize), targets, targetOffset,
+                             Floats(batch, Classes), batch, outputs, outputOffset);
+    }
+    private StepResult EvalStepTargets(float[] images, int imageOffset, long imageCount,
+                                       float[] targets, int targetOffset, long targetCount,
+                                       int batch, float[] outputs, int outputOffset,
+                                       [CallerMemberName] string method = "") {
       var v = new double[4];
-      Check.Ok(N.stb_model_eval_step_targets(Handle, images, images.Length, targets,
-                                             targets.Length, v, v.Length));
+      Check.Ok(N.stb_model_eval_step_targets(Handle, images, images.Length, imageOffset,
+                                             imageCount, targets, targets.Length, targetOffset,
+                                             targetCount, batch, v, v.Length, outputs,
+                                             outputs?.Length ?? 0, outputOffset,
+                                             outputs == null ? 0 : Floats(batch, Classes)),
+               method);
       return Result(v);
     }
     /// <summary>Logits (batch x classes).</summary>
     public float[] Predict(float[] images, int batch) {
-      Check.NotNull(images, "Predict", "images");
+      Check.NotNull(images, "images");
       if (batch <= 0 || batch * Classes > int.MaxValue) {
         throw new SparseTrainException(
             Status.InvalidArgument,
             $"Predict: batch must be positive and batch x {Classes} logits fit in one array, got {batch}");
       }
       var logits = new float[batch * Classes];
-      Check.Ok(N.stb_model_predict(Handle, images, images.Length, logits, logits.Length));
+      Predict(images, 0, images.Length, batch, logits, 0);
       return logits;
+    }
+    /// <summary>The logits (batch x classes) of the <paramref name="batch"/> images from
+    /// images[<paramref name="imageOffset"/>], written to <paramref name="logits"/> from
+    /// <paramref name="logitOffset"/>.</summary>
+    public void Predict(float[] images, int imageOffset, int batch, float[] logits,
+                        int logitOffset) {
+      Check.NotNull(images, "images");
+      Check.NotNull(logits, "logits");
+      Predict(images, imageOffset, Floats(batch, imageSize), batch, logits, logitOffset);
+    }
+    private void Predict(float[] images, int imageOffset, long imageCount, int batch,
+                         float[] logits, int logitOffset, [CallerMemberName] string method = "") {
+      Check.Ok(N.stb_model_predict(Handle, images, images.Length, imageOffset, imageCount, batch,
+                                   logits, logits.Length, logitOffset, Floats(batch, Classes)),
+               method);
     }
     public long Steps => Check.Value(N.stb_model_steps(Handle));
     public void Save(string path) => Check.Ok(N.stb_model_save(Handle, path));
@@ -510,18 +615,18 @@ namespace SparseTrain {
     }
     /// <summary>Loads a checkpoint from memory, with the checks Load(path) makes.</summary>
     public void Load(byte[] checkpoint) {
-      Check.NotNull(checkpoint, "Load", "checkpoint");
+      Check.NotNull(checkpoint, "checkpoint");
       Check.Ok(N.stb_model_load_buffer(Handle, checkpoint, checkpoint.Length));
     }
     /// <summary>Loads a checkpoint from a stream, read to its end (not closed).</summary>
     public void Load(Stream checkpoint) {
-      Check.NotNull(checkpoint, "Load", "checkpoint");
+      Check.NotNull(checkpoint, "checkpoint");
       Load(ReadAll(checkpoint));
     }
     /// <summary>Writes the model to an ONNX file in inference form (docs/onnx.md),
     /// atomically.</summary>
     public void ExportOnnx(string path) {
-      Check.NotNull(path, "ExportOnnx", "path");
+      Check.NotNull(path, "path");
       Check.Ok(N.stb_model_export_onnx(Handle, path));
     }
     /// <summary>The ONNX file's bytes.</summary>
@@ -551,20 +656,21 @@ namespace SparseTrain {
     }
     /// <summary>One parameter's values, in PyTorch's element order.</summary>
     public float[] GetParameter(string name) {
-      Check.NotNull(name, "GetParameter", "name");
+      Check.NotNull(name, "name");
       foreach (var p in Parameters) {
         if (p.Name != name) continue;
         var values = new float[ArrayLength(p.Count)];
         Check.Ok(N.stb_model_get_parameter(Handle, name, values, values.Length));
         return values;
       }
-      throw new SparseTrainException(Status.InvalidArgument, $"no parameter named '{name}'");
+      throw new SparseTrainException(Status.InvalidArgument,
+                                     $"GetParameter: no parameter named '{name}'");
     }
     /// <summary>Sets one parameter (as many values as it has; NaN and Inf refused, nothing
     /// changed).</summary>
     public void SetParameter(string name, float[] values) {
-      Check.NotNull(name, "SetParameter", "name");
-      Check.NotNull(values, "SetParameter", "values");
+      Check.NotNull(name, "name");
+      Check.NotNull(values, "values");
       Check.Ok(N.stb_model_set_parameter(Handle, name, values, values.Length));
     }
     /// <summary>All parameters and buffers as one array, in Parameters order.</summary>
@@ -574,7 +680,7 @@ namespace SparseTrain {
       return values;
     }
     public void SetParametersFlat(float[] values) {
-      Check.NotNull(values, "SetParametersFlat", "values");
+      Check.NotNull(values, "values");
       Check.Ok(N.stb_model_set_parameters(Handle, values, values.Length));
     }
     public List<LayerInfo> Layers {

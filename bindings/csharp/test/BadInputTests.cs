@@ -12,7 +12,7 @@ namespace SparseTrain.Tests {
   // called with each argument in turn replaced by a bad value (null, empty, negative, huge, NaN,
   // an undefined enum value, a disposed object) while the others are good, and on disposed
   // receivers, must throw SparseTrainException, an ArgumentException or ObjectDisposedException,
-  // and nothing else.
+  // and nothing else; the messages of the first two name the member called.
   [TestFixture]
   public class BadInputTests {
     sealed class Objects : IDisposable {
@@ -91,6 +91,13 @@ namespace SparseTrain.Tests {
     static bool Allowed(Exception e) =>
         e is SparseTrainException || e is ArgumentException || e is ObjectDisposedException;
 
+    // The name a message gives the member: a constructor's type, a property's own name.
+    static string Called(MethodBase member) =>
+        member is ConstructorInfo ? member.DeclaringType.Name
+        : member.Name.StartsWith("set_") ? member.Name.Substring(4) : member.Name;
+    static bool NamesTheMember(Exception e, MethodBase member) =>
+        e is ObjectDisposedException || e.Message.Contains(Called(member) + ": ");
+
     // The public members a user can call: constructors, methods and property setters.
     static IEnumerable<MethodBase> Members(Type t) {
       const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static |
@@ -141,6 +148,10 @@ namespace SparseTrain.Tests {
                       failures.Add(type.Name + "." + member.Name + " with argument " + bad + " = " +
                                    (value ?? "null") + ": " + e.InnerException.GetType().Name + ": " +
                                    e.InnerException.Message);
+                    } catch (TargetInvocationException e) when (!NamesTheMember(e.InnerException, member)) {
+                      failures.Add(type.Name + "." + member.Name + " with argument " + bad + " = " +
+                                   (value ?? "null") + ": the message does not name " +
+                                   Called(member) + ": " + e.InnerException.Message);
                     } catch (TargetInvocationException) {
                     }
                   }

@@ -198,7 +198,7 @@ namespace SparseTrain.Tests {
         var e = Assert.Throws<SparseTrainException>(
             () => model.TrainStep(new float[10], new int[BatchSize]));
         Assert.AreEqual(Status.ShapeMismatch, e.Status);
-        StringAssert.Contains("st_model_train_step", e.Message);
+        StringAssert.StartsWith("ShapeMismatch: TrainStep: st_model_train_step: ", e.Message);
         var labels = Labels();
         labels[3] = 10;
         e = Assert.Throws<SparseTrainException>(() => model.TrainStep(Images(), labels));
@@ -222,6 +222,97 @@ namespace SparseTrain.Tests {
         Assert.AreEqual(Status.ShapeMismatch, e.Status);
       }
       Assert.Throws<SparseTrainException>(() => new Context(-1));
+    }
+
+    // A batch taken from larger arrays at offsets trains, evaluates and predicts exactly as the
+    // same batch copied out; an evaluation's logits are those its loss and accuracy come from.
+    [Test]
+    public void BatchWindowsEqualCopiedBatchesAndEvaluationGivesItsLogits() {
+      var images = Images();
+      var labels = Labels();
+      const int first = 16, batch = 32, pixels = 784, classes = 10;
+      var copiedImages = new float[batch * pixels];
+      Array.Copy(images, first * pixels, copiedImages, 0, copiedImages.Length);
+      var copiedLabels = new int[batch];
+      Array.Copy(labels, first, copiedLabels, 0, batch);
+      using (var context = new Context(2)) using (var windowed = SmallCnn(context)) using (
+          var copied = SmallCnn(context)) {
+        for (int step = 0; step < 3; ++step) {
+          Assert.AreEqual(copied.TrainStep(copiedImages, copiedLabels).Loss,
+                          windowed.TrainStep(images, first * pixels, labels, first, batch).Loss);
+        }
+        var logits = new float[5 + batch * classes + 7];
+        var r = windowed.EvalStep(images, first * pixels, labels, first, batch, logits, 5);
+        var mine = new float[batch * classes];
+        Array.Copy(logits, 5, mine, 0, mine.Length);
+        Assert.AreEqual(copied.Predict(copiedImages, batch), mine);
+        double loss = 0;
+        long correct = 0;
+        for (int i = 0; i < batch; ++i) {
+          int best = 0;
+          double sum = 0;
+          for (int c = 0; c < classes; ++c) {
+            if (mine[i * classes + c] > mine[i * classes + best]) best = c;
+            sum += Math.Exp(mine[i * classes + c] - mine[i * classes]);
+          }
+          loss += Math.Log(sum) - (mine[i * classes + copiedLabels[i]] - mine[i * classes]);
+          if (best == copiedLabels[i]) ++correct;
+        }
+        Assert.AreEqual(loss / batch, r.Loss, 1e-5 * r.Loss);
+        Assert.AreEqual(correct, r.Correct);
+        Assert.AreEqual(0f, logits[4]);
+        Assert.AreEqual(0f, logits[5 + batch * classes]);
+        var predicted = new float[batch * classes + 3];
+        windowed.Predict(images, first * pixels, batch, predicted, 3);
+        var predictedMine = new float[batch * classes];
+        Array.Copy(predicted, 3, predictedMine, 0, predictedMine.Length);
+        Assert.AreEqual(mine, predictedMine);
+
+        long steps = windowed.Steps;
+        var e = Assert.Throws<SparseTrainException>(
+            () => windowed.TrainStep(images, -1, labels, 0, batch));
+        Assert.AreEqual(
+            "InvalidArgument: TrainStep: images: offset -1 and count 25088 must not be negative",
+            e.Message);
+        e = Assert.Throws<SparseTrainException>(
+            () => windowed.TrainStep(images, images.Length - pixels, labels, 0, 2));
+        StringAssert.Contains("TrainStep: images: offset ", e.Message);
+        StringAssert.Contains("overrun the array of 50176", e.Message);
+        e = Assert.Throws<SparseTrainException>(
+            () => windowed.TrainStep(images, 0, labels, BatchSize - 1, 2));
+        StringAssert.Contains("TrainStep: labels: offset 63", e.Message);
+        e = Assert.Throws<SparseTrainException>(
+            () => windowed.EvalStep(images, 0, labels, 0, batch, new float[10], 0));
+        StringAssert.Contains("EvalStep: logits: ", e.Message);
+        e = Assert.Throws<SparseTrainException>(() => windowed.TrainStep(images, 0, labels, 0, -1));
+        StringAssert.Contains("batch must be positive, got -1", e.Message);
+        Assert.AreEqual(steps, windowed.Steps);
+      }
+
+      // Float targets: the same, and an evaluation's outputs give its mean squared error.
+      var targets = new float[2 * BatchSize];
+      for (int i = 0; i < targets.Length; ++i) targets[i] = (i % 5) / 4.0f;
+      var copiedTargets = new float[2 * batch];
+      Array.Copy(targets, 2 * first, copiedTargets, 0, copiedTargets.Length);
+      using (var context = new Context(2)) using (var windowed = Regression(context)) using (
+          var copied = Regression(context)) {
+        Assert.AreEqual(
+            copied.TrainStepTargets(copiedImages, copiedTargets).Loss,
+            windowed.TrainStepTargets(images, first * pixels, targets, 2 * first, batch).Loss);
+        var outputs = new float[2 * batch];
+        var r = windowed.EvalStepTargets(images, first * pixels, targets, 2 * first, batch,
+                                         outputs, 0);
+        Assert.AreEqual(copied.EvalStepTargets(copiedImages, copiedTargets).Loss, r.Loss);
+        double mse = 0;
+        for (int i = 0; i < outputs.Length; ++i) mse += Math.Pow(outputs[i] - copiedTargets[i], 2);
+        Assert.AreEqual(mse / outputs.Length, r.Loss, 1e-5 * r.Loss);
+      }
+    }
+
+    static Model Regression(Context context) {
+      var model = new Model.Builder(context, 1, 28, 28).Conv2d(4, 3).Relu().Flatten().Linear(2).Build(3);
+      model.SetLoss(Loss.Mse);
+      return model;
     }
 
     [Test]

@@ -114,145 +114,176 @@ typedef long long swig_type_84;
 typedef _gostring_ swig_type_85;
 typedef _goslice_ swig_type_86;
 typedef _goslice_ swig_type_87;
-typedef _goslice_ swig_type_88;
-typedef _goslice_ swig_type_89;
+typedef long long swig_type_88;
+typedef long long swig_type_89;
 typedef _goslice_ swig_type_90;
-typedef _goslice_ swig_type_91;
-typedef _goslice_ swig_type_92;
+typedef long long swig_type_91;
+typedef long long swig_type_92;
 typedef _goslice_ swig_type_93;
 typedef _goslice_ swig_type_94;
-typedef _goslice_ swig_type_95;
-typedef _goslice_ swig_type_96;
+typedef long long swig_type_95;
+typedef long long swig_type_96;
 typedef _goslice_ swig_type_97;
-typedef _goslice_ swig_type_98;
-typedef _goslice_ swig_type_99;
+typedef long long swig_type_98;
+typedef long long swig_type_99;
 typedef _goslice_ swig_type_100;
-typedef long long swig_type_101;
+typedef _goslice_ swig_type_101;
 typedef long long swig_type_102;
-typedef _gostring_ swig_type_103;
-typedef _gostring_ swig_type_104;
+typedef long long swig_type_103;
+typedef _goslice_ swig_type_104;
 typedef long long swig_type_105;
-typedef _gostring_ swig_type_106;
-typedef long long swig_type_107;
-typedef _gostring_ swig_type_108;
+typedef long long swig_type_106;
+typedef _goslice_ swig_type_107;
+typedef long long swig_type_108;
 typedef long long swig_type_109;
 typedef long long swig_type_110;
 typedef _goslice_ swig_type_111;
-typedef _gostring_ swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef _goslice_ swig_type_114;
-typedef _gostring_ swig_type_115;
-typedef _gostring_ swig_type_116;
+typedef _goslice_ swig_type_112;
+typedef long long swig_type_113;
+typedef long long swig_type_114;
+typedef _goslice_ swig_type_115;
+typedef long long swig_type_116;
 typedef long long swig_type_117;
-typedef _goslice_ swig_type_118;
-typedef long long swig_type_119;
+typedef long long swig_type_118;
+typedef _goslice_ swig_type_119;
 typedef _goslice_ swig_type_120;
-typedef _goslice_ swig_type_121;
+typedef long long swig_type_121;
 typedef long long swig_type_122;
-typedef _gostring_ swig_type_123;
+typedef _goslice_ swig_type_123;
 typedef long long swig_type_124;
 typedef long long swig_type_125;
-typedef _goslice_ swig_type_126;
-typedef _gostring_ swig_type_127;
-typedef _goslice_ swig_type_128;
-typedef _gostring_ swig_type_129;
-typedef _goslice_ swig_type_130;
+typedef long long swig_type_126;
+typedef _goslice_ swig_type_127;
+typedef long long swig_type_128;
+typedef long long swig_type_129;
+typedef long long swig_type_130;
 typedef long long swig_type_131;
-typedef _goslice_ swig_type_132;
-typedef _goslice_ swig_type_133;
-extern void _wrap_Swig_free_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern swig_intgo _wrap_stb_status_native_eba9aebe404ad7ea(void);
-extern swig_type_1 _wrap_stb_message_native_eba9aebe404ad7ea(void);
-extern swig_type_2 _wrap_stb_status_name_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern swig_intgo _wrap_stb_version_native_eba9aebe404ad7ea(void);
-extern swig_type_3 _wrap_stb_version_string_native_eba9aebe404ad7ea(void);
-extern swig_intgo _wrap_stb_isa_supported_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern swig_intgo _wrap_stb_set_isa_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern swig_intgo _wrap_stb_get_isa_native_eba9aebe404ad7ea(void);
-extern swig_type_4 _wrap_stb_isa_name_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern void _wrap_stb_set_verbose_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern uintptr_t _wrap_stb_context_create_native_eba9aebe404ad7ea(swig_intgo arg1);
-extern swig_intgo _wrap_stb_context_destroy_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_context_threads_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern uintptr_t _wrap_stb_tensor_create_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_5 arg2, swig_type_6 arg3, swig_type_7 arg4, swig_type_8 arg5, swig_intgo arg6, swig_type_9 arg7);
-extern swig_intgo _wrap_stb_tensor_destroy_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_type_10 _wrap_stb_tensor_dim_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_stb_tensor_copy_in_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_11 arg2);
-extern swig_intgo _wrap_stb_tensor_copy_out_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_12 arg2);
-extern uintptr_t _wrap_stb_conv_create_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_13 arg2, swig_type_14 arg3, swig_type_15 arg4, swig_type_16 arg5, swig_type_17 arg6, swig_type_18 arg7, swig_type_19 arg8, swig_type_20 arg9, swig_intgo arg10);
-extern swig_intgo _wrap_stb_conv_destroy_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_type_21 _wrap_stb_conv_output_dim_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_stb_conv_set_weights_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_22 arg2, swig_type_23 arg3);
-extern swig_intgo _wrap_stb_conv_get_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2, swig_type_24 arg3, swig_type_25 arg4);
-extern swig_intgo _wrap_stb_conv_set_kernel_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_stb_conv_forward_native_eba9aebe404ad7ea(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern swig_intgo _wrap_stb_conv_backward_data_native_eba9aebe404ad7ea(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern swig_intgo _wrap_stb_conv_backward_weights_native_eba9aebe404ad7ea(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern swig_intgo _wrap_stb_conv_last_call_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2, swig_type_26 arg3);
-extern uintptr_t _wrap_stb_model_create_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3, swig_type_29 arg4);
-extern swig_intgo _wrap_stb_model_destroy_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_add_conv2d_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3, swig_type_32 arg4, swig_type_33 arg5, swig_type_34 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_stb_model_add_grouped_conv2d_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_35 arg2, swig_type_36 arg3, swig_type_37 arg4, swig_type_38 arg5, swig_type_39 arg6, swig_intgo arg7, swig_type_40 arg8);
-extern swig_intgo _wrap_stb_model_add_depthwise_conv2d_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_41 arg2, swig_type_42 arg3, swig_type_43 arg4, swig_type_44 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_stb_model_add_batchnorm_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_45 arg2);
-extern swig_intgo _wrap_stb_model_add_relu_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_46 arg2);
-extern swig_intgo _wrap_stb_model_add_maxpool_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_47 arg2, swig_type_48 arg3, swig_type_49 arg4, swig_type_50 arg5);
-extern swig_intgo _wrap_stb_model_add_global_avgpool_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_51 arg2);
-extern swig_intgo _wrap_stb_model_add_flatten_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_52 arg2);
-extern swig_intgo _wrap_stb_model_add_dropout_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_53 arg2, float arg3);
-extern swig_intgo _wrap_stb_model_add_linear_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_stb_model_add_relu6_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_56 arg2);
-extern swig_intgo _wrap_stb_model_add_clip_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_57 arg2, float arg3, float arg4);
-extern swig_intgo _wrap_stb_model_add_sigmoid_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_58 arg2);
-extern swig_intgo _wrap_stb_model_add_hardsigmoid_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_59 arg2, float arg3, float arg4);
-extern swig_intgo _wrap_stb_model_add_hardswish_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_60 arg2);
-extern swig_intgo _wrap_stb_model_add_silu_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_61 arg2);
-extern swig_intgo _wrap_stb_model_from_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_62 arg2);
-extern swig_intgo _wrap_stb_model_add_add_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3, swig_type_65 arg4);
-extern swig_intgo _wrap_stb_model_add_maxpool_ceil_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_66 arg2, swig_type_67 arg3, swig_type_68 arg4, swig_type_69 arg5);
-extern swig_intgo _wrap_stb_model_add_avgpool_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4, swig_type_73 arg5, swig_intgo arg6, swig_intgo arg7);
-extern swig_intgo _wrap_stb_model_add_adaptive_avgpool_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
-extern swig_intgo _wrap_stb_model_add_multiply_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4);
-extern swig_intgo _wrap_stb_model_add_concat_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_79 arg2, swig_type_80 arg3);
-extern swig_intgo _wrap_stb_model_residual_begin_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_81 arg2);
-extern swig_intgo _wrap_stb_model_residual_shortcut_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_residual_end_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_finish_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_82 arg2);
-extern swig_intgo _wrap_stb_model_set_optimizer_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2, double arg3, double arg4, swig_intgo arg5, double arg6, double arg7, swig_intgo arg8, swig_type_83 arg9, swig_type_84 arg10);
-extern swig_intgo _wrap_stb_model_set_kernel_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_stb_model_set_check_inputs_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_stb_model_set_frozen_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_85 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_stb_model_train_step_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3, swig_type_88 arg4);
-extern swig_intgo _wrap_stb_model_eval_step_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4);
-extern swig_intgo _wrap_stb_model_train_step_targets_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_92 arg2, swig_type_93 arg3, swig_type_94 arg4);
-extern swig_intgo _wrap_stb_model_eval_step_targets_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_95 arg2, swig_type_96 arg3, swig_type_97 arg4);
-extern swig_intgo _wrap_stb_model_set_loss_native_eba9aebe404ad7ea(uintptr_t arg1, swig_intgo arg2, double arg3, swig_type_98 arg4);
-extern swig_intgo _wrap_stb_model_predict_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_99 arg2, swig_type_100 arg3);
-extern swig_type_101 _wrap_stb_model_classes_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_type_102 _wrap_stb_model_steps_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_save_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_103 arg2);
-extern swig_intgo _wrap_stb_model_load_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_104 arg2);
-extern swig_type_105 _wrap_stb_model_layer_count_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_type_106 _wrap_stb_model_layer_name_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_107 arg2);
-extern swig_type_108 _wrap_stb_model_layer_kind_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_109 arg2);
-extern swig_intgo _wrap_stb_model_layer_numbers_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_110 arg2, swig_type_111 arg3);
-extern uintptr_t _wrap_stb_model_import_onnx_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3);
-extern uintptr_t _wrap_stb_model_import_onnx_buffer_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3);
-extern swig_intgo _wrap_stb_model_export_onnx_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_stb_model_export_onnx_size_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_export_onnx_into_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_118 arg2);
-extern swig_type_119 _wrap_stb_model_checkpoint_size_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_save_into_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_120 arg2);
-extern swig_intgo _wrap_stb_model_load_buffer_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_121 arg2);
-extern swig_type_122 _wrap_stb_model_parameter_count_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_type_123 _wrap_stb_model_parameter_name_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_124 arg2);
-extern swig_intgo _wrap_stb_model_parameter_numbers_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_125 arg2, swig_type_126 arg3);
-extern swig_intgo _wrap_stb_model_get_parameter_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3);
-extern swig_intgo _wrap_stb_model_set_parameter_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3);
-extern swig_type_131 _wrap_stb_model_parameters_size_native_eba9aebe404ad7ea(uintptr_t arg1);
-extern swig_intgo _wrap_stb_model_get_parameters_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_132 arg2);
-extern swig_intgo _wrap_stb_model_set_parameters_native_eba9aebe404ad7ea(uintptr_t arg1, swig_type_133 arg2);
+typedef long long swig_type_132;
+typedef _gostring_ swig_type_133;
+typedef _gostring_ swig_type_134;
+typedef long long swig_type_135;
+typedef _gostring_ swig_type_136;
+typedef long long swig_type_137;
+typedef _gostring_ swig_type_138;
+typedef long long swig_type_139;
+typedef long long swig_type_140;
+typedef _goslice_ swig_type_141;
+typedef _gostring_ swig_type_142;
+typedef _gostring_ swig_type_143;
+typedef _goslice_ swig_type_144;
+typedef _gostring_ swig_type_145;
+typedef _gostring_ swig_type_146;
+typedef long long swig_type_147;
+typedef _goslice_ swig_type_148;
+typedef long long swig_type_149;
+typedef _goslice_ swig_type_150;
+typedef _goslice_ swig_type_151;
+typedef long long swig_type_152;
+typedef _gostring_ swig_type_153;
+typedef long long swig_type_154;
+typedef long long swig_type_155;
+typedef _goslice_ swig_type_156;
+typedef _gostring_ swig_type_157;
+typedef _goslice_ swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_160;
+typedef long long swig_type_161;
+typedef _goslice_ swig_type_162;
+typedef _goslice_ swig_type_163;
+extern void _wrap_Swig_free_native_b771e38fe3d27365(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_native_b771e38fe3d27365(swig_intgo arg1);
+extern swig_intgo _wrap_stb_status_native_b771e38fe3d27365(void);
+extern swig_type_1 _wrap_stb_message_native_b771e38fe3d27365(void);
+extern swig_type_2 _wrap_stb_status_name_native_b771e38fe3d27365(swig_intgo arg1);
+extern swig_intgo _wrap_stb_version_native_b771e38fe3d27365(void);
+extern swig_type_3 _wrap_stb_version_string_native_b771e38fe3d27365(void);
+extern swig_intgo _wrap_stb_isa_supported_native_b771e38fe3d27365(swig_intgo arg1);
+extern swig_intgo _wrap_stb_set_isa_native_b771e38fe3d27365(swig_intgo arg1);
+extern swig_intgo _wrap_stb_get_isa_native_b771e38fe3d27365(void);
+extern swig_type_4 _wrap_stb_isa_name_native_b771e38fe3d27365(swig_intgo arg1);
+extern void _wrap_stb_set_verbose_native_b771e38fe3d27365(swig_intgo arg1);
+extern uintptr_t _wrap_stb_context_create_native_b771e38fe3d27365(swig_intgo arg1);
+extern swig_intgo _wrap_stb_context_destroy_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_context_threads_native_b771e38fe3d27365(uintptr_t arg1);
+extern uintptr_t _wrap_stb_tensor_create_native_b771e38fe3d27365(uintptr_t arg1, swig_type_5 arg2, swig_type_6 arg3, swig_type_7 arg4, swig_type_8 arg5, swig_intgo arg6, swig_type_9 arg7);
+extern swig_intgo _wrap_stb_tensor_destroy_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_10 _wrap_stb_tensor_dim_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_stb_tensor_copy_in_native_b771e38fe3d27365(uintptr_t arg1, swig_type_11 arg2);
+extern swig_intgo _wrap_stb_tensor_copy_out_native_b771e38fe3d27365(uintptr_t arg1, swig_type_12 arg2);
+extern uintptr_t _wrap_stb_conv_create_native_b771e38fe3d27365(uintptr_t arg1, swig_type_13 arg2, swig_type_14 arg3, swig_type_15 arg4, swig_type_16 arg5, swig_type_17 arg6, swig_type_18 arg7, swig_type_19 arg8, swig_type_20 arg9, swig_intgo arg10);
+extern swig_intgo _wrap_stb_conv_destroy_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_21 _wrap_stb_conv_output_dim_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_stb_conv_set_weights_native_b771e38fe3d27365(uintptr_t arg1, swig_type_22 arg2, swig_type_23 arg3);
+extern swig_intgo _wrap_stb_conv_get_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2, swig_type_24 arg3, swig_type_25 arg4);
+extern swig_intgo _wrap_stb_conv_set_kernel_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_stb_conv_forward_native_b771e38fe3d27365(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern swig_intgo _wrap_stb_conv_backward_data_native_b771e38fe3d27365(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern swig_intgo _wrap_stb_conv_backward_weights_native_b771e38fe3d27365(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern swig_intgo _wrap_stb_conv_last_call_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2, swig_type_26 arg3);
+extern uintptr_t _wrap_stb_model_create_native_b771e38fe3d27365(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3, swig_type_29 arg4);
+extern swig_intgo _wrap_stb_model_destroy_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_add_conv2d_native_b771e38fe3d27365(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3, swig_type_32 arg4, swig_type_33 arg5, swig_type_34 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_stb_model_add_grouped_conv2d_native_b771e38fe3d27365(uintptr_t arg1, swig_type_35 arg2, swig_type_36 arg3, swig_type_37 arg4, swig_type_38 arg5, swig_type_39 arg6, swig_intgo arg7, swig_type_40 arg8);
+extern swig_intgo _wrap_stb_model_add_depthwise_conv2d_native_b771e38fe3d27365(uintptr_t arg1, swig_type_41 arg2, swig_type_42 arg3, swig_type_43 arg4, swig_type_44 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_stb_model_add_batchnorm_native_b771e38fe3d27365(uintptr_t arg1, swig_type_45 arg2);
+extern swig_intgo _wrap_stb_model_add_relu_native_b771e38fe3d27365(uintptr_t arg1, swig_type_46 arg2);
+extern swig_intgo _wrap_stb_model_add_maxpool_native_b771e38fe3d27365(uintptr_t arg1, swig_type_47 arg2, swig_type_48 arg3, swig_type_49 arg4, swig_type_50 arg5);
+extern swig_intgo _wrap_stb_model_add_global_avgpool_native_b771e38fe3d27365(uintptr_t arg1, swig_type_51 arg2);
+extern swig_intgo _wrap_stb_model_add_flatten_native_b771e38fe3d27365(uintptr_t arg1, swig_type_52 arg2);
+extern swig_intgo _wrap_stb_model_add_dropout_native_b771e38fe3d27365(uintptr_t arg1, swig_type_53 arg2, float arg3);
+extern swig_intgo _wrap_stb_model_add_linear_native_b771e38fe3d27365(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_stb_model_add_relu6_native_b771e38fe3d27365(uintptr_t arg1, swig_type_56 arg2);
+extern swig_intgo _wrap_stb_model_add_clip_native_b771e38fe3d27365(uintptr_t arg1, swig_type_57 arg2, float arg3, float arg4);
+extern swig_intgo _wrap_stb_model_add_sigmoid_native_b771e38fe3d27365(uintptr_t arg1, swig_type_58 arg2);
+extern swig_intgo _wrap_stb_model_add_hardsigmoid_native_b771e38fe3d27365(uintptr_t arg1, swig_type_59 arg2, float arg3, float arg4);
+extern swig_intgo _wrap_stb_model_add_hardswish_native_b771e38fe3d27365(uintptr_t arg1, swig_type_60 arg2);
+extern swig_intgo _wrap_stb_model_add_silu_native_b771e38fe3d27365(uintptr_t arg1, swig_type_61 arg2);
+extern swig_intgo _wrap_stb_model_from_native_b771e38fe3d27365(uintptr_t arg1, swig_type_62 arg2);
+extern swig_intgo _wrap_stb_model_add_add_native_b771e38fe3d27365(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3, swig_type_65 arg4);
+extern swig_intgo _wrap_stb_model_add_maxpool_ceil_native_b771e38fe3d27365(uintptr_t arg1, swig_type_66 arg2, swig_type_67 arg3, swig_type_68 arg4, swig_type_69 arg5);
+extern swig_intgo _wrap_stb_model_add_avgpool_native_b771e38fe3d27365(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4, swig_type_73 arg5, swig_intgo arg6, swig_intgo arg7);
+extern swig_intgo _wrap_stb_model_add_adaptive_avgpool_native_b771e38fe3d27365(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
+extern swig_intgo _wrap_stb_model_add_multiply_native_b771e38fe3d27365(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4);
+extern swig_intgo _wrap_stb_model_add_concat_native_b771e38fe3d27365(uintptr_t arg1, swig_type_79 arg2, swig_type_80 arg3);
+extern swig_intgo _wrap_stb_model_residual_begin_native_b771e38fe3d27365(uintptr_t arg1, swig_type_81 arg2);
+extern swig_intgo _wrap_stb_model_residual_shortcut_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_residual_end_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_finish_native_b771e38fe3d27365(uintptr_t arg1, swig_type_82 arg2);
+extern swig_intgo _wrap_stb_model_set_optimizer_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2, double arg3, double arg4, swig_intgo arg5, double arg6, double arg7, swig_intgo arg8, swig_type_83 arg9, swig_type_84 arg10);
+extern swig_intgo _wrap_stb_model_set_kernel_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_stb_model_set_check_inputs_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_stb_model_set_frozen_native_b771e38fe3d27365(uintptr_t arg1, swig_type_85 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_stb_model_set_loss_native_b771e38fe3d27365(uintptr_t arg1, swig_intgo arg2, double arg3, swig_type_86 arg4);
+extern swig_intgo _wrap_stb_model_train_step_native_b771e38fe3d27365(uintptr_t arg1, swig_type_87 arg2, swig_type_88 arg3, swig_type_89 arg4, swig_type_90 arg5, swig_type_91 arg6, swig_type_92 arg7, swig_type_93 arg8);
+extern swig_intgo _wrap_stb_model_eval_step_native_b771e38fe3d27365(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3, swig_type_96 arg4, swig_type_97 arg5, swig_type_98 arg6, swig_type_99 arg7, swig_type_100 arg8, swig_type_101 arg9, swig_type_102 arg10, swig_type_103 arg11);
+extern swig_intgo _wrap_stb_model_train_step_targets_native_b771e38fe3d27365(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3, swig_type_106 arg4, swig_type_107 arg5, swig_type_108 arg6, swig_type_109 arg7, swig_type_110 arg8, swig_type_111 arg9);
+extern swig_intgo _wrap_stb_model_eval_step_targets_native_b771e38fe3d27365(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3, swig_type_114 arg4, swig_type_115 arg5, swig_type_116 arg6, swig_type_117 arg7, swig_type_118 arg8, swig_type_119 arg9, swig_type_120 arg10, swig_type_121 arg11, swig_type_122 arg12);
+extern swig_intgo _wrap_stb_model_predict_native_b771e38fe3d27365(uintptr_t arg1, swig_type_123 arg2, swig_type_124 arg3, swig_type_125 arg4, swig_type_126 arg5, swig_type_127 arg6, swig_type_128 arg7, swig_type_129 arg8);
+extern swig_type_130 _wrap_stb_model_image_size_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_131 _wrap_stb_model_classes_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_132 _wrap_stb_model_steps_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_save_native_b771e38fe3d27365(uintptr_t arg1, swig_type_133 arg2);
+extern swig_intgo _wrap_stb_model_load_native_b771e38fe3d27365(uintptr_t arg1, swig_type_134 arg2);
+extern swig_type_135 _wrap_stb_model_layer_count_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_136 _wrap_stb_model_layer_name_native_b771e38fe3d27365(uintptr_t arg1, swig_type_137 arg2);
+extern swig_type_138 _wrap_stb_model_layer_kind_native_b771e38fe3d27365(uintptr_t arg1, swig_type_139 arg2);
+extern swig_intgo _wrap_stb_model_layer_numbers_native_b771e38fe3d27365(uintptr_t arg1, swig_type_140 arg2, swig_type_141 arg3);
+extern uintptr_t _wrap_stb_model_import_onnx_native_b771e38fe3d27365(uintptr_t arg1, swig_type_142 arg2, swig_type_143 arg3);
+extern uintptr_t _wrap_stb_model_import_onnx_buffer_native_b771e38fe3d27365(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3);
+extern swig_intgo _wrap_stb_model_export_onnx_native_b771e38fe3d27365(uintptr_t arg1, swig_type_146 arg2);
+extern swig_type_147 _wrap_stb_model_export_onnx_size_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_export_onnx_into_native_b771e38fe3d27365(uintptr_t arg1, swig_type_148 arg2);
+extern swig_type_149 _wrap_stb_model_checkpoint_size_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_save_into_native_b771e38fe3d27365(uintptr_t arg1, swig_type_150 arg2);
+extern swig_intgo _wrap_stb_model_load_buffer_native_b771e38fe3d27365(uintptr_t arg1, swig_type_151 arg2);
+extern swig_type_152 _wrap_stb_model_parameter_count_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_type_153 _wrap_stb_model_parameter_name_native_b771e38fe3d27365(uintptr_t arg1, swig_type_154 arg2);
+extern swig_intgo _wrap_stb_model_parameter_numbers_native_b771e38fe3d27365(uintptr_t arg1, swig_type_155 arg2, swig_type_156 arg3);
+extern swig_intgo _wrap_stb_model_get_parameter_native_b771e38fe3d27365(uintptr_t arg1, swig_type_157 arg2, swig_type_158 arg3);
+extern swig_intgo _wrap_stb_model_set_parameter_native_b771e38fe3d27365(uintptr_t arg1, swig_type_159 arg2, swig_type_160 arg3);
+extern swig_type_161 _wrap_stb_model_parameters_size_native_b771e38fe3d27365(uintptr_t arg1);
+extern swig_intgo _wrap_stb_model_get_parameters_native_b771e38fe3d27365(uintptr_t arg1, swig_type_162 arg2);
+extern swig_intgo _wrap_stb_model_set_parameters_native_b771e38fe3d27365(uintptr_t arg1, swig_type_163 arg2);
 #undef intgo
 */
 import "C"
@@ -295,25 +326,25 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_status() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_stb_status_native_eba9aebe404ad7ea())
+	swig_r = (int)(C._wrap_stb_status_native_b771e38fe3d27365())
 	return swig_r
 }
 
 func Stb_message() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_stb_message_native_eba9aebe404ad7ea()
+	swig_r_p := C._wrap_stb_message_native_b771e38fe3d27365()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -323,7 +354,7 @@ func Stb_message() (_swig_ret string) {
 func Stb_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_stb_status_name_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_stb_status_name_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -332,13 +363,13 @@ func Stb_status_name(arg1 int) (_swig_ret string) {
 
 func Stb_version() (_swig_ret uint) {
 	var swig_r uint
-	swig_r = (uint)(C._wrap_stb_version_native_eba9aebe404ad7ea())
+	swig_r = (uint)(C._wrap_stb_version_native_b771e38fe3d27365())
 	return swig_r
 }
 
 func Stb_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_stb_version_string_native_eba9aebe404ad7ea()
+	swig_r_p := C._wrap_stb_version_string_native_b771e38fe3d27365()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -348,27 +379,27 @@ func Stb_version_string() (_swig_ret string) {
 func Stb_isa_supported(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_stb_isa_supported_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_isa_supported_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_set_isa(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_stb_set_isa_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_set_isa_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_get_isa() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_stb_get_isa_native_eba9aebe404ad7ea())
+	swig_r = (int)(C._wrap_stb_get_isa_native_b771e38fe3d27365())
 	return swig_r
 }
 
 func Stb_isa_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_stb_isa_name_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_stb_isa_name_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -377,27 +408,27 @@ func Stb_isa_name(arg1 int) (_swig_ret string) {
 
 func Stb_set_verbose(arg1 int) {
 	_swig_i_0 := arg1
-	C._wrap_stb_set_verbose_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0))
+	C._wrap_stb_set_verbose_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0))
 }
 
 func Stb_context_create(arg1 int) (_swig_ret Struct_SS_st_context) {
 	var swig_r Struct_SS_st_context
 	_swig_i_0 := arg1
-	swig_r = (Struct_SS_st_context)(SwigcptrStruct_SS_st_context(C._wrap_stb_context_create_native_eba9aebe404ad7ea(C.swig_intgo(_swig_i_0))))
+	swig_r = (Struct_SS_st_context)(SwigcptrStruct_SS_st_context(C._wrap_stb_context_create_native_b771e38fe3d27365(C.swig_intgo(_swig_i_0))))
 	return swig_r
 }
 
 func Stb_context_destroy(arg1 Struct_SS_st_context) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_context_destroy_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_context_destroy_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_context_threads(arg1 Struct_SS_st_context) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_context_threads_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_context_threads_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -410,7 +441,7 @@ func Stb_tensor_create(arg1 Struct_SS_st_context, arg2 int64, arg3 int64, arg4 i
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (Struct_SS_st_tensor)(SwigcptrStruct_SS_st_tensor(C._wrap_stb_tensor_create_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_5(_swig_i_1), C.swig_type_6(_swig_i_2), C.swig_type_7(_swig_i_3), C.swig_type_8(_swig_i_4), C.swig_intgo(_swig_i_5), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_6)))))
+	swig_r = (Struct_SS_st_tensor)(SwigcptrStruct_SS_st_tensor(C._wrap_stb_tensor_create_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_5(_swig_i_1), C.swig_type_6(_swig_i_2), C.swig_type_7(_swig_i_3), C.swig_type_8(_swig_i_4), C.swig_intgo(_swig_i_5), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_6)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg7
 	}
@@ -420,7 +451,7 @@ func Stb_tensor_create(arg1 Struct_SS_st_context, arg2 int64, arg3 int64, arg4 i
 func Stb_tensor_destroy(arg1 Struct_SS_st_tensor) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_tensor_destroy_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_tensor_destroy_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -428,7 +459,7 @@ func Stb_tensor_dim(arg1 Struct_SS_st_tensor, arg2 int) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_stb_tensor_dim_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_stb_tensor_dim_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -436,7 +467,7 @@ func Stb_tensor_copy_in(arg1 Struct_SS_st_tensor, arg2 []float32) (_swig_ret int
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_tensor_copy_in_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_tensor_copy_in_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -447,7 +478,7 @@ func Stb_tensor_copy_out(arg1 Struct_SS_st_tensor, arg2 []float32) (_swig_ret in
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_tensor_copy_out_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_tensor_copy_out_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -466,14 +497,14 @@ func Stb_conv_create(arg1 Struct_SS_st_context, arg2 int64, arg3 int64, arg4 int
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
 	_swig_i_9 := arg10
-	swig_r = (Struct_SS_st_conv)(SwigcptrStruct_SS_st_conv(C._wrap_stb_conv_create_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_13(_swig_i_1), C.swig_type_14(_swig_i_2), C.swig_type_15(_swig_i_3), C.swig_type_16(_swig_i_4), C.swig_type_17(_swig_i_5), C.swig_type_18(_swig_i_6), C.swig_type_19(_swig_i_7), C.swig_type_20(_swig_i_8), C.swig_intgo(_swig_i_9))))
+	swig_r = (Struct_SS_st_conv)(SwigcptrStruct_SS_st_conv(C._wrap_stb_conv_create_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_13(_swig_i_1), C.swig_type_14(_swig_i_2), C.swig_type_15(_swig_i_3), C.swig_type_16(_swig_i_4), C.swig_type_17(_swig_i_5), C.swig_type_18(_swig_i_6), C.swig_type_19(_swig_i_7), C.swig_type_20(_swig_i_8), C.swig_intgo(_swig_i_9))))
 	return swig_r
 }
 
 func Stb_conv_destroy(arg1 Struct_SS_st_conv) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_conv_destroy_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_conv_destroy_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -481,7 +512,7 @@ func Stb_conv_output_dim(arg1 Struct_SS_st_conv, arg2 int) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_stb_conv_output_dim_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_stb_conv_output_dim_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -490,7 +521,7 @@ func Stb_conv_set_weights(arg1 Struct_SS_st_conv, arg2 []float32, arg3 []float32
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_conv_set_weights_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_conv_set_weights_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -506,7 +537,7 @@ func Stb_conv_get(arg1 Struct_SS_st_conv, arg2 int, arg3 []float32, arg4 []float
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_conv_get_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_stb_conv_get_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -520,7 +551,7 @@ func Stb_conv_set_kernel(arg1 Struct_SS_st_conv, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_conv_set_kernel_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_stb_conv_set_kernel_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -529,7 +560,7 @@ func Stb_conv_forward(arg1 Struct_SS_st_conv, arg2 Struct_SS_st_tensor, arg3 Str
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_stb_conv_forward_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_conv_forward_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	return swig_r
 }
 
@@ -538,7 +569,7 @@ func Stb_conv_backward_data(arg1 Struct_SS_st_conv, arg2 Struct_SS_st_tensor, ar
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_stb_conv_backward_data_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_conv_backward_data_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	return swig_r
 }
 
@@ -547,7 +578,7 @@ func Stb_conv_backward_weights(arg1 Struct_SS_st_conv, arg2 Struct_SS_st_tensor,
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_stb_conv_backward_weights_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_conv_backward_weights_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	return swig_r
 }
 
@@ -556,7 +587,7 @@ func Stb_conv_last_call(arg1 Struct_SS_st_conv, arg2 int, arg3 []float64) (_swig
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_conv_last_call_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_conv_last_call_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -569,14 +600,14 @@ func Stb_model_create(arg1 Struct_SS_st_context, arg2 int64, arg3 int64, arg4 in
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_create_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1), C.swig_type_28(_swig_i_2), C.swig_type_29(_swig_i_3))))
+	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_create_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1), C.swig_type_28(_swig_i_2), C.swig_type_29(_swig_i_3))))
 	return swig_r
 }
 
 func Stb_model_destroy(arg1 Struct_SS_st_model) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_model_destroy_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_model_destroy_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -589,7 +620,7 @@ func Stb_model_add_conv2d(arg1 Struct_SS_st_model, arg2 string, arg3 int64, arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_stb_model_add_conv2d_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), C.swig_type_31(_swig_i_2), C.swig_type_32(_swig_i_3), C.swig_type_33(_swig_i_4), C.swig_type_34(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_stb_model_add_conv2d_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), C.swig_type_31(_swig_i_2), C.swig_type_32(_swig_i_3), C.swig_type_33(_swig_i_4), C.swig_type_34(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -606,7 +637,7 @@ func Stb_model_add_grouped_conv2d(arg1 Struct_SS_st_model, arg2 string, arg3 int
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
-	swig_r = (int)(C._wrap_stb_model_add_grouped_conv2d_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)), C.swig_type_36(_swig_i_2), C.swig_type_37(_swig_i_3), C.swig_type_38(_swig_i_4), C.swig_type_39(_swig_i_5), C.swig_intgo(_swig_i_6), C.swig_type_40(_swig_i_7)))
+	swig_r = (int)(C._wrap_stb_model_add_grouped_conv2d_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)), C.swig_type_36(_swig_i_2), C.swig_type_37(_swig_i_3), C.swig_type_38(_swig_i_4), C.swig_type_39(_swig_i_5), C.swig_intgo(_swig_i_6), C.swig_type_40(_swig_i_7)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -621,7 +652,7 @@ func Stb_model_add_depthwise_conv2d(arg1 Struct_SS_st_model, arg2 string, arg3 i
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_stb_model_add_depthwise_conv2d_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)), C.swig_type_42(_swig_i_2), C.swig_type_43(_swig_i_3), C.swig_type_44(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_stb_model_add_depthwise_conv2d_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)), C.swig_type_42(_swig_i_2), C.swig_type_43(_swig_i_3), C.swig_type_44(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -632,7 +663,7 @@ func Stb_model_add_batchnorm(arg1 Struct_SS_st_model, arg2 string) (_swig_ret in
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_batchnorm_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_batchnorm_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -643,7 +674,7 @@ func Stb_model_add_relu(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_relu_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_relu_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -657,7 +688,7 @@ func Stb_model_add_maxpool(arg1 Struct_SS_st_model, arg2 string, arg3 int64, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_stb_model_add_maxpool_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.swig_type_48(_swig_i_2), C.swig_type_49(_swig_i_3), C.swig_type_50(_swig_i_4)))
+	swig_r = (int)(C._wrap_stb_model_add_maxpool_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.swig_type_48(_swig_i_2), C.swig_type_49(_swig_i_3), C.swig_type_50(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -668,7 +699,7 @@ func Stb_model_add_global_avgpool(arg1 Struct_SS_st_model, arg2 string) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_global_avgpool_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_global_avgpool_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -679,7 +710,7 @@ func Stb_model_add_flatten(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_flatten_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_flatten_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -691,7 +722,7 @@ func Stb_model_add_dropout(arg1 Struct_SS_st_model, arg2 string, arg3 float32) (
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_add_dropout_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_model_add_dropout_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -704,7 +735,7 @@ func Stb_model_add_linear(arg1 Struct_SS_st_model, arg2 string, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_add_linear_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_type_55(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_stb_model_add_linear_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_type_55(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -715,7 +746,7 @@ func Stb_model_add_relu6(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_relu6_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_relu6_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -728,7 +759,7 @@ func Stb_model_add_clip(arg1 Struct_SS_st_model, arg2 string, arg3 float32, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_add_clip_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2), C.float(_swig_i_3)))
+	swig_r = (int)(C._wrap_stb_model_add_clip_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2), C.float(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -739,7 +770,7 @@ func Stb_model_add_sigmoid(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_sigmoid_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_sigmoid_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -752,7 +783,7 @@ func Stb_model_add_hardsigmoid(arg1 Struct_SS_st_model, arg2 string, arg3 float3
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_add_hardsigmoid_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2), C.float(_swig_i_3)))
+	swig_r = (int)(C._wrap_stb_model_add_hardsigmoid_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), C.float(_swig_i_2), C.float(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -763,7 +794,7 @@ func Stb_model_add_hardswish(arg1 Struct_SS_st_model, arg2 string) (_swig_ret in
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_hardswish_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_hardswish_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -774,7 +805,7 @@ func Stb_model_add_silu(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_add_silu_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_add_silu_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -785,7 +816,7 @@ func Stb_model_from(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_from_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_from_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -798,7 +829,7 @@ func Stb_model_add_add(arg1 Struct_SS_st_model, arg2 string, arg3 string, arg4 s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_add_add_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_stb_model_add_add_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -818,7 +849,7 @@ func Stb_model_add_maxpool_ceil(arg1 Struct_SS_st_model, arg2 string, arg3 int64
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_stb_model_add_maxpool_ceil_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1)), C.swig_type_67(_swig_i_2), C.swig_type_68(_swig_i_3), C.swig_type_69(_swig_i_4)))
+	swig_r = (int)(C._wrap_stb_model_add_maxpool_ceil_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1)), C.swig_type_67(_swig_i_2), C.swig_type_68(_swig_i_3), C.swig_type_69(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -834,7 +865,7 @@ func Stb_model_add_avgpool(arg1 Struct_SS_st_model, arg2 string, arg3 int64, arg
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_stb_model_add_avgpool_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3), C.swig_type_73(_swig_i_4), C.swig_intgo(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_stb_model_add_avgpool_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3), C.swig_type_73(_swig_i_4), C.swig_intgo(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -846,7 +877,7 @@ func Stb_model_add_adaptive_avgpool(arg1 Struct_SS_st_model, arg2 string, arg3 i
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_add_adaptive_avgpool_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_model_add_adaptive_avgpool_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -859,7 +890,7 @@ func Stb_model_add_multiply(arg1 Struct_SS_st_model, arg2 string, arg3 string, a
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_add_multiply_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_stb_model_add_multiply_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -877,7 +908,7 @@ func Stb_model_add_concat(arg1 Struct_SS_st_model, arg2 string, arg3 string) (_s
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_add_concat_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_model_add_concat_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -891,7 +922,7 @@ func Stb_model_residual_begin(arg1 Struct_SS_st_model, arg2 string) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_residual_begin_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_residual_begin_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -901,14 +932,14 @@ func Stb_model_residual_begin(arg1 Struct_SS_st_model, arg2 string) (_swig_ret i
 func Stb_model_residual_shortcut(arg1 Struct_SS_st_model) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_model_residual_shortcut_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_model_residual_shortcut_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_model_residual_end(arg1 Struct_SS_st_model) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_stb_model_residual_end_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_stb_model_residual_end_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -916,7 +947,7 @@ func Stb_model_finish(arg1 Struct_SS_st_model, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_finish_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1)))
+	swig_r = (int)(C._wrap_stb_model_finish_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1)))
 	return swig_r
 }
 
@@ -932,7 +963,7 @@ func Stb_model_set_optimizer(arg1 Struct_SS_st_model, arg2 int, arg3 float64, ar
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
 	_swig_i_9 := arg10
-	swig_r = (int)(C._wrap_stb_model_set_optimizer_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2), C.double(_swig_i_3), C.swig_intgo(_swig_i_4), C.double(_swig_i_5), C.double(_swig_i_6), C.swig_intgo(_swig_i_7), C.swig_type_83(_swig_i_8), C.swig_type_84(_swig_i_9)))
+	swig_r = (int)(C._wrap_stb_model_set_optimizer_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2), C.double(_swig_i_3), C.swig_intgo(_swig_i_4), C.double(_swig_i_5), C.double(_swig_i_6), C.swig_intgo(_swig_i_7), C.swig_type_83(_swig_i_8), C.swig_type_84(_swig_i_9)))
 	return swig_r
 }
 
@@ -940,7 +971,7 @@ func Stb_model_set_kernel(arg1 Struct_SS_st_model, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_set_kernel_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_stb_model_set_kernel_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -948,7 +979,7 @@ func Stb_model_set_check_inputs(arg1 Struct_SS_st_model, arg2 int) (_swig_ret in
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_set_check_inputs_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_stb_model_set_check_inputs_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -957,85 +988,9 @@ func Stb_model_set_frozen(arg1 Struct_SS_st_model, arg2 string, arg3 int) (_swig
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_set_frozen_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_stb_model_set_frozen_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
-	}
-	return swig_r
-}
-
-func Stb_model_train_step(arg1 Struct_SS_st_model, arg2 []float32, arg3 []int32, arg4 []float64) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := getSwigcptr(arg1)
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_train_step_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_3))))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
-	}
-	return swig_r
-}
-
-func Stb_model_eval_step(arg1 Struct_SS_st_model, arg2 []float32, arg3 []int32, arg4 []float64) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := getSwigcptr(arg1)
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_eval_step_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_3))))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
-	}
-	return swig_r
-}
-
-func Stb_model_train_step_targets(arg1 Struct_SS_st_model, arg2 []float32, arg3 []float32, arg4 []float64) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := getSwigcptr(arg1)
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_train_step_targets_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_3))))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
-	}
-	return swig_r
-}
-
-func Stb_model_eval_step_targets(arg1 Struct_SS_st_model, arg2 []float32, arg3 []float32, arg4 []float64) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := getSwigcptr(arg1)
-	_swig_i_1 := arg2
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_eval_step_targets_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_3))))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
 	}
 	return swig_r
 }
@@ -1046,39 +1001,157 @@ func Stb_model_set_loss(arg1 Struct_SS_st_model, arg2 int, arg3 float64, arg4 []
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_stb_model_set_loss_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_stb_model_set_loss_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
 	return swig_r
 }
 
-func Stb_model_predict(arg1 Struct_SS_st_model, arg2 []float32, arg3 []float32) (_swig_ret int) {
+func Stb_model_train_step(arg1 Struct_SS_st_model, arg2 []float32, arg3 int64, arg4 int64, arg5 []int32, arg6 int64, arg7 int64, arg8 []float64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_predict_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_2))))
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	_swig_i_7 := arg8
+	swig_r = (int)(C._wrap_stb_model_train_step_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.swig_type_88(_swig_i_2), C.swig_type_89(_swig_i_3), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_4)), C.swig_type_91(_swig_i_5), C.swig_type_92(_swig_i_6), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_7))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
 	if Swig_escape_always_false {
-		Swig_escape_val = arg3
+		Swig_escape_val = arg5
 	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg8
+	}
+	return swig_r
+}
+
+func Stb_model_eval_step(arg1 Struct_SS_st_model, arg2 []float32, arg3 int64, arg4 int64, arg5 []int32, arg6 int64, arg7 int64, arg8 []float64, arg9 []float32, arg10 int64, arg11 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	_swig_i_7 := arg8
+	_swig_i_8 := arg9
+	_swig_i_9 := arg10
+	_swig_i_10 := arg11
+	swig_r = (int)(C._wrap_stb_model_eval_step_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_type_95(_swig_i_2), C.swig_type_96(_swig_i_3), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_4)), C.swig_type_98(_swig_i_5), C.swig_type_99(_swig_i_6), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_7)), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_8)), C.swig_type_102(_swig_i_9), C.swig_type_103(_swig_i_10)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg8
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg9
+	}
+	return swig_r
+}
+
+func Stb_model_train_step_targets(arg1 Struct_SS_st_model, arg2 []float32, arg3 int64, arg4 int64, arg5 []float32, arg6 int64, arg7 int64, arg8 int64, arg9 []float64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	_swig_i_7 := arg8
+	_swig_i_8 := arg9
+	swig_r = (int)(C._wrap_stb_model_train_step_targets_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_type_105(_swig_i_2), C.swig_type_106(_swig_i_3), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_4)), C.swig_type_108(_swig_i_5), C.swig_type_109(_swig_i_6), C.swig_type_110(_swig_i_7), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_8))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg9
+	}
+	return swig_r
+}
+
+func Stb_model_eval_step_targets(arg1 Struct_SS_st_model, arg2 []float32, arg3 int64, arg4 int64, arg5 []float32, arg6 int64, arg7 int64, arg8 int64, arg9 []float64, arg10 []float32, arg11 int64, arg12 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	_swig_i_7 := arg8
+	_swig_i_8 := arg9
+	_swig_i_9 := arg10
+	_swig_i_10 := arg11
+	_swig_i_11 := arg12
+	swig_r = (int)(C._wrap_stb_model_eval_step_targets_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.swig_type_113(_swig_i_2), C.swig_type_114(_swig_i_3), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_4)), C.swig_type_116(_swig_i_5), C.swig_type_117(_swig_i_6), C.swig_type_118(_swig_i_7), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_8)), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_9)), C.swig_type_121(_swig_i_10), C.swig_type_122(_swig_i_11)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg9
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg10
+	}
+	return swig_r
+}
+
+func Stb_model_predict(arg1 Struct_SS_st_model, arg2 []float32, arg3 int64, arg4 int64, arg5 int64, arg6 []float32, arg7 int64, arg8 int64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	_swig_i_6 := arg7
+	_swig_i_7 := arg8
+	swig_r = (int)(C._wrap_stb_model_predict_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), C.swig_type_124(_swig_i_2), C.swig_type_125(_swig_i_3), C.swig_type_126(_swig_i_4), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_5)), C.swig_type_128(_swig_i_6), C.swig_type_129(_swig_i_7)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg6
+	}
+	return swig_r
+}
+
+func Stb_model_image_size(arg1 Struct_SS_st_model) (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (int64)(C._wrap_stb_model_image_size_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_model_classes(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_classes_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_classes_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Stb_model_steps(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_steps_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_steps_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1086,7 +1159,7 @@ func Stb_model_save(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_save_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_save_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1097,7 +1170,7 @@ func Stb_model_load(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_load_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_load_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1107,7 +1180,7 @@ func Stb_model_load(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int) {
 func Stb_model_layer_count(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_layer_count_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_layer_count_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1115,7 +1188,7 @@ func Stb_model_layer_name(arg1 Struct_SS_st_model, arg2 int64) (_swig_ret string
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_stb_model_layer_name_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1))
+	swig_r_p := C._wrap_stb_model_layer_name_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_137(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1126,7 +1199,7 @@ func Stb_model_layer_kind(arg1 Struct_SS_st_model, arg2 int64) (_swig_ret string
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_stb_model_layer_kind_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_109(_swig_i_1))
+	swig_r_p := C._wrap_stb_model_layer_kind_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_139(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1138,7 +1211,7 @@ func Stb_model_layer_numbers(arg1 Struct_SS_st_model, arg2 int64, arg3 []float64
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_layer_numbers_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_model_layer_numbers_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_140(_swig_i_1), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1150,7 +1223,7 @@ func Stb_model_import_onnx(arg1 Struct_SS_st_context, arg2 string, arg3 string) 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_import_onnx_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_import_onnx_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1165,7 +1238,7 @@ func Stb_model_import_onnx_buffer(arg1 Struct_SS_st_context, arg2 []byte, arg3 s
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_import_onnx_buffer_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Struct_SS_st_model)(SwigcptrStruct_SS_st_model(C._wrap_stb_model_import_onnx_buffer_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1179,7 +1252,7 @@ func Stb_model_export_onnx(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_export_onnx_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_export_onnx_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1189,7 +1262,7 @@ func Stb_model_export_onnx(arg1 Struct_SS_st_model, arg2 string) (_swig_ret int)
 func Stb_model_export_onnx_size(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_export_onnx_size_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_export_onnx_size_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1197,7 +1270,7 @@ func Stb_model_export_onnx_into(arg1 Struct_SS_st_model, arg2 []byte) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_export_onnx_into_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_export_onnx_into_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1207,7 +1280,7 @@ func Stb_model_export_onnx_into(arg1 Struct_SS_st_model, arg2 []byte) (_swig_ret
 func Stb_model_checkpoint_size(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_checkpoint_size_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_checkpoint_size_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1215,7 +1288,7 @@ func Stb_model_save_into(arg1 Struct_SS_st_model, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_save_into_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_save_into_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1226,7 +1299,7 @@ func Stb_model_load_buffer(arg1 Struct_SS_st_model, arg2 []byte) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_load_buffer_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_load_buffer_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1236,7 +1309,7 @@ func Stb_model_load_buffer(arg1 Struct_SS_st_model, arg2 []byte) (_swig_ret int)
 func Stb_model_parameter_count(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_parameter_count_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_parameter_count_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1244,7 +1317,7 @@ func Stb_model_parameter_name(arg1 Struct_SS_st_model, arg2 int64) (_swig_ret st
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_stb_model_parameter_name_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1))
+	swig_r_p := C._wrap_stb_model_parameter_name_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1256,7 +1329,7 @@ func Stb_model_parameter_numbers(arg1 Struct_SS_st_model, arg2 int64, arg3 []flo
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_parameter_numbers_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), C.swig_type_125(_swig_i_1), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_model_parameter_numbers_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), C.swig_type_155(_swig_i_1), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1268,7 +1341,7 @@ func Stb_model_get_parameter(arg1 Struct_SS_st_model, arg2 string, arg3 []float3
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_get_parameter_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_model_get_parameter_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1283,7 +1356,7 @@ func Stb_model_set_parameter(arg1 Struct_SS_st_model, arg2 string, arg3 []float3
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_stb_model_set_parameter_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_stb_model_set_parameter_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1296,7 +1369,7 @@ func Stb_model_set_parameter(arg1 Struct_SS_st_model, arg2 string, arg3 []float3
 func Stb_model_parameters_size(arg1 Struct_SS_st_model) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_stb_model_parameters_size_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_stb_model_parameters_size_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1304,7 +1377,7 @@ func Stb_model_get_parameters(arg1 Struct_SS_st_model, arg2 []float32) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_get_parameters_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_get_parameters_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1315,7 +1388,7 @@ func Stb_model_set_parameters(arg1 Struct_SS_st_model, arg2 []float32) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_stb_model_set_parameters_native_eba9aebe404ad7ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_stb_model_set_parameters_native_b771e38fe3d27365(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}

@@ -181,6 +181,8 @@ static void* Swig_malloc(int c) {
 }
 
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,21 +190,61 @@ static void* Swig_malloc(int c) {
 
 static _Thread_local st_status stb_status_ = ST_OK;
 static _Thread_local char stb_text_[64];
+/* The message of a refusal by this layer itself, which the C API's last error does not hold. */
+static _Thread_local char stb_error_[160];
+static _Thread_local int stb_error_is_ours_ = 0;
 
 static int32_t stb_set(st_status status) {
   stb_status_ = status;
+  stb_error_is_ours_ = 0;
+  return (int32_t)status;
+}
+
+static int32_t stb_fail(st_status status, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(stb_error_, sizeof stb_error_, format, args);
+  va_end(args);
+  stb_status_ = status;
+  stb_error_is_ours_ = 1;
   return (int32_t)status;
 }
 
 /* An empty name asks for an automatic one. */
 static const char* stb_name(const char* name) { return name != NULL && name[0] != '\0' ? name : NULL; }
 
-static int32_t stb_result(st_status status, const st_step_result* r, double* result, int64_t count) {
+/* Whether elements [offset, offset + count) lie in an array of `length`; if not, the status and
+ * message say why. */
+static int stb_fits(const char* what, int64_t length, int64_t offset, int64_t count) {
+  if (offset < 0 || count < 0) {
+    stb_fail(ST_INVALID_ARGUMENT, "%s: offset %lld and count %lld must not be negative", what,
+             (long long)offset, (long long)count);
+    return 0;
+  }
+  if (offset > length || count > length - offset) {
+    stb_fail(ST_INVALID_ARGUMENT, "%s: offset %lld and count %lld overrun the array of %lld", what,
+             (long long)offset, (long long)count, (long long)length);
+    return 0;
+  }
+  return 1;
+}
+/* Element `offset` of an array that may be absent (a null Java/C# array, a nil Go slice). */
+#define STB_AT(array, offset) ((array) != NULL ? (array) + (offset) : NULL)
+
+/* The internal arrays of numbers this layer fills for the bindings have fixed sizes. */
+static int stb_numbers_fit(int64_t count, int64_t needed) {
+  if (count == needed) return 1;
+  stb_fail(ST_SHAPE_MISMATCH, "the result array holds %lld numbers, not %lld", (long long)count,
+           (long long)needed);
+  return 0;
+}
+static int stb_result_fits(int64_t count) { return stb_numbers_fit(count, 4); }
+
+static int32_t stb_result(st_status status, const st_step_result* r, double* result) {
   if (status == ST_OK) {
     result[0] = r->loss, result[1] = (double)r->correct, result[2] = (double)r->examples;
     result[3] = r->grad_norm;
   }
-  (void)count;
   return stb_set(status);
 }
 
@@ -213,7 +255,7 @@ static int32_t stb_result(st_status status, const st_step_result* r, double* res
 
 /* Status of the calling thread's last call, and its message. */
 int32_t stb_status(void) { return (int32_t)stb_status_; }
-const char* stb_message(void) { return st_last_error_message(); }
+const char* stb_message(void) { return stb_error_is_ours_ ? stb_error_ : st_last_error_message(); }
 const char* stb_status_name(int32_t status) { return st_status_name((st_status)status); }
 
 uint32_t stb_version(void) { return st_version(); }
@@ -304,7 +346,7 @@ int32_t stb_conv_backward_weights(st_conv* conv, st_tensor* x, st_tensor* dy) {
 /* The last call of `pass`: result = {ran, kernel, zeros, milliseconds}. */
 int32_t stb_conv_last_call(st_conv* conv, int32_t pass, double* result, int64_t result_count) {
   st_conv_call call;
-  if (result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_result_fits(result_count)) return stb_status_;
   if (stb_set(st_conv_last_call(conv, (st_pass)pass, &call)) != ST_OK) return stb_status_;
   result[0] = call.ran, result[1] = call.kernel, result[2] = call.zeros, result[3] = call.milliseconds;
   return ST_OK;
@@ -450,60 +492,96 @@ int32_t stb_model_set_frozen(st_model* m, const char* layer, int32_t frozen) {
   return stb_set(st_model_set_frozen(m, layer, frozen));
 }
 
-/* result = {loss, correct, examples, grad_norm}; the batch is the number of labels. */
-int32_t stb_model_train_step(st_model* m, const float* images, int64_t image_count,
-                             const int32_t* labels, int64_t label_count, double* result,
-                             int64_t result_count) {
-  st_step_result r;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  return stb_result(st_model_train_step(m, images, (size_t)image_count, labels, label_count, &r),
-                    &r, result, result_count);
-}
-int32_t stb_model_eval_step(st_model* m, const float* images, int64_t image_count,
-                            const int32_t* labels, int64_t label_count, double* result,
-                            int64_t result_count) {
-  st_step_result r;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  return stb_result(st_model_eval_step(m, images, (size_t)image_count, labels, label_count, &r, NULL, 0),
-                    &r, result, result_count);
-}
-/* Steps of float targets: batch = target_count / classes. */
-int32_t stb_model_train_step_targets(st_model* m, const float* images, int64_t image_count,
-                                     const float* targets, int64_t target_count, double* result,
-                                     int64_t result_count) {
-  st_step_result r;
-  int64_t classes = 0;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_result(st_model_train_step_targets(m, images, (size_t)image_count, targets,
-                                                (size_t)target_count, target_count / classes, &r),
-                    &r, result, result_count);
-}
-int32_t stb_model_eval_step_targets(st_model* m, const float* images, int64_t image_count,
-                                    const float* targets, int64_t target_count, double* result,
-                                    int64_t result_count) {
-  st_step_result r;
-  int64_t classes = 0;
-  if (result == NULL || result_count != 4) return stb_set(ST_SHAPE_MISMATCH);
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_result(st_model_eval_step_targets(m, images, (size_t)image_count, targets,
-                                               (size_t)target_count, target_count / classes, &r,
-                                               NULL, 0),
-                    &r, result, result_count);
-}
 int32_t stb_model_set_loss(st_model* m, int32_t kind, double label_smoothing,
                            const float* class_weights, int64_t class_weight_count) {
   return stb_set(st_model_set_loss(m, (st_loss_kind)kind, label_smoothing,
                                    class_weight_count > 0 ? class_weights : NULL,
                                    (size_t)class_weight_count));
 }
-/* Logits of batch = logit_count / classes images. */
-int32_t stb_model_predict(st_model* m, const float* images, int64_t image_count, float* logits,
-                          int64_t logit_count) {
-  int64_t classes = 0;
-  if (stb_set(st_model_classes(m, &classes)) != ST_OK) return stb_status_;
-  return stb_set(st_model_predict(m, images, (size_t)image_count, logit_count / classes, logits,
-                                  (size_t)logit_count));
+/* The batch calls. Each array comes with its length, then the offset and count of the elements
+ * the call uses (a window, so a batch can be taken from a larger array without a copy); the
+ * label window holds `batch` labels. The C API checks the counts against the batch.
+ * result = {loss, correct, examples, grad_norm}; an evaluation's logits or outputs may be
+ * absent (count 0). */
+int32_t stb_model_train_step(st_model* m, const float* images, int64_t image_length,
+                             int64_t image_offset, int64_t image_count, const int32_t* labels,
+                             int64_t label_length, int64_t label_offset, int64_t batch,
+                             double* result, int64_t result_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("labels", label_length, label_offset, batch > 0 ? batch : 0) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_train_step(m, STB_AT(images, image_offset), (size_t)image_count,
+                                        STB_AT(labels, label_offset), batch, &r),
+                    &r, result);
+}
+int32_t stb_model_eval_step(st_model* m, const float* images, int64_t image_length,
+                            int64_t image_offset, int64_t image_count, const int32_t* labels,
+                            int64_t label_length, int64_t label_offset, int64_t batch,
+                            double* result, int64_t result_count, float* logits,
+                            int64_t logit_length, int64_t logit_offset, int64_t logit_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("labels", label_length, label_offset, batch > 0 ? batch : 0) ||
+      !stb_fits("logits", logit_length, logit_offset, logit_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_eval_step(m, STB_AT(images, image_offset), (size_t)image_count,
+                                       STB_AT(labels, label_offset), batch, &r,
+                                       logit_count > 0 ? logits + logit_offset : NULL,
+                                       (size_t)logit_count),
+                    &r, result);
+}
+int32_t stb_model_train_step_targets(st_model* m, const float* images, int64_t image_length,
+                                     int64_t image_offset, int64_t image_count,
+                                     const float* targets, int64_t target_length,
+                                     int64_t target_offset, int64_t target_count, int64_t batch,
+                                     double* result, int64_t result_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("targets", target_length, target_offset, target_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_train_step_targets(m, STB_AT(images, image_offset),
+                                                (size_t)image_count, STB_AT(targets, target_offset),
+                                                (size_t)target_count, batch, &r),
+                    &r, result);
+}
+int32_t stb_model_eval_step_targets(st_model* m, const float* images, int64_t image_length,
+                                    int64_t image_offset, int64_t image_count,
+                                    const float* targets, int64_t target_length,
+                                    int64_t target_offset, int64_t target_count, int64_t batch,
+                                    double* result, int64_t result_count, float* outputs,
+                                    int64_t output_length, int64_t output_offset,
+                                    int64_t output_count) {
+  st_step_result r;
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("targets", target_length, target_offset, target_count) ||
+      !stb_fits("outputs", output_length, output_offset, output_count) ||
+      !stb_result_fits(result_count))
+    return stb_status_;
+  return stb_result(st_model_eval_step_targets(m, STB_AT(images, image_offset),
+                                               (size_t)image_count, STB_AT(targets, target_offset),
+                                               (size_t)target_count, batch, &r,
+                                               output_count > 0 ? outputs + output_offset : NULL,
+                                               (size_t)output_count),
+                    &r, result);
+}
+int32_t stb_model_predict(st_model* m, const float* images, int64_t image_length,
+                          int64_t image_offset, int64_t image_count, int64_t batch, float* logits,
+                          int64_t logit_length, int64_t logit_offset, int64_t logit_count) {
+  if (!stb_fits("images", image_length, image_offset, image_count) ||
+      !stb_fits("logits", logit_length, logit_offset, logit_count))
+    return stb_status_;
+  return stb_set(st_model_predict(m, STB_AT(images, image_offset), (size_t)image_count, batch,
+                                  STB_AT(logits, logit_offset), (size_t)logit_count));
+}
+/* Floats per input image: channels x height x width. */
+int64_t stb_model_image_size(st_model* m) {
+  int64_t c = 0, h = 0, w = 0;
+  if (stb_set(st_model_input_dims(m, &c, &h, &w)) != ST_OK) return 0;
+  return c * h * w;
 }
 int64_t stb_model_classes(st_model* m) {
   int64_t classes = 0;
@@ -540,7 +618,7 @@ const char* stb_model_layer_kind(st_model* m, int64_t index) {
 int32_t stb_model_layer_numbers(st_model* m, int64_t index, double* result, int64_t result_count) {
   st_layer_info info;
   int p;
-  if (result == NULL || result_count != 13) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_numbers_fit(result_count, 13)) return stb_status_;
   if (stb_set(st_model_layer_info(m, index, &info)) != ST_OK) return stb_status_;
   result[0] = info.frozen, result[1] = info.is_conv, result[2] = info.input_zeros, result[3] = info.grad_zeros;
   for (p = 0; p < 3; ++p) {
@@ -605,7 +683,7 @@ int32_t stb_model_parameter_numbers(st_model* m, int64_t index, double* result,
                                     int64_t result_count) {
   st_parameter_info info;
   int i;
-  if (result == NULL || result_count != 8) return stb_set(ST_SHAPE_MISMATCH);
+  if (!stb_numbers_fit(result_count, 8)) return stb_status_;
   if (stb_set(st_model_parameter_info(m, index, &info)) != ST_OK) return stb_status_;
   result[0] = info.rank;
   for (i = 0; i < 4; ++i) result[1 + i] = i < info.rank ? (double)info.shape[i] : 0.0;
@@ -634,7 +712,7 @@ int32_t stb_model_set_parameters(st_model* m, const float* data, int64_t count) 
 extern "C" {
 #endif
 
-void _wrap_Swig_free_native_eba9aebe404ad7ea(void *_swig_go_0) {
+void _wrap_Swig_free_native_b771e38fe3d27365(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -644,7 +722,7 @@ void _wrap_Swig_free_native_eba9aebe404ad7ea(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_native_b771e38fe3d27365(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -657,7 +735,7 @@ void *_wrap_Swig_malloc_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_stb_status_native_eba9aebe404ad7ea() {
+intgo _wrap_stb_status_native_b771e38fe3d27365() {
   int32_t result;
   intgo _swig_go_result;
   
@@ -668,7 +746,7 @@ intgo _wrap_stb_status_native_eba9aebe404ad7ea() {
 }
 
 
-_gostring_ _wrap_stb_message_native_eba9aebe404ad7ea() {
+_gostring_ _wrap_stb_message_native_b771e38fe3d27365() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -679,7 +757,7 @@ _gostring_ _wrap_stb_message_native_eba9aebe404ad7ea() {
 }
 
 
-_gostring_ _wrap_stb_status_name_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+_gostring_ _wrap_stb_status_name_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -692,7 +770,7 @@ _gostring_ _wrap_stb_status_name_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_stb_version_native_eba9aebe404ad7ea() {
+intgo _wrap_stb_version_native_b771e38fe3d27365() {
   uint32_t result;
   intgo _swig_go_result;
   
@@ -703,7 +781,7 @@ intgo _wrap_stb_version_native_eba9aebe404ad7ea() {
 }
 
 
-_gostring_ _wrap_stb_version_string_native_eba9aebe404ad7ea() {
+_gostring_ _wrap_stb_version_string_native_b771e38fe3d27365() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -714,7 +792,7 @@ _gostring_ _wrap_stb_version_string_native_eba9aebe404ad7ea() {
 }
 
 
-intgo _wrap_stb_isa_supported_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+intgo _wrap_stb_isa_supported_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   int32_t result;
   intgo _swig_go_result;
@@ -727,7 +805,7 @@ intgo _wrap_stb_isa_supported_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_stb_set_isa_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+intgo _wrap_stb_set_isa_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   int32_t result;
   intgo _swig_go_result;
@@ -740,7 +818,7 @@ intgo _wrap_stb_set_isa_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_stb_get_isa_native_eba9aebe404ad7ea() {
+intgo _wrap_stb_get_isa_native_b771e38fe3d27365() {
   int32_t result;
   intgo _swig_go_result;
   
@@ -751,7 +829,7 @@ intgo _wrap_stb_get_isa_native_eba9aebe404ad7ea() {
 }
 
 
-_gostring_ _wrap_stb_isa_name_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+_gostring_ _wrap_stb_isa_name_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -764,7 +842,7 @@ _gostring_ _wrap_stb_isa_name_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-void _wrap_stb_set_verbose_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+void _wrap_stb_set_verbose_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   
   arg1 = (int32_t)_swig_go_0; 
@@ -774,7 +852,7 @@ void _wrap_stb_set_verbose_native_eba9aebe404ad7ea(intgo _swig_go_0) {
 }
 
 
-struct st_context *_wrap_stb_context_create_native_eba9aebe404ad7ea(intgo _swig_go_0) {
+struct st_context *_wrap_stb_context_create_native_b771e38fe3d27365(intgo _swig_go_0) {
   int32_t arg1 ;
   st_context *result = 0 ;
   struct st_context *_swig_go_result;
@@ -787,7 +865,7 @@ struct st_context *_wrap_stb_context_create_native_eba9aebe404ad7ea(intgo _swig_
 }
 
 
-intgo _wrap_stb_context_destroy_native_eba9aebe404ad7ea(struct st_context *_swig_go_0) {
+intgo _wrap_stb_context_destroy_native_b771e38fe3d27365(struct st_context *_swig_go_0) {
   st_context *arg1 = (st_context *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -800,7 +878,7 @@ intgo _wrap_stb_context_destroy_native_eba9aebe404ad7ea(struct st_context *_swig
 }
 
 
-intgo _wrap_stb_context_threads_native_eba9aebe404ad7ea(struct st_context *_swig_go_0) {
+intgo _wrap_stb_context_threads_native_b771e38fe3d27365(struct st_context *_swig_go_0) {
   st_context *arg1 = (st_context *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -813,7 +891,7 @@ intgo _wrap_stb_context_threads_native_eba9aebe404ad7ea(struct st_context *_swig
 }
 
 
-struct st_tensor *_wrap_stb_tensor_create_native_eba9aebe404ad7ea(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5, _goslice_ _swig_go_6) {
+struct st_tensor *_wrap_stb_tensor_create_native_b771e38fe3d27365(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5, _goslice_ _swig_go_6) {
   st_context *arg1 = (st_context *) 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -842,7 +920,7 @@ struct st_tensor *_wrap_stb_tensor_create_native_eba9aebe404ad7ea(struct st_cont
 }
 
 
-intgo _wrap_stb_tensor_destroy_native_eba9aebe404ad7ea(struct st_tensor *_swig_go_0) {
+intgo _wrap_stb_tensor_destroy_native_b771e38fe3d27365(struct st_tensor *_swig_go_0) {
   st_tensor *arg1 = (st_tensor *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -855,7 +933,7 @@ intgo _wrap_stb_tensor_destroy_native_eba9aebe404ad7ea(struct st_tensor *_swig_g
 }
 
 
-long long _wrap_stb_tensor_dim_native_eba9aebe404ad7ea(struct st_tensor *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_stb_tensor_dim_native_b771e38fe3d27365(struct st_tensor *_swig_go_0, intgo _swig_go_1) {
   st_tensor *arg1 = (st_tensor *) 0 ;
   int32_t arg2 ;
   int64_t result;
@@ -870,7 +948,7 @@ long long _wrap_stb_tensor_dim_native_eba9aebe404ad7ea(struct st_tensor *_swig_g
 }
 
 
-intgo _wrap_stb_tensor_copy_in_native_eba9aebe404ad7ea(struct st_tensor *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_tensor_copy_in_native_b771e38fe3d27365(struct st_tensor *_swig_go_0, _goslice_ _swig_go_1) {
   st_tensor *arg1 = (st_tensor *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -889,7 +967,7 @@ intgo _wrap_stb_tensor_copy_in_native_eba9aebe404ad7ea(struct st_tensor *_swig_g
 }
 
 
-intgo _wrap_stb_tensor_copy_out_native_eba9aebe404ad7ea(struct st_tensor *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_tensor_copy_out_native_b771e38fe3d27365(struct st_tensor *_swig_go_0, _goslice_ _swig_go_1) {
   st_tensor *arg1 = (st_tensor *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -908,7 +986,7 @@ intgo _wrap_stb_tensor_copy_out_native_eba9aebe404ad7ea(struct st_tensor *_swig_
 }
 
 
-struct st_conv *_wrap_stb_conv_create_native_eba9aebe404ad7ea(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, long long _swig_go_6, long long _swig_go_7, long long _swig_go_8, intgo _swig_go_9) {
+struct st_conv *_wrap_stb_conv_create_native_b771e38fe3d27365(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, long long _swig_go_6, long long _swig_go_7, long long _swig_go_8, intgo _swig_go_9) {
   st_context *arg1 = (st_context *) 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -939,7 +1017,7 @@ struct st_conv *_wrap_stb_conv_create_native_eba9aebe404ad7ea(struct st_context 
 }
 
 
-intgo _wrap_stb_conv_destroy_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0) {
+intgo _wrap_stb_conv_destroy_native_b771e38fe3d27365(struct st_conv *_swig_go_0) {
   st_conv *arg1 = (st_conv *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -952,7 +1030,7 @@ intgo _wrap_stb_conv_destroy_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0)
 }
 
 
-long long _wrap_stb_conv_output_dim_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_stb_conv_output_dim_native_b771e38fe3d27365(struct st_conv *_swig_go_0, intgo _swig_go_1) {
   st_conv *arg1 = (st_conv *) 0 ;
   int32_t arg2 ;
   int64_t result;
@@ -967,7 +1045,7 @@ long long _wrap_stb_conv_output_dim_native_eba9aebe404ad7ea(struct st_conv *_swi
 }
 
 
-intgo _wrap_stb_conv_set_weights_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_conv_set_weights_native_b771e38fe3d27365(struct st_conv *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   st_conv *arg1 = (st_conv *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -992,7 +1070,7 @@ intgo _wrap_stb_conv_set_weights_native_eba9aebe404ad7ea(struct st_conv *_swig_g
 }
 
 
-intgo _wrap_stb_conv_get_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_stb_conv_get_native_b771e38fe3d27365(struct st_conv *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   st_conv *arg1 = (st_conv *) 0 ;
   int32_t arg2 ;
   float *arg3 = (float *) 0 ;
@@ -1019,7 +1097,7 @@ intgo _wrap_stb_conv_get_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, int
 }
 
 
-intgo _wrap_stb_conv_set_kernel_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_stb_conv_set_kernel_native_b771e38fe3d27365(struct st_conv *_swig_go_0, intgo _swig_go_1) {
   st_conv *arg1 = (st_conv *) 0 ;
   int32_t arg2 ;
   int32_t result;
@@ -1034,7 +1112,7 @@ intgo _wrap_stb_conv_set_kernel_native_eba9aebe404ad7ea(struct st_conv *_swig_go
 }
 
 
-intgo _wrap_stb_conv_forward_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
+intgo _wrap_stb_conv_forward_native_b771e38fe3d27365(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
   st_conv *arg1 = (st_conv *) 0 ;
   st_tensor *arg2 = (st_tensor *) 0 ;
   st_tensor *arg3 = (st_tensor *) 0 ;
@@ -1051,7 +1129,7 @@ intgo _wrap_stb_conv_forward_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0,
 }
 
 
-intgo _wrap_stb_conv_backward_data_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
+intgo _wrap_stb_conv_backward_data_native_b771e38fe3d27365(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
   st_conv *arg1 = (st_conv *) 0 ;
   st_tensor *arg2 = (st_tensor *) 0 ;
   st_tensor *arg3 = (st_tensor *) 0 ;
@@ -1068,7 +1146,7 @@ intgo _wrap_stb_conv_backward_data_native_eba9aebe404ad7ea(struct st_conv *_swig
 }
 
 
-intgo _wrap_stb_conv_backward_weights_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
+intgo _wrap_stb_conv_backward_weights_native_b771e38fe3d27365(struct st_conv *_swig_go_0, struct st_tensor *_swig_go_1, struct st_tensor *_swig_go_2) {
   st_conv *arg1 = (st_conv *) 0 ;
   st_tensor *arg2 = (st_tensor *) 0 ;
   st_tensor *arg3 = (st_tensor *) 0 ;
@@ -1085,7 +1163,7 @@ intgo _wrap_stb_conv_backward_weights_native_eba9aebe404ad7ea(struct st_conv *_s
 }
 
 
-intgo _wrap_stb_conv_last_call_native_eba9aebe404ad7ea(struct st_conv *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_conv_last_call_native_b771e38fe3d27365(struct st_conv *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   st_conv *arg1 = (st_conv *) 0 ;
   int32_t arg2 ;
   double *arg3 = (double *) 0 ;
@@ -1106,7 +1184,7 @@ intgo _wrap_stb_conv_last_call_native_eba9aebe404ad7ea(struct st_conv *_swig_go_
 }
 
 
-struct st_model *_wrap_stb_model_create_native_eba9aebe404ad7ea(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+struct st_model *_wrap_stb_model_create_native_b771e38fe3d27365(struct st_context *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   st_context *arg1 = (st_context *) 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1125,7 +1203,7 @@ struct st_model *_wrap_stb_model_create_native_eba9aebe404ad7ea(struct st_contex
 }
 
 
-intgo _wrap_stb_model_destroy_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+intgo _wrap_stb_model_destroy_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1138,7 +1216,7 @@ intgo _wrap_stb_model_destroy_native_eba9aebe404ad7ea(struct st_model *_swig_go_
 }
 
 
-intgo _wrap_stb_model_add_conv2d_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_stb_model_add_conv2d_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1168,7 +1246,7 @@ intgo _wrap_stb_model_add_conv2d_native_eba9aebe404ad7ea(struct st_model *_swig_
 }
 
 
-intgo _wrap_stb_model_add_grouped_conv2d_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6, long long _swig_go_7) {
+intgo _wrap_stb_model_add_grouped_conv2d_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6, long long _swig_go_7) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1200,7 +1278,7 @@ intgo _wrap_stb_model_add_grouped_conv2d_native_eba9aebe404ad7ea(struct st_model
 }
 
 
-intgo _wrap_stb_model_add_depthwise_conv2d_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
+intgo _wrap_stb_model_add_depthwise_conv2d_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1228,7 +1306,7 @@ intgo _wrap_stb_model_add_depthwise_conv2d_native_eba9aebe404ad7ea(struct st_mod
 }
 
 
-intgo _wrap_stb_model_add_batchnorm_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_batchnorm_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1248,7 +1326,7 @@ intgo _wrap_stb_model_add_batchnorm_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-intgo _wrap_stb_model_add_relu_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_relu_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1268,7 +1346,7 @@ intgo _wrap_stb_model_add_relu_native_eba9aebe404ad7ea(struct st_model *_swig_go
 }
 
 
-intgo _wrap_stb_model_add_maxpool_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+intgo _wrap_stb_model_add_maxpool_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1294,7 +1372,7 @@ intgo _wrap_stb_model_add_maxpool_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-intgo _wrap_stb_model_add_global_avgpool_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_global_avgpool_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1314,7 +1392,7 @@ intgo _wrap_stb_model_add_global_avgpool_native_eba9aebe404ad7ea(struct st_model
 }
 
 
-intgo _wrap_stb_model_add_flatten_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_flatten_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1334,7 +1412,7 @@ intgo _wrap_stb_model_add_flatten_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-intgo _wrap_stb_model_add_dropout_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2) {
+intgo _wrap_stb_model_add_dropout_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   float arg3 ;
@@ -1356,7 +1434,7 @@ intgo _wrap_stb_model_add_dropout_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-intgo _wrap_stb_model_add_linear_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_stb_model_add_linear_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1380,7 +1458,7 @@ intgo _wrap_stb_model_add_linear_native_eba9aebe404ad7ea(struct st_model *_swig_
 }
 
 
-intgo _wrap_stb_model_add_relu6_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_relu6_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1400,7 +1478,7 @@ intgo _wrap_stb_model_add_relu6_native_eba9aebe404ad7ea(struct st_model *_swig_g
 }
 
 
-intgo _wrap_stb_model_add_clip_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2, float _swig_go_3) {
+intgo _wrap_stb_model_add_clip_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2, float _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   float arg3 ;
@@ -1424,7 +1502,7 @@ intgo _wrap_stb_model_add_clip_native_eba9aebe404ad7ea(struct st_model *_swig_go
 }
 
 
-intgo _wrap_stb_model_add_sigmoid_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_sigmoid_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1444,7 +1522,7 @@ intgo _wrap_stb_model_add_sigmoid_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-intgo _wrap_stb_model_add_hardsigmoid_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2, float _swig_go_3) {
+intgo _wrap_stb_model_add_hardsigmoid_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, float _swig_go_2, float _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   float arg3 ;
@@ -1468,7 +1546,7 @@ intgo _wrap_stb_model_add_hardsigmoid_native_eba9aebe404ad7ea(struct st_model *_
 }
 
 
-intgo _wrap_stb_model_add_hardswish_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_hardswish_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1488,7 +1566,7 @@ intgo _wrap_stb_model_add_hardswish_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-intgo _wrap_stb_model_add_silu_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_add_silu_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1508,7 +1586,7 @@ intgo _wrap_stb_model_add_silu_native_eba9aebe404ad7ea(struct st_model *_swig_go
 }
 
 
-intgo _wrap_stb_model_from_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_from_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1528,7 +1606,7 @@ intgo _wrap_stb_model_from_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, 
 }
 
 
-intgo _wrap_stb_model_add_add_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_stb_model_add_add_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1562,7 +1640,7 @@ intgo _wrap_stb_model_add_add_native_eba9aebe404ad7ea(struct st_model *_swig_go_
 }
 
 
-intgo _wrap_stb_model_add_maxpool_ceil_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+intgo _wrap_stb_model_add_maxpool_ceil_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1588,7 +1666,7 @@ intgo _wrap_stb_model_add_maxpool_ceil_native_eba9aebe404ad7ea(struct st_model *
 }
 
 
-intgo _wrap_stb_model_add_avgpool_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_stb_model_add_avgpool_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, intgo _swig_go_5, intgo _swig_go_6) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1618,7 +1696,7 @@ intgo _wrap_stb_model_add_avgpool_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-intgo _wrap_stb_model_add_adaptive_avgpool_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_stb_model_add_adaptive_avgpool_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -1640,7 +1718,7 @@ intgo _wrap_stb_model_add_adaptive_avgpool_native_eba9aebe404ad7ea(struct st_mod
 }
 
 
-intgo _wrap_stb_model_add_multiply_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_stb_model_add_multiply_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1674,7 +1752,7 @@ intgo _wrap_stb_model_add_multiply_native_eba9aebe404ad7ea(struct st_model *_swi
 }
 
 
-intgo _wrap_stb_model_add_concat_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_stb_model_add_concat_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1701,7 +1779,7 @@ intgo _wrap_stb_model_add_concat_native_eba9aebe404ad7ea(struct st_model *_swig_
 }
 
 
-intgo _wrap_stb_model_residual_begin_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_residual_begin_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -1721,7 +1799,7 @@ intgo _wrap_stb_model_residual_begin_native_eba9aebe404ad7ea(struct st_model *_s
 }
 
 
-intgo _wrap_stb_model_residual_shortcut_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+intgo _wrap_stb_model_residual_shortcut_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1734,7 +1812,7 @@ intgo _wrap_stb_model_residual_shortcut_native_eba9aebe404ad7ea(struct st_model 
 }
 
 
-intgo _wrap_stb_model_residual_end_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+intgo _wrap_stb_model_residual_end_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1747,7 +1825,7 @@ intgo _wrap_stb_model_residual_end_native_eba9aebe404ad7ea(struct st_model *_swi
 }
 
 
-intgo _wrap_stb_model_finish_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_stb_model_finish_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   int32_t result;
@@ -1762,7 +1840,7 @@ intgo _wrap_stb_model_finish_native_eba9aebe404ad7ea(struct st_model *_swig_go_0
 }
 
 
-intgo _wrap_stb_model_set_optimizer_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, intgo _swig_go_1, double _swig_go_2, double _swig_go_3, intgo _swig_go_4, double _swig_go_5, double _swig_go_6, intgo _swig_go_7, long long _swig_go_8, long long _swig_go_9) {
+intgo _wrap_stb_model_set_optimizer_native_b771e38fe3d27365(struct st_model *_swig_go_0, intgo _swig_go_1, double _swig_go_2, double _swig_go_3, intgo _swig_go_4, double _swig_go_5, double _swig_go_6, intgo _swig_go_7, long long _swig_go_8, long long _swig_go_9) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t arg2 ;
   double arg3 ;
@@ -1793,7 +1871,7 @@ intgo _wrap_stb_model_set_optimizer_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-intgo _wrap_stb_model_set_kernel_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_stb_model_set_kernel_native_b771e38fe3d27365(struct st_model *_swig_go_0, intgo _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t arg2 ;
   int32_t result;
@@ -1808,7 +1886,7 @@ intgo _wrap_stb_model_set_kernel_native_eba9aebe404ad7ea(struct st_model *_swig_
 }
 
 
-intgo _wrap_stb_model_set_check_inputs_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_stb_model_set_check_inputs_native_b771e38fe3d27365(struct st_model *_swig_go_0, intgo _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t arg2 ;
   int32_t result;
@@ -1823,7 +1901,7 @@ intgo _wrap_stb_model_set_check_inputs_native_eba9aebe404ad7ea(struct st_model *
 }
 
 
-intgo _wrap_stb_model_set_frozen_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_stb_model_set_frozen_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -1845,131 +1923,7 @@ intgo _wrap_stb_model_set_frozen_native_eba9aebe404ad7ea(struct st_model *_swig_
 }
 
 
-intgo _wrap_stb_model_train_step_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
-  st_model *arg1 = (st_model *) 0 ;
-  float *arg2 = (float *) 0 ;
-  int64_t arg3 ;
-  int32_t *arg4 = (int32_t *) 0 ;
-  int64_t arg5 ;
-  double *arg6 = (double *) 0 ;
-  int64_t arg7 ;
-  int32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(st_model **)&_swig_go_0; 
-  
-  arg2 = (float *)_swig_go_1.array;
-  arg3 = (int64_t)_swig_go_1.len;
-  
-  
-  arg4 = (int32_t *)_swig_go_2.array;
-  arg5 = (int64_t)_swig_go_2.len;
-  
-  
-  arg6 = (double *)_swig_go_3.array;
-  arg7 = (int64_t)_swig_go_3.len;
-  
-  
-  result = (int32_t)stb_model_train_step(arg1,(float const *)arg2,arg3,(int const *)arg4,arg5,arg6,arg7);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_stb_model_eval_step_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
-  st_model *arg1 = (st_model *) 0 ;
-  float *arg2 = (float *) 0 ;
-  int64_t arg3 ;
-  int32_t *arg4 = (int32_t *) 0 ;
-  int64_t arg5 ;
-  double *arg6 = (double *) 0 ;
-  int64_t arg7 ;
-  int32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(st_model **)&_swig_go_0; 
-  
-  arg2 = (float *)_swig_go_1.array;
-  arg3 = (int64_t)_swig_go_1.len;
-  
-  
-  arg4 = (int32_t *)_swig_go_2.array;
-  arg5 = (int64_t)_swig_go_2.len;
-  
-  
-  arg6 = (double *)_swig_go_3.array;
-  arg7 = (int64_t)_swig_go_3.len;
-  
-  
-  result = (int32_t)stb_model_eval_step(arg1,(float const *)arg2,arg3,(int const *)arg4,arg5,arg6,arg7);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_stb_model_train_step_targets_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
-  st_model *arg1 = (st_model *) 0 ;
-  float *arg2 = (float *) 0 ;
-  int64_t arg3 ;
-  float *arg4 = (float *) 0 ;
-  int64_t arg5 ;
-  double *arg6 = (double *) 0 ;
-  int64_t arg7 ;
-  int32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(st_model **)&_swig_go_0; 
-  
-  arg2 = (float *)_swig_go_1.array;
-  arg3 = (int64_t)_swig_go_1.len;
-  
-  
-  arg4 = (float *)_swig_go_2.array;
-  arg5 = (int64_t)_swig_go_2.len;
-  
-  
-  arg6 = (double *)_swig_go_3.array;
-  arg7 = (int64_t)_swig_go_3.len;
-  
-  
-  result = (int32_t)stb_model_train_step_targets(arg1,(float const *)arg2,arg3,(float const *)arg4,arg5,arg6,arg7);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_stb_model_eval_step_targets_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
-  st_model *arg1 = (st_model *) 0 ;
-  float *arg2 = (float *) 0 ;
-  int64_t arg3 ;
-  float *arg4 = (float *) 0 ;
-  int64_t arg5 ;
-  double *arg6 = (double *) 0 ;
-  int64_t arg7 ;
-  int32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(st_model **)&_swig_go_0; 
-  
-  arg2 = (float *)_swig_go_1.array;
-  arg3 = (int64_t)_swig_go_1.len;
-  
-  
-  arg4 = (float *)_swig_go_2.array;
-  arg5 = (int64_t)_swig_go_2.len;
-  
-  
-  arg6 = (double *)_swig_go_3.array;
-  arg7 = (int64_t)_swig_go_3.len;
-  
-  
-  result = (int32_t)stb_model_eval_step_targets(arg1,(float const *)arg2,arg3,(float const *)arg4,arg5,arg6,arg7);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-intgo _wrap_stb_model_set_loss_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, intgo _swig_go_1, double _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_stb_model_set_loss_native_b771e38fe3d27365(struct st_model *_swig_go_0, intgo _swig_go_1, double _swig_go_2, _goslice_ _swig_go_3) {
   st_model *arg1 = (st_model *) 0 ;
   int32_t arg2 ;
   double arg3 ;
@@ -1992,12 +1946,18 @@ intgo _wrap_stb_model_set_loss_native_eba9aebe404ad7ea(struct st_model *_swig_go
 }
 
 
-intgo _wrap_stb_model_predict_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_model_train_step_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5, long long _swig_go_6, _goslice_ _swig_go_7) {
   st_model *arg1 = (st_model *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
-  float *arg4 = (float *) 0 ;
+  int64_t arg4 ;
   int64_t arg5 ;
+  int32_t *arg6 = (int32_t *) 0 ;
+  int64_t arg7 ;
+  int64_t arg8 ;
+  int64_t arg9 ;
+  double *arg10 = (double *) 0 ;
+  int64_t arg11 ;
   int32_t result;
   intgo _swig_go_result;
   
@@ -2006,18 +1966,215 @@ intgo _wrap_stb_model_predict_native_eba9aebe404ad7ea(struct st_model *_swig_go_
   arg2 = (float *)_swig_go_1.array;
   arg3 = (int64_t)_swig_go_1.len;
   
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
   
-  arg4 = (float *)_swig_go_2.array;
-  arg5 = (int64_t)_swig_go_2.len;
+  arg6 = (int32_t *)_swig_go_4.array;
+  arg7 = (int64_t)_swig_go_4.len;
+  
+  arg8 = (int64_t)_swig_go_5; 
+  arg9 = (int64_t)_swig_go_6; 
+  
+  arg10 = (double *)_swig_go_7.array;
+  arg11 = (int64_t)_swig_go_7.len;
   
   
-  result = (int32_t)stb_model_predict(arg1,(float const *)arg2,arg3,arg4,arg5);
+  result = (int32_t)stb_model_train_step(arg1,(float const *)arg2,arg3,arg4,arg5,(int const *)arg6,arg7,arg8,arg9,arg10,arg11);
   _swig_go_result = result; 
   return _swig_go_result;
 }
 
 
-long long _wrap_stb_model_classes_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+intgo _wrap_stb_model_eval_step_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5, long long _swig_go_6, _goslice_ _swig_go_7, _goslice_ _swig_go_8, long long _swig_go_9, long long _swig_go_10) {
+  st_model *arg1 = (st_model *) 0 ;
+  float *arg2 = (float *) 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int32_t *arg6 = (int32_t *) 0 ;
+  int64_t arg7 ;
+  int64_t arg8 ;
+  int64_t arg9 ;
+  double *arg10 = (double *) 0 ;
+  int64_t arg11 ;
+  float *arg12 = (float *) 0 ;
+  int64_t arg13 ;
+  int64_t arg14 ;
+  int64_t arg15 ;
+  int32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(st_model **)&_swig_go_0; 
+  
+  arg2 = (float *)_swig_go_1.array;
+  arg3 = (int64_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  
+  arg6 = (int32_t *)_swig_go_4.array;
+  arg7 = (int64_t)_swig_go_4.len;
+  
+  arg8 = (int64_t)_swig_go_5; 
+  arg9 = (int64_t)_swig_go_6; 
+  
+  arg10 = (double *)_swig_go_7.array;
+  arg11 = (int64_t)_swig_go_7.len;
+  
+  
+  arg12 = (float *)_swig_go_8.array;
+  arg13 = (int64_t)_swig_go_8.len;
+  
+  arg14 = (int64_t)_swig_go_9; 
+  arg15 = (int64_t)_swig_go_10; 
+  
+  result = (int32_t)stb_model_eval_step(arg1,(float const *)arg2,arg3,arg4,arg5,(int const *)arg6,arg7,arg8,arg9,arg10,arg11,arg12,arg13,arg14,arg15);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_stb_model_train_step_targets_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5, long long _swig_go_6, long long _swig_go_7, _goslice_ _swig_go_8) {
+  st_model *arg1 = (st_model *) 0 ;
+  float *arg2 = (float *) 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  float *arg6 = (float *) 0 ;
+  int64_t arg7 ;
+  int64_t arg8 ;
+  int64_t arg9 ;
+  int64_t arg10 ;
+  double *arg11 = (double *) 0 ;
+  int64_t arg12 ;
+  int32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(st_model **)&_swig_go_0; 
+  
+  arg2 = (float *)_swig_go_1.array;
+  arg3 = (int64_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  
+  arg6 = (float *)_swig_go_4.array;
+  arg7 = (int64_t)_swig_go_4.len;
+  
+  arg8 = (int64_t)_swig_go_5; 
+  arg9 = (int64_t)_swig_go_6; 
+  arg10 = (int64_t)_swig_go_7; 
+  
+  arg11 = (double *)_swig_go_8.array;
+  arg12 = (int64_t)_swig_go_8.len;
+  
+  
+  result = (int32_t)stb_model_train_step_targets(arg1,(float const *)arg2,arg3,arg4,arg5,(float const *)arg6,arg7,arg8,arg9,arg10,arg11,arg12);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_stb_model_eval_step_targets_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, long long _swig_go_5, long long _swig_go_6, long long _swig_go_7, _goslice_ _swig_go_8, _goslice_ _swig_go_9, long long _swig_go_10, long long _swig_go_11) {
+  st_model *arg1 = (st_model *) 0 ;
+  float *arg2 = (float *) 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  float *arg6 = (float *) 0 ;
+  int64_t arg7 ;
+  int64_t arg8 ;
+  int64_t arg9 ;
+  int64_t arg10 ;
+  double *arg11 = (double *) 0 ;
+  int64_t arg12 ;
+  float *arg13 = (float *) 0 ;
+  int64_t arg14 ;
+  int64_t arg15 ;
+  int64_t arg16 ;
+  int32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(st_model **)&_swig_go_0; 
+  
+  arg2 = (float *)_swig_go_1.array;
+  arg3 = (int64_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  
+  arg6 = (float *)_swig_go_4.array;
+  arg7 = (int64_t)_swig_go_4.len;
+  
+  arg8 = (int64_t)_swig_go_5; 
+  arg9 = (int64_t)_swig_go_6; 
+  arg10 = (int64_t)_swig_go_7; 
+  
+  arg11 = (double *)_swig_go_8.array;
+  arg12 = (int64_t)_swig_go_8.len;
+  
+  
+  arg13 = (float *)_swig_go_9.array;
+  arg14 = (int64_t)_swig_go_9.len;
+  
+  arg15 = (int64_t)_swig_go_10; 
+  arg16 = (int64_t)_swig_go_11; 
+  
+  result = (int32_t)stb_model_eval_step_targets(arg1,(float const *)arg2,arg3,arg4,arg5,(float const *)arg6,arg7,arg8,arg9,arg10,arg11,arg12,arg13,arg14,arg15,arg16);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_stb_model_predict_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, _goslice_ _swig_go_5, long long _swig_go_6, long long _swig_go_7) {
+  st_model *arg1 = (st_model *) 0 ;
+  float *arg2 = (float *) 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  float *arg7 = (float *) 0 ;
+  int64_t arg8 ;
+  int64_t arg9 ;
+  int64_t arg10 ;
+  int32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(st_model **)&_swig_go_0; 
+  
+  arg2 = (float *)_swig_go_1.array;
+  arg3 = (int64_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (int64_t)_swig_go_4; 
+  
+  arg7 = (float *)_swig_go_5.array;
+  arg8 = (int64_t)_swig_go_5.len;
+  
+  arg9 = (int64_t)_swig_go_6; 
+  arg10 = (int64_t)_swig_go_7; 
+  
+  result = (int32_t)stb_model_predict(arg1,(float const *)arg2,arg3,arg4,arg5,arg6,arg7,arg8,arg9,arg10);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_stb_model_image_size_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
+  st_model *arg1 = (st_model *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(st_model **)&_swig_go_0; 
+  
+  result = (int64_t)stb_model_image_size(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_stb_model_classes_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2030,7 +2187,7 @@ long long _wrap_stb_model_classes_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-long long _wrap_stb_model_steps_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_steps_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2043,7 +2200,7 @@ long long _wrap_stb_model_steps_native_eba9aebe404ad7ea(struct st_model *_swig_g
 }
 
 
-intgo _wrap_stb_model_save_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_save_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -2063,7 +2220,7 @@ intgo _wrap_stb_model_save_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, 
 }
 
 
-intgo _wrap_stb_model_load_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_load_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -2083,7 +2240,7 @@ intgo _wrap_stb_model_load_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, 
 }
 
 
-long long _wrap_stb_model_layer_count_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_layer_count_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2096,7 +2253,7 @@ long long _wrap_stb_model_layer_count_native_eba9aebe404ad7ea(struct st_model *_
 }
 
 
-_gostring_ _wrap_stb_model_layer_name_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_stb_model_layer_name_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   char *result = 0 ;
@@ -2111,7 +2268,7 @@ _gostring_ _wrap_stb_model_layer_name_native_eba9aebe404ad7ea(struct st_model *_
 }
 
 
-_gostring_ _wrap_stb_model_layer_kind_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_stb_model_layer_kind_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   char *result = 0 ;
@@ -2126,7 +2283,7 @@ _gostring_ _wrap_stb_model_layer_kind_native_eba9aebe404ad7ea(struct st_model *_
 }
 
 
-intgo _wrap_stb_model_layer_numbers_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_model_layer_numbers_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   double *arg3 = (double *) 0 ;
@@ -2147,7 +2304,7 @@ intgo _wrap_stb_model_layer_numbers_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-struct st_model *_wrap_stb_model_import_onnx_native_eba9aebe404ad7ea(struct st_context *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+struct st_model *_wrap_stb_model_import_onnx_native_b771e38fe3d27365(struct st_context *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   st_context *arg1 = (st_context *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2174,7 +2331,7 @@ struct st_model *_wrap_stb_model_import_onnx_native_eba9aebe404ad7ea(struct st_c
 }
 
 
-struct st_model *_wrap_stb_model_import_onnx_buffer_native_eba9aebe404ad7ea(struct st_context *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
+struct st_model *_wrap_stb_model_import_onnx_buffer_native_b771e38fe3d27365(struct st_context *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
   st_context *arg1 = (st_context *) 0 ;
   unsigned char *arg2 = (unsigned char *) 0 ;
   int64_t arg3 ;
@@ -2200,7 +2357,7 @@ struct st_model *_wrap_stb_model_import_onnx_buffer_native_eba9aebe404ad7ea(stru
 }
 
 
-intgo _wrap_stb_model_export_onnx_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_stb_model_export_onnx_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t result;
@@ -2220,7 +2377,7 @@ intgo _wrap_stb_model_export_onnx_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-long long _wrap_stb_model_export_onnx_size_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_export_onnx_size_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2233,7 +2390,7 @@ long long _wrap_stb_model_export_onnx_size_native_eba9aebe404ad7ea(struct st_mod
 }
 
 
-intgo _wrap_stb_model_export_onnx_into_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_model_export_onnx_into_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   unsigned char *arg2 = (unsigned char *) 0 ;
   int64_t arg3 ;
@@ -2252,7 +2409,7 @@ intgo _wrap_stb_model_export_onnx_into_native_eba9aebe404ad7ea(struct st_model *
 }
 
 
-long long _wrap_stb_model_checkpoint_size_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_checkpoint_size_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2265,7 +2422,7 @@ long long _wrap_stb_model_checkpoint_size_native_eba9aebe404ad7ea(struct st_mode
 }
 
 
-intgo _wrap_stb_model_save_into_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_model_save_into_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   unsigned char *arg2 = (unsigned char *) 0 ;
   int64_t arg3 ;
@@ -2284,7 +2441,7 @@ intgo _wrap_stb_model_save_into_native_eba9aebe404ad7ea(struct st_model *_swig_g
 }
 
 
-intgo _wrap_stb_model_load_buffer_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_model_load_buffer_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   unsigned char *arg2 = (unsigned char *) 0 ;
   int64_t arg3 ;
@@ -2303,7 +2460,7 @@ intgo _wrap_stb_model_load_buffer_native_eba9aebe404ad7ea(struct st_model *_swig
 }
 
 
-long long _wrap_stb_model_parameter_count_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_parameter_count_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2316,7 +2473,7 @@ long long _wrap_stb_model_parameter_count_native_eba9aebe404ad7ea(struct st_mode
 }
 
 
-_gostring_ _wrap_stb_model_parameter_name_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_stb_model_parameter_name_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   char *result = 0 ;
@@ -2331,7 +2488,7 @@ _gostring_ _wrap_stb_model_parameter_name_native_eba9aebe404ad7ea(struct st_mode
 }
 
 
-intgo _wrap_stb_model_parameter_numbers_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_model_parameter_numbers_native_b771e38fe3d27365(struct st_model *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t arg2 ;
   double *arg3 = (double *) 0 ;
@@ -2352,7 +2509,7 @@ intgo _wrap_stb_model_parameter_numbers_native_eba9aebe404ad7ea(struct st_model 
 }
 
 
-intgo _wrap_stb_model_get_parameter_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_model_get_parameter_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   float *arg3 = (float *) 0 ;
@@ -2378,7 +2535,7 @@ intgo _wrap_stb_model_get_parameter_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-intgo _wrap_stb_model_set_parameter_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_stb_model_set_parameter_native_b771e38fe3d27365(struct st_model *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   st_model *arg1 = (st_model *) 0 ;
   char *arg2 = (char *) 0 ;
   float *arg3 = (float *) 0 ;
@@ -2404,7 +2561,7 @@ intgo _wrap_stb_model_set_parameter_native_eba9aebe404ad7ea(struct st_model *_sw
 }
 
 
-long long _wrap_stb_model_parameters_size_native_eba9aebe404ad7ea(struct st_model *_swig_go_0) {
+long long _wrap_stb_model_parameters_size_native_b771e38fe3d27365(struct st_model *_swig_go_0) {
   st_model *arg1 = (st_model *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2417,7 +2574,7 @@ long long _wrap_stb_model_parameters_size_native_eba9aebe404ad7ea(struct st_mode
 }
 
 
-intgo _wrap_stb_model_get_parameters_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_model_get_parameters_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -2436,7 +2593,7 @@ intgo _wrap_stb_model_get_parameters_native_eba9aebe404ad7ea(struct st_model *_s
 }
 
 
-intgo _wrap_stb_model_set_parameters_native_eba9aebe404ad7ea(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_stb_model_set_parameters_native_b771e38fe3d27365(struct st_model *_swig_go_0, _goslice_ _swig_go_1) {
   st_model *arg1 = (st_model *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;

@@ -1,7 +1,5 @@
 package org.sparsetrain;
 
-import org.sparsetrain.internal.SWIGTYPE_p_st_context;
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** The threads work runs on (the library starts no others). Objects keep it alive until closed. */
 public final class Context implements AutoCloseable {

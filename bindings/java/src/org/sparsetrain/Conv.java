@@ -1,7 +1,5 @@
 package org.sparsetrain;
 
-import org.sparsetrain.internal.SWIGTYPE_p_st_conv;
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** A convolution layer on its own: forward, backward by input, backward by weights. */
 public final class Conv implements AutoCloseable {

@@ -5,8 +5,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.sparsetrain.internal.SWIGTYPE_p_st_model;
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** A network to train, evaluate and run; build one with {@link #builder}. */
 public final class Model implements AutoCloseable {
@@ -244,9 +242,12 @@ public final class Model implements AutoCloseable {
 
   private final NativeHandle<SWIGTYPE_p_st_model> handle;
   private final long classes;
+  private final long imageSize; // floats per input image
 
   private Model(SWIGTYPE_p_st_model handle) {
     this.classes = sparsetrain_native.stb_model_classes(handle);
+    Native.check();
+    this.imageSize = sparsetrain_native.stb_model_image_size(handle);
     Native.check();
     this.handle = new NativeHandle<>(this, handle, sparsetrain_native::stb_model_destroy, "Model");
   }
@@ -338,8 +339,25 @@ public final class Model implements AutoCloseable {
   public StepResult trainStep(float[] images, int[] labels) {
     Native.nonNull(images, "images");
     Native.nonNull(labels, "labels");
+    return trainStep(images, 0, labels, 0, labels.length, images.length);
+  }
+
+  /**
+   * One step on the {@code batch} images from {@code images[imageOffset]} (NCHW floats) and
+   * their labels from {@code labels[labelOffset]}: a batch out of a larger dataset, not copied.
+   */
+  public StepResult trainStep(
+      float[] images, int imageOffset, int[] labels, int labelOffset, int batch) {
+    Native.nonNull(images, "images");
+    Native.nonNull(labels, "labels");
+    return trainStep(images, imageOffset, labels, labelOffset, batch, floats(batch, imageSize));
+  }
+
+  private StepResult trainStep(
+      float[] images, int imageOffset, int[] labels, int labelOffset, int batch, long imageCount) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_model_train_step(handle(), images, labels, v));
+    Native.check(sparsetrain_native.stb_model_train_step(
+        handle(), images, imageOffset, imageCount, labels, labelOffset, batch, v));
     return new StepResult(v);
   }
 
@@ -347,8 +365,28 @@ public final class Model implements AutoCloseable {
   public StepResult evalStep(float[] images, int[] labels) {
     Native.nonNull(images, "images");
     Native.nonNull(labels, "labels");
+    return evalStep(images, 0, labels, 0, labels.length, images.length, null, 0);
+  }
+
+  /**
+   * Loss and accuracy in evaluation mode of a batch taken as {@link #trainStep(float[], int,
+   * int[], int, int)} takes it; the batch x classes logits go to {@code logits} from {@code
+   * logitOffset} unless {@code logits} is null.
+   */
+  public StepResult evalStep(float[] images, int imageOffset, int[] labels, int labelOffset,
+      int batch, float[] logits, int logitOffset) {
+    Native.nonNull(images, "images");
+    Native.nonNull(labels, "labels");
+    return evalStep(images, imageOffset, labels, labelOffset, batch, floats(batch, imageSize),
+        logits, logitOffset);
+  }
+
+  private StepResult evalStep(float[] images, int imageOffset, int[] labels, int labelOffset,
+      int batch, long imageCount, float[] logits, int logitOffset) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, labels, v));
+    Native.check(sparsetrain_native.stb_model_eval_step(handle(), images, imageOffset, imageCount,
+        labels, labelOffset, batch, v, logits, logitOffset,
+        logits == null ? 0 : floats(batch, classes)));
     return new StepResult(v);
   }
 
@@ -356,8 +394,24 @@ public final class Model implements AutoCloseable {
   public StepResult trainStepTargets(float[] images, float[] targets) {
     Native.nonNull(images, "images");
     Native.nonNull(targets, "targets");
+    return trainStepTargets(
+        images, 0, targets, 0, (int) (targets.length / classes), images.length, targets.length);
+  }
+
+  /** One step on float targets of a batch taken from larger arrays at the offsets given. */
+  public StepResult trainStepTargets(
+      float[] images, int imageOffset, float[] targets, int targetOffset, int batch) {
+    Native.nonNull(images, "images");
+    Native.nonNull(targets, "targets");
+    return trainStepTargets(images, imageOffset, targets, targetOffset, batch,
+        floats(batch, imageSize), floats(batch, classes));
+  }
+
+  private StepResult trainStepTargets(float[] images, int imageOffset, float[] targets,
+      int targetOffset, int batch, long imageCount, long targetCount) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_model_train_step_targets(handle(), images, targets, v));
+    Native.check(sparsetrain_native.stb_model_train_step_targets(handle(), images, imageOffset,
+        imageCount, targets, targetOffset, targetCount, batch, v));
     return new StepResult(v);
   }
 
@@ -365,8 +419,29 @@ public final class Model implements AutoCloseable {
   public StepResult evalStepTargets(float[] images, float[] targets) {
     Native.nonNull(images, "images");
     Native.nonNull(targets, "targets");
+    return evalStepTargets(images, 0, targets, 0, (int) (targets.length / classes), images.length,
+        targets.length, null, 0);
+  }
+
+  /**
+   * The loss of float targets in evaluation mode of a batch taken from larger arrays; the batch x
+   * outputs outputs go to {@code outputs} from {@code outputOffset} unless it is null.
+   */
+  public StepResult evalStepTargets(float[] images, int imageOffset, float[] targets,
+      int targetOffset, int batch, float[] outputs, int outputOffset) {
+    Native.nonNull(images, "images");
+    Native.nonNull(targets, "targets");
+    return evalStepTargets(images, imageOffset, targets, targetOffset, batch,
+        floats(batch, imageSize), floats(batch, classes), outputs, outputOffset);
+  }
+
+  private StepResult evalStepTargets(float[] images, int imageOffset, float[] targets,
+      int targetOffset, int batch, long imageCount, long targetCount, float[] outputs,
+      int outputOffset) {
     double[] v = new double[4];
-    Native.check(sparsetrain_native.stb_model_eval_step_targets(handle(), images, targets, v));
+    Native.check(sparsetrain_native.stb_model_eval_step_targets(handle(), images, imageOffset,
+        imageCount, targets, targetOffset, targetCount, batch, v, outputs, outputOffset,
+        outputs == null ? 0 : floats(batch, classes)));
     return new StepResult(v);
   }
 
@@ -379,8 +454,32 @@ public final class Model implements AutoCloseable {
               + batch);
     }
     float[] logits = new float[(int) (batch * classes)];
-    Native.check(sparsetrain_native.stb_model_predict(handle(), images, logits));
+    predict(images, 0, images.length, batch, logits, 0);
     return logits;
+  }
+
+  /**
+   * The logits (batch x classes) of the {@code batch} images from {@code images[imageOffset]},
+   * written to {@code logits} from {@code logitOffset}.
+   */
+  public void predict(float[] images, int imageOffset, int batch, float[] logits, int logitOffset) {
+    Native.nonNull(images, "images");
+    Native.nonNull(logits, "logits");
+    predict(images, imageOffset, floats(batch, imageSize), batch, logits, logitOffset);
+  }
+
+  private void predict(float[] images, int imageOffset, long imageCount, int batch, float[] logits,
+      int logitOffset) {
+    Native.check(sparsetrain_native.stb_model_predict(handle(), images, imageOffset, imageCount,
+        batch, logits, logitOffset, floats(batch, classes)));
+  }
+
+  /**
+   * The floats of {@code batch} examples of {@code perExample} each; 0 for a batch that is not
+   * positive, which the native call then refuses by name.
+   */
+  private static long floats(int batch, long perExample) {
+    return Math.max(batch, 0) * perExample;
   }
 
   public long steps() {

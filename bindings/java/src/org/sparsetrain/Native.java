@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.CodeSource;
 import java.util.Locale;
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** Loads the JNI library once and turns native statuses into exceptions. */
 final class Native {

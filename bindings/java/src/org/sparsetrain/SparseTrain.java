@@ -1,6 +1,5 @@
 package org.sparsetrain;
 
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** Library-wide settings: version, instruction set, verbose mode. */
 public final class SparseTrain {

@@ -1,7 +1,5 @@
 package org.sparsetrain;
 
-import org.sparsetrain.internal.SWIGTYPE_p_st_tensor;
-import org.sparsetrain.internal.sparsetrain_native;
 
 /** A float tensor of shape (n, c, h, w) in native memory, in the layout the kernels want. */
 public final class Tensor implements AutoCloseable {

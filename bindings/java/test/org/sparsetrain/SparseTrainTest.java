@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
@@ -227,6 +228,97 @@ class SparseTrainTest {
       assertEquals(Status.SHAPE_MISMATCH, e.status());
     }
     assertThrows(SparseTrainException.class, () -> new Context(-1));
+  }
+
+  /**
+   * A batch taken from larger arrays at offsets trains, evaluates and predicts exactly as the same
+   * batch copied out; an evaluation's logits are those its loss and accuracy come from.
+   */
+  @Test
+  void batchWindowsEqualCopiedBatchesAndEvaluationGivesItsLogits() throws IOException {
+    float[] images = images();
+    int[] labels = labels();
+    final int first = 16, batch = 32, pixels = 784, classes = 10;
+    float[] copiedImages = Arrays.copyOfRange(images, first * pixels, (first + batch) * pixels);
+    int[] copiedLabels = Arrays.copyOfRange(labels, first, first + batch);
+    try (Context context = new Context(2); Model windowed = smallCnn(context);
+         Model copied = smallCnn(context)) {
+      for (int step = 0; step < 3; ++step) {
+        assertEquals(copied.trainStep(copiedImages, copiedLabels).loss,
+            windowed.trainStep(images, first * pixels, labels, first, batch).loss);
+      }
+      float[] logits = new float[5 + batch * classes + 7];
+      Model.StepResult r =
+          windowed.evalStep(images, first * pixels, labels, first, batch, logits, 5);
+      float[] mine = Arrays.copyOfRange(logits, 5, 5 + batch * classes);
+      assertArrayEquals(copied.predict(copiedImages, batch), mine);
+      double loss = 0;
+      long correct = 0;
+      for (int i = 0; i < batch; ++i) {
+        int best = 0;
+        double sum = 0;
+        for (int c = 0; c < classes; ++c) {
+          if (mine[i * classes + c] > mine[i * classes + best])
+            best = c;
+          sum += Math.exp(mine[i * classes + c] - mine[i * classes]);
+        }
+        loss += Math.log(sum) - (mine[i * classes + copiedLabels[i]] - mine[i * classes]);
+        correct += best == copiedLabels[i] ? 1 : 0;
+      }
+      assertEquals(loss / batch, r.loss, 1e-5 * r.loss);
+      assertEquals(correct, r.correct);
+      assertEquals(0, logits[4]);
+      assertEquals(0, logits[5 + batch * classes]);
+      float[] predicted = new float[batch * classes + 3];
+      windowed.predict(images, first * pixels, batch, predicted, 3);
+      assertArrayEquals(mine, Arrays.copyOfRange(predicted, 3, predicted.length));
+
+      long steps = windowed.steps();
+      SparseTrainException e = assertThrows(SparseTrainException.class,
+          () -> windowed.trainStep(images, -1, labels, 0, batch));
+      assertEquals("INVALID_ARGUMENT: Model.trainStep: images: offset -1 and count 25088 must "
+              + "not be negative",
+          e.getMessage());
+      e = assertThrows(SparseTrainException.class,
+          () -> windowed.trainStep(images, images.length - pixels, labels, 0, 2));
+      assertTrue(e.getMessage().startsWith("INVALID_ARGUMENT: Model.trainStep: images: offset "),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("overrun the array of 50176"), e.getMessage());
+      e = assertThrows(SparseTrainException.class,
+          () -> windowed.trainStep(images, 0, labels, BATCH - 1, 2));
+      assertTrue(e.getMessage().contains("Model.trainStep: labels: offset 63"), e.getMessage());
+      e = assertThrows(SparseTrainException.class,
+          () -> windowed.evalStep(images, 0, labels, 0, batch, new float[10], 0));
+      assertTrue(e.getMessage().contains("Model.evalStep: logits: "), e.getMessage());
+      e = assertThrows(SparseTrainException.class,
+          () -> windowed.trainStep(images, 0, labels, 0, -1));
+      assertTrue(e.getMessage().contains("batch must be positive, got -1"), e.getMessage());
+      assertEquals(steps, windowed.steps());
+    }
+
+    // Float targets: the same, and an evaluation's outputs give its mean squared error.
+    float[] targets = new float[2 * BATCH];
+    for (int i = 0; i < targets.length; ++i) targets[i] = (i % 5) / 4.0f;
+    float[] copiedTargets = Arrays.copyOfRange(targets, 2 * first, 2 * (first + batch));
+    try (Context context = new Context(2); Model windowed = regression(context);
+         Model copied = regression(context)) {
+      assertEquals(copied.trainStepTargets(copiedImages, copiedTargets).loss,
+          windowed.trainStepTargets(images, first * pixels, targets, 2 * first, batch).loss);
+      float[] outputs = new float[2 * batch];
+      Model.StepResult r = windowed.evalStepTargets(
+          images, first * pixels, targets, 2 * first, batch, outputs, 0);
+      assertEquals(copied.evalStepTargets(copiedImages, copiedTargets).loss, r.loss);
+      double mse = 0;
+      for (int i = 0; i < outputs.length; ++i)
+        mse += Math.pow(outputs[i] - copiedTargets[i], 2);
+      assertEquals(mse / outputs.length, r.loss, 1e-5 * r.loss);
+    }
+  }
+
+  static Model regression(Context context) {
+    Model model = Model.builder(context, 1, 28, 28).conv2d(4, 3).relu().flatten().linear(null, 2).build(3);
+    model.setLoss(SparseTrain.Loss.MSE, 0.0, null);
+    return model;
   }
 
   @Test
