@@ -7,8 +7,7 @@ set -euo pipefail
 library=$1 header=$2 prefix=$3
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
-version=$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" |
-  paste -sd.)
+version=$("$(dirname "${BASH_SOURCE[0]}")/header_version.sh" "$header")
 major=${version%%.*}
 
 install -d "$prefix/include/sparsetrain" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/sparsetrain"

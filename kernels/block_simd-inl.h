@@ -18,11 +18,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/isa.h"
 #include "kernels/layout.h"
 
 #undef SPARSETRAIN_TILES_ON_NEON
-#if HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || \
-    HWY_TARGET == HWY_SVE2_128
+#if (HWY_TARGET & SPARSETRAIN_SVE_TARGETS) != 0
 #define SPARSETRAIN_TILES_ON_NEON 1
 #else
 #define SPARSETRAIN_TILES_ON_NEON 0

@@ -139,7 +139,7 @@ Isa IsaOfTarget(int64_t target) {
 }
 
 int64_t ConvTileTarget(int64_t target) {
-  return (target & (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)) != 0 ? HWY_NEON : target;
+  return (target & SPARSETRAIN_SVE_TARGETS) != 0 ? HWY_NEON : target;
 }
 
 Isa ActiveIsa() { return IsaOfTarget(ActiveTarget()); }

@@ -9,10 +9,17 @@
 #ifndef SPARSETRAIN_KERNELS_ISA_H_
 #define SPARSETRAIN_KERNELS_ISA_H_
 
+#include <hwy/detect_targets.h>
+
 #include <cstdint>
 #include <string_view>
 
 #include "kernels/base/status.h"
+
+// Highway's SVE family. Its vectors are sizeless and cannot be array elements, so the
+// register-tiled convolution kernels run their NEON build on these targets (block_simd-inl.h,
+// ConvTileTarget). A macro because block_simd-inl.h tests it in the preprocessor.
+#define SPARSETRAIN_SVE_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 
 namespace sparsetrain {
 

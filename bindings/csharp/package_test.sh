@@ -2,12 +2,12 @@
 # The NuGet package as a Mono user takes it, from a directory outside the tree: its layout and
 # version, an app built against lib/net45/SparseTrain.dll run as the README shows, and a clear
 # DllNotFoundException when the native library is not found.
-# Usage: package_test.sh NUPKG HEADER
+# Usage: package_test.sh NUPKG VERSION_TXT
 set -euo pipefail
-nupkg=$(realpath "$1") header=$(realpath "$2")
+nupkg=$(realpath "$1") version_file=$(realpath "$2")
 work=${TEST_TMPDIR:-$(mktemp -d)}
 export HOME="$work"
-version=$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" | paste -sd.)
+version=$(cat "$version_file")
 mkdir -p "$work/package" "$work/app"
 cd "$work/package"
 unzip -q "$nupkg"

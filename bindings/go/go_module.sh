@@ -14,6 +14,7 @@ mode=$1 install_script=$2 library=$3 header=$(realpath "$4") reference=$(realpat
 shift 5
 work=${TEST_TMPDIR:-$(mktemp -d)}
 "$install_script" "$library" "$header" "$work/prefix" >/dev/null
+version=$("$(dirname "$install_script")/header_version.sh" "$header")
 module="$work/module"
 while [[ $# -gt 0 && "$1" != "--" ]]; do
   # Sources keep their path below bindings/go.
@@ -81,7 +82,7 @@ GO
   go vet ./...
   go build .
   out=$(./app)
-  want="$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" | paste -sd.) 2"
+  want="$version 2"
   [[ "$out" == "$want" ]] || { echo "the app printed '$out', expected '$want'" >&2; exit 1; }
   echo "an app outside the module: go vet, go build and run: $out"
 else

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # An app outside the tree builds and runs against sparsetrain.jar alone, as the README shows: the
 # jar carries and loads its JNI library. The SWIG glue is neither accessible to it nor documented.
-# Usage: jar_app_test.sh SPARSETRAIN_JAR JAVADOC_JAR HEADER APP_JAVA
+# Usage: jar_app_test.sh SPARSETRAIN_JAR JAVADOC_JAR VERSION_TXT APP_JAVA
 set -euo pipefail
-jar=$(realpath "$1") javadoc=$(realpath "$2") header=$(realpath "$3") app=$(realpath "$4")
+jar=$(realpath "$1") javadoc=$(realpath "$2") version_file=$(realpath "$3") app=$(realpath "$4")
 jdk=/usr/lib/jvm/java-17-openjdk-amd64/bin
 work=${TEST_TMPDIR:-$(mktemp -d)}
 mkdir -p "$work/app"
@@ -13,7 +13,7 @@ cp "$app" App.java
 "$jdk/javac" -cp sparsetrain.jar App.java
 mkdir -p "$work/tmp"
 out=$("$jdk/java" -Djava.io.tmpdir="$work/tmp" -cp sparsetrain.jar:. App)
-want="$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" | paste -sd.) 2"
+want="$(cat "$version_file") 2"
 [[ "$out" == "$want" ]] || { echo "the app printed '$out', expected '$want'" >&2; exit 1; }
 echo "javac and java -cp sparsetrain.jar: $out"
 leftovers=$(ls -A "$work/tmp")

@@ -2,13 +2,13 @@
 # Installs sparsetrain.jar with its POM and javadoc jar into a local Maven repository, then
 # builds a Maven project outside the tree that depends on it and runs it, as the README shows
 # (offline: Debian's Maven with bindings/java/maven/debian-settings.xml).
-# Usage: maven_test.sh SPARSETRAIN_JAR POM JAVADOC_JAR SETTINGS HEADER APP_JAVA
+# Usage: maven_test.sh SPARSETRAIN_JAR POM JAVADOC_JAR SETTINGS VERSION_TXT APP_JAVA
 set -euo pipefail
 jar=$(realpath "$1") pom=$(realpath "$2") javadoc=$(realpath "$3") settings=$(realpath "$4")
-header=$(realpath "$5") app=$(realpath "$6")
+version_file=$(realpath "$5") app=$(realpath "$6")
 work=${TEST_TMPDIR:-$(mktemp -d)}
 export HOME="$work" JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
-version=$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" | paste -sd.)
+version=$(cat "$version_file")
 repository="$work/repository"  # the user's ~/.m2/repository
 mvn() { command mvn -B -q -s "$settings" -Dmaven.repo.local="$repository" "$@"; }
 

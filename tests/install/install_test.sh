@@ -40,7 +40,7 @@ int main(void) {
   return 0;
 }
 C
-want=$(sed -n 's/^#define ST_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$header" | paste -sd.)
+want=$("$(dirname "$install_script")/header_version.sh" "$header")
 cd "$work/app"
 version=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --modversion sparsetrain)
 [[ "$version" == "$want" ]] || { echo "pkg-config says $version, the header $want" >&2; exit 1; }
