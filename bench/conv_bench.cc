@@ -2,8 +2,8 @@
 // pass, same shapes, data and thread count, interleaved in one process.
 //
 //   bazel run -c opt //bench:conv_bench -- --layers FILE.csv [--passes fwd,bwd_data,bwd_weights]
-//       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto] [--sparsity F]
-//       [--iters 10] [--csv OUT.csv]
+//       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto|depthwise]
+//       [--sparsity F] [--iters 10] [--workers spin|sleep] [--csv OUT.csv]
 //   bazel run -c opt //bench:conv_bench -- --problem mb16ic64ih56oc64kh3sh1ph1 [...]
 //
 // --kernel auto makes the runtime's per-layer choice: the calibrated curve at the row's zero
@@ -13,7 +13,9 @@
 // --sparsity (default 0) in both operands. Each row names its problem descriptor.
 //
 // Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
-// the other side's threads asleep. Backward by input includes, on both sides, converting the
+// the other side's threads asleep; within a block, our pool's workers spin between calls as
+// oneDNN's OpenMP threads do (--workers sleep: they sleep, and each call pays their wake-up).
+// Backward by input includes, on both sides, converting the
 // forward weights into the layout that pass reads (training updates them every step). The last
 // line is
 //   TOTAL fwd=<x> bwd_data=<x> bwd_weights=<x> train=<x> inference=<x>
@@ -62,6 +64,10 @@ struct Options {
   std::string kernel = "dense";
   double sparsity = -1;  // < 0: each layer's own
   int iters = 10;
+  // How our pool's workers wait between the calls of one measurement. Spinning, as oneDNN's
+  // OpenMP threads do between parallel regions by default and as the runtime's pools do when
+  // that measures faster (runtime/thread_pool.h), so both sides are timed without wake-ups.
+  WorkerWait workers = WorkerWait::kSpin;
   std::string csv;
   std::string command;  // the command line, for the CSV's provenance
 };
@@ -71,7 +77,7 @@ constexpr const char* kUsage =
     "                  [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
     "                  [--isa auto|avx512|avx2|sse4|scalar]\n"
     "                  [--kernel dense|sparse|auto|depthwise]\n"
-    "                  [--sparsity F] [--iters N] [--csv OUT.csv]\n";
+    "                  [--sparsity F] [--iters N] [--workers spin|sleep] [--csv OUT.csv]\n";
 
 Status ParseOptions(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
@@ -108,6 +114,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
     } else if (flag == "--iters") {
       o->iters = std::atoi(value.c_str());
       if (o->iters < 1) return InvalidArgument("--iters must be >= 1");
+    } else if (flag == "--workers") {
+      if (value != "spin" && value != "sleep") return InvalidArgument("--workers must be spin or sleep");
+      o->workers = value == "spin" ? WorkerWait::kSpin : WorkerWait::kSleep;
     } else if (flag == "--csv") {
       o->csv = value;
     } else {
@@ -201,9 +210,9 @@ int Run(const Options& o) {
     std::fprintf(stderr, "error: %s\n", status.message().c_str());
     return 1;
   }
-  std::printf("conv_bench: %s, %s, ISA %s, %d thread(s), kernel %s, median of %d\n",
+  std::printf("conv_bench: %s, %s, ISA %s, %d thread(s), workers %s, kernel %s, median of %d\n",
               CpuDescription().c_str(), TodayUtc().c_str(), IsaName(ActiveIsa()), o.threads,
-              o.kernel.c_str(), o.iters);
+              o.workers == WorkerWait::kSpin ? "spin" : "sleep", o.kernel.c_str(), o.iters);
   std::printf("%-8s %-22s %-36s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "problem",
               "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
@@ -298,10 +307,10 @@ int Run(const Options& o) {
       row.net = layer.net, row.layer = layer.name, row.problem = ProblemDescriptor(s);
       row.pass = pass, row.kernel = depthwise ? "depthwise" : ConvRunName(kernel, which, walk);
       row.x_sparsity = xs, row.dy_sparsity = dys;
+      SetWorkerWait(pool, o.workers);
       row.ours_ms = MedianAfterQuietMs(o.iters, ours);
-      // pthreadpool's workers spin for a long while after a job: send them to sleep now.
-      pthreadpool_parallelize_1d(
-          pool, [](void*, size_t) {}, nullptr, 1, PTHREADPOOL_FLAG_YIELD_WORKERS);
+      // Our workers must not spin on while oneDNN's threads run: send them to sleep now.
+      SetWorkerWait(pool, WorkerWait::kSleep);
       row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
       std::printf("%-8s %-22s %-36s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), row.problem.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(),

@@ -32,7 +32,11 @@ std::vector<ConvShape> Shapes() {
           Depthwise(1, 16, 7, 7, 1, 2, 0), Depthwise(1, 24, 10, 11, 3, 3, 1),
           // Planes past 100 pixels: backward by weights keeps 3x3 sums in registers.
           Depthwise(2, 20, 12, 11, 3, 1, 1), Depthwise(1, 16, 13, 12, 3, 2, 1),
-          Depthwise(1, 16, 12, 12, 5, 2, 2)};
+          Depthwise(1, 16, 12, 12, 5, 2, 2),
+          // Rows of several tiles of outputs, the last one partial; a filter of no special width.
+          Depthwise(2, 24, 5, 37, 3, 1, 1), Depthwise(1, 16, 6, 41, 3, 2, 1),
+          Depthwise(1, 16, 5, 30, 5, 1, 2), Depthwise(1, 16, 9, 27, 5, 2, 2),
+          Depthwise(1, 16, 9, 20, 7, 1, 3)};
 }
 
 std::vector<float> Random(size_t count, std::mt19937& rng) {
