@@ -6,7 +6,6 @@
 
 #include <algorithm>
 
-#include "kernels/block_simd-inl.h"
 #include "kernels/conv_depthwise.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
@@ -34,37 +33,40 @@ inline TapRange OutputsInside(int64_t tap, int64_t stride, int64_t pad, int64_t 
   return {first, std::max(first, std::min(outputs, last < 0 ? 0 : last / stride + 1))};
 }
 
+// Planes (image, channel block) a worker takes at once: enough pixels to outweigh the pool's cost
+// per task (with a plane a task it took a quarter of the time of MobileNetV2's 7x7 layers, 2
+// threads), and still four tasks per thread so that they balance.
+inline size_t PlanesPerTask(int64_t planes, int64_t plane_pixels, pthreadpool_t pool) {
+  const int64_t by_size = std::max<int64_t>(1, 2048 / std::max<int64_t>(1, plane_pixels));
+  const int64_t by_balance = std::max<int64_t>(1, planes / (4 * ThreadCount(pool)));
+  return size_t(std::min(by_size, by_balance));
+}
+
+// Calls one_plane(i) for each of `planes` planes of `plane_pixels` pixels, spread over the pool.
+template <class Fn>
+void ForEachPlane(int64_t planes, int64_t plane_pixels, pthreadpool_t pool, const Fn& one_plane) {
+  ParallelForRanges(pool, size_t(planes), PlanesPerTask(planes, plane_pixels, pool),
+                    [&](size_t begin, size_t end) {
+                      for (size_t i = begin; i < end; ++i) one_plane(i);
+                    });
+}
+
 }  // namespace
 }  // namespace sparsetrain
 #endif  // SPARSETRAIN_KERNELS_CONV_DEPTHWISE_ONCE_
 
-// SVE targets run NEON's tiles (block_simd-inl.h).
-#if SPARSETRAIN_TILES_ON_NEON
-namespace sparsetrain::N_NEON {
-void DepthwiseForwardImpl(const ConvShape& s, const float* x, const float* w, const float* bias,
-                          float* y, pthreadpool_t pool);
-void DepthwiseBackwardDataImpl(const ConvShape& s, const float* dy, const float* w, float* dx,
-                               pthreadpool_t pool);
-void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const float* dy, float* dw,
-                                  float* dbias, pthreadpool_t pool);
-}  // namespace sparsetrain::N_NEON
-#endif
-
 HWY_BEFORE_NAMESPACE();
 namespace sparsetrain {
 namespace HWY_NAMESPACE {
-#if SPARSETRAIN_TILES_ON_NEON
-using N_NEON::DepthwiseBackwardDataImpl;
-using N_NEON::DepthwiseBackwardWeightsImpl;
-using N_NEON::DepthwiseForwardImpl;
-#else
+namespace hn = hwy::HWY_NAMESPACE;
 
 // One channel block's correlation: out[o] = bias + sum over taps (a, b) of
 // in[o * stride - pad + (a, b)] * w[row_first + a * row_step][col_first + b * col_step], for
 // outputs placed out_row_pitch and out_pixel_pitch floats apart. Forward is the plain case;
 // backward by input is a correlation of dy with the flipped filter (stride 1), or with one
 // residue class of its taps per phase of dx (larger strides). Pixels hold 16 floats; the lanes
-// of a block are processed Lanes(d) at a time.
+// of a block are processed Lanes(d) at a time. Outputs whose taps all lie inside the row run
+// four at a time, each weight load serving four FMAs.
 struct Plane {
   const float* in;
   int64_t in_h, in_w;
@@ -77,101 +79,80 @@ struct Plane {
   const float* bias;  // 16 floats, or null
 };
 
-// Outputs of a row computed together: eight accumulators, a filter row of up to five taps and
-// the input column in flight fit the 16 registers of AVX2 and SSE4.
-constexpr int64_t kTileOutputs = 8;
-
-// acc[o] += one filter row's taps times the input row, for the tile's outputs o, whose first tap
-// reads input column iw0. Columns outside [0, in_w) are the padding and read as zero; kEdges
-// false promises there are none. With the taps and stride known at compile time (kTaps > 0),
-// each input column is loaded once for every output it reaches (sliding the filter over
-// registers); otherwise (kTaps == 0) tap by tap, one weight load per eight multiply-adds.
-template <int64_t kTaps, int64_t kStride, bool kEdges>
-HWY_INLINE void AddFilterRow(const float* HWY_RESTRICT row, int64_t iw0, int64_t in_w,
-                             int64_t stride, int64_t taps, const float* HWY_RESTRICT w,
-                             int64_t w_step, VF (&acc)[kTileOutputs]) {
-  const BlockD d;
-  const auto inside = [&](int64_t iw) { return !kEdges || (iw >= 0 && iw < in_w); };
-  if constexpr (kTaps == 0) {
-    for (int64_t b = 0; b < taps; ++b) {
-      const VF wv = hn::LoadU(d, w + b * w_step);
-      HWY_UNROLL(8)
-      for (int64_t o = 0; o < kTileOutputs; ++o) {
-        const int64_t iw = iw0 + o * stride + b;
-        if (inside(iw)) acc[o] = hn::MulAdd(hn::LoadU(d, row + iw * kChannelBlock), wv, acc[o]);
-      }
-    }
-  } else {
-    VF wv[kTaps];
-    HWY_UNROLL(8)
-    for (int64_t b = 0; b < kTaps; ++b) wv[b] = hn::LoadU(d, w + b * w_step);
-    HWY_UNROLL(32)
-    for (int64_t j = 0; j < (kTileOutputs - 1) * kStride + kTaps; ++j) {
-      if (!inside(iw0 + j)) continue;
-      const VF x = hn::LoadU(d, row + (iw0 + j) * kChannelBlock);
-      HWY_UNROLL(8)
-      for (int64_t o = 0; o < kTileOutputs; ++o) {
-        const int64_t b = j - o * kStride;
-        if (b >= 0 && b < kTaps) acc[o] = hn::MulAdd(x, wv[b], acc[o]);
-      }
-    }
-  }
-}
-
-// The plane in tiles of kTileOutputs outputs along each row; a tile whose taps reach past the
-// row's edges skips the padding column by column, so edges take no separate path. The last
-// tile of a row may compute outputs past its end, which are not stored.
-template <int64_t kTaps, int64_t kStride>
-void CorrelatePlaneTiles(const Plane& pl) {
-  const BlockD d;
-  const int64_t span = (kTileOutputs - 1) * pl.stride_w + pl.taps_s;  // input columns of a tile
-  const int64_t w_step = pl.col_step * kChannelBlock;
+template <class D>
+HWY_INLINE void CorrelatePlane(D d, const Plane& pl) {
+  const int64_t lanes = int64_t(hn::Lanes(d));
+  const auto tap = [&](int64_t a, int64_t b) {
+    return pl.w + ((pl.row_first + a * pl.row_step) * pl.w_cols + pl.col_first + b * pl.col_step) *
+                      kChannelBlock;
+  };
+  // Output columns whose every tap lies inside the row: [first_inside, end_inside).
+  const int64_t first_inside =
+      std::min(pl.out_w, std::max<int64_t>(0, (pl.pad_w + pl.stride_w - 1) / pl.stride_w));
+  const int64_t last = pl.in_w + pl.pad_w - pl.taps_s;  // the largest o * stride that fits
+  const int64_t end_inside =
+      std::max(first_inside, std::min(pl.out_w, last < 0 ? 0 : last / pl.stride_w + 1));
+  const int64_t col_step = pl.stride_w * kChannelBlock;
   for (int64_t oh = 0; oh < pl.out_h; ++oh) {
     const TapRange rows = TapsInside(oh, pl.stride_h, pl.pad_h, pl.taps_r, pl.in_h);
     const int64_t ih0 = oh * pl.stride_h - pl.pad_h;
     float* out_row = pl.out + oh * pl.out_row_pitch;
-    for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(kLanes)) {
-      const VF start = pl.bias != nullptr ? hn::LoadU(d, pl.bias + lane) : hn::Zero(d);
-      for (int64_t ow0 = 0; ow0 < pl.out_w; ow0 += kTileOutputs) {
-        const int64_t iw0 = ow0 * pl.stride_w - pl.pad_w;
-        const bool edges = iw0 < 0 || iw0 + span > pl.in_w;
-        VF acc[kTileOutputs];
-        HWY_UNROLL(8)
-        for (int64_t o = 0; o < kTileOutputs; ++o) acc[o] = start;
+    for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
+      const auto start = pl.bias != nullptr ? hn::LoadU(d, pl.bias + lane) : hn::Zero(d);
+      // One output with its own tap range, for the columns near the edges.
+      const auto single = [&](int64_t ow) HWY_ATTR {
+        const TapRange cols = TapsInside(ow, pl.stride_w, pl.pad_w, pl.taps_s, pl.in_w);
+        const int64_t iw0 = ow * pl.stride_w - pl.pad_w;
+        auto acc = start;
         for (int64_t a = rows.first; a < rows.end; ++a) {
-          const float* row = pl.in + (ih0 + a) * pl.in_w * kChannelBlock + lane;
-          const float* w =
-              pl.w + ((pl.row_first + a * pl.row_step) * pl.w_cols + pl.col_first) * kChannelBlock +
-              lane;
-          if (edges) {
-            AddFilterRow<kTaps, kStride, true>(row, iw0, pl.in_w, pl.stride_w, pl.taps_s, w,
-                                               w_step, acc);
-          } else {
-            AddFilterRow<kTaps, kStride, false>(row, iw0, pl.in_w, pl.stride_w, pl.taps_s, w,
-                                                w_step, acc);
+          const float* x = pl.in + ((ih0 + a) * pl.in_w + iw0) * kChannelBlock + lane;
+          for (int64_t b = cols.first; b < cols.end; ++b) {
+            acc = hn::MulAdd(hn::LoadU(d, x + b * kChannelBlock), hn::LoadU(d, tap(a, b) + lane),
+                             acc);
           }
         }
-        const int64_t outputs = std::min(kTileOutputs, pl.out_w - ow0);
-        HWY_UNROLL(8)
-        for (int64_t o = 0; o < kTileOutputs; ++o) {
-          if (o < outputs) hn::StoreU(acc[o], d, out_row + (ow0 + o) * pl.out_pixel_pitch + lane);
+        hn::StoreU(acc, d, out_row + ow * pl.out_pixel_pitch + lane);
+      };
+      int64_t ow = 0;
+      for (; ow < first_inside; ++ow) single(ow);
+      for (; ow + 4 <= end_inside; ow += 4) {
+        auto acc0 = start, acc1 = start, acc2 = start, acc3 = start;
+        const int64_t iw0 = ow * pl.stride_w - pl.pad_w;
+        for (int64_t a = rows.first; a < rows.end; ++a) {
+          const float* x = pl.in + ((ih0 + a) * pl.in_w + iw0) * kChannelBlock + lane;
+          if (pl.taps_s == 3 && pl.stride_w == 1) {
+            // Three taps sliding over six columns: each x load serves up to three outputs.
+            const auto w0 = hn::LoadU(d, tap(a, 0) + lane), w1 = hn::LoadU(d, tap(a, 1) + lane),
+                       w2 = hn::LoadU(d, tap(a, 2) + lane);
+            const auto x0 = hn::LoadU(d, x), x1 = hn::LoadU(d, x + kChannelBlock),
+                       x2 = hn::LoadU(d, x + 2 * kChannelBlock),
+                       x3 = hn::LoadU(d, x + 3 * kChannelBlock),
+                       x4 = hn::LoadU(d, x + 4 * kChannelBlock),
+                       x5 = hn::LoadU(d, x + 5 * kChannelBlock);
+            acc0 = hn::MulAdd(x2, w2, hn::MulAdd(x1, w1, hn::MulAdd(x0, w0, acc0)));
+            acc1 = hn::MulAdd(x3, w2, hn::MulAdd(x2, w1, hn::MulAdd(x1, w0, acc1)));
+            acc2 = hn::MulAdd(x4, w2, hn::MulAdd(x3, w1, hn::MulAdd(x2, w0, acc2)));
+            acc3 = hn::MulAdd(x5, w2, hn::MulAdd(x4, w1, hn::MulAdd(x3, w0, acc3)));
+            continue;
+          }
+          for (int64_t b = 0; b < pl.taps_s; ++b) {
+            const auto wv = hn::LoadU(d, tap(a, b) + lane);
+            const float* xt = x + b * kChannelBlock;
+            acc0 = hn::MulAdd(hn::LoadU(d, xt), wv, acc0);
+            acc1 = hn::MulAdd(hn::LoadU(d, xt + col_step), wv, acc1);
+            acc2 = hn::MulAdd(hn::LoadU(d, xt + 2 * col_step), wv, acc2);
+            acc3 = hn::MulAdd(hn::LoadU(d, xt + 3 * col_step), wv, acc3);
+          }
         }
+        float* o = out_row + ow * pl.out_pixel_pitch + lane;
+        hn::StoreU(acc0, d, o);
+        hn::StoreU(acc1, d, o + pl.out_pixel_pitch);
+        hn::StoreU(acc2, d, o + 2 * pl.out_pixel_pitch);
+        hn::StoreU(acc3, d, o + 3 * pl.out_pixel_pitch);
       }
+      for (; ow < pl.out_w; ++ow) single(ow);
     }
   }
-}
-
-// The filter widths and strides of MobileNet-style layers and of their backward-by-input phases
-// slide over registers; other shapes run tap by tap.
-void CorrelatePlane(const Plane& pl) {
-  const int64_t taps = pl.taps_s, stride = pl.stride_w;
-  if (stride == 1 && taps == 3) return CorrelatePlaneTiles<3, 1>(pl);
-  if (stride == 2 && taps == 3) return CorrelatePlaneTiles<3, 2>(pl);
-  if (stride == 1 && taps == 5) return CorrelatePlaneTiles<5, 1>(pl);
-  if (stride == 2 && taps == 5) return CorrelatePlaneTiles<5, 2>(pl);
-  if (stride == 1 && taps == 2) return CorrelatePlaneTiles<2, 1>(pl);
-  if (stride == 1 && taps == 1) return CorrelatePlaneTiles<1, 1>(pl);
-  CorrelatePlaneTiles<0, 0>(pl);
 }
 
 // Each (image, channel block) is independent: its plane of pixels, 16 floats per pixel.
@@ -179,7 +160,7 @@ void DepthwiseForwardImpl(const ConvShape& s, const float* x, const float* w, co
                           float* y, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
-  ParallelFor(pool, size_t(s.n * blocks), [&](size_t item) HWY_ATTR {
+  ForEachPlane(s.n * blocks, p * q, pool, [&](size_t item) HWY_ATTR {
     const int64_t cb = int64_t(item) % blocks;
     const Plane plane = {x + int64_t(item) * s.h * s.w * kChannelBlock,
                          s.h,
@@ -202,7 +183,7 @@ void DepthwiseForwardImpl(const ConvShape& s, const float* x, const float* w, co
                          0,
                          1,
                          bias != nullptr ? bias + cb * kChannelBlock : nullptr};
-    CorrelatePlane(plane);
+    CorrelatePlane(hn::ScalableTag<float>(), plane);
   });
 }
 
@@ -215,7 +196,7 @@ void DepthwiseBackwardDataImpl(const ConvShape& s, const float* dy, const float*
                                pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
-  ParallelFor(pool, size_t(s.n * blocks), [&](size_t item) HWY_ATTR {
+  ForEachPlane(s.n * blocks, s.h * s.w, pool, [&](size_t item) HWY_ATTR {
     const int64_t cb = int64_t(item) % blocks;
     float* dxb = dx + int64_t(item) * s.h * s.w * kChannelBlock;
     for (int64_t ph = 0; ph < s.stride_h; ++ph) {
@@ -259,186 +240,172 @@ void DepthwiseBackwardDataImpl(const ConvShape& s, const float* dy, const float*
                              t0 + (cols - 1) * s.stride_w,
                              -s.stride_w,
                              nullptr};
-        CorrelatePlane(plane);
+        CorrelatePlane(hn::ScalableTag<float>(), plane);
       }
     }
   });
 }
 
-// Output pixels of a row whose tap gradients are summed together: with a 3x3 filter's nine sums
-// and a column in flight they fit the 16 registers of AVX2 and SSE4.
-constexpr int64_t kWeightsTileOutputs = 4;
-
-// acc[r][b] += g[o] times input column o * kStride + b of `row` (tap row r's input row), for the
-// tile's outputs o, whose first tap reads input column iw0. Each input column is loaded once for
-// every tap it meets. Columns outside [0, in_w) are the padding: skipped (kEdges false promises
-// there are none).
-template <int64_t kTaps, int64_t kStride, bool kEdges>
-HWY_INLINE void AddTapGradients(const float* HWY_RESTRICT row, int64_t iw0, int64_t in_w,
-                                const VF (&g)[kWeightsTileOutputs], VF (&acc)[kTaps]) {
-  const BlockD d;
-  HWY_UNROLL(32)
-  for (int64_t j = 0; j < (kWeightsTileOutputs - 1) * kStride + kTaps; ++j) {
-    if (kEdges && (iw0 + j < 0 || iw0 + j >= in_w)) continue;
-    const VF x = hn::LoadU(d, row + (iw0 + j) * kChannelBlock);
-    HWY_UNROLL(8)
-    for (int64_t o = 0; o < kWeightsTileOutputs; ++o) {
-      const int64_t b = j - o * kStride;
-      if (b >= 0 && b < kTaps) acc[b] = hn::MulAdd(g[o], x, acc[b]);
-    }
+// One 3x3 filter row's sums c0, c1, c2 += g times the x pixels of the taps inside `cols`, the
+// row's x pixels starting at xr (tap 0's column).
+template <class D, class V>
+HWY_INLINE void AddTapRow(D d, const float* xr, TapRange cols, V g, V& c0, V& c1, V& c2) {
+  if (cols.first <= 0 && 0 < cols.end) c0 = hn::MulAdd(g, hn::LoadU(d, xr), c0);
+  if (cols.first <= 1 && 1 < cols.end) c1 = hn::MulAdd(g, hn::LoadU(d, xr + kChannelBlock), c1);
+  if (cols.first <= 2 && 2 < cols.end) {
+    c2 = hn::MulAdd(g, hn::LoadU(d, xr + 2 * kChannelBlock), c2);
   }
 }
 
-// Tap rows [a0, a0 + kRows) of one channel block's weight gradient (and, with a0 == 0, the bias
-// gradient), summed over the batch in registers: for each tile of kWeightsTileOutputs output
-// pixels of a row, their dy vectors meet each input column once. Tiles past the row's end use
-// zeros for the missing outputs.
-template <int64_t kRows, int64_t kTaps, int64_t kStride>
-void SumTapRows(const ConvShape& s, const float* x, const float* dy, int64_t lane, int64_t a0,
-                float* dw_rows, float* dbias) {
-  const BlockD d;
-  const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
-  const int64_t span = (kWeightsTileOutputs - 1) * kStride + kTaps;
-  VF acc[kRows][kTaps];
-  HWY_UNROLL(8)
-  for (int64_t r = 0; r < kRows; ++r) {
-    HWY_UNROLL(8)
-    for (int64_t b = 0; b < kTaps; ++b) acc[r][b] = hn::Zero(d);
-  }
-  VF bias_sum = hn::Zero(d);
-  for (int64_t n = 0; n < s.n; ++n) {
-    const float* xb = x + n * blocks * s.h * s.w * kChannelBlock + lane;
-    const float* dyb = dy + n * blocks * p * q * kChannelBlock + lane;
-    for (int64_t oh = 0; oh < p; ++oh) {
-      const int64_t ih0 = oh * s.stride_h - s.pad_h + a0;
-      const float* dy_row = dyb + oh * q * kChannelBlock;
-      for (int64_t ow0 = 0; ow0 < q; ow0 += kWeightsTileOutputs) {
-        const int64_t outputs = std::min(kWeightsTileOutputs, q - ow0);
-        VF g[kWeightsTileOutputs];
-        HWY_UNROLL(8)
-        for (int64_t o = 0; o < kWeightsTileOutputs; ++o) {
-          g[o] = o < outputs ? hn::LoadU(d, dy_row + (ow0 + o) * kChannelBlock) : hn::Zero(d);
-          if (a0 == 0) bias_sum = hn::Add(bias_sum, g[o]);
-        }
-        const int64_t iw0 = ow0 * s.stride_w - s.pad_w;
-        const bool edges = iw0 < 0 || iw0 + span > s.w;
-        HWY_UNROLL(8)
-        for (int64_t r = 0; r < kRows; ++r) {
-          const int64_t ih = ih0 + r;
-          if (ih < 0 || ih >= s.h) continue;
-          const float* row = xb + ih * s.w * kChannelBlock;
-          if (edges) {
-            AddTapGradients<kTaps, kStride, true>(row, iw0, s.w, g, acc[r]);
-          } else {
-            AddTapGradients<kTaps, kStride, false>(row, iw0, s.w, g, acc[r]);
-          }
-        }
-      }
-    }
-  }
-  HWY_UNROLL(8)
-  for (int64_t r = 0; r < kRows; ++r) {
-    HWY_UNROLL(8)
-    for (int64_t b = 0; b < kTaps; ++b) {
-      hn::StoreU(acc[r][b], d, dw_rows + (r * kTaps + b) * kChannelBlock + lane);
-    }
-  }
-  if (a0 == 0 && dbias != nullptr) hn::StoreU(bias_sum, d, dbias + lane);
-}
-
-// One channel block's gradient (x and dy at the block's image-0 plane), tap rows `kRows` at a
-// time: all three rows of a 3x3 filter, a row of a 5x5 one.
-template <int64_t kRows, int64_t kTaps, int64_t kStride>
-void SumTapGradients(const ConvShape& s, const float* x, const float* dy, float* dwb,
-                     float* dbias) {
-  for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(kLanes)) {
-    for (int64_t a0 = 0; a0 < s.r; a0 += kRows) {
-      SumTapRows<kRows, kTaps, kStride>(s, x, dy, lane, a0, dwb + a0 * s.s * kChannelBlock,
-                                        dbias);
-    }
-  }
-}
-
-// Any filter and stride: tap by tap over the rectangle of outputs the tap reaches, four images at
-// a time (four independent sums), with no per-pixel edge test.
-void SumTapGradientsAnyShape(const ConvShape& s, const float* x, const float* dy, float* dwb,
-                             float* dbias) {
-  const BlockD d;
-  const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
-  const int64_t col_step = s.stride_w * kChannelBlock;
-  const int64_t x_image = blocks * s.h * s.w * kChannelBlock;
-  const int64_t dy_image = blocks * p * q * kChannelBlock;
-  for (int64_t lane = 0; lane < kChannelBlock; lane += int64_t(kLanes)) {
-    VF bias_sum = hn::Zero(d);
-    for (int64_t n = 0; n < s.n; ++n) {
-      for (int64_t i = 0; i < p * q; ++i) {
-        bias_sum = hn::Add(bias_sum, hn::LoadU(d, dy + n * dy_image + i * kChannelBlock + lane));
-      }
-    }
-    if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + lane);
-    for (int64_t r = 0; r < s.r; ++r) {
-      const TapRange rows = OutputsInside(r, s.stride_h, s.pad_h, s.h, p);
-      for (int64_t t = 0; t < s.s; ++t) {
-        const TapRange cols = OutputsInside(t, s.stride_w, s.pad_w, s.w, q);
-        VF acc0 = hn::Zero(d), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        const float* x0 = x + lane +
-                          ((rows.first * s.stride_h - s.pad_h + r) * s.w +
-                           cols.first * s.stride_w - s.pad_w + t) *
-                              kChannelBlock;
-        const float* dy0 = dy + lane + (rows.first * q + cols.first) * kChannelBlock;
-        int64_t n = 0;
-        for (; n + 4 <= s.n; n += 4) {
-          for (int64_t oh = 0; oh < rows.end - rows.first; ++oh) {
-            const float* xr = x0 + n * x_image + oh * s.stride_h * s.w * kChannelBlock;
-            const float* gr = dy0 + n * dy_image + oh * q * kChannelBlock;
-            for (int64_t ow = 0; ow < cols.end - cols.first; ++ow) {
-              const int64_t xi = ow * col_step, gi = ow * kChannelBlock;
-              acc0 = hn::MulAdd(hn::LoadU(d, gr + gi), hn::LoadU(d, xr + xi), acc0);
-              acc1 = hn::MulAdd(hn::LoadU(d, gr + dy_image + gi), hn::LoadU(d, xr + x_image + xi),
-                                acc1);
-              acc2 = hn::MulAdd(hn::LoadU(d, gr + 2 * dy_image + gi),
-                                hn::LoadU(d, xr + 2 * x_image + xi), acc2);
-              acc3 = hn::MulAdd(hn::LoadU(d, gr + 3 * dy_image + gi),
-                                hn::LoadU(d, xr + 3 * x_image + xi), acc3);
-            }
-          }
-        }
-        for (; n < s.n; ++n) {
-          for (int64_t oh = 0; oh < rows.end - rows.first; ++oh) {
-            const float* xr = x0 + n * x_image + oh * s.stride_h * s.w * kChannelBlock;
-            const float* gr = dy0 + n * dy_image + oh * q * kChannelBlock;
-            for (int64_t ow = 0; ow < cols.end - cols.first; ++ow) {
-              acc0 = hn::MulAdd(hn::LoadU(d, gr + ow * kChannelBlock),
-                                hn::LoadU(d, xr + ow * col_step), acc0);
-            }
-          }
-        }
-        hn::StoreU(hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3)), d,
-                   dwb + (r * s.s + t) * kChannelBlock + lane);
-      }
-    }
-  }
-}
-
-// Per channel block: every tap's gradient summed over images and output pixels.
+// Per channel block: every tap's gradient summed over images and output pixels. For 3x3 filters
+// the nine sums stay in registers for the whole block: output pixels whose taps all lie inside
+// take one dy load and nine x loads per nine FMAs, those at the edges the taps they have. Other
+// filter sizes add into the block's R * S * 16 gradient in memory, tap by tap.
 void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const float* dy, float* dw,
                                   float* dbias, pthreadpool_t pool) {
   NoteTargetRan(HWY_TARGET);
   const int64_t blocks = BlocksOf(s.c), p = s.p(), q = s.q();
-  using Sum = void (*)(const ConvShape&, const float*, const float*, float*, float*);
-  Sum sum = &SumTapGradientsAnyShape;
-  if (s.r == 3 && s.s == 3 && s.stride_w == 1) sum = &SumTapGradients<3, 3, 1>;
-  if (s.r == 3 && s.s == 3 && s.stride_w == 2) sum = &SumTapGradients<3, 3, 2>;
-  if (s.s == 5 && s.stride_w == 1) sum = &SumTapGradients<1, 5, 1>;
-  if (s.s == 5 && s.stride_w == 2) sum = &SumTapGradients<1, 5, 2>;
+  // Output columns whose every tap lies inside the row: [first_inside, end_inside).
+  const int64_t first_inside = std::min(q, (s.pad_w + s.stride_w - 1) / s.stride_w);
+  const int64_t last = s.w + s.pad_w - s.s;
+  const int64_t end_inside =
+      std::max(first_inside, std::min(q, last < 0 ? 0 : last / s.stride_w + 1));
+  const bool three_by_three = s.r == 3 && s.s == 3;
+  // Planes of up to 100 pixels (6 KiB of x per image and block): the batch's planes stay in L1
+  // across the taps, and the edges, half of a 7x7 plane, cost the tap-by-tap walk nothing extra.
+  const bool small_planes = s.h * s.w <= 100;
+  const int64_t col_step = s.stride_w * kChannelBlock;
   ParallelFor(pool, size_t(blocks), [&](size_t block) HWY_ATTR {
-    const int64_t cb = int64_t(block);
-    sum(s, x + cb * s.h * s.w * kChannelBlock, dy + cb * p * q * kChannelBlock,
-        dw + cb * s.r * s.s * kChannelBlock, dbias != nullptr ? dbias + cb * kChannelBlock : nullptr);
+    const hn::ScalableTag<float> d;
+    const int64_t lanes = int64_t(hn::Lanes(d)), cb = int64_t(block);
+    float* dwb = dw + cb * s.r * s.s * kChannelBlock;
+    std::fill(dwb, dwb + s.r * s.s * kChannelBlock, 0.0f);
+    for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
+      auto bias_sum = hn::Zero(d);
+      if (small_planes) {
+        // Tap by tap over the rectangle of outputs it reaches, four images at a time (four
+        // independent sums), with no per-pixel edge test; the small planes stay in cache.
+        for (int64_t n = 0; n < s.n; ++n) {
+          const float* dyb = dy + (n * blocks + cb) * p * q * kChannelBlock + lane;
+          for (int64_t i = 0; i < p * q; ++i) {
+            bias_sum = hn::Add(bias_sum, hn::LoadU(d, dyb + i * kChannelBlock));
+          }
+        }
+        const int64_t x_image = blocks * s.h * s.w * kChannelBlock;
+        const int64_t dy_image = blocks * p * q * kChannelBlock;
+        for (int64_t r = 0; r < s.r; ++r) {
+          const TapRange rows = OutputsInside(r, s.stride_h, s.pad_h, s.h, p);
+          for (int64_t t = 0; t < s.s; ++t) {
+            const TapRange cols = OutputsInside(t, s.stride_w, s.pad_w, s.w, q);
+            auto acc0 = hn::Zero(d), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            const float* x0 = x + cb * s.h * s.w * kChannelBlock + lane +
+                              ((rows.first * s.stride_h - s.pad_h + r) * s.w +
+                               cols.first * s.stride_w - s.pad_w + t) *
+                                  kChannelBlock;
+            const float* dy0 = dy + cb * p * q * kChannelBlock + lane +
+                               (rows.first * q + cols.first) * kChannelBlock;
+            int64_t n = 0;
+            for (; n + 4 <= s.n; n += 4) {
+              for (int64_t oh = 0; oh < rows.end - rows.first; ++oh) {
+                const float* xr = x0 + n * x_image + oh * s.stride_h * s.w * kChannelBlock;
+                const float* gr = dy0 + n * dy_image + oh * q * kChannelBlock;
+                for (int64_t ow = 0; ow < cols.end - cols.first; ++ow) {
+                  const int64_t xi = ow * col_step, gi = ow * kChannelBlock;
+                  acc0 = hn::MulAdd(hn::LoadU(d, gr + gi), hn::LoadU(d, xr + xi), acc0);
+                  acc1 = hn::MulAdd(hn::LoadU(d, gr + dy_image + gi),
+                                    hn::LoadU(d, xr + x_image + xi), acc1);
+                  acc2 = hn::MulAdd(hn::LoadU(d, gr + 2 * dy_image + gi),
+                                    hn::LoadU(d, xr + 2 * x_image + xi), acc2);
+                  acc3 = hn::MulAdd(hn::LoadU(d, gr + 3 * dy_image + gi),
+                                    hn::LoadU(d, xr + 3 * x_image + xi), acc3);
+                }
+              }
+            }
+            for (; n < s.n; ++n) {
+              for (int64_t oh = 0; oh < rows.end - rows.first; ++oh) {
+                const float* xr = x0 + n * x_image + oh * s.stride_h * s.w * kChannelBlock;
+                const float* gr = dy0 + n * dy_image + oh * q * kChannelBlock;
+                for (int64_t ow = 0; ow < cols.end - cols.first; ++ow) {
+                  acc0 = hn::MulAdd(hn::LoadU(d, gr + ow * kChannelBlock),
+                                    hn::LoadU(d, xr + ow * col_step), acc0);
+                }
+              }
+            }
+            hn::StoreU(hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3)), d,
+                       dwb + (r * s.s + t) * kChannelBlock + lane);
+          }
+        }
+        if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + cb * kChannelBlock + lane);
+        continue;
+      }
+      auto a00 = hn::Zero(d), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00,
+           a21 = a00, a22 = a00;
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* xb = x + (n * blocks + cb) * s.h * s.w * kChannelBlock + lane;
+        const float* dyb = dy + (n * blocks + cb) * p * q * kChannelBlock + lane;
+        for (int64_t oh = 0; oh < p; ++oh) {
+          const TapRange rows = TapsInside(oh, s.stride_h, s.pad_h, s.r, s.h);
+          const int64_t ih0 = oh * s.stride_h - s.pad_h;
+          const float* dy_row = dyb + oh * q * kChannelBlock;
+          const float* x0 = xb + (ih0 * s.w - s.pad_w) * kChannelBlock;  // tap row 0, column 0
+          const float* x1 = x0 + s.w * kChannelBlock;
+          const float* x2 = x1 + s.w * kChannelBlock;
+          const bool full_rows = rows.first == 0 && rows.end == s.r;
+          for (int64_t ow = 0; ow < q; ++ow) {
+            if (full_rows && three_by_three && ow == first_inside && first_inside < end_inside) {
+              ow = end_inside - 1;  // the inside pixels run below, without tap range checks
+              continue;
+            }
+            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+            bias_sum = hn::Add(bias_sum, g);
+            if (!three_by_three) {  // tap by tap into memory
+              const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
+              const int64_t iw0 = ow * s.stride_w - s.pad_w;
+              for (int64_t r = rows.first; r < rows.end; ++r) {
+                for (int64_t t = cols.first; t < cols.end; ++t) {
+                  float* at = dwb + (r * s.s + t) * kChannelBlock + lane;
+                  const float* xp = xb + ((ih0 + r) * s.w + iw0 + t) * kChannelBlock;
+                  hn::StoreU(hn::MulAdd(g, hn::LoadU(d, xp), hn::LoadU(d, at)), d, at);
+                }
+              }
+              continue;
+            }
+            const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, 3, s.w);
+            const int64_t c = ow * s.stride_w * kChannelBlock;
+            if (rows.first <= 0 && 0 < rows.end) AddTapRow(d, x0 + c, cols, g, a00, a01, a02);
+            if (rows.first <= 1 && 1 < rows.end) AddTapRow(d, x1 + c, cols, g, a10, a11, a12);
+            if (rows.first <= 2 && 2 < rows.end) AddTapRow(d, x2 + c, cols, g, a20, a21, a22);
+          }
+          if (!three_by_three || !full_rows) continue;
+          for (int64_t ow = first_inside; ow < end_inside; ++ow) {
+            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+            const int64_t c = ow * s.stride_w * kChannelBlock;
+            bias_sum = hn::Add(bias_sum, g);
+            a00 = hn::MulAdd(g, hn::LoadU(d, x0 + c), a00);
+            a01 = hn::MulAdd(g, hn::LoadU(d, x0 + c + kChannelBlock), a01);
+            a02 = hn::MulAdd(g, hn::LoadU(d, x0 + c + 2 * kChannelBlock), a02);
+            a10 = hn::MulAdd(g, hn::LoadU(d, x1 + c), a10);
+            a11 = hn::MulAdd(g, hn::LoadU(d, x1 + c + kChannelBlock), a11);
+            a12 = hn::MulAdd(g, hn::LoadU(d, x1 + c + 2 * kChannelBlock), a12);
+            a20 = hn::MulAdd(g, hn::LoadU(d, x2 + c), a20);
+            a21 = hn::MulAdd(g, hn::LoadU(d, x2 + c + kChannelBlock), a21);
+            a22 = hn::MulAdd(g, hn::LoadU(d, x2 + c + 2 * kChannelBlock), a22);
+          }
+        }
+      }
+      if (three_by_three) {
+        float* at = dwb + lane;
+        hn::StoreU(a00, d, at), hn::StoreU(a01, d, at + kChannelBlock);
+        hn::StoreU(a02, d, at + 2 * kChannelBlock), hn::StoreU(a10, d, at + 3 * kChannelBlock);
+        hn::StoreU(a11, d, at + 4 * kChannelBlock), hn::StoreU(a12, d, at + 5 * kChannelBlock);
+        hn::StoreU(a20, d, at + 6 * kChannelBlock), hn::StoreU(a21, d, at + 7 * kChannelBlock);
+        hn::StoreU(a22, d, at + 8 * kChannelBlock);
+      }
+      if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + cb * kChannelBlock + lane);
+    }
   });
 }
 
-#endif  // SPARSETRAIN_TILES_ON_NEON
 }  // namespace HWY_NAMESPACE
 }  // namespace sparsetrain
 HWY_AFTER_NAMESPACE();

@@ -35,6 +35,20 @@ void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
       const_cast<Body*>(&body), count, PTHREADPOOL_FLAG_DISABLE_DENORMALS | wait);
 }
 
+// Calls body(begin, end) for the ranges [begin, end) of `grain` items (the last may be shorter)
+// that cover [0, count), spread over the pool's threads: for items too small to be a task each.
+template <class Body>
+void ParallelForRanges(pthreadpool_t pool, size_t count, size_t grain, const Body& body) {
+  const uint32_t wait =
+      WorkerWaitOf(pool) == WorkerWait::kSpin ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS;
+  pthreadpool_parallelize_1d_tile_1d(
+      pool,
+      [](void* context, size_t begin, size_t items) {
+        (*static_cast<const Body*>(context))(begin, begin + items);
+      },
+      const_cast<Body*>(&body), count, grain, PTHREADPOOL_FLAG_DISABLE_DENORMALS | wait);
+}
+
 // The number of threads ParallelFor spreads work over.
 inline int64_t ThreadCount(pthreadpool_t pool) {
   return pool != nullptr ? int64_t(pthreadpool_get_threads_count(pool)) : 1;
