@@ -166,7 +166,8 @@ Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Opt
     std::ofstream out(tmp);
     if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
     out << "# cpu: " << CpuDescription() << "\n# date: " << TodayUtc()
-        << "\n# command: " << o.command << "\n# onednn:";
+        << "\n# command: " << o.command
+        << "\n# workers: " << (o.workers == WorkerWait::kSpin ? "spin" : "sleep") << "\n# onednn:";
     for (const std::string& implementations : onednn) out << " " << implementations << ";";
     out << "\n";
     out << "net,layer,problem,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,"

@@ -44,6 +44,9 @@ def measured(provenance):
     text = ", ".join(parts) + "."
     if "command" in provenance:
         text += " `%s`." % provenance["command"]
+    if "workers" in provenance:
+        text += " Our pool's workers %s between calls." % (
+            "spun" if provenance["workers"] == "spin" else "slept")
     if "source" in provenance:
         text += " From %s." % provenance["source"]
     return "_%s_" % text
