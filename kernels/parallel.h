@@ -25,28 +25,30 @@ void SetWorkerWait(pthreadpool_t pool, WorkerWait wait);
 WorkerWait WorkerWaitOf(pthreadpool_t pool);
 constexpr int kMaxSpinningPools = 64;
 
+// The pthreadpool flags of a loop on `pool`: denormals off, and the workers' wait.
+inline uint32_t LoopFlags(pthreadpool_t pool) {
+  return PTHREADPOOL_FLAG_DISABLE_DENORMALS |
+         (WorkerWaitOf(pool) == WorkerWait::kSpin ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS);
+}
+
 // Calls body(i) for i in [0, count), items spread over the pool's threads.
 template <class Body>
 void ParallelFor(pthreadpool_t pool, size_t count, const Body& body) {
-  const uint32_t wait =
-      WorkerWaitOf(pool) == WorkerWait::kSpin ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS;
   pthreadpool_parallelize_1d(
       pool, [](void* context, size_t i) { (*static_cast<const Body*>(context))(i); },
-      const_cast<Body*>(&body), count, PTHREADPOOL_FLAG_DISABLE_DENORMALS | wait);
+      const_cast<Body*>(&body), count, LoopFlags(pool));
 }
 
 // Calls body(begin, end) for the ranges [begin, end) of `grain` items (the last may be shorter)
 // that cover [0, count), spread over the pool's threads: for items too small to be a task each.
 template <class Body>
 void ParallelForRanges(pthreadpool_t pool, size_t count, size_t grain, const Body& body) {
-  const uint32_t wait =
-      WorkerWaitOf(pool) == WorkerWait::kSpin ? 0 : PTHREADPOOL_FLAG_YIELD_WORKERS;
   pthreadpool_parallelize_1d_tile_1d(
       pool,
       [](void* context, size_t begin, size_t items) {
         (*static_cast<const Body*>(context))(begin, begin + items);
       },
-      const_cast<Body*>(&body), count, grain, PTHREADPOOL_FLAG_DISABLE_DENORMALS | wait);
+      const_cast<Body*>(&body), count, grain, LoopFlags(pool));
 }
 
 // The number of threads ParallelFor spreads work over.

@@ -33,7 +33,9 @@ std::vector<ConvShape> Shapes() {
           // Planes past 100 pixels: backward by weights keeps 3x3 sums in registers.
           Depthwise(2, 20, 12, 11, 3, 1, 1), Depthwise(1, 16, 13, 12, 3, 2, 1),
           Depthwise(1, 16, 12, 12, 5, 2, 2),
-          // Rows of several tiles of outputs, the last one partial; a filter of no special width.
+          // Small planes, several to a task.
+          Depthwise(4, 64, 5, 5, 3, 1, 1), Depthwise(3, 48, 6, 6, 3, 2, 1),
+          // Wide rows (many four-output runs between the edges); a 7x7 filter.
           Depthwise(2, 24, 5, 37, 3, 1, 1), Depthwise(1, 16, 6, 41, 3, 2, 1),
           Depthwise(1, 16, 5, 30, 5, 1, 2), Depthwise(1, 16, 9, 27, 5, 2, 2),
           Depthwise(1, 16, 9, 20, 7, 1, 3)};

@@ -49,6 +49,22 @@ TEST(ThreadPoolTest, PoolsRunTheirThreadCount) {
   EXPECT_FALSE(ThreadPool::Create(0, &pool).ok());
 }
 
+TEST(ThreadPoolTest, RangesCoverEveryItemOnceInGrainSizedPieces) {
+  std::unique_ptr<ThreadPool> pool;
+  ASSERT_TRUE(ThreadPool::Create(2, &pool).ok());
+  for (pthreadpool_t p : {pool->get(), pthreadpool_t(nullptr)}) {
+    std::vector<int> visits(10, 0);
+    std::vector<size_t> lengths(11, 0);
+    ParallelForRanges(p, 10, 3, [&](size_t begin, size_t end) {
+      __atomic_add_fetch(&lengths[end - begin], 1, __ATOMIC_RELAXED);
+      for (size_t i = begin; i < end; ++i) __atomic_add_fetch(&visits[i], 1, __ATOMIC_RELAXED);
+    });
+    EXPECT_EQ(visits, std::vector<int>(10, 1));
+    EXPECT_EQ(lengths[3], 3u);  // [0, 3) [3, 6) [6, 9)
+    EXPECT_EQ(lengths[1], 1u);  // [9, 10)
+  }
+}
+
 TEST(ThreadPoolTest, PoolsSleepUnlessSetToSpinAndAtMostSoManySpin) {
   std::vector<std::unique_ptr<ThreadPool>> pools(kMaxSpinningPools + 1);
   for (auto& pool : pools) ASSERT_TRUE(ThreadPool::Create(2, &pool).ok());
