@@ -15,9 +15,8 @@
 // Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
 // the other side's threads asleep; within a block, our pool's workers spin between calls as
 // oneDNN's OpenMP threads do (--workers sleep: they sleep, and each call pays their wake-up).
-// Backward by input includes, on both sides, converting the
-// forward weights into the layout that pass reads (training updates them every step). The last
-// line is
+// Backward by input includes, on both sides, converting the forward weights into the layout that
+// pass reads (training updates them every step). The last line is
 //   TOTAL fwd=<x> bwd_data=<x> bwd_weights=<x> train=<x> inference=<x>
 // each the summed oneDNN time over our summed time.
 #include <omp.h>
@@ -79,6 +78,9 @@ constexpr const char* kUsage =
     "                  [--kernel dense|sparse|auto|depthwise]\n"
     "                  [--sparsity F] [--iters N] [--workers spin|sleep] [--csv OUT.csv]\n";
 
+// --workers' names, also written to the table's header and the CSV.
+std::string WorkersName(WorkerWait wait) { return wait == WorkerWait::kSpin ? "spin" : "sleep"; }
+
 Status ParseOptions(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -115,8 +117,10 @@ Status ParseOptions(int argc, char** argv, Options* o) {
       o->iters = std::atoi(value.c_str());
       if (o->iters < 1) return InvalidArgument("--iters must be >= 1");
     } else if (flag == "--workers") {
-      if (value != "spin" && value != "sleep") return InvalidArgument("--workers must be spin or sleep");
-      o->workers = value == "spin" ? WorkerWait::kSpin : WorkerWait::kSleep;
+      if (value != WorkersName(WorkerWait::kSpin) && value != WorkersName(WorkerWait::kSleep)) {
+        return InvalidArgument("--workers must be spin or sleep");
+      }
+      o->workers = value == WorkersName(WorkerWait::kSpin) ? WorkerWait::kSpin : WorkerWait::kSleep;
     } else if (flag == "--csv") {
       o->csv = value;
     } else {
@@ -166,8 +170,8 @@ Status WriteCsv(const std::string& path, const std::vector<Row>& rows, const Opt
     std::ofstream out(tmp);
     if (!out) return Status(StatusCode::kIoError, "cannot write " + tmp);
     out << "# cpu: " << CpuDescription() << "\n# date: " << TodayUtc()
-        << "\n# command: " << o.command
-        << "\n# workers: " << (o.workers == WorkerWait::kSpin ? "spin" : "sleep") << "\n# onednn:";
+        << "\n# command: " << o.command << "\n# workers: " << WorkersName(o.workers)
+        << "\n# onednn:";
     for (const std::string& implementations : onednn) out << " " << implementations << ";";
     out << "\n";
     out << "net,layer,problem,pass,isa,threads,kernel,x_sparsity,dy_sparsity,ours_ms,onednn_ms,"
@@ -213,7 +217,7 @@ int Run(const Options& o) {
   }
   std::printf("conv_bench: %s, %s, ISA %s, %d thread(s), workers %s, kernel %s, median of %d\n",
               CpuDescription().c_str(), TodayUtc().c_str(), IsaName(ActiveIsa()), o.threads,
-              o.workers == WorkerWait::kSpin ? "spin" : "sleep", o.kernel.c_str(), o.iters);
+              WorkersName(o.workers).c_str(), o.kernel.c_str(), o.iters);
   std::printf("%-8s %-22s %-36s %-12s %6s %6s %-7s %10s %10s %8s\n", "net", "layer", "problem",
               "pass", "x0", "dy0", "kernel", "ours_ms", "onednn_ms", "speedup");
 
