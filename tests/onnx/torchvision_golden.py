@@ -19,7 +19,11 @@ float32 ReLU or max-pool decision may flip. So the training figures are computed
 exact answer, for a float32 implementation's purposes), and each comes with "dev.<name>": how far
 PyTorch's own float32 computation of the same step, from the same state, lands from it (the
 largest element difference). A float32 implementation is as right as one can be when it is as
-close to float64 as that.
+close to float64 as that. PyTorch's float32 is one sample of that rounding, though: another float32
+implementation sums in another order, and a ReLU input within rounding of zero may land on the
+other side for it. So step 0 also comes with "flip.grad.<key>": per output channel (a tensor's
+first axis), the most its gradient moves in float64 when ReLU decisions within ten times that
+layer's float32 deviation of zero take the other side - all of them, and random halves of them.
 """
 import copy
 import os
@@ -34,6 +38,7 @@ from checkpoint_convert import write_safetensors  # noqa: E402
 import export_torchvision  # noqa: E402
 
 SIZE, BATCH, STEPS, LR = 64, 4, 3, 0.01
+FLIP_SAMPLES = 4  # sets of inverted ReLU decisions: all those near zero, then random halves
 
 
 def flatten_tensor_name(path):
@@ -42,6 +47,58 @@ def flatten_tensor_name(path):
         if node.op_type == "Flatten":
             return node.output[0]
     raise ValueError(f"{path} has no Flatten")
+
+
+class ReluCalls:
+    """Each call of a model's ReLU modules (made out of place), in call order: its input and output.
+    Where `invert` maps a call's index to a 0/1 mask, the call's gradient is inverted there (passed
+    where the input is <= 0, blocked where > 0) while its forward values stay as they are."""
+
+    def __init__(self, model):
+        self.calls, self.invert = [], {}
+        for module in model.modules():
+            if isinstance(module, torch.nn.ReLU):
+                module.inplace = False
+                module.register_forward_hook(self._hook)
+
+    def _hook(self, _, inputs, output):
+        z = inputs[0]
+        mask = self.invert.get(len(self.calls))
+        if mask is not None:  # z - z.detach() is zero forward and passes dy backward
+            output = output + (z - z.detach()) * mask * (1 - 2 * (z.detach() > 0).to(z.dtype))
+        self.calls.append((z.detach(), output))
+        return output
+
+
+def flip_deviations(exact, x, labels):
+    """Per parameter and output channel, how far step 0's float64 gradients move when ReLU
+    decisions near zero (within ten times the float32 deviation of their layer's input) invert."""
+    probe, rounded = copy.deepcopy(exact), copy.deepcopy(exact).float()
+    probe_calls, rounded_calls = ReluCalls(probe), ReluCalls(rounded)
+    rounded.train()
+    with torch.no_grad():
+        rounded(x)
+
+    def gradients(invert):
+        probe_calls.calls, probe_calls.invert = [], invert
+        probe.train()
+        probe.zero_grad()
+        F.cross_entropy(probe(x.double()), labels).backward()
+        return {k: p.grad.clone() for k, p in probe.named_parameters()}
+
+    exact_grads = gradients({})
+    near_zero = {}
+    for i, ((z, _), (z32, _)) in enumerate(zip(probe_calls.calls, rounded_calls.calls)):
+        near_zero[i] = (z.abs() < 10 * (z32.double() - z).abs().max()).double()
+    halves = torch.Generator().manual_seed(2)
+    deviation = {k: torch.zeros(g.shape[0], dtype=g.dtype) for k, g in exact_grads.items()}
+    for sample in range(FLIP_SAMPLES):
+        invert = {i: m if sample == 0 else m * torch.randint(0, 2, m.shape, generator=halves)
+                  for i, m in near_zero.items()}
+        for k, g in gradients(invert).items():
+            moved = (g - exact_grads[k]).abs().reshape(g.shape[0], -1).amax(1)
+            deviation[k] = torch.maximum(deviation[k], moved)
+    return deviation
 
 
 def golden(name, out_dir):
@@ -87,6 +144,8 @@ def golden(name, out_dir):
                 if not k.endswith("num_batches_tracked")}
 
     exact = copy.deepcopy(model).double()
+    for k, moved in flip_deviations(exact, x, labels).items():
+        tensors["flip.grad." + k] = moved
     for s in range(STEPS):
         rounded = copy.deepcopy(exact).float()  # PyTorch in float32 from the same state
         loss, grads = step(exact)
