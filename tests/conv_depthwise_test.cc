@@ -25,6 +25,8 @@ ConvShape Depthwise(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kernel, 
 // The shapes of MobileNet's depthwise layers, small: 3x3 and 5x5, stride 1 and 2, channel counts
 // that fill and do not fill their last block, non-square maps, and maps narrower than a tile.
 std::vector<ConvShape> Shapes() {
+  ConvShape rows_strided = Depthwise(1, 16, 14, 10, 3, 1, 1);
+  rows_strided.stride_h = 2;
   return {Depthwise(2, 16, 8, 8, 3, 1, 1), Depthwise(1, 20, 7, 9, 3, 2, 1),
           Depthwise(2, 40, 9, 6, 5, 1, 2), Depthwise(1, 33, 11, 11, 5, 2, 2),
           Depthwise(3, 8, 4, 4, 3, 1, 0), Depthwise(1, 16, 6, 5, 3, 2, 0),
@@ -33,6 +35,9 @@ std::vector<ConvShape> Shapes() {
           // Planes past 100 pixels: backward by weights keeps 3x3 sums in registers.
           Depthwise(2, 20, 12, 11, 3, 1, 1), Depthwise(1, 16, 13, 12, 3, 2, 1),
           Depthwise(1, 16, 12, 12, 5, 2, 2),
+          // ...and at stride 1 across walks input rows: no padding, two columns of it, rows at
+          // stride 2.
+          Depthwise(1, 16, 12, 10, 3, 1, 0), Depthwise(2, 24, 11, 10, 3, 1, 2), rows_strided,
           // Small planes, several to a task.
           Depthwise(4, 64, 5, 5, 3, 1, 1), Depthwise(3, 48, 6, 6, 3, 2, 1),
           // Wide rows (many four-output runs between the edges); a 7x7 filter.
