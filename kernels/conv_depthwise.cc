@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "kernels/cache_sizes.h"
 #include "kernels/conv_depthwise.h"
 #include "kernels/isa.h"
 #include "kernels/layout.h"
@@ -282,14 +283,17 @@ void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const floa
   // 0.35-0.46x oneDNN that way, AVX2 on an AMD EPYC of the Zen 3 generation.)
   const bool small_planes = s.h * s.w <= 100 && !sliding_rows;
   const int64_t col_step = s.stride_w * kChannelBlock;
+  // Output rows per band: the band's x and dy rows fill half of L1.
+  const int64_t band_bytes = (s.stride_h * s.w + q) * kChannelBlock * int64_t(sizeof(float));
+  const int64_t band_rows = std::max<int64_t>(1, DataCaches().l1_bytes / 2 / band_bytes);
   ParallelFor(pool, size_t(blocks), [&](size_t block) HWY_ATTR {
     const hn::ScalableTag<float> d;
     const int64_t lanes = int64_t(hn::Lanes(d)), cb = int64_t(block);
     float* dwb = dw + cb * s.r * s.s * kChannelBlock;
     std::fill(dwb, dwb + s.r * s.s * kChannelBlock, 0.0f);
-    for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
-      auto bias_sum = hn::Zero(d);
-      if (small_planes) {
+    if (small_planes) {
+      for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
+        auto bias_sum = hn::Zero(d);
         // Tap by tap over the rectangle of outputs it reaches, four images at a time (four
         // independent sums), with no per-pixel edge test; the small planes stay in cache.
         for (int64_t n = 0; n < s.n; ++n) {
@@ -343,105 +347,125 @@ void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const floa
           }
         }
         if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + cb * kChannelBlock + lane);
-        continue;
       }
-      auto a00 = hn::Zero(d), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00,
-           a21 = a00, a22 = a00;
-      for (int64_t n = 0; n < s.n; ++n) {
-        const float* xb = x + (n * blocks + cb) * s.h * s.w * kChannelBlock + lane;
-        const float* dyb = dy + (n * blocks + cb) * p * q * kChannelBlock + lane;
-        for (int64_t oh = 0; oh < p; ++oh) {
-          const TapRange rows = TapsInside(oh, s.stride_h, s.pad_h, s.r, s.h);
-          const int64_t ih0 = oh * s.stride_h - s.pad_h;
-          const float* dy_row = dyb + oh * q * kChannelBlock;
-          const float* x0 = xb + (ih0 * s.w - s.pad_w) * kChannelBlock;  // tap row 0, column 0
-          const float* x1 = x0 + s.w * kChannelBlock;
-          const float* x2 = x1 + s.w * kChannelBlock;
-          const bool full_rows = rows.first == 0 && rows.end == s.r;
-          if (full_rows && sliding_rows) {
-            const auto dy_at = [&](int64_t ow) HWY_ATTR {
-              return 0 <= ow && ow < q ? hn::LoadU(d, dy_row + ow * kChannelBlock) : hn::Zero(d);
-            };
-            // g_b = dy[j + pad - b]: entering at j = 0, the two columns before dy[pad].
-            auto g1 = dy_at(s.pad_w - 1), g2 = dy_at(s.pad_w - 2);
-            bias_sum = hn::Add(bias_sum, hn::Add(g1, g2));
-            const float* r0 = x0 + s.pad_w * kChannelBlock;  // input column 0 of each tap row
-            const float* r1 = x1 + s.pad_w * kChannelBlock;
-            const float* r2 = x2 + s.pad_w * kChannelBlock;
-            const auto column = [&](int64_t j, decltype(g1) g0) HWY_ATTR {
-              const int64_t c = j * kChannelBlock;
-              const auto v0 = hn::LoadU(d, r0 + c);
-              a00 = hn::MulAdd(g0, v0, a00), a01 = hn::MulAdd(g1, v0, a01);
-              a02 = hn::MulAdd(g2, v0, a02);
-              const auto v1 = hn::LoadU(d, r1 + c);
-              a10 = hn::MulAdd(g0, v1, a10), a11 = hn::MulAdd(g1, v1, a11);
-              a12 = hn::MulAdd(g2, v1, a12);
-              const auto v2 = hn::LoadU(d, r2 + c);
-              a20 = hn::MulAdd(g0, v2, a20), a21 = hn::MulAdd(g1, v2, a21);
-              a22 = hn::MulAdd(g2, v2, a22);
-              g2 = g1, g1 = g0;
-            };
-            const int64_t dy_end = std::min(s.w, q - s.pad_w);  // columns with dy[j + pad] inside
-            int64_t j = 0;
-            for (; j < dy_end; ++j) {
-              const auto g0 = hn::LoadU(d, dy_row + (j + s.pad_w) * kChannelBlock);
-              bias_sum = hn::Add(bias_sum, g0);
-              column(j, g0);
-            }
-            for (; j < s.w; ++j) column(j, hn::Zero(d));
-            continue;
+      return;
+    }
+    // Lane slices of a pixel (two on AVX2) take turns over a band of rows, their sums parked in
+    // dw between bands, so the second reads the band's x and dy from L1, not the whole batch's
+    // planes again from L2 or beyond.
+    alignas(64) float bias_block[kChannelBlock] = {};
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t band = 0; band < p; band += band_rows) {
+        const int64_t band_end = std::min(p, band + band_rows);
+        for (int64_t lane = 0; lane < kChannelBlock; lane += lanes) {
+          const float* xb = x + (n * blocks + cb) * s.h * s.w * kChannelBlock + lane;
+          const float* dyb = dy + (n * blocks + cb) * p * q * kChannelBlock + lane;
+          float* at = dwb + lane;
+          auto a00 = hn::Zero(d), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00,
+               a21 = a00, a22 = a00;
+          if (three_by_three) {
+            a00 = hn::LoadU(d, at), a01 = hn::LoadU(d, at + kChannelBlock),
+            a02 = hn::LoadU(d, at + 2 * kChannelBlock);
+            a10 = hn::LoadU(d, at + 3 * kChannelBlock), a11 = hn::LoadU(d, at + 4 * kChannelBlock);
+            a12 = hn::LoadU(d, at + 5 * kChannelBlock), a20 = hn::LoadU(d, at + 6 * kChannelBlock);
+            a21 = hn::LoadU(d, at + 7 * kChannelBlock), a22 = hn::LoadU(d, at + 8 * kChannelBlock);
           }
-          for (int64_t ow = 0; ow < q; ++ow) {
-            if (full_rows && three_by_three && ow == first_inside && first_inside < end_inside) {
-              ow = end_inside - 1;  // the inside pixels run below, without tap range checks
-              continue;
-            }
-            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
-            bias_sum = hn::Add(bias_sum, g);
-            if (!three_by_three) {  // tap by tap into memory
-              const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
-              const int64_t iw0 = ow * s.stride_w - s.pad_w;
-              for (int64_t r = rows.first; r < rows.end; ++r) {
-                for (int64_t t = cols.first; t < cols.end; ++t) {
-                  float* at = dwb + (r * s.s + t) * kChannelBlock + lane;
-                  const float* xp = xb + ((ih0 + r) * s.w + iw0 + t) * kChannelBlock;
-                  hn::StoreU(hn::MulAdd(g, hn::LoadU(d, xp), hn::LoadU(d, at)), d, at);
-                }
+          auto bias_sum = hn::LoadU(d, bias_block + lane);
+          for (int64_t oh = band; oh < band_end; ++oh) {
+            const TapRange rows = TapsInside(oh, s.stride_h, s.pad_h, s.r, s.h);
+            const int64_t ih0 = oh * s.stride_h - s.pad_h;
+            const float* dy_row = dyb + oh * q * kChannelBlock;
+            const float* x0 = xb + (ih0 * s.w - s.pad_w) * kChannelBlock;  // tap row 0, column 0
+            const float* x1 = x0 + s.w * kChannelBlock;
+            const float* x2 = x1 + s.w * kChannelBlock;
+            const bool full_rows = rows.first == 0 && rows.end == s.r;
+            if (full_rows && sliding_rows) {
+              const auto dy_at = [&](int64_t ow) HWY_ATTR {
+                return 0 <= ow && ow < q ? hn::LoadU(d, dy_row + ow * kChannelBlock) : hn::Zero(d);
+              };
+              // g_b = dy[j + pad - b]: entering at j = 0, the two columns before dy[pad].
+              auto g1 = dy_at(s.pad_w - 1), g2 = dy_at(s.pad_w - 2);
+              bias_sum = hn::Add(bias_sum, hn::Add(g1, g2));
+              const float* r0 = x0 + s.pad_w * kChannelBlock;  // input column 0 of each tap row
+              const float* r1 = x1 + s.pad_w * kChannelBlock;
+              const float* r2 = x2 + s.pad_w * kChannelBlock;
+              const auto column = [&](int64_t j, decltype(g1) g0) HWY_ATTR {
+                const int64_t c = j * kChannelBlock;
+                const auto v0 = hn::LoadU(d, r0 + c);
+                a00 = hn::MulAdd(g0, v0, a00), a01 = hn::MulAdd(g1, v0, a01);
+                a02 = hn::MulAdd(g2, v0, a02);
+                const auto v1 = hn::LoadU(d, r1 + c);
+                a10 = hn::MulAdd(g0, v1, a10), a11 = hn::MulAdd(g1, v1, a11);
+                a12 = hn::MulAdd(g2, v1, a12);
+                const auto v2 = hn::LoadU(d, r2 + c);
+                a20 = hn::MulAdd(g0, v2, a20), a21 = hn::MulAdd(g1, v2, a21);
+                a22 = hn::MulAdd(g2, v2, a22);
+                g2 = g1, g1 = g0;
+              };
+              const int64_t dy_end = std::min(s.w, q - s.pad_w);  // columns with dy[j + pad] inside
+              int64_t j = 0;
+              for (; j < dy_end; ++j) {
+                const auto g0 = hn::LoadU(d, dy_row + (j + s.pad_w) * kChannelBlock);
+                bias_sum = hn::Add(bias_sum, g0);
+                column(j, g0);
               }
+              for (; j < s.w; ++j) column(j, hn::Zero(d));
               continue;
             }
-            const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, 3, s.w);
-            const int64_t c = ow * s.stride_w * kChannelBlock;
-            if (rows.first <= 0 && 0 < rows.end) AddTapRow(d, x0 + c, cols, g, a00, a01, a02);
-            if (rows.first <= 1 && 1 < rows.end) AddTapRow(d, x1 + c, cols, g, a10, a11, a12);
-            if (rows.first <= 2 && 2 < rows.end) AddTapRow(d, x2 + c, cols, g, a20, a21, a22);
+            for (int64_t ow = 0; ow < q; ++ow) {
+              if (full_rows && three_by_three && ow == first_inside && first_inside < end_inside) {
+                ow = end_inside - 1;  // the inside pixels run below, without tap range checks
+                continue;
+              }
+              const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+              bias_sum = hn::Add(bias_sum, g);
+              if (!three_by_three) {  // tap by tap into memory
+                const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, s.s, s.w);
+                const int64_t iw0 = ow * s.stride_w - s.pad_w;
+                for (int64_t r = rows.first; r < rows.end; ++r) {
+                  for (int64_t t = cols.first; t < cols.end; ++t) {
+                    float* at = dwb + (r * s.s + t) * kChannelBlock + lane;
+                    const float* xp = xb + ((ih0 + r) * s.w + iw0 + t) * kChannelBlock;
+                    hn::StoreU(hn::MulAdd(g, hn::LoadU(d, xp), hn::LoadU(d, at)), d, at);
+                  }
+                }
+                continue;
+              }
+              const TapRange cols = TapsInside(ow, s.stride_w, s.pad_w, 3, s.w);
+              const int64_t c = ow * s.stride_w * kChannelBlock;
+              if (rows.first <= 0 && 0 < rows.end) AddTapRow(d, x0 + c, cols, g, a00, a01, a02);
+              if (rows.first <= 1 && 1 < rows.end) AddTapRow(d, x1 + c, cols, g, a10, a11, a12);
+              if (rows.first <= 2 && 2 < rows.end) AddTapRow(d, x2 + c, cols, g, a20, a21, a22);
+            }
+            if (!three_by_three || !full_rows) continue;
+            for (int64_t ow = first_inside; ow < end_inside; ++ow) {
+              const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
+              const int64_t c = ow * s.stride_w * kChannelBlock;
+              bias_sum = hn::Add(bias_sum, g);
+              a00 = hn::MulAdd(g, hn::LoadU(d, x0 + c), a00);
+              a01 = hn::MulAdd(g, hn::LoadU(d, x0 + c + kChannelBlock), a01);
+              a02 = hn::MulAdd(g, hn::LoadU(d, x0 + c + 2 * kChannelBlock), a02);
+              a10 = hn::MulAdd(g, hn::LoadU(d, x1 + c), a10);
+              a11 = hn::MulAdd(g, hn::LoadU(d, x1 + c + kChannelBlock), a11);
+              a12 = hn::MulAdd(g, hn::LoadU(d, x1 + c + 2 * kChannelBlock), a12);
+              a20 = hn::MulAdd(g, hn::LoadU(d, x2 + c), a20);
+              a21 = hn::MulAdd(g, hn::LoadU(d, x2 + c + kChannelBlock), a21);
+              a22 = hn::MulAdd(g, hn::LoadU(d, x2 + c + 2 * kChannelBlock), a22);
+            }
           }
-          if (!three_by_three || !full_rows) continue;
-          for (int64_t ow = first_inside; ow < end_inside; ++ow) {
-            const auto g = hn::LoadU(d, dy_row + ow * kChannelBlock);
-            const int64_t c = ow * s.stride_w * kChannelBlock;
-            bias_sum = hn::Add(bias_sum, g);
-            a00 = hn::MulAdd(g, hn::LoadU(d, x0 + c), a00);
-            a01 = hn::MulAdd(g, hn::LoadU(d, x0 + c + kChannelBlock), a01);
-            a02 = hn::MulAdd(g, hn::LoadU(d, x0 + c + 2 * kChannelBlock), a02);
-            a10 = hn::MulAdd(g, hn::LoadU(d, x1 + c), a10);
-            a11 = hn::MulAdd(g, hn::LoadU(d, x1 + c + kChannelBlock), a11);
-            a12 = hn::MulAdd(g, hn::LoadU(d, x1 + c + 2 * kChannelBlock), a12);
-            a20 = hn::MulAdd(g, hn::LoadU(d, x2 + c), a20);
-            a21 = hn::MulAdd(g, hn::LoadU(d, x2 + c + kChannelBlock), a21);
-            a22 = hn::MulAdd(g, hn::LoadU(d, x2 + c + 2 * kChannelBlock), a22);
+          if (three_by_three) {
+            hn::StoreU(a00, d, at), hn::StoreU(a01, d, at + kChannelBlock),
+                hn::StoreU(a02, d, at + 2 * kChannelBlock);
+            hn::StoreU(a10, d, at + 3 * kChannelBlock), hn::StoreU(a11, d, at + 4 * kChannelBlock);
+            hn::StoreU(a12, d, at + 5 * kChannelBlock), hn::StoreU(a20, d, at + 6 * kChannelBlock);
+            hn::StoreU(a21, d, at + 7 * kChannelBlock), hn::StoreU(a22, d, at + 8 * kChannelBlock);
           }
+          hn::StoreU(bias_sum, d, bias_block + lane);
         }
       }
-      if (three_by_three) {
-        float* at = dwb + lane;
-        hn::StoreU(a00, d, at), hn::StoreU(a01, d, at + kChannelBlock);
-        hn::StoreU(a02, d, at + 2 * kChannelBlock), hn::StoreU(a10, d, at + 3 * kChannelBlock);
-        hn::StoreU(a11, d, at + 4 * kChannelBlock), hn::StoreU(a12, d, at + 5 * kChannelBlock);
-        hn::StoreU(a20, d, at + 6 * kChannelBlock), hn::StoreU(a21, d, at + 7 * kChannelBlock);
-        hn::StoreU(a22, d, at + 8 * kChannelBlock);
-      }
-      if (dbias != nullptr) hn::StoreU(bias_sum, d, dbias + cb * kChannelBlock + lane);
+    }
+    if (dbias != nullptr) {
+      std::copy(bias_block, bias_block + kChannelBlock, dbias + cb * kChannelBlock);
     }
   });
 }
