@@ -280,7 +280,7 @@ void DepthwiseBackwardWeightsImpl(const ConvShape& s, const float* x, const floa
   // Planes of up to 100 pixels (6 KiB of x per image and block) that the row walk does not take:
   // the edges, half of a 7x7 plane, cost the tap-by-tap walk nothing extra. (It reads the batch's
   // planes once per tap, from L2 when they outgrow L1: MobileNetV2's 7x7 layers at stride 1 ran at
-  // 0.35-0.46x oneDNN that way, AVX2 on an AMD EPYC of the Zen 3 generation.)
+  // 0.26-0.47x oneDNN that way, AVX2 on an AMD EPYC of the Zen 3 generation.)
   const bool small_planes = s.h * s.w <= 100 && !sliding_rows;
   const int64_t col_step = s.stride_w * kChannelBlock;
   // Output rows per band: the band's x and dy rows fill half of L1.
