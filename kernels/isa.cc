@@ -74,6 +74,9 @@ int64_t TargetsWithoutCap() {
   return targets;
 }
 
+// Whether this build compiled the ISA's code (a build may leave AVX-512 out: //third_party:hwy).
+bool Built(const IsaEntry& e) { return (e.targets & HWY_TARGETS) != 0; }
+
 }  // namespace
 
 const char* IsaName(Isa isa) { return EntryOf(isa).name; }
@@ -96,7 +99,7 @@ bool IsaSupported(Isa isa) {
   if (isa == Isa::kAuto) return true;
   const IsaEntry& e = EntryOf(isa);
   std::lock_guard<std::mutex> lock(cap_mutex);
-  return Cappable(e) && (TargetsWithoutCap() & e.targets) != 0;
+  return Built(e) && Cappable(e) && (TargetsWithoutCap() & e.targets) != 0;
 }
 
 Status SelectIsa(Isa isa) {
@@ -105,6 +108,10 @@ Status SelectIsa(Isa isa) {
   if (e.targets != 0 && (TargetsWithoutCap() & e.targets) == 0) {
     return Status(StatusCode::kUnsupported,
                   std::string("ISA '") + e.name + "' is not supported by this CPU");
+  }
+  if (e.targets != 0 && !Built(e)) {
+    return Status(StatusCode::kUnsupported,
+                  std::string("ISA '") + e.name + "' was left out of this build");
   }
   if (!Cappable(e)) {
     return Status(StatusCode::kUnsupported,
