@@ -109,15 +109,15 @@ Status SelectIsa(Isa isa) {
     return Status(StatusCode::kUnsupported,
                   std::string("ISA '") + e.name + "' is not supported by this CPU");
   }
-  if (e.targets != 0 && !Built(e)) {
-    return Status(StatusCode::kUnsupported,
-                  std::string("ISA '") + e.name + "' was left out of this build");
-  }
   if (!Cappable(e)) {
     return Status(StatusCode::kUnsupported,
                   std::string("ISA '") + e.name + "' cannot be selected: this build's baseline, " +
                       hwy::TargetName(HWY_ENABLED_BASELINE & -HWY_ENABLED_BASELINE) +
                       ", always runs");
+  }
+  if (e.targets != 0 && !Built(e)) {
+    return Status(StatusCode::kUnsupported,
+                  std::string("ISA '") + e.name + "' was left out of this build");
   }
   cap_allowed = AllowedTargets(e);
   ApplyCap(cap_allowed);
