@@ -52,7 +52,10 @@ OneDnnConv::OneDnnConv(const ConvShape& s, int channel_block, const float* x_nch
     : state_(new State) {
   State& st = *state_;
   const tag blocked = channel_block == 8 ? tag::nChw8c : tag::nChw16c;
-  const memory::desc src_md(Dims4(s.input()), dt::f32, blocked);
+  // A first layer's few input channels: oneDNN's optimised kernels read them unblocked (a blocked
+  // source of 3 channels falls back to its reference code, minutes per pass).
+  const memory::desc src_md(Dims4(s.input()), dt::f32,
+                            s.c < channel_block && groups == 1 ? tag::nchw : blocked);
   const memory::desc dst_md(Dims4(s.output()), dt::f32, blocked);
   const memory::dims weight_dims =
       groups == 1 ? Dims4(s.weights()) : memory::dims{groups, s.k / groups, s.c / groups, s.r, s.s};

@@ -29,16 +29,17 @@ namespace HWY_NAMESPACE {
 using N_NEON::RunDenseDirect;
 #else
 
-// acc[t] += src[t] (x) w for one input-channel block, over the pixels t whose source lies in
+// acc[t] += src[t] (x) w for the first `channels` of an input-channel block (the rest are
+// padding), over the pixels t whose source lies in
 // the row: [kSkipLo, kT - kSkipHi) when those are known at compile time (>= 0; the common edges
 // of padded rows), else [t_lo, t_hi), at the price of a branch per pixel. A compile-time kStep
 // turns every broadcast address into base + constant, sparing a register per pixel.
 template <size_t kT, size_t kKB, int64_t kStep, int kSkipLo, int kSkipHi>
-HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t first, int64_t step,
-                                const float* HWY_RESTRICT w, int64_t w_block_stride, int64_t t_lo,
-                                int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
+HWY_INLINE void AccumulateBlock(const float* HWY_RESTRICT src, int64_t channels, int64_t first,
+                                int64_t step, const float* HWY_RESTRICT w, int64_t w_block_stride,
+                                int64_t t_lo, int64_t t_hi, VF (&acc)[kT][kKB * kVecsPerBlock]) {
   const BlockD d;
-  for (size_t i = 0; i < kChannelBlock; ++i) {
+  for (size_t i = 0; i < size_t(channels); ++i) {
     VF wv[kKB * kVecsPerBlock];
     HWY_UNROLL(16)
     for (size_t a = 0; a < kKB * kVecsPerBlock; ++a) {
@@ -70,8 +71,8 @@ struct DenseRows {
 
   template <size_t kT, size_t kKB, int64_t kStep>
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
-                                const float* src_row, const float* w_row, int64_t w_block_stride,
-                                VF (&acc)[kT][kKB * kVecsPerBlock]) {
+                                const float* src_row, int64_t channels, const float* w_row,
+                                int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
     const int64_t step = p.cols.SourceStep();
     for (int64_t s = 0; s < p.taps_w; ++s) {
       direct_engine::TapSpan span;
@@ -80,14 +81,17 @@ struct DenseRows {
       const int64_t first = span.sx * kChannelBlock, lo = span.t_lo, hi = span.t_hi;
       const int64_t skip_hi = int64_t(kT) - hi;
       if (lo == 0 && skip_hi == 0) {
-        AccumulateBlock<kT, kKB, kStep, 0, 0>(src_row, first, step, w, w_block_stride, lo, hi, acc);
+        AccumulateBlock<kT, kKB, kStep, 0, 0>(src_row, channels, first, step, w, w_block_stride, lo,
+                                              hi, acc);
       } else if (lo == 1 && skip_hi == 0) {
-        AccumulateBlock<kT, kKB, kStep, 1, 0>(src_row, first, step, w, w_block_stride, lo, hi, acc);
+        AccumulateBlock<kT, kKB, kStep, 1, 0>(src_row, channels, first, step, w, w_block_stride, lo,
+                                              hi, acc);
       } else if (lo == 0 && skip_hi == 1) {
-        AccumulateBlock<kT, kKB, kStep, 0, 1>(src_row, first, step, w, w_block_stride, lo, hi, acc);
+        AccumulateBlock<kT, kKB, kStep, 0, 1>(src_row, channels, first, step, w, w_block_stride, lo,
+                                              hi, acc);
       } else {
-        AccumulateBlock<kT, kKB, kStep, -1, -1>(src_row, first, step, w, w_block_stride, lo, hi,
-                                                acc);
+        AccumulateBlock<kT, kKB, kStep, -1, -1>(src_row, channels, first, step, w, w_block_stride,
+                                                lo, hi, acc);
       }
     }
   }
@@ -119,7 +123,8 @@ void PointwiseTile(const direct::Problem& p, int64_t n, int64_t ob, int64_t y,
   const float* w = p.WeightRow(ob, slice.ib_begin, 0);
   const int64_t w_block_stride = p.WeightBlockStride();
   for (int64_t ib = slice.ib_begin; ib < slice.ib_end; ++ib) {
-    AccumulateBlock<kT, kKB, 1, 0, 0>(src, 0, 1, w, w_block_stride, 0, kT, acc);
+    AccumulateBlock<kT, kKB, 1, 0, 0>(src, p.ChannelsOfBlock(ib), 0, 1, w, w_block_stride, 0, kT,
+                                      acc);
     src += src_block_stride;
     w += kWeightBlockFloats;
   }

@@ -320,19 +320,22 @@ HWY_EXPORT(BiasGradient);
 
 namespace {
 
-// The pieces of backward-by-weights' workspace: x subsampled (strided 1x1), dw copies.
+// The pieces of backward-by-weights' workspace: x reshaped (direct::RunInput), dw unfolded (a
+// first layer's columns, see direct::UnfoldsColumns), dw copies.
 struct WeightsWorkspace {
-  float* x_sub;
+  float* x_scratch;
+  float* dw_unfolded;
   float* partials;
   int64_t floats;
 };
 
 WeightsWorkspace CarveWeights(const ConvShape& s, int64_t threads, Workspace workspace) {
   WorkspaceCarver carver(workspace);
-  float* x_sub = carver.Take(direct::SubsampledFloats(s));
-  const ConvShape& run = direct::IsStridedPointwise(s) ? direct::SubsampledShape(s) : s;
-  float* partials = carver.Take(HWY_DYNAMIC_DISPATCH(PartialFloats)(run, threads));
-  return {x_sub, partials, carver.floats()};
+  float* x_scratch = carver.Take(direct::RunInputFloats(s));
+  float* dw_unfolded = carver.Take(direct::UnfoldedWeightFloats(s));
+  float* partials =
+      carver.Take(HWY_DYNAMIC_DISPATCH(PartialFloats)(direct::RunShape(s), threads));
+  return {x_scratch, dw_unfolded, partials, carver.floats()};
 }
 
 }  // namespace
@@ -354,13 +357,12 @@ Status ConvBackwardWeightsDense(const ConvShape& s, const float* x, const float*
   const WeightsWorkspace pieces = CarveWeights(s, ThreadCount(pool), workspace);
   status = CheckWorkspace(pass, workspace, pieces.floats);
   if (!status.ok()) return status;
-  if (direct::IsStridedPointwise(s)) {
-    HWY_DYNAMIC_DISPATCH(RunWeightsConv)
-    (direct::SubsampledShape(s), direct::Subsample(s, x, pieces.x_sub, pool), dy, dw,
-     pieces.partials, pool);
-  } else {
-    HWY_DYNAMIC_DISPATCH(RunWeightsConv)(s, x, dy, dw, pieces.partials, pool);
-  }
+  const bool unfolds = direct::UnfoldsColumns(s);
+  float* run_dw = unfolds ? pieces.dw_unfolded : dw;
+  HWY_DYNAMIC_DISPATCH(RunWeightsConv)
+  (direct::RunShape(s), direct::RunInput(s, x, pieces.x_scratch, pool), dy, run_dw,
+   pieces.partials, pool);
+  if (unfolds) direct::FoldWeights(s, run_dw, dw);
   if (dbias != nullptr) ConvBiasGradient(s, dy, dbias, pool);
   return Status::Ok();
 }

@@ -6,11 +6,13 @@
 //     static constexpr size_t kMaxT, kMaxKB;  // the largest tile
 //     static constexpr int64_t kRowsPerPass;  // kernel rows summed per pass over a tile (0: all)
 //     template <size_t kT, size_t kKB, int64_t kStep>
-//     static void AddRow(const Problem&, const PixelRun&, const float* src_row,
+//     static void AddRow(const Problem&, const PixelRun&, const float* src_row, int64_t channels,
 //                        const float* w_row, int64_t w_block_stride, VF (&acc)[kT][kKB * kV]);
 //   };
-// Source pixels of a tile are kStep apart (0: known only at run time). Backward by input with
-// stride > 1 tiles output pixels of one phase (x, x + stride, ...), whose sources are consecutive.
+// `channels` are the source block's real ones (Problem::ChannelsOfBlock); the rest are zero
+// padding. Source pixels of a tile are kStep apart (0: known only at run time). Backward by input
+// with stride > 1 tiles output pixels of one phase (x, x + stride, ...), whose sources are
+// consecutive.
 
 #if defined(SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SPARSETRAIN_KERNELS_CONV_DIRECT_INL_H_
@@ -110,8 +112,8 @@ void ConvTile(const Problem& p, int64_t n, int64_t ob, int64_t y, const PixelRun
       if (!p.rows.Source(y, r, &sy) || sy < 0 || sy >= p.rows.src_size) continue;
       const float* src_row =
           p.in + ((n * p.in_blocks + ib) * p.rows.src_size + sy) * p.cols.src_size * kChannelBlock;
-      Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, p.WeightRow(ob, ib, r), w_block_stride,
-                                            acc);
+      Rows::template AddRow<kT, kKB, kStep>(p, run, src_row, p.ChannelsOfBlock(ib),
+                                            p.WeightRow(ob, ib, r), w_block_stride, acc);
     }
   }
 

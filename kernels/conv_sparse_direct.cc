@@ -133,9 +133,10 @@ struct SparseRows {
   static constexpr int64_t kRowsPerPass = 1;
 
   template <size_t kT, size_t kKB, int64_t kStep>
+  // Padding channels are zeros, which the walks skip like any other.
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
-                                const float* src_row, const float* w_row, int64_t w_block_stride,
-                                VF (&acc)[kT][kKB * kVecsPerBlock]) {
+                                const float* src_row, int64_t /*channels*/, const float* w_row,
+                                int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {
     // Every tap reaches the tile at a compile-time offset only with a fixed step, and, when
     // transposed, stride 1 (otherwise the taps that fit depend on the pixel's phase).
     const bool walk_sources = kStep > 0 && (!p.cols.transposed || p.cols.stride == 1);
