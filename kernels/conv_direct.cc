@@ -76,116 +76,13 @@ void Upsample(const ConvShape& s, const float* dx_sub, float* dx, pthreadpool_t 
   });
 }
 
-bool UnfoldsColumns(const ConvShape& s) { return s.c < kChannelBlock && s.s > 1; }
-
-ConvShape ColumnsUnfolded(const ConvShape& s) {
-  ConvShape u = s;
-  u.c = s.c * s.s, u.w = s.q();
-  u.s = 1, u.stride_w = 1, u.pad_w = 0;
-  return u;
-}
-
-namespace {
-
-ConvShape Unfolded(const ConvShape& s) { return UnfoldsColumns(s) ? ColumnsUnfolded(s) : s; }
-
-int64_t UnfoldedInputFloats(const ConvShape& s) {
-  return UnfoldsColumns(s) ? StorageFloats(ColumnsUnfolded(s).input(), Layout::kNChw16c) : 0;
-}
-
-}  // namespace
-
-ConvShape RunShape(const ConvShape& s) {
-  const ConvShape unfolded = Unfolded(s);
-  return IsStridedPointwise(unfolded) ? SubsampledShape(unfolded) : unfolded;
-}
-
-int64_t RunInputFloats(const ConvShape& s) {
-  return UnfoldedInputFloats(s) + SubsampledFloats(Unfolded(s));
-}
-
-int64_t UnfoldedWeightFloats(const ConvShape& s) {
-  return UnfoldsColumns(s) ? StorageFloats(ColumnsUnfolded(s).weights(), Layout::kOIhw16i16o) : 0;
-}
-
-void UnfoldInput(const ConvShape& s, const float* x, float* x_unfolded, pthreadpool_t pool) {
-  const int64_t blocks = BlocksOf(s.c * s.s), q = s.q();
-  const int64_t block_stride = s.h * q * kChannelBlock;
-  ParallelFor(pool, size_t(s.n * s.h), [&](size_t item) {
-    const int64_t n = int64_t(item) / s.h, ih = int64_t(item) % s.h;
-    const float* row = x + int64_t(item) * s.w * kChannelBlock;  // the input's only block
-    float* out = x_unfolded + (n * blocks * s.h + ih) * q * kChannelBlock;
-    for (int64_t ow = 0; ow < q; ++ow, out += kChannelBlock) {
-      for (int64_t b = 0; b < blocks; ++b) std::fill_n(out + b * block_stride, kChannelBlock, 0.0f);
-      for (int64_t t = 0; t < s.s; ++t) {
-        const int64_t iw = ow * s.stride_w - s.pad_w + t;
-        if (iw < 0 || iw >= s.w) continue;
-        for (int64_t c = 0; c < s.c; ++c) {
-          const int64_t channel = t * s.c + c;
-          out[channel / kChannelBlock * block_stride + channel % kChannelBlock] =
-              row[iw * kChannelBlock + c];
-        }
-      }
-    }
-  });
-}
-
-const float* RunInput(const ConvShape& s, const float* x, float* scratch, pthreadpool_t pool) {
-  WorkspaceCarver carver({scratch, 0});
-  float* x_unfolded = carver.Take(UnfoldedInputFloats(s));
-  float* x_sub = carver.Take(SubsampledFloats(Unfolded(s)));
-  if (UnfoldsColumns(s)) {
-    UnfoldInput(s, x, x_unfolded, pool);
-    x = x_unfolded;
-  }
-  return IsStridedPointwise(Unfolded(s)) ? Subsample(Unfolded(s), x, x_sub, pool) : x;
-}
-
-namespace {
-
-// Calls copy(weight row of (ob, tap row r, column t, channel c), its unfolded twin) for each
-// 16-output row of the weights.
-template <class Copy>
-void ForEachUnfoldedWeightRow(const ConvShape& s, const Copy& copy) {
-  const int64_t in_blocks = BlocksOf(s.c * s.s);
-  for (int64_t ob = 0; ob < BlocksOf(s.k); ++ob) {
-    for (int64_t r = 0; r < s.r; ++r) {
-      for (int64_t t = 0; t < s.s; ++t) {
-        for (int64_t c = 0; c < s.c; ++c) {
-          const int64_t channel = t * s.c + c;
-          copy(((ob * s.r + r) * s.s + t) * kWeightBlockFloats + c * kChannelBlock,
-               ((ob * in_blocks + channel / kChannelBlock) * s.r + r) * kWeightBlockFloats +
-                   channel % kChannelBlock * kChannelBlock);
-        }
-      }
-    }
-  }
-}
-
-}  // namespace
-
-void UnfoldWeights(const ConvShape& s, const float* w, float* w_unfolded) {
-  std::fill_n(w_unfolded, UnfoldedWeightFloats(s), 0.0f);
-  ForEachUnfoldedWeightRow(s, [&](int64_t row, int64_t unfolded_row) {
-    std::copy_n(w + row, kChannelBlock, w_unfolded + unfolded_row);
-  });
-}
-
-void FoldWeights(const ConvShape& s, const float* w_unfolded, float* w) {
-  std::fill_n(w, StorageFloats(s.weights(), Layout::kOIhw16i16o), 0.0f);
-  ForEachUnfoldedWeightRow(s, [&](int64_t row, int64_t unfolded_row) {
-    std::copy_n(w_unfolded + unfolded_row, kChannelBlock, w + row);
-  });
-}
-
 int64_t WorkspaceFloats(Pass pass, const ConvShape& s) {
   return pass == Pass::kForward ? ForwardWorkspaceFloats(s) : BackwardDataWorkspaceFloats(s);
 }
 
 int64_t ForwardWorkspaceFloats(const ConvShape& s) {
   WorkspaceCarver carver;
-  carver.Take(RunInputFloats(s));
-  carver.Take(UnfoldedWeightFloats(s));
+  carver.Take(SubsampledFloats(s));
   carver.Take(PaddedChannels(s.k));
   return carver.floats();
 }
@@ -199,15 +96,11 @@ Status RunForward(const char* pass, Engine engine, const ConvShape& shape, const
   if (status.ok()) status = CheckWorkspace(pass, workspace, ForwardWorkspaceFloats(shape));
   if (!status.ok()) return status;
   WorkspaceCarver carver(workspace);
-  float* x_scratch = carver.Take(RunInputFloats(shape));
-  float* w_unfolded = carver.Take(UnfoldedWeightFloats(shape));
+  float* x_sub = carver.Take(SubsampledFloats(shape));
   float* padded_bias = carver.Take(PaddedChannels(shape.k));
-  x = RunInput(shape, x, x_scratch, pool);
-  if (UnfoldsColumns(shape)) {
-    UnfoldWeights(shape, w, w_unfolded);
-    w = w_unfolded;
-  }
-  const ConvShape s = AsLongRows(RunShape(shape));
+  const bool strided = IsStridedPointwise(shape);
+  if (strided) x = Subsample(shape, x, x_sub, pool);
+  const ConvShape s = AsLongRows(strided ? SubsampledShape(shape) : shape);
   if (bias != nullptr) {
     std::copy(bias, bias + s.k, padded_bias);
     std::fill(padded_bias + s.k, padded_bias + PaddedChannels(s.k), 0.0f);

@@ -127,28 +127,6 @@ const float* Subsample(const ConvShape& shape, const float* x, float* x_sub, pth
 // The reverse, writing zeros where the stride skips: dx_sub -> dx.
 void Upsample(const ConvShape& shape, const float* dx_sub, float* dx, pthreadpool_t pool);
 
-// A first layer's few input channels (1 or 3 of a 16-channel block) under a kernel several
-// columns wide: forward and backward by weights unfold the kernel's columns into channels,
-// channel t * C + c of output column q holding input channel c at column q * stride - pad + t.
-// A convolution one column wide over that input sums the same products with a fraction
-// C * S / PaddedChannels(C * S) of its lanes real, instead of C / 16.
-bool UnfoldsColumns(const ConvShape& shape);
-ConvShape ColumnsUnfolded(const ConvShape& shape);  // channels C * S, width Q, kernel R x 1
-// x (nChw16c, shape's input) -> x_unfolded (ColumnsUnfolded's input), padding channels zero.
-void UnfoldInput(const ConvShape& shape, const float* x, float* x_unfolded, pthreadpool_t pool);
-// Floats of the unfolded weights when UnfoldsColumns(shape), else 0.
-int64_t UnfoldedWeightFloats(const ConvShape& shape);
-// Weights (OIhw16i16o) -> the unfolded convolution's, and the reverse, padding lanes zero.
-void UnfoldWeights(const ConvShape& shape, const float* w, float* w_unfolded);
-void FoldWeights(const ConvShape& shape, const float* w_unfolded, float* w);
-
-// Forward and backward by weights run the problem with the input reshaped: columns unfolded
-// (UnfoldsColumns), then subsampled (IsStridedPointwise). RunShape is that problem, RunInput
-// writes its input to `scratch` (RunInputFloats of it) and returns it, or returns x unchanged.
-ConvShape RunShape(const ConvShape& shape);
-int64_t RunInputFloats(const ConvShape& shape);
-const float* RunInput(const ConvShape& shape, const float* x, float* scratch, pthreadpool_t pool);
-
 }  // namespace direct
 }  // namespace sparsetrain
 

@@ -132,8 +132,8 @@ struct SparseRows {
   // output row passes over them, since each non-zero reads its own weight vectors.
   static constexpr int64_t kRowsPerPass = 1;
 
+  // A partial block's padding channels are zeros, which the walks skip like any other.
   template <size_t kT, size_t kKB, int64_t kStep>
-  // Padding channels are zeros, which the walks skip like any other.
   static HWY_INLINE void AddRow(const direct::Problem& p, const direct::PixelRun& run,
                                 const float* src_row, int64_t /*channels*/, const float* w_row,
                                 int64_t w_block_stride, VF (&acc)[kT][kKB * kVecsPerBlock]) {

@@ -35,15 +35,15 @@ ConvShape MakeShape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64
 std::vector<ConvShape> AwkwardShapes() {
   ConvShape tall_stride = MakeShape(2, 16, 9, 11, 20, 3, 3, 1, 1);
   tall_stride.stride_h = 2;  // rows and columns stepping differently
-  // A first layer's kernel row, its 7 columns unfolded into 21 channels of a strided 1x1.
+  // A first layer's 3 channels under one kernel row of 7 columns, stride 2, padded only in width.
   ConvShape row_kernel = MakeShape(2, 3, 5, 15, 16, 1, 7, 2, 0);
   row_kernel.pad_w = 3;
   // n, c, h, w, k, r, s, stride, pad.
   std::vector<ConvShape> shapes = {
       tall_stride,
       row_kernel,
-      MakeShape(2, 3, 20, 18, 64, 7, 7, 2, 3),  // a ResNet's first layer, columns unfolded
-      MakeShape(1, 6, 9, 10, 20, 3, 3, 2, 1),   // 18 unfolded channels: a block of 2 real ones
+      MakeShape(2, 3, 20, 18, 64, 7, 7, 2, 3),  // a ResNet's first layer
+      MakeShape(1, 6, 9, 10, 20, 3, 3, 2, 1),   // a partial block of 6 channels, stride 2
       MakeShape(1, 1, 1, 1, 1, 1, 1, 1, 0),
       MakeShape(1, 3, 7, 7, 16, 3, 3, 1, 1),
       MakeShape(5, 16, 13, 13, 17, 3, 3, 1, 1),
