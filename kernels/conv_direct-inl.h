@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kernels/block_simd-inl.h"
+#include "kernels/cache_sizes.h"
 #include "kernels/conv_direct.h"
 #include "kernels/parallel.h"
 
@@ -160,22 +161,29 @@ struct Tiles {
 
 }  // namespace direct_engine
 
-// Calls body(n, ob, blocks, y) for every image n, group of `blocks` (at most `group`) output
-// channel blocks from ob, and output row y: the work items of a pass, spread over `pool`.
-// Consecutive items share what is worth keeping in cache: a group's weights along the rows
-// (kernels with several taps read each source row for several output rows), or, for 1x1
-// kernels, whose weights are small, a row's sources across the groups.
+// Calls body(ob, blocks, row_begin, row_end) for every group of `blocks` (at most `group`)
+// output channel blocks from ob and every range of the batch's output rows (row n * P + y is
+// row y of image n): the work items of a pass, spread over `pool`. An item passes over all its
+// rows with each chunk of input blocks, reusing the chunk's weights from L1 or L2; its rows'
+// output stays in half of L1 meanwhile, which on small maps means rows of several images (a
+// ResNet's 4x4 maps: 16 rows, where one row per item read a group's 1.2 MB of weights from L3
+// for 4 pixels). Consecutive items share what is worth keeping in cache: a group's weights
+// along the rows (kernels with several taps read each source row for several output rows), or,
+// for 1x1 kernels, whose weights are small, a range's sources across the groups.
 template <class Body>
-void ForEachOutputRow(const direct::Problem& p, int64_t group, pthreadpool_t pool,
-                      const Body& body) {
+void ForEachRowRange(const direct::Problem& p, int64_t group, pthreadpool_t pool,
+                     const Body& body) {
   const int64_t groups = (p.out_blocks + group - 1) / group;
-  const int64_t rows = p.rows.out_size;
+  const int64_t rows = p.batch * p.rows.out_size;
+  const int64_t row_bytes = group * p.cols.out_size * kChannelBlock * int64_t(sizeof(float));
+  const int64_t per_range = std::clamp<int64_t>(DataCaches().l1_bytes / 2 / row_bytes, 1, rows);
+  const int64_t ranges = (rows + per_range - 1) / per_range;
   const bool groups_inner = p.taps_h * p.taps_w == 1;
-  ParallelFor(pool, size_t(p.batch * groups * rows), [&](size_t item) HWY_ATTR {
-    const int64_t n = int64_t(item) / (groups * rows), in_image = int64_t(item) % (groups * rows);
-    const int64_t g = groups_inner ? in_image % groups : in_image / rows;
-    const int64_t y = groups_inner ? in_image / groups : in_image % rows;
-    body(n, g * group, std::min(group, p.out_blocks - g * group), y);
+  ParallelFor(pool, size_t(groups * ranges), [&](size_t item) HWY_ATTR {
+    const int64_t g = groups_inner ? int64_t(item) % groups : int64_t(item) / ranges;
+    const int64_t range = groups_inner ? int64_t(item) / groups : int64_t(item) % ranges;
+    body(g * group, std::min(group, p.out_blocks - g * group), range * per_range,
+         std::min(rows, (range + 1) * per_range));
   });
 }
 
@@ -196,24 +204,30 @@ void ForEachPixelRun(const direct::Axis& cols, const RunFn& run_fn) {
   }
 }
 
-// Runs the whole pass on `tiles` (tiles[kKB - 1][kT - 1]), one output row of one block group
-// per work item.
+// Runs the whole pass on `tiles` (tiles[kKB - 1][kT - 1]), a range of output rows of one block
+// group per work item.
 template <class Rows, class TileTable>
 void RunTiles(const direct::Problem& p, const TileTable& tiles, pthreadpool_t pool) {
   using direct::PixelRun;
   constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
   const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
-  ForEachOutputRow(p, kMaxKB, pool, [&](int64_t n, int64_t ob, int64_t blocks, int64_t y) HWY_ATTR {
-    for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
-      for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
-        const direct_engine::Slice slice{ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
-                                         std::min(p.taps_h, r + rows_per_pass)};
-        ForEachPixelRun<kMaxT>(p.cols, [&](const PixelRun& run) HWY_ATTR {
-          tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
-        });
-      }
-    }
-  });
+  const int64_t image_rows = p.rows.out_size;
+  ForEachRowRange(p, kMaxKB, pool,
+                  [&](int64_t ob, int64_t blocks, int64_t row_begin, int64_t row_end) HWY_ATTR {
+                    for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
+                      for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
+                        const direct_engine::Slice slice{
+                            ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
+                            std::min(p.taps_h, r + rows_per_pass)};
+                        for (int64_t row = row_begin; row < row_end; ++row) {
+                          const int64_t n = row / image_rows, y = row % image_rows;
+                          ForEachPixelRun<kMaxT>(p.cols, [&](const PixelRun& run) HWY_ATTR {
+                            tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
+                          });
+                        }
+                      }
+                    }
+                  });
 }
 
 // Runs the whole pass on the tiles of Rows.

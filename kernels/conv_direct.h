@@ -110,7 +110,7 @@ Status RunBackwardData(const char* pass, Engine engine, const ConvShape& shape, 
 // A 1x1, stride 1, unpadded convolution maps pixels one to one, so an image's H*W pixels can be
 // cut into rows of any length that divides H*W: the same memory. Long rows leave few tiles
 // partly empty (and few zero-mask words partly used); rows of at most 256 pixels keep a row's
-// sources in cache while every output-block group passes over it (see ForEachOutputRow). Other
+// sources in cache while every output-block group passes over it (see ForEachRowRange). Other
 // shapes are returned as they are.
 ConvShape AsLongRows(ConvShape shape);
 // The same test on a shape: a 1x1 kernel at stride 1 without padding.
