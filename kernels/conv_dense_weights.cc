@@ -60,8 +60,14 @@ struct WeightsProblem {
 };
 
 // Sums the pixels of the batch's dy rows [row_begin, row_end) into the tile
-// dw[kb .. kb + kKB][cb][r][f0 .. f0 + kX) (zeroed first when `first`).
-template <size_t kX, size_t kKB>
+// dw[kb .. kb + kKB][cb][r][f0 + ColumnOffset<kPerColumn>(0 .. kX)] (zeroed first when `first`).
+// Fewer (s, ci) pairs per column than kX serve a partial input block: a first layer's 3
+// channels of two kernel columns fill a tile of 6 that one column would leave half empty.
+template <size_t kPerColumn>
+constexpr int64_t ColumnOffset(size_t x) {
+  return int64_t(x / kPerColumn * kChannelBlock + x % kPerColumn);
+}
+template <size_t kX, size_t kKB, size_t kPerColumn>
 void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int64_t f0,
                  int64_t row_begin, int64_t row_end, bool first) {
   const BlockD d;
@@ -71,16 +77,27 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
   const int64_t dw_block_stride = cblocks * s.r * s.s * kWeightBlockFloats;
   float* dw =
       p.dw + ((kb * cblocks + cb) * s.r + r) * s.s * kWeightBlockFloats + f0 * kChannelBlock;
+  constexpr size_t kColumns = kX / kPerColumn;
+  static_assert(kColumns * kPerColumn == kX, "whole columns");
   VF acc[kX][kAcc];
-  if (first) {
-    ZeroTile<kX, kKB>(acc);
-  } else {
-    LoadTile<kX, kKB>(dw, kChannelBlock, dw_block_stride, acc);
+  // Column col's accumulators, as a tile of their own.
+  const auto column = [&](size_t col) -> VF(&)[kPerColumn][kAcc] {
+    return *reinterpret_cast<VF(*)[kPerColumn][kAcc]>(&acc[col * kPerColumn]);
+  };
+  HWY_UNROLL(2)
+  for (size_t col = 0; col < kColumns; ++col) {
+    if (first) {
+      ZeroTile<kPerColumn, kKB>(column(col));
+    } else {
+      LoadTile<kPerColumn, kKB>(dw + col * kWeightBlockFloats, kChannelBlock, dw_block_stride,
+                                column(col));
+    }
   }
   const int64_t q = s.q();
   const int64_t dy_block_stride = s.p() * q * kChannelBlock;
   // The kernel columns the tile's (s, ci) pairs span.
-  const int64_t s_min = f0 / kChannelBlock, s_max = (f0 + int64_t(kX) - 1) / kChannelBlock;
+  const int64_t last_f = f0 + ColumnOffset<kPerColumn>(kX - 1);
+  const int64_t s_min = f0 / kChannelBlock, s_max = last_f / kChannelBlock;
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t n = row / s.p(), oh = row % s.p();
     const int64_t ih = oh * s.stride_h - s.pad_h + r;
@@ -104,11 +121,12 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
       const int64_t pixel = iw0 * kChannelBlock + f0;
       HWY_UNROLL(16)
       for (size_t x = 0; x < kX; ++x) {
+        const int64_t f = ColumnOffset<kPerColumn>(x);
         if (!inside) {
-          const int64_t iw = iw0 + (f0 + int64_t(x)) / kChannelBlock;
+          const int64_t iw = iw0 + (f0 + f) / kChannelBlock;
           if (iw < 0 || iw >= s.w) continue;
         }
-        const VF xv = hn::Set(d, x_row[pixel + int64_t(x)]);
+        const VF xv = hn::Set(d, x_row[pixel + f]);
         HWY_UNROLL(16)
         for (size_t a = 0; a < kAcc; ++a) acc[x][a] = hn::MulAdd(xv, g[a], acc[x][a]);
       }
@@ -117,7 +135,11 @@ void WeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64_t r, int
     for (int64_t ow = ow_lo; ow < ow_hi; ++ow) add_pixel(ow, true);
     for (int64_t ow = ow_hi; ow < q; ++ow) add_pixel(ow, false);
   }
-  StoreTile<kX, kKB>(acc, kChannelBlock, dw_block_stride, dw);
+  HWY_UNROLL(2)
+  for (size_t col = 0; col < kColumns; ++col) {
+    StoreTile<kPerColumn, kKB>(column(col), kChannelBlock, dw_block_stride,
+                               dw + col * kWeightBlockFloats);
+  }
 }
 
 // The same for a 1x1 kernel at stride 1 without padding: x pixel i feeds dy pixel i, so the
@@ -164,21 +186,37 @@ void PointwiseWeightsTile(const WeightsProblem& p, int64_t kb, int64_t cb, int64
 
 using WeightsTileFn = void (*)(const WeightsProblem&, int64_t, int64_t, int64_t, int64_t, int64_t,
                                int64_t, bool);
-using WeightsTileTable = std::array<std::array<WeightsTileFn, kMaxX>, kMaxKB>;
+template <size_t kWidth>
+using WeightsTileTable = std::array<std::array<WeightsTileFn, kWidth>, kMaxKB>;
 
-template <bool kPointwise, size_t kKB, size_t... kXm1>
-constexpr std::array<WeightsTileFn, kMaxX> WeightsTileRow(std::index_sequence<kXm1...>) {
-  return {(kPointwise ? &PointwiseWeightsTile<kXm1 + 1, kKB> : &WeightsTile<kXm1 + 1, kKB>)...};
+// The tiles of a table: of kColumns kernel columns at a time (kX pairs of each), or pointwise.
+template <size_t kColumns>
+struct ColumnsTile {
+  template <size_t kX, size_t kKB>
+  static constexpr WeightsTileFn kFn = &WeightsTile<kX * kColumns, kKB, kX>;
+};
+struct PointwiseTile {
+  template <size_t kX, size_t kKB>
+  static constexpr WeightsTileFn kFn = &PointwiseWeightsTile<kX, kKB>;
+};
+
+template <class Tile, size_t kWidth, size_t kKB, size_t... kXm1>
+constexpr std::array<WeightsTileFn, kWidth> WeightsTileRow(std::index_sequence<kXm1...>) {
+  return {Tile::template kFn<kXm1 + 1, kKB>...};
 }
-template <bool kPointwise, size_t... kKBm1>
-constexpr WeightsTileTable MakeWeightsTiles(std::index_sequence<kKBm1...>) {
-  return {WeightsTileRow<kPointwise, kKBm1 + 1>(std::make_index_sequence<kMaxX>())...};
+template <class Tile, size_t kWidth, size_t... kKBm1>
+constexpr WeightsTileTable<kWidth> MakeWeightsTiles(std::index_sequence<kKBm1...>) {
+  return {WeightsTileRow<Tile, kWidth, kKBm1 + 1>(std::make_index_sequence<kWidth>())...};
 }
-// [kKB - 1][kX - 1], for every shape and for 1x1 kernels at stride 1 without padding.
-constexpr WeightsTileTable kWeightsTiles =
-    MakeWeightsTiles<false>(std::make_index_sequence<kMaxKB>());
-constexpr WeightsTileTable kPointwiseWeightsTiles =
-    MakeWeightsTiles<true>(std::make_index_sequence<kMaxKB>());
+// [kKB - 1][kX - 1], for every shape, for 1x1 kernels at stride 1 without padding, and for two
+// kernel columns of a partial input block at once (kX of its channels each).
+constexpr WeightsTileTable<kMaxX> kWeightsTiles =
+    MakeWeightsTiles<ColumnsTile<1>, kMaxX>(std::make_index_sequence<kMaxKB>());
+constexpr WeightsTileTable<kMaxX> kPointwiseWeightsTiles =
+    MakeWeightsTiles<PointwiseTile, kMaxX>(std::make_index_sequence<kMaxKB>());
+constexpr size_t kMaxPairX = kMaxX / 2;
+constexpr WeightsTileTable<kMaxPairX> kColumnPairTiles =
+    MakeWeightsTiles<ColumnsTile<2>, kMaxPairX>(std::make_index_sequence<kMaxKB>());
 
 // dbias[k] = sum of dy over the batch and pixels, one output block per item.
 void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
@@ -255,7 +293,7 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
   const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
-  const WeightsTileTable& tiles =
+  const WeightsTileTable<kMaxX>& tiles =
       direct::MapsPixelsOneToOne(s) ? kPointwiseWeightsTiles : kWeightsTiles;
   const WeightsSplit plan = PlanWeightsSplit(s, ThreadCount(pool));
   const int64_t group_splits = plan.group_splits, cb_splits = plan.cb_splits;
@@ -286,7 +324,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
           const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
           if (cb == cblocks - 1 && last_block_channels < kChannelBlock) {
             // A partial input block (a first layer's 1 or 3 channels): tiles cover only the
-            // real channels of each kernel column; the padding is zeroed once.
+            // real channels of each kernel column, two columns at a time where they fit; the
+            // padding is zeroed once.
             if (first) {
               for (int64_t j = 0; j < nkb; ++j) {
                 float* block = part_dw + ((kb + j) * cblocks + cb) * s.r * s.s * kWeightBlockFloats;
@@ -294,7 +333,12 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
               }
             }
             for (int64_t r = 0; r < s.r; ++r) {
-              for (int64_t col = 0; col < s.s; ++col) {
+              int64_t col = 0;
+              for (; last_block_channels <= int64_t(kMaxPairX) && col + 1 < s.s; col += 2) {
+                kColumnPairTiles[nkb - 1][last_block_channels - 1](
+                    part, kb, cb, r, col * kChannelBlock, row, row_end, first);
+              }
+              for (; col < s.s; ++col) {
                 for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
                   const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
                   tiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, row, row_end,

@@ -44,6 +44,8 @@ std::vector<ConvShape> AwkwardShapes() {
       row_kernel,
       MakeShape(2, 3, 20, 18, 64, 7, 7, 2, 3),  // a ResNet's first layer
       MakeShape(1, 6, 9, 10, 20, 3, 3, 2, 1),   // a partial block of 6 channels, stride 2
+      MakeShape(2, 1, 12, 11, 20, 5, 5, 1, 2),  // 1 channel (grey images), 5 kernel columns
+      MakeShape(1, 2, 8, 9, 16, 3, 3, 1, 1),    // 2 channels
       MakeShape(1, 1, 1, 1, 1, 1, 1, 1, 0),
       MakeShape(1, 3, 7, 7, 16, 3, 3, 1, 1),
       MakeShape(5, 16, 13, 13, 17, 3, 3, 1, 1),
