@@ -249,9 +249,9 @@ struct WeightsSplit {
 WeightsSplit PlanWeightsSplit(const ConvShape& s, int64_t threads) {
   const int64_t kblocks = BlocksOf(s.k), cblocks = BlocksOf(s.c);
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
-  // A layer with too few (group, input block) pairs to share evenly (a first layer's, whose last
-  // block may hold 5 real channels beside a full one) splits the images alone: every thread does
-  // the same work, into its own copy of a dw that is small.
+  // A layer with too few (group, input block) pairs to share evenly (three on two threads, or a
+  // full block beside a partial one) splits the images alone: every thread does the same work,
+  // into its own copy of a dw that is small.
   if (groups * cblocks < 2 * threads) return {1, 1, std::min(s.n, threads)};
   // An item is a range of output block groups x a range of input blocks. Within it, each chunk
   // of dy rows is read from memory once and reused from cache by every input block of the range,
