@@ -3,7 +3,7 @@
 //
 //   bazel run -c opt //bench:conv_bench -- --layers FILE.csv [--passes fwd,bwd_data,bwd_weights]
 //       [--threads 2] [--isa auto|avx512|avx2] [--kernel dense|sparse|auto|depthwise]
-//       [--sparsity F] [--iters 10] [--workers spin|sleep] [--csv OUT.csv]
+//       [--sparsity F] [--iters 10] [--max-seconds 60] [--workers spin|sleep] [--csv OUT.csv]
 //   bazel run -c opt //bench:conv_bench -- --problem mb16ic64ih56oc64kh3sh1ph1 [...]
 //
 // --kernel auto makes the runtime's per-layer choice: the calibrated curve at the row's zero
@@ -12,8 +12,9 @@
 // --problem runs one problem descriptor (kernels/conv_shape.h) instead of a layer list, at
 // --sparsity (default 0) in both operands. Each row names its problem descriptor.
 //
-// Times are medians of --iters runs after 2 warm-up runs, each side's block of runs starting with
-// the other side's threads asleep; within a block, our pool's workers spin between calls as
+// Times are medians of --iters runs after 2 warm-up runs (fewer when a side's runs pass
+// --max-seconds, which stderr notes), each side's block of runs starting with the other side's
+// threads asleep; within a block, our pool's workers spin between calls as
 // oneDNN's OpenMP threads do (--workers sleep: they sleep, and each call pays their wake-up).
 // Backward by input includes, on both sides, converting the forward weights into the layout that
 // pass reads (training updates them every step). The last line is
@@ -63,6 +64,8 @@ struct Options {
   std::string kernel = "dense";
   double sparsity = -1;  // < 0: each layer's own
   int iters = 10;
+  // Per side, pass and layer: oneDNN's reference code for some shapes takes seconds per call.
+  double max_seconds = 60;
   // How our pool's workers wait between the calls of one measurement. Spinning, as oneDNN's
   // OpenMP threads do between parallel regions by default and as the runtime's pools do when
   // that measures faster (runtime/thread_pool.h), so both sides are timed without wake-ups.
@@ -76,7 +79,8 @@ constexpr const char* kUsage =
     "                  [--passes fwd,bwd_data,bwd_weights] [--threads N]\n"
     "                  [--isa auto|avx512|avx2|sse4|scalar]\n"
     "                  [--kernel dense|sparse|auto|depthwise]\n"
-    "                  [--sparsity F] [--iters N] [--workers spin|sleep] [--csv OUT.csv]\n";
+    "                  [--sparsity F] [--iters N] [--max-seconds S] [--workers spin|sleep]\n"
+    "                  [--csv OUT.csv]\n";
 
 // --workers' names, also written to the table's header and the CSV.
 std::string WorkersName(WorkerWait wait) { return wait == WorkerWait::kSpin ? "spin" : "sleep"; }
@@ -116,6 +120,9 @@ Status ParseOptions(int argc, char** argv, Options* o) {
     } else if (flag == "--iters") {
       o->iters = std::atoi(value.c_str());
       if (o->iters < 1) return InvalidArgument("--iters must be >= 1");
+    } else if (flag == "--max-seconds") {
+      o->max_seconds = std::atof(value.c_str());
+      if (!(o->max_seconds > 0)) return InvalidArgument("--max-seconds must be > 0");
     } else if (flag == "--workers") {
       if (value != WorkersName(WorkerWait::kSpin) && value != WorkersName(WorkerWait::kSleep)) {
         return InvalidArgument("--workers must be spin or sleep");
@@ -150,12 +157,20 @@ dnnl::cpu_isa OneDnnIsa(Isa isa) {
   }
 }
 
-// Median of `iters` timed runs after 2 warm-ups. Both thread pools spin for a while after each
-// job before they sleep; a spinning thread of one side would steal a core from the other, so
-// each side's block of runs starts after a pause.
-double MedianAfterQuietMs(int iters, const std::function<void()>& run) {
+// Median of `o.iters` timed runs after 2 warm-ups, or of those that fit in --max-seconds (said
+// on stderr, naming `what`). Both thread pools spin for a while after each job before they
+// sleep; a spinning thread of one side would steal a core from the other, so each side's block
+// of runs starts after a pause.
+double MedianAfterQuietMs(const Options& o, const std::string& what,
+                          const std::function<void()>& run) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  return MedianMs(iters, 2, run);
+  int runs = 0;
+  const double ms = MedianMs(o.iters, 2, run, o.max_seconds * 1000, &runs);
+  if (runs < o.iters) {
+    std::fprintf(stderr, "note: %s: median of %d of %d runs, the rest past --max-seconds %g\n",
+                 what.c_str(), runs, o.iters, o.max_seconds);
+  }
+  return ms;
 }
 
 struct Row {
@@ -313,10 +328,11 @@ int Run(const Options& o) {
       row.pass = pass, row.kernel = depthwise ? "depthwise" : ConvRunName(kernel, which, walk);
       row.x_sparsity = xs, row.dy_sparsity = dys;
       SetWorkerWait(pool, o.workers);
-      row.ours_ms = MedianAfterQuietMs(o.iters, ours);
+      const std::string what = row.problem + " " + pass;
+      row.ours_ms = MedianAfterQuietMs(o, "ours " + what, ours);
       // Our workers must not spin on while oneDNN's threads run: send them to sleep now.
       SetWorkerWait(pool, WorkerWait::kSleep);
-      row.onednn_ms = MedianAfterQuietMs(o.iters, theirs);
+      row.onednn_ms = MedianAfterQuietMs(o, "oneDNN " + what, theirs);
       std::printf("%-8s %-22s %-36s %-12s %6.3f %6.3f %-7s %10.3f %10.3f %8.3f\n", row.net.c_str(),
                   row.layer.c_str(), row.problem.c_str(), pass.c_str(), xs, dys, row.kernel.c_str(),
                   row.ours_ms, row.onednn_ms, row.onednn_ms / row.ours_ms);
