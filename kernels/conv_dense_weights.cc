@@ -62,7 +62,8 @@ struct WeightsProblem {
 // Sums the pixels of the batch's dy rows [row_begin, row_end) into the tile
 // dw[kb .. kb + kKB][cb][r][f0 + ColumnOffset<kPerColumn>(0 .. kX)] (zeroed first when `first`).
 // Fewer (s, ci) pairs per column than kX serve a partial input block: a first layer's 3
-// channels of two kernel columns fill a tile of 6 that one column would leave half empty.
+// channels of two kernel columns (1 channel of six) fill a tile of 6 that one column would leave
+// half empty (a sixth full).
 template <size_t kPerColumn>
 constexpr int64_t ColumnOffset(size_t x) {
   return int64_t(x / kPerColumn * kChannelBlock + x % kPerColumn);
@@ -189,11 +190,25 @@ using WeightsTileFn = void (*)(const WeightsProblem&, int64_t, int64_t, int64_t,
 template <size_t kWidth>
 using WeightsTileTable = std::array<std::array<WeightsTileFn, kWidth>, kMaxKB>;
 
-// The tiles of a table: of kColumns kernel columns at a time (kX pairs of each), or pointwise.
-template <size_t kColumns>
+// The tiles of a table: kX consecutive pairs of one kernel row, the pairs of kX / kPerColumn
+// whole kernel columns of a partial block's kPerColumn channels (none where that does not
+// divide), or pointwise.
+struct RowTile {
+  template <size_t kX, size_t kKB>
+  static constexpr WeightsTileFn kFn = &WeightsTile<kX, kKB, kX>;
+};
+template <size_t kPerColumn>
 struct ColumnsTile {
   template <size_t kX, size_t kKB>
-  static constexpr WeightsTileFn kFn = &WeightsTile<kX * kColumns, kKB, kX>;
+  static constexpr WeightsTileFn Of() {
+    if constexpr (kX % kPerColumn == 0) {
+      return &WeightsTile<kX, kKB, kPerColumn>;
+    } else {
+      return nullptr;
+    }
+  }
+  template <size_t kX, size_t kKB>
+  static constexpr WeightsTileFn kFn = Of<kX, kKB>();
 };
 struct PointwiseTile {
   template <size_t kX, size_t kKB>
@@ -208,15 +223,20 @@ template <class Tile, size_t kWidth, size_t... kKBm1>
 constexpr WeightsTileTable<kWidth> MakeWeightsTiles(std::index_sequence<kKBm1...>) {
   return {WeightsTileRow<Tile, kWidth, kKBm1 + 1>(std::make_index_sequence<kWidth>())...};
 }
-// [kKB - 1][kX - 1], for every shape, for 1x1 kernels at stride 1 without padding, and for two
-// kernel columns of a partial input block at once (kX of its channels each).
+// [kKB - 1][kX - 1], for every shape and for 1x1 kernels at stride 1 without padding.
 constexpr WeightsTileTable<kMaxX> kWeightsTiles =
-    MakeWeightsTiles<ColumnsTile<1>, kMaxX>(std::make_index_sequence<kMaxKB>());
+    MakeWeightsTiles<RowTile, kMaxX>(std::make_index_sequence<kMaxKB>());
 constexpr WeightsTileTable<kMaxX> kPointwiseWeightsTiles =
     MakeWeightsTiles<PointwiseTile, kMaxX>(std::make_index_sequence<kMaxKB>());
-constexpr size_t kMaxPairX = kMaxX / 2;
-constexpr WeightsTileTable<kMaxPairX> kColumnPairTiles =
-    MakeWeightsTiles<ColumnsTile<2>, kMaxPairX>(std::make_index_sequence<kMaxKB>());
+// kColumnsTiles[C - 1][kKB - 1][kX - 1]: whole columns of a partial block of C channels, for
+// the C that let a tile hold two columns or more.
+constexpr size_t kMaxColumnsChannels = kMaxX / 2;
+template <size_t... kCm1>
+constexpr std::array<WeightsTileTable<kMaxX>, sizeof...(kCm1)> MakeColumnsTiles(
+    std::index_sequence<kCm1...>) {
+  return {MakeWeightsTiles<ColumnsTile<kCm1 + 1>, kMaxX>(std::make_index_sequence<kMaxKB>())...};
+}
+constexpr auto kColumnsTiles = MakeColumnsTiles(std::make_index_sequence<kMaxColumnsChannels>());
 
 // dbias[k] = sum of dy over the batch and pixels, one output block per item.
 void BiasGradient(const ConvShape& s, const float* dy, float* dbias, pthreadpool_t pool) {
@@ -293,6 +313,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
   const int64_t groups = (kblocks + kMaxKB - 1) / kMaxKB;
   const int64_t pairs = s.s * kChannelBlock;  // (s, ci) offsets of one kernel row
   const int64_t last_block_channels = s.c - (cblocks - 1) * kChannelBlock;
+  // Kernel columns per tile of a partial block: 1 takes the row tiles, chunk by chunk.
+  const int64_t columns_per_tile = s.s > 1 ? int64_t(kMaxX) / last_block_channels : 1;
   const WeightsTileTable<kMaxX>& tiles =
       direct::MapsPixelsOneToOne(s) ? kPointwiseWeightsTiles : kWeightsTiles;
   const WeightsSplit plan = PlanWeightsSplit(s, ThreadCount(pool));
@@ -324,8 +346,8 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
           const int64_t nkb = std::min<int64_t>(kMaxKB, kblocks - kb);
           if (cb == cblocks - 1 && last_block_channels < kChannelBlock) {
             // A partial input block (a first layer's 1 or 3 channels): tiles cover only the
-            // real channels of each kernel column, two columns at a time where they fit; the
-            // padding is zeroed once.
+            // real channels of each kernel column, as many columns at a time as a tile holds;
+            // the padding is zeroed once.
             if (first) {
               for (int64_t j = 0; j < nkb; ++j) {
                 float* block = part_dw + ((kb + j) * cblocks + cb) * s.r * s.s * kWeightBlockFloats;
@@ -333,12 +355,15 @@ void RunWeightsConv(const ConvShape& s, const float* x, const float* dy, float* 
               }
             }
             for (int64_t r = 0; r < s.r; ++r) {
-              int64_t col = 0;
-              for (; last_block_channels <= int64_t(kMaxPairX) && col + 1 < s.s; col += 2) {
-                kColumnPairTiles[nkb - 1][last_block_channels - 1](
-                    part, kb, cb, r, col * kChannelBlock, row, row_end, first);
+              if (columns_per_tile > 1) {
+                for (int64_t col = 0; col < s.s; col += columns_per_tile) {
+                  const int64_t nx = std::min(columns_per_tile, s.s - col) * last_block_channels;
+                  kColumnsTiles[last_block_channels - 1][nkb - 1][nx - 1](
+                      part, kb, cb, r, col * kChannelBlock, row, row_end, first);
+                }
+                continue;
               }
-              for (; col < s.s; ++col) {
+              for (int64_t col = 0; col < s.s; ++col) {
                 for (int64_t ci = 0; ci < last_block_channels; ci += kMaxX) {
                   const int64_t nx = std::min<int64_t>(kMaxX, last_block_channels - ci);
                   tiles[nkb - 1][nx - 1](part, kb, cb, r, col * kChannelBlock + ci, row, row_end,

@@ -212,22 +212,21 @@ void RunTiles(const direct::Problem& p, const TileTable& tiles, pthreadpool_t po
   constexpr int64_t kMaxT = Rows::kMaxT, kMaxKB = Rows::kMaxKB;
   const int64_t rows_per_pass = Rows::kRowsPerPass > 0 ? Rows::kRowsPerPass : p.taps_h;
   const int64_t image_rows = p.rows.out_size;
-  ForEachRowRange(p, kMaxKB, pool,
-                  [&](int64_t ob, int64_t blocks, int64_t row_begin, int64_t row_end) HWY_ATTR {
-                    for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
-                      for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
-                        const direct_engine::Slice slice{
-                            ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
-                            std::min(p.taps_h, r + rows_per_pass)};
-                        for (int64_t row = row_begin; row < row_end; ++row) {
-                          const int64_t n = row / image_rows, y = row % image_rows;
-                          ForEachPixelRun<kMaxT>(p.cols, [&](const PixelRun& run) HWY_ATTR {
-                            tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
-                          });
-                        }
-                      }
-                    }
-                  });
+  const auto item = [&](int64_t ob, int64_t blocks, int64_t row_begin, int64_t row_end) HWY_ATTR {
+    for (int64_t ib = 0; ib < p.in_blocks; ib += p.in_block_chunk) {
+      for (int64_t r = 0; r < p.taps_h; r += rows_per_pass) {
+        const direct_engine::Slice slice{ib, std::min(p.in_blocks, ib + p.in_block_chunk), r,
+                                         std::min(p.taps_h, r + rows_per_pass)};
+        for (int64_t row = row_begin; row < row_end; ++row) {
+          const int64_t n = row / image_rows, y = row % image_rows;
+          ForEachPixelRun<kMaxT>(p.cols, [&](const PixelRun& run) HWY_ATTR {
+            tiles[blocks - 1][run.count - 1](p, n, ob, y, run, slice);
+          });
+        }
+      }
+    }
+  };
+  ForEachRowRange(p, kMaxKB, pool, item);
 }
 
 // Runs the whole pass on the tiles of Rows.
