@@ -6,6 +6,7 @@
 #ifndef SPARSETRAIN_KERNELS_LAYOUT_H_
 #define SPARSETRAIN_KERNELS_LAYOUT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +54,15 @@ inline int64_t StorageFloats(Dims dims, Layout layout) {
       return PaddedChannels(dims.n) * PaddedChannels(dims.c) * dims.h * dims.w;
   }
   return 0;
+}
+
+// A count of zeros in a tensor's storage as a fraction of its real elements: channel padding is
+// always zero and costs no kernel anything, so it is left out (a 3-channel image in nChw16c is
+// not 81% zeros). -1 for an unknown (negative) count.
+inline double ZeroFraction(int64_t storage_zeros, Dims dims, Layout layout) {
+  if (storage_zeros < 0 || dims.count() == 0) return -1.0;
+  const int64_t padding = StorageFloats(dims, layout) - dims.count();
+  return double(std::max<int64_t>(0, storage_zeros - padding)) / double(dims.count());
 }
 
 inline bool IsWeightLayout(Layout layout) {

@@ -59,15 +59,6 @@ void ConvOp::Initialize(Random* random) {
                         has_bias_ ? &bias_ : nullptr);
 }
 
-namespace {
-
-// A count's fraction of `storage` floats; -1 for an unknown (negative) count.
-double Fraction(int64_t count, int64_t storage) {
-  return count < 0 ? -1.0 : double(count) / double(storage);
-}
-
-}  // namespace
-
 int64_t ConvOp::ZeroCount(const float* data, int64_t zeros, int64_t storage, bool needed,
                           pthreadpool_t pool) const {
   if (zeros >= 0) return zeros;
@@ -122,7 +113,7 @@ Status ConvOp::Forward(const ConvShape& shape, const float* x, int64_t x_zeros, 
                        KernelPolicy policy, WorkspaceArena* arena, pthreadpool_t pool) {
   const int64_t storage = StorageFloats(shape.input(), Layout::kNChw16c);
   forward_input_zeros_ = ZeroCount(x, x_zeros, storage, policy == KernelPolicy::kAuto, pool);
-  const double zeros = Fraction(forward_input_zeros_, storage);
+  const double zeros = ZeroFraction(forward_input_zeros_, shape.input(), Layout::kNChw16c);
   telemetry_.input_zeros = zeros;
   const ConvKernel kernel = Choose(Pass::kForward, shape, zeros, policy);
   const float* b = has_bias_ ? bias_.value.data() : nullptr;
@@ -141,14 +132,15 @@ Status ConvOp::Backward(const ConvShape& shape, const float* x, int64_t x_zeros,
       policy == KernelPolicy::kAuto ||
       (weight_grads && policy == KernelPolicy::kSparse && SparseWeightsCanSkipX(shape));
   const int64_t dy_storage = StorageFloats(shape.output(), Layout::kNChw16c);
-  const double dy_fraction =
-      Fraction(ZeroCount(dy, dy_zeros, dy_storage, counts_needed, pool), dy_storage);
+  const double dy_fraction = ZeroFraction(ZeroCount(dy, dy_zeros, dy_storage, counts_needed, pool),
+                                          shape.output(), Layout::kNChw16c);
   telemetry_.grad_zeros = dy_fraction;
   if (weight_grads) {
     const int64_t x_storage = StorageFloats(shape.input(), Layout::kNChw16c);
     const double x_fraction =
         SparseWeightsCanSkipX(shape)
-            ? Fraction(ZeroCount(x, x_zeros, x_storage, counts_needed, pool), x_storage)
+            ? ZeroFraction(ZeroCount(x, x_zeros, x_storage, counts_needed, pool), shape.input(),
+                           Layout::kNChw16c)
             : -1.0;
     const WeightsWalk walk = ChooseWeightsWalk(shape, x_fraction, dy_fraction);
     const double walked =

@@ -74,9 +74,10 @@ PassTimer::~PassTimer() {
   if (!Verbose()) return;
   const bool wrote_input_grad = pass_ == Pass::kBackwardData && !layer_->input_grad_.tensor.empty();
   const Activation& written = wrote_input_grad ? layer_->input_grad_ : layer_->output_;
-  const double zeros = pass_ != Pass::kBackwardWeights && written.zeros >= 0
-                           ? double(written.zeros) / double(written.tensor.storage_floats())
-                           : -1.0;
+  const double zeros =
+      pass_ != Pass::kBackwardWeights
+          ? ZeroFraction(written.zeros, written.tensor.dims(), written.tensor.layout())
+          : -1.0;
   LogPass(layer_->kind(), layer_->name(), pass_, written.tensor.dims().text(), nullptr, zeros, ms);
 }
 

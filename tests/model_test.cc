@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -433,8 +434,16 @@ TEST(ModelTest, ActivationsAreNamedAndCountTheirZeros) {
   EXPECT_EQ(reports[1].kind, "relu6");
   EXPECT_EQ(reports[3].name, "clip1");
   EXPECT_EQ(reports[4].name, "relu6_2");
-  // conv2 sees relu6_1's zeros (4 of 16 stored channels are real: at least 75% zeros).
-  EXPECT_GE(reports[2].telemetry.input_zeros, 0.75);
+  // Zero fractions are of the real channels: conv1 reads the images' 1 channel of 16 stored, so
+  // its fraction is the images' own (the model reads 4 images of 8x8).
+  const int64_t pixels = 4 * 8 * 8;
+  const double image_zeros =
+      double(std::count(batch.images.begin(), batch.images.begin() + pixels, 0.0f)) / pixels;
+  EXPECT_EQ(reports[0].name, "conv1");
+  EXPECT_DOUBLE_EQ(reports[0].telemetry.input_zeros, image_zeros);
+  // conv2 sees relu6_1's zeros: some, but not the 12 padding channels of its 16 stored (>= 75%).
+  EXPECT_GT(reports[2].telemetry.input_zeros, 0.0);
+  EXPECT_LT(reports[2].telemetry.input_zeros, 0.75);
   ActivationFunction bad;
   bad.lo = 1.0f, bad.hi = 0.0f;
   ModelBuilder refused(1, 8, 8);
